@@ -4,3 +4,5 @@
 pub mod error;
 
 pub use error::{Error, Issue, Result, Severity};
+pub mod xml;
+pub mod hash;
