@@ -7,7 +7,8 @@ use crate::error::Result;
 
 /// PIH of the first document of an EGS unit: base64 of the *hex text* of SHA-256("0")
 /// (SPEC §3.1) — 88 characters, unlike every later PIH (44).
-pub const INITIAL_PIH: &str = "NWZlY2ViNjZmZmM4NmYzOGQ5NTI3ODZjNmQ2OTZjNzljMmRiYzIzOWRkNGU5MWI0NjcyOWQ3M2EyN2ZiNTdlOQ==";
+pub const INITIAL_PIH: &str =
+    "NWZlY2ViNjZmZmM4NmYzOGQ5NTI3ODZjNmQ2OTZjNzljMmRiYzIzOWRkNGU5MWI0NjcyOWQ3M2EyN2ZiNTdlOQ==";
 
 /// The PIH the next document must carry: the invoice hash of this signed document.
 pub fn next_pih(signed_xml: &[u8]) -> Result<String> {
@@ -26,7 +27,10 @@ mod tests {
 
     #[test]
     fn initial_pih_is_base64_of_hex_of_sha256_of_zero() {
-        let hex: String = Sha256::digest(b"0").iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = Sha256::digest(b"0")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(STANDARD.encode(hex), INITIAL_PIH);
         assert!(is_valid_pih(INITIAL_PIH));
         assert!(is_valid_pih("z5F9qsS6oWyDhehD8u8S0DaxV+2CUiUz9Y+UsR61JgQ="));

@@ -37,12 +37,21 @@ pub struct Issue {
 impl Issue {
     /// A new error-severity issue.
     pub fn error(code: &'static str, message: impl Into<String>) -> Self {
-        Issue { code, path: None, message: message.into(), rule: None, severity: Severity::Error }
+        Issue {
+            code,
+            path: None,
+            message: message.into(),
+            rule: None,
+            severity: Severity::Error,
+        }
     }
 
     /// A new warning-severity issue.
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
-        Issue { severity: Severity::Warning, ..Issue::error(code, message) }
+        Issue {
+            severity: Severity::Warning,
+            ..Issue::error(code, message)
+        }
     }
 
     /// Sets the path.
@@ -85,7 +94,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// An error with a single issue.
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Error { issues: vec![Issue::error(code, message)] }
+        Error {
+            issues: vec![Issue::error(code, message)],
+        }
     }
 
     /// An error made of several issues; the first one is the primary.
@@ -148,6 +159,8 @@ impl std::error::Error for Error {}
 
 impl From<Issue> for Error {
     fn from(issue: Issue) -> Self {
-        Error { issues: vec![issue] }
+        Error {
+            issues: vec![issue],
+        }
     }
 }

@@ -4,11 +4,17 @@
 pub mod error;
 
 pub use error::{Error, Issue, Result, Severity};
-pub mod xml;
-pub mod hash;
-pub mod xades;
-pub mod model;
-pub mod totals;
-pub mod validate;
+pub mod cert;
 pub mod chain;
+pub mod csr;
+pub mod hash;
+pub mod keys;
+pub mod model;
+pub mod qr;
+pub mod sign;
+pub mod totals;
 pub mod ubl;
+pub mod validate;
+pub mod verify;
+pub mod xades;
+pub mod xml;

@@ -129,7 +129,10 @@ impl Party {
     /// The single identifier written in `cac:PartyIdentification` (CRN first).
     pub fn identification(&self) -> Option<PartyId> {
         match (&self.crn, &self.other_id) {
-            (Some(crn), _) => Some(PartyId { scheme: "CRN".into(), value: crn.clone() }),
+            (Some(crn), _) => Some(PartyId {
+                scheme: "CRN".into(),
+                value: crn.clone(),
+            }),
             (None, Some(id)) => Some(id.clone()),
             (None, None) => None,
         }
@@ -244,9 +247,8 @@ pub struct InvoiceInput {
 impl InvoiceInput {
     /// Decodes the JSON contract, reporting every unknown field and bad value at once.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-            Error::new("invalid_json", format!("not valid JSON: {e}"))
-        })?;
+        let value: Value = serde_json::from_slice(bytes)
+            .map_err(|e| Error::new("invalid_json", format!("not valid JSON: {e}")))?;
         Self::from_value(&value)
     }
 
@@ -287,7 +289,11 @@ struct Obj<'a> {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn type_error(path: &str, expected: &str) -> Issue {
@@ -297,9 +303,16 @@ fn type_error(path: &str, expected: &str) -> Issue {
 impl<'a> Obj<'a> {
     fn new(value: &'a Value, path: &str, issues: &mut Vec<Issue>) -> Option<Self> {
         match value.as_object() {
-            Some(map) => Some(Obj { map, path: path.to_owned(), known: Vec::new() }),
+            Some(map) => Some(Obj {
+                map,
+                path: path.to_owned(),
+                known: Vec::new(),
+            }),
             None => {
-                issues.push(type_error(if path.is_empty() { "$" } else { path }, "an object"));
+                issues.push(type_error(
+                    if path.is_empty() { "$" } else { path },
+                    "an object",
+                ));
                 None
             }
         }
@@ -358,7 +371,13 @@ impl<'a> Obj<'a> {
         match parse_decimal(&text) {
             Some(d) => Some(d),
             None => {
-                issues.push(Issue::error("invalid_number", format!("`{text}` is not a decimal number")).at(path));
+                issues.push(
+                    Issue::error(
+                        "invalid_number",
+                        format!("`{text}` is not a decimal number"),
+                    )
+                    .at(path),
+                );
                 None
             }
         }
@@ -391,11 +410,18 @@ impl<'a> Obj<'a> {
                 return None;
             }
         };
-        let found = options.iter().find(|(name, _)| name.eq_ignore_ascii_case(&text)).map(|(_, v)| *v);
+        let found = options
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(&text))
+            .map(|(_, v)| *v);
         if found.is_none() {
             let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
             issues.push(
-                Issue::error("invalid_value", format!("`{text}` is not one of {}", names.join(", "))).at(path),
+                Issue::error(
+                    "invalid_value",
+                    format!("`{text}` is not one of {}", names.join(", ")),
+                )
+                .at(path),
             );
         }
         found
@@ -404,7 +430,10 @@ impl<'a> Obj<'a> {
     fn finish(self, issues: &mut Vec<Issue>) {
         for key in self.map.keys() {
             if !self.known.iter().any(|k| k == key) {
-                issues.push(Issue::error("unknown_field", format!("unknown field `{key}`")).at(join(&self.path, key)));
+                issues.push(
+                    Issue::error("unknown_field", format!("unknown field `{key}`"))
+                        .at(join(&self.path, key)),
+                );
             }
         }
     }
@@ -428,9 +457,19 @@ fn decode_invoice(value: &Value, issues: &mut Vec<Issue>) -> Option<InvoiceInput
     let invoice_number = o.required_string("invoice_number", issues);
     let invoice_date = o.required_string("invoice_date", issues);
     let invoice_time = o.required_string("invoice_time", issues);
-    let currency = o.string("currency", issues).map(|c| c.to_ascii_uppercase()).unwrap_or_else(|| "SAR".into());
+    let currency = o
+        .string("currency", issues)
+        .map(|c| c.to_ascii_uppercase())
+        .unwrap_or_else(|| "SAR".into());
     let invoice_type = o
-        .choice("invoice_type", &[("simplified", InvoiceType::Simplified), ("standard", InvoiceType::Standard)], issues)
+        .choice(
+            "invoice_type",
+            &[
+                ("simplified", InvoiceType::Simplified),
+                ("standard", InvoiceType::Standard),
+            ],
+            issues,
+        )
         .unwrap_or(InvoiceType::Simplified);
     let document_type = o
         .choice(
@@ -450,7 +489,9 @@ fn decode_invoice(value: &Value, issues: &mut Vec<Issue>) -> Option<InvoiceInput
             None
         }
     };
-    let buyer = o.get("buyer").and_then(|v| decode_party(v, "buyer", issues));
+    let buyer = o
+        .get("buyer")
+        .and_then(|v| decode_party(v, "buyer", issues));
     let prices_include_vat = o.boolean("prices_include_vat", issues);
     let line_items = match o.get("line_items") {
         Some(Value::Array(items)) => items
@@ -469,7 +510,9 @@ fn decode_invoice(value: &Value, issues: &mut Vec<Issue>) -> Option<InvoiceInput
     };
     let delivery_date = o.string("delivery_date", issues);
     let delivery_end_date = o.string("delivery_end_date", issues);
-    let payment_means_code = o.string("payment_means_code", issues).unwrap_or_else(|| "10".into());
+    let payment_means_code = o
+        .string("payment_means_code", issues)
+        .unwrap_or_else(|| "10".into());
     let original_invoice_number = o.string("original_invoice_number", issues);
     let original_invoice_uuid = o.string("original_invoice_uuid", issues);
     let reason = o.string("reason", issues);
@@ -521,7 +564,10 @@ fn decode_party(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Pa
         let scheme = id.required_string("scheme", issues);
         let value = id.required_string("value", issues);
         id.finish(issues);
-        Some(PartyId { scheme: scheme?.to_ascii_uppercase(), value: value? })
+        Some(PartyId {
+            scheme: scheme?.to_ascii_uppercase(),
+            value: value?,
+        })
     });
     let address = o.get("address").and_then(|v| {
         let mut a = Obj::new(v, &join(path, "address"), issues)?;
@@ -538,7 +584,14 @@ fn decode_party(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Pa
         Some(address)
     });
     o.finish(issues);
-    Some(Party { name, name_ar, vat_number, crn, other_id, address })
+    Some(Party {
+        name,
+        name_ar,
+        vat_number,
+        crn,
+        other_id,
+        address,
+    })
 }
 
 fn decode_line(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<LineItem> {
@@ -549,20 +602,33 @@ fn decode_line(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Lin
     let quantity = o.decimal("quantity", issues);
     let price_present = o.map.contains_key("unit_price");
     let unit_price = o.decimal("unit_price", issues);
-    for (present, key) in [(quantity_present, "quantity"), (price_present, "unit_price")] {
+    for (present, key) in [
+        (quantity_present, "quantity"),
+        (price_present, "unit_price"),
+    ] {
         if !present {
             issues.push(Issue::error("missing_field", "is required").at(join(path, key)));
         }
     }
-    let unit_code = o.string("unit_code", issues).unwrap_or_else(|| "PCE".into());
+    let unit_code = o
+        .string("unit_code", issues)
+        .unwrap_or_else(|| "PCE".into());
     let vat_category = o
         .choice(
             "vat_category",
-            &[("S", VatCategory::S), ("Z", VatCategory::Z), ("E", VatCategory::E), ("O", VatCategory::O)],
+            &[
+                ("S", VatCategory::S),
+                ("Z", VatCategory::Z),
+                ("E", VatCategory::E),
+                ("O", VatCategory::O),
+            ],
             issues,
         )
         .unwrap_or(VatCategory::S);
-    if issues.last().is_some_and(|i| i.path.as_deref() == Some(&join(path, "vat_category"))) {
+    if issues
+        .last()
+        .is_some_and(|i| i.path.as_deref() == Some(&join(path, "vat_category")))
+    {
         if let Some(last) = issues.last_mut() {
             last.rule = Some("BR-KSA-18");
         }
@@ -571,7 +637,9 @@ fn decode_line(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Lin
         VatCategory::S => Decimal::from(15),
         _ => Decimal::ZERO,
     });
-    let exemption_reason_code = o.string("exemption_reason_code", issues).map(|c| c.to_ascii_uppercase());
+    let exemption_reason_code = o
+        .string("exemption_reason_code", issues)
+        .map(|c| c.to_ascii_uppercase());
     let exemption_reason = o.string("exemption_reason", issues);
     let discount = o.decimal("discount", issues);
     o.finish(issues);
@@ -627,9 +695,14 @@ mod tests {
         let json = br#"{"invoice_number":"","invoice_date":"2025-01-15","colour":"red",
             "seller":{"name":"A","vat_number":"3","address":{"street":"x","planet":"Mars"}},
             "line_items":[{"description":"d","quantity":"lots","unit_price":1,"vat_category":"X"},{"quantity":1}]}"#;
-        let err = InvoiceInput::from_json(json).err().unwrap_or_else(|| panic!("accepted"));
-        let got: Vec<(String, &str)> =
-            err.issues().iter().map(|i| (i.path.clone().unwrap_or_default(), i.code)).collect();
+        let err = InvoiceInput::from_json(json)
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        let got: Vec<(String, &str)> = err
+            .issues()
+            .iter()
+            .map(|i| (i.path.clone().unwrap_or_default(), i.code))
+            .collect();
         for expected in [
             ("invoice_number", "empty_value"),
             ("invoice_time", "missing_field"),
@@ -640,7 +713,10 @@ mod tests {
             ("line_items[1].description", "missing_field"),
             ("line_items[1].unit_price", "missing_field"),
         ] {
-            assert!(got.iter().any(|(p, c)| p == expected.0 && *c == expected.1), "missing {expected:?} in {got:?}");
+            assert!(
+                got.iter().any(|(p, c)| p == expected.0 && *c == expected.1),
+                "missing {expected:?} in {got:?}"
+            );
         }
     }
 

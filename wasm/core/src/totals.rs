@@ -95,7 +95,9 @@ fn line_totals(line: &LineItem, prices_include_vat: bool) -> Result<LineTotals> 
     // quantity × price and tolerates ±0.01 (BR-KSA-EN16931-11), and no rule limits price decimals.
     let to_net = |amount: Decimal| -> Result<Decimal> {
         if prices_include_vat {
-            Ok(div(mul(amount, hundred)?, add(hundred, rate)?)?.round_dp(6).normalize())
+            Ok(div(mul(amount, hundred)?, add(hundred, rate)?)?
+                .round_dp(6)
+                .normalize())
         } else {
             Ok(amount)
         }
@@ -104,23 +106,39 @@ fn line_totals(line: &LineItem, prices_include_vat: bool) -> Result<LineTotals> 
     let discount = round2(to_net(line.discount.unwrap_or_default())?);
     let net = round2(mul(line.quantity, net_price)?) - discount;
     let vat = round2(div(mul(net, rate)?, hundred)?);
-    Ok(LineTotals { net_price, discount, net, vat, with_vat: add(net, vat)? })
+    Ok(LineTotals {
+        net_price,
+        discount,
+        net,
+        vat,
+        with_vat: add(net, vat)?,
+    })
 }
 
 /// The official English text of a VATEX-SA code (SPEC §3.8), with its category.
 pub fn exemption_text(code: &str) -> Option<(VatCategory, &'static str)> {
     use VatCategory::{E, O, Z};
     Some(match code {
-        "VATEX-SA-29" => (E, "Financial services mentioned in Article 29 of the VAT Regulations"),
-        "VATEX-SA-29-7" => (E, "Life insurance services mentioned in Article 29 of the VAT Regulations"),
-        "VATEX-SA-30" => (E, "Real estate transactions mentioned in Article 30 of the VAT Regulations"),
+        "VATEX-SA-29" => (
+            E,
+            "Financial services mentioned in Article 29 of the VAT Regulations",
+        ),
+        "VATEX-SA-29-7" => (
+            E,
+            "Life insurance services mentioned in Article 29 of the VAT Regulations",
+        ),
+        "VATEX-SA-30" => (
+            E,
+            "Real estate transactions mentioned in Article 30 of the VAT Regulations",
+        ),
         "VATEX-SA-32" => (Z, "Export of goods"),
         "VATEX-SA-33" => (Z, "Export of services"),
         "VATEX-SA-34-1" => (Z, "The international transport of Goods"),
         "VATEX-SA-34-2" => (Z, "International transport of passengers"),
-        "VATEX-SA-34-3" => {
-            (Z, "Services directly connected and incidental to a Supply of international passenger transport")
-        }
+        "VATEX-SA-34-3" => (
+            Z,
+            "Services directly connected and incidental to a Supply of international passenger transport",
+        ),
         "VATEX-SA-34-4" => (Z, "Supply of a qualifying means of transport"),
         "VATEX-SA-34-5" => (
             Z,
@@ -155,7 +173,9 @@ pub fn compute(input: &InvoiceInput) -> Result<Totals> {
                 category: item.vat_category,
                 rate,
                 exemption_reason: item.exemption_reason.clone().or_else(|| {
-                    code.as_deref().and_then(exemption_text).map(|(_, text)| text.to_owned())
+                    code.as_deref()
+                        .and_then(exemption_text)
+                        .map(|(_, text)| text.to_owned())
                 }),
                 exemption_code: code,
                 taxable: t.net,
@@ -205,11 +225,24 @@ mod tests {
 
     #[test]
     fn hosted_api_examples() {
-        let t = compute(&input(r#"{"description":"A","quantity":2,"unit_price":50}"#, "")).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((t.tax_exclusive, t.vat_total, t.payable), (Decimal::from(100), Decimal::from(15), Decimal::from(115)));
-        let t = compute(&input(r#"{"description":"B","quantity":1,"unit_price":115}"#, r#","prices_include_vat":true"#))
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((t.tax_exclusive, t.vat_total, t.payable), (Decimal::from(100), Decimal::from(15), Decimal::from(115)));
+        let t = compute(&input(
+            r#"{"description":"A","quantity":2,"unit_price":50}"#,
+            "",
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (t.tax_exclusive, t.vat_total, t.payable),
+            (Decimal::from(100), Decimal::from(15), Decimal::from(115))
+        );
+        let t = compute(&input(
+            r#"{"description":"B","quantity":1,"unit_price":115}"#,
+            r#","prices_include_vat":true"#,
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (t.tax_exclusive, t.vat_total, t.payable),
+            (Decimal::from(100), Decimal::from(15), Decimal::from(115))
+        );
     }
 
     #[test]
@@ -217,7 +250,8 @@ mod tests {
         // Three lines of 0.10 net: each line's VAT rounds to 0.02 (0.015 half up), but the
         // breakdown VAT is round2(0.30 × 15%) = 0.05 (0.045 half up).
         let line = r#"{"description":"Pen","quantity":1,"unit_price":0.1}"#;
-        let t = compute(&input(&format!("{line},{line},{line}"), "")).unwrap_or_else(|e| panic!("{e}"));
+        let t =
+            compute(&input(&format!("{line},{line},{line}"), "")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(t.lines[0].vat, Decimal::new(2, 2));
         assert_eq!(t.vat_total, Decimal::new(5, 2));
     }

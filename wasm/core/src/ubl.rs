@@ -43,19 +43,41 @@ pub fn build(input: &InvoiceInput, chain: &ChainInputs) -> Result<BuiltInvoice> 
         return Err(Error::from_issues(issues));
     }
     let totals = totals::compute(input)?;
-    let xml = write(input, chain, &totals).map_err(|e| Error::new("internal", format!("XML writer failed: {e}")))?;
-    Ok(BuiltInvoice { xml, warnings: issues, totals })
+    let xml = write(input, chain, &totals)
+        .map_err(|e| Error::new("internal", format!("XML writer failed: {e}")))?;
+    Ok(BuiltInvoice {
+        xml,
+        warnings: issues,
+        totals,
+    })
 }
 
 fn check_chain(chain: &ChainInputs, issues: &mut Vec<Issue>) {
     let uuid_ok = !chain.uuid.is_empty()
         && chain.uuid.len() <= 127
-        && chain.uuid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        && chain
+            .uuid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
     if !uuid_ok {
-        issues.push(Issue::error("invalid_uuid", "the document UUID must be letters, digits, '-', '_' or '.'").at("uuid").rule("BR-KSA-03"));
+        issues.push(
+            Issue::error(
+                "invalid_uuid",
+                "the document UUID must be letters, digits, '-', '_' or '.'",
+            )
+            .at("uuid")
+            .rule("BR-KSA-03"),
+        );
     }
     if !crate::chain::is_valid_pih(&chain.pih) {
-        issues.push(Issue::error("invalid_pih", "the previous invoice hash must be the base64 of a SHA-256 hash").at("pih").rule("BR-KSA-61"));
+        issues.push(
+            Issue::error(
+                "invalid_pih",
+                "the previous invoice hash must be the base64 of a SHA-256 hash",
+            )
+            .at("pih")
+            .rule("BR-KSA-61"),
+        );
     }
 }
 
@@ -73,7 +95,11 @@ fn percent(d: Decimal) -> String {
 /// prices.
 fn plain(d: Decimal, min_scale: u32) -> String {
     let n = d.normalize();
-    if n.scale() < min_scale { format!("{:.*}", min_scale as usize, n) } else { n.to_string() }
+    if n.scale() < min_scale {
+        format!("{:.*}", min_scale as usize, n)
+    } else {
+        n.to_string()
+    }
 }
 
 type W = Writer<Vec<u8>>;
@@ -88,12 +114,15 @@ fn end(w: &mut W, name: &str) -> Io {
 }
 
 fn text(w: &mut W, name: &str, value: &str) -> Io {
-    w.create_element(name).write_text_content(BytesText::new(value))?;
+    w.create_element(name)
+        .write_text_content(BytesText::new(value))?;
     Ok(())
 }
 
 fn text_attrs(w: &mut W, name: &str, attrs: &[(&str, &str)], value: &str) -> Io {
-    w.create_element(name).with_attributes(attrs.iter().copied()).write_text_content(BytesText::new(value))?;
+    w.create_element(name)
+        .with_attributes(attrs.iter().copied())
+        .write_text_content(BytesText::new(value))?;
     Ok(())
 }
 
@@ -102,7 +131,11 @@ fn money(w: &mut W, name: &str, currency: &str, value: Decimal) -> Io {
 }
 
 fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals) -> std::io::Result<String> {
-    let mut w = Writer::new_with_indent(Vec::with_capacity(4096 + input.line_items.len() * 900), b' ', 4);
+    let mut w = Writer::new_with_indent(
+        Vec::with_capacity(4096 + input.line_items.len() * 900),
+        b' ',
+        4,
+    );
     let cur = input.currency.as_str();
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let root = BytesStart::new("Invoice").with_attributes([
@@ -117,7 +150,12 @@ fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals) -> std::io::Resu
     text(&mut w, "cbc:UUID", &chain.uuid)?;
     text(&mut w, "cbc:IssueDate", &input.invoice_date)?;
     text(&mut w, "cbc:IssueTime", &input.invoice_time)?;
-    text_attrs(&mut w, "cbc:InvoiceTypeCode", &[("name", &input.transaction_code())], input.document_type.code())?;
+    text_attrs(
+        &mut w,
+        "cbc:InvoiceTypeCode",
+        &[("name", &input.transaction_code())],
+        input.document_type.code(),
+    )?;
     if let Some(note) = &input.note {
         text(&mut w, "cbc:Note", note)?;
     }
@@ -131,7 +169,11 @@ fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals) -> std::io::Resu
     if input.document_type.is_note() {
         start(&mut w, "cac:BillingReference")?;
         start(&mut w, "cac:InvoiceDocumentReference")?;
-        let id = input.original_invoice_number.as_deref().or(input.original_invoice_uuid.as_deref()).unwrap_or_default();
+        let id = input
+            .original_invoice_number
+            .as_deref()
+            .or(input.original_invoice_uuid.as_deref())
+            .unwrap_or_default();
         text(&mut w, "cbc:ID", id)?;
         end(&mut w, "cac:InvoiceDocumentReference")?;
         end(&mut w, "cac:BillingReference")?;
@@ -148,7 +190,12 @@ fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals) -> std::io::Resu
     start(&mut w, "cac:AdditionalDocumentReference")?;
     text(&mut w, "cbc:ID", "PIH")?;
     start(&mut w, "cac:Attachment")?;
-    text_attrs(&mut w, "cbc:EmbeddedDocumentBinaryObject", &[("mimeCode", "text/plain")], &chain.pih)?;
+    text_attrs(
+        &mut w,
+        "cbc:EmbeddedDocumentBinaryObject",
+        &[("mimeCode", "text/plain")],
+        &chain.pih,
+    )?;
     end(&mut w, "cac:Attachment")?;
     end(&mut w, "cac:AdditionalDocumentReference")?;
 
@@ -194,7 +241,12 @@ fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals) -> std::io::Resu
         money(&mut w, "cbc:TaxableAmount", cur, s.taxable)?;
         money(&mut w, "cbc:TaxAmount", cur, s.vat)?;
         start(&mut w, "cac:TaxCategory")?;
-        text_attrs(&mut w, "cbc:ID", &[("schemeID", "UN/ECE 5305"), ("schemeAgencyID", "6")], s.category.code())?;
+        text_attrs(
+            &mut w,
+            "cbc:ID",
+            &[("schemeID", "UN/ECE 5305"), ("schemeAgencyID", "6")],
+            s.category.code(),
+        )?;
         text(&mut w, "cbc:Percent", &percent(s.rate))?;
         if let Some(code) = &s.exemption_code {
             text(&mut w, "cbc:TaxExemptionReasonCode", code)?;
@@ -203,7 +255,12 @@ fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals) -> std::io::Resu
             text(&mut w, "cbc:TaxExemptionReason", reason)?;
         }
         start(&mut w, "cac:TaxScheme")?;
-        text_attrs(&mut w, "cbc:ID", &[("schemeID", "UN/ECE 5153"), ("schemeAgencyID", "6")], "VAT")?;
+        text_attrs(
+            &mut w,
+            "cbc:ID",
+            &[("schemeID", "UN/ECE 5153"), ("schemeAgencyID", "6")],
+            "VAT",
+        )?;
         end(&mut w, "cac:TaxScheme")?;
         end(&mut w, "cac:TaxCategory")?;
         end(&mut w, "cac:TaxSubtotal")?;
@@ -222,7 +279,12 @@ fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals) -> std::io::Resu
     for (i, (item, lt)) in input.line_items.iter().zip(&t.lines).enumerate() {
         start(&mut w, "cac:InvoiceLine")?;
         text(&mut w, "cbc:ID", &(i + 1).to_string())?;
-        text_attrs(&mut w, "cbc:InvoicedQuantity", &[("unitCode", &item.unit_code)], &plain(item.quantity, 0))?;
+        text_attrs(
+            &mut w,
+            "cbc:InvoicedQuantity",
+            &[("unitCode", &item.unit_code)],
+            &plain(item.quantity, 0),
+        )?;
         money(&mut w, "cbc:LineExtensionAmount", cur, lt.net)?;
         if !lt.discount.is_zero() {
             start(&mut w, "cac:AllowanceCharge")?;
@@ -237,7 +299,8 @@ fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals) -> std::io::Resu
         money(&mut w, "cbc:RoundingAmount", cur, lt.with_vat)?;
         end(&mut w, "cac:TaxTotal")?;
         start(&mut w, "cac:Item")?;
-        let name = join_bilingual(Some(&item.description), item.description_ar.as_deref()).unwrap_or_default();
+        let name = join_bilingual(Some(&item.description), item.description_ar.as_deref())
+            .unwrap_or_default();
         text(&mut w, "cbc:Name", &name)?;
         start(&mut w, "cac:ClassifiedTaxCategory")?;
         text(&mut w, "cbc:ID", item.vat_category.code())?;
@@ -248,7 +311,12 @@ fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals) -> std::io::Resu
         end(&mut w, "cac:ClassifiedTaxCategory")?;
         end(&mut w, "cac:Item")?;
         start(&mut w, "cac:Price")?;
-        text_attrs(&mut w, "cbc:PriceAmount", &[("currencyID", cur)], &plain(lt.net_price, 2))?;
+        text_attrs(
+            &mut w,
+            "cbc:PriceAmount",
+            &[("currencyID", cur)],
+            &plain(lt.net_price, 2),
+        )?;
         end(&mut w, "cac:Price")?;
         end(&mut w, "cac:InvoiceLine")?;
     }
@@ -317,14 +385,22 @@ mod tests {
     #[test]
     fn builds_a_parseable_document() {
         let input = InvoiceInput::from_json(SAMPLE.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        let chain = ChainInputs { icv: 1, pih: INITIAL_PIH.into(), uuid: "3cf5ee18-ee25-44ea-a444-2c37ba7f28be".into() };
+        let chain = ChainInputs {
+            icv: 1,
+            pih: INITIAL_PIH.into(),
+            uuid: "3cf5ee18-ee25-44ea-a444-2c37ba7f28be".into(),
+        };
         let built = build(&input, &chain).unwrap_or_else(|e| panic!("{e}"));
         if std::env::var_os("PRINT_XML").is_some() {
             println!("{}", built.xml);
         }
         let doc = crate::xml::parse(&built.xml).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(doc.root.local_name(), "Invoice");
-        assert!(built.xml.contains("<cbc:Name>Book &amp; pen &lt;x&gt;</cbc:Name>"));
+        assert!(
+            built
+                .xml
+                .contains("<cbc:Name>Book &amp; pen &lt;x&gt;</cbc:Name>")
+        );
         assert!(built.warnings.is_empty(), "{:?}", built.warnings);
     }
 }

@@ -16,7 +16,9 @@ const CURRENCIES: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BG
 /// Seller identification schemes (BR-KSA-08).
 const SELLER_SCHEMES: [&str; 6] = ["CRN", "MOM", "MLS", "SAG", "OTH", "700"];
 /// Buyer identification schemes (BR-KSA-14).
-const BUYER_SCHEMES: [&str; 11] = ["TIN", "CRN", "MOM", "MLS", "700", "SAG", "NAT", "GCC", "IQA", "PAS", "OTH"];
+const BUYER_SCHEMES: [&str; 11] = [
+    "TIN", "CRN", "MOM", "MLS", "700", "SAG", "NAT", "GCC", "IQA", "PAS", "OTH",
+];
 /// Payment means codes ZATCA lists (UNTDID 4461 subset, BR-KSA-16).
 const PAYMENT_MEANS: [&str; 6] = ["1", "10", "30", "42", "48", "68"];
 
@@ -38,8 +40,14 @@ pub fn is_date(s: &str) -> bool {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return false;
     }
-    let num = |r: std::ops::Range<usize>| s.get(r).filter(|t| t.bytes().all(|c| c.is_ascii_digit())).and_then(|t| t.parse::<u32>().ok());
-    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else { return false };
+    let num = |r: std::ops::Range<usize>| {
+        s.get(r)
+            .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|t| t.parse::<u32>().ok())
+    };
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -55,7 +63,14 @@ pub fn is_date(s: &str) -> bool {
 pub fn is_time(s: &str) -> bool {
     let s = s.strip_suffix('Z').unwrap_or(s);
     let b = s.as_bytes();
-    if b.len() != 8 || b[2] != b':' || b[5] != b':' || !b.iter().enumerate().all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit()) {
+    if b.len() != 8
+        || b[2] != b':'
+        || b[5] != b':'
+        || !b
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit())
+    {
         return false;
     }
     let n = |i: usize| u32::from(b[i] - b'0') * 10 + u32::from(b[i + 1] - b'0');
@@ -82,16 +97,34 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
     let flags = &input.transaction_flags;
 
     if input.invoice_number.chars().count() > 127 {
-        out.push(err("invalid_invoice_number", "invoice_number", "must be at most 127 characters").rule("BR-KSA-F-06-C1"));
+        out.push(
+            err(
+                "invalid_invoice_number",
+                "invoice_number",
+                "must be at most 127 characters",
+            )
+            .rule("BR-KSA-F-06-C1"),
+        );
     }
     if !is_date(&input.invoice_date) {
-        out.push(err("invalid_date", "invoice_date", "must be a date YYYY-MM-DD"));
+        out.push(err(
+            "invalid_date",
+            "invoice_date",
+            "must be a date YYYY-MM-DD",
+        ));
     }
     if !is_time(&input.invoice_time) {
         out.push(err("invalid_time", "invoice_time", "must be a time HH:mm:ss").rule("BR-KSA-70"));
     }
     if !CURRENCIES.split(' ').any(|c| c == input.currency) {
-        out.push(err("invalid_currency", "currency", format!("`{}` is not an ISO 4217 currency code", input.currency)).rule("BR-KSA-CL-01"));
+        out.push(
+            err(
+                "invalid_currency",
+                "currency",
+                format!("`{}` is not an ISO 4217 currency code", input.currency),
+            )
+            .rule("BR-KSA-CL-01"),
+        );
     }
     if input.currency != "SAR" {
         match input.sar_exchange_rate {
@@ -100,59 +133,144 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
                 "sar_exchange_rate",
                 "is required when the currency is not SAR: ZATCA wants the VAT total in SAR too",
             )),
-            Some(r) if r <= Decimal::ZERO => out.push(err("invalid_exchange_rate", "sar_exchange_rate", "must be positive")),
+            Some(r) if r <= Decimal::ZERO => out.push(err(
+                "invalid_exchange_rate",
+                "sar_exchange_rate",
+                "must be positive",
+            )),
             Some(r) if r == Decimal::ONE => out.push(
-                warn("exchange_rate_one", "sar_exchange_rate", "the VAT total in SAR equals the VAT total in the document currency").rule("BR-KSA-97"),
+                warn(
+                    "exchange_rate_one",
+                    "sar_exchange_rate",
+                    "the VAT total in SAR equals the VAT total in the document currency",
+                )
+                .rule("BR-KSA-97"),
             ),
             Some(_) => {}
         }
     } else if input.sar_exchange_rate.is_some_and(|r| r != Decimal::ONE) {
-        out.push(err("unexpected_exchange_rate", "sar_exchange_rate", "only applies to documents in another currency than SAR"));
+        out.push(err(
+            "unexpected_exchange_rate",
+            "sar_exchange_rate",
+            "only applies to documents in another currency than SAR",
+        ));
     }
     if !PAYMENT_MEANS.contains(&input.payment_means_code.as_str()) {
         out.push(
-            warn("invalid_payment_means_code", "payment_means_code", "should be one of 1, 10, 30, 42, 48, 68 (UNTDID 4461)").rule("BR-KSA-16"),
+            warn(
+                "invalid_payment_means_code",
+                "payment_means_code",
+                "should be one of 1, 10, 30, 42, 48, 68 (UNTDID 4461)",
+            )
+            .rule("BR-KSA-16"),
         );
     }
-    for (path, date) in [("delivery_date", &input.delivery_date), ("delivery_end_date", &input.delivery_end_date)] {
+    for (path, date) in [
+        ("delivery_date", &input.delivery_date),
+        ("delivery_end_date", &input.delivery_end_date),
+    ] {
         if date.as_deref().is_some_and(|d| !is_date(d)) {
             out.push(err("invalid_date", path, "must be a date YYYY-MM-DD"));
         }
     }
     match (&input.delivery_date, &input.delivery_end_date) {
-        (None, Some(_)) => out.push(warn("missing_delivery_date", "delivery_date", "is required with delivery_end_date").rule("BR-KSA-35")),
+        (None, Some(_)) => out.push(
+            warn(
+                "missing_delivery_date",
+                "delivery_date",
+                "is required with delivery_end_date",
+            )
+            .rule("BR-KSA-35"),
+        ),
         (Some(start), Some(end)) if end < start => {
-            out.push(warn("invalid_delivery_period", "delivery_end_date", "must not be before delivery_date").rule("BR-KSA-36"));
+            out.push(
+                warn(
+                    "invalid_delivery_period",
+                    "delivery_end_date",
+                    "must not be before delivery_date",
+                )
+                .rule("BR-KSA-36"),
+            );
         }
         _ => {}
     }
     if standard && input.document_type == DocumentType::Invoice && input.delivery_date.is_none() {
-        out.push(warn("missing_delivery_date", "delivery_date", "a standard tax invoice should carry the supply date").rule("BR-KSA-15"));
+        out.push(
+            warn(
+                "missing_delivery_date",
+                "delivery_date",
+                "a standard tax invoice should carry the supply date",
+            )
+            .rule("BR-KSA-15"),
+        );
     }
 
     // KSA-2 flag combinations.
     if flags.self_billed && flags.export {
-        out.push(err("invalid_transaction_flags", "transaction_flags.self_billed", "self-billing is not allowed on export invoices").rule("BR-KSA-07"));
+        out.push(
+            err(
+                "invalid_transaction_flags",
+                "transaction_flags.self_billed",
+                "self-billing is not allowed on export invoices",
+            )
+            .rule("BR-KSA-07"),
+        );
     }
     if flags.self_billed && !standard {
-        out.push(err("invalid_transaction_flags", "transaction_flags.self_billed", "self-billing is not allowed on simplified documents").rule("BR-KSA-31"));
+        out.push(
+            err(
+                "invalid_transaction_flags",
+                "transaction_flags.self_billed",
+                "self-billing is not allowed on simplified documents",
+            )
+            .rule("BR-KSA-31"),
+        );
     }
     if flags.b2g && standard && input.contract_id.is_none() {
-        out.push(err("missing_contract_id", "contract_id", "B2G documents need the contract id").rule("BR-KSA-92"));
+        out.push(
+            err(
+                "missing_contract_id",
+                "contract_id",
+                "B2G documents need the contract id",
+            )
+            .rule("BR-KSA-92"),
+        );
     }
-    if flags.summary && !standard && (input.delivery_date.is_none() || input.delivery_end_date.is_none()) {
-        out.push(err("missing_delivery_period", "delivery_end_date", "simplified summary invoices need delivery_date and delivery_end_date").rule("BR-KSA-72"));
+    if flags.summary
+        && !standard
+        && (input.delivery_date.is_none() || input.delivery_end_date.is_none())
+    {
+        out.push(
+            err(
+                "missing_delivery_period",
+                "delivery_end_date",
+                "simplified summary invoices need delivery_date and delivery_end_date",
+            )
+            .rule("BR-KSA-72"),
+        );
     }
 
     // Notes.
     if input.document_type.is_note() {
         if input.original_invoice_number.is_none() && input.original_invoice_uuid.is_none() {
             out.push(
-                err("missing_billing_reference", "original_invoice_number", "credit and debit notes must reference the original invoice").rule("BR-KSA-56"),
+                err(
+                    "missing_billing_reference",
+                    "original_invoice_number",
+                    "credit and debit notes must reference the original invoice",
+                )
+                .rule("BR-KSA-56"),
             );
         }
         if input.reason.is_none() && input.reason_ar.is_none() {
-            out.push(err("missing_reason", "reason", "credit and debit notes must state the reason").rule("BR-KSA-17"));
+            out.push(
+                err(
+                    "missing_reason",
+                    "reason",
+                    "credit and debit notes must state the reason",
+                )
+                .rule("BR-KSA-17"),
+            );
         }
     }
 
@@ -168,24 +286,61 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
     }
     // QR tag 1 carries the registration name with a one-byte length.
     if seller.display_name().is_some_and(|n| n.len() > 255) {
-        out.push(err("seller_name_too_long", "seller.name", "the seller name (with name_ar) must fit in 255 UTF-8 bytes for the QR code"));
+        out.push(err(
+            "seller_name_too_long",
+            "seller.name",
+            "the seller name (with name_ar) must fit in 255 UTF-8 bytes for the QR code",
+        ));
     }
     match &seller.vat_number {
-        None => out.push(err("missing_vat_number", "seller.vat_number", "is required").rule("BR-KSA-39")),
+        None => out
+            .push(err("missing_vat_number", "seller.vat_number", "is required").rule("BR-KSA-39")),
         Some(v) if !is_vat_number(v) => {
-            out.push(err("invalid_vat_number", "seller.vat_number", "must be 15 digits starting and ending with 3").rule("BR-KSA-40"));
+            out.push(
+                err(
+                    "invalid_vat_number",
+                    "seller.vat_number",
+                    "must be 15 digits starting and ending with 3",
+                )
+                .rule("BR-KSA-40"),
+            );
         }
         Some(_) => {}
     }
     match seller.identification() {
-        None => out.push(warn("missing_seller_id", "seller.crn", "the seller should have a CRN (or another id with a scheme)").rule("BR-KSA-08")),
+        None => out.push(
+            warn(
+                "missing_seller_id",
+                "seller.crn",
+                "the seller should have a CRN (or another id with a scheme)",
+            )
+            .rule("BR-KSA-08"),
+        ),
         Some(id) => {
-            let path = if seller.crn.is_some() { "seller.crn" } else { "seller.other_id" };
+            let path = if seller.crn.is_some() {
+                "seller.crn"
+            } else {
+                "seller.other_id"
+            };
             if !SELLER_SCHEMES.contains(&id.scheme.as_str()) {
-                out.push(warn("invalid_seller_id_scheme", path, "scheme must be one of CRN, MOM, MLS, SAG, OTH, 700").rule("BR-KSA-08"));
+                out.push(
+                    warn(
+                        "invalid_seller_id_scheme",
+                        path,
+                        "scheme must be one of CRN, MOM, MLS, SAG, OTH, 700",
+                    )
+                    .rule("BR-KSA-08"),
+                );
             }
             if !is_alphanumeric(&id.value) {
-                out.push(warn("invalid_seller_id", path, "must contain only letters and digits").rule("BR-KSA-08"));
+                out.push(
+                    warn(
+                        "invalid_seller_id",
+                        path,
+                        "must contain only letters and digits",
+                    )
+                    .rule("BR-KSA-08"),
+                );
             }
         }
     }
@@ -195,13 +350,42 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
     }
     let missing = missing_address_parts(&address, true);
     if !missing.is_empty() {
-        out.push(warn("incomplete_seller_address", "seller.address", format!("missing {}", missing.join(", "))).rule("BR-KSA-09"));
+        out.push(
+            warn(
+                "incomplete_seller_address",
+                "seller.address",
+                format!("missing {}", missing.join(", ")),
+            )
+            .rule("BR-KSA-09"),
+        );
     }
-    if address.building_number.as_deref().is_some_and(|b| !digits(b, 4)) {
-        out.push(warn("invalid_building_number", "seller.address.building_number", "must be 4 digits").rule("BR-KSA-37"));
+    if address
+        .building_number
+        .as_deref()
+        .is_some_and(|b| !digits(b, 4))
+    {
+        out.push(
+            warn(
+                "invalid_building_number",
+                "seller.address.building_number",
+                "must be 4 digits",
+            )
+            .rule("BR-KSA-37"),
+        );
     }
-    if address.postal_code.as_deref().is_some_and(|p| !digits(p, 5)) {
-        out.push(warn("invalid_postal_code", "seller.address.postal_code", "must be 5 digits").rule("BR-KSA-66"));
+    if address
+        .postal_code
+        .as_deref()
+        .is_some_and(|p| !digits(p, 5))
+    {
+        out.push(
+            warn(
+                "invalid_postal_code",
+                "seller.address.postal_code",
+                "must be 5 digits",
+            )
+            .rule("BR-KSA-66"),
+        );
     }
     check_country(&address, "seller.address.country", out);
 }
@@ -209,65 +393,167 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
 fn check_country(address: &Address, path: &str, out: &mut Vec<Issue>) {
     if let Some(c) = &address.country {
         if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-            out.push(err("invalid_country", path, "must be an ISO 3166-1 alpha-2 code such as SA").rule("BR-CL-14"));
+            out.push(
+                err(
+                    "invalid_country",
+                    path,
+                    "must be an ISO 3166-1 alpha-2 code such as SA",
+                )
+                .rule("BR-CL-14"),
+            );
         }
     }
 }
 
 fn missing_address_parts(a: &Address, national: bool) -> Vec<&'static str> {
-    let mut parts = vec![("street", &a.street), ("city", &a.city), ("country", &a.country)];
+    let mut parts = vec![
+        ("street", &a.street),
+        ("city", &a.city),
+        ("country", &a.country),
+    ];
     if national {
-        parts.extend([("building_number", &a.building_number), ("postal_code", &a.postal_code), ("district", &a.district)]);
+        parts.extend([
+            ("building_number", &a.building_number),
+            ("postal_code", &a.postal_code),
+            ("district", &a.district),
+        ]);
     }
-    parts.into_iter().filter(|(_, v)| v.is_none()).map(|(n, _)| n).collect()
+    parts
+        .into_iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(n, _)| n)
+        .collect()
 }
 
 fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
-    let needs_nat = input
-        .line_items
-        .iter()
-        .any(|l| matches!(l.exemption_reason_code.as_deref(), Some("VATEX-SA-EDU" | "VATEX-SA-HEA")));
+    let needs_nat = input.line_items.iter().any(|l| {
+        matches!(
+            l.exemption_reason_code.as_deref(),
+            Some("VATEX-SA-EDU" | "VATEX-SA-HEA")
+        )
+    });
     let Some(buyer) = &input.buyer else {
         if standard {
-            out.push(warn("missing_buyer", "buyer", "standard documents should name the buyer").rule("BR-KSA-42"));
+            out.push(
+                warn(
+                    "missing_buyer",
+                    "buyer",
+                    "standard documents should name the buyer",
+                )
+                .rule("BR-KSA-42"),
+            );
         }
         if needs_nat {
-            out.push(err("missing_buyer_national_id", "buyer.other_id", "VATEX-SA-EDU/HEA need the buyer's national id (scheme NAT)").rule("BR-KSA-49"));
+            out.push(
+                err(
+                    "missing_buyer_national_id",
+                    "buyer.other_id",
+                    "VATEX-SA-EDU/HEA need the buyer's national id (scheme NAT)",
+                )
+                .rule("BR-KSA-49"),
+            );
         }
         if !standard && input.transaction_flags.summary {
-            out.push(warn("missing_buyer", "buyer.name", "simplified summary invoices should name the buyer").rule("BR-KSA-71"));
+            out.push(
+                warn(
+                    "missing_buyer",
+                    "buyer.name",
+                    "simplified summary invoices should name the buyer",
+                )
+                .rule("BR-KSA-71"),
+            );
         }
         return;
     };
     if buyer.display_name().is_none() {
         if standard {
-            out.push(warn("missing_buyer_name", "buyer.name", "standard documents should name the buyer").rule("BR-KSA-42"));
+            out.push(
+                warn(
+                    "missing_buyer_name",
+                    "buyer.name",
+                    "standard documents should name the buyer",
+                )
+                .rule("BR-KSA-42"),
+            );
         } else if needs_nat {
-            out.push(warn("missing_buyer_name", "buyer.name", "VATEX-SA-EDU/HEA need the buyer name").rule("BR-KSA-25"));
+            out.push(
+                warn(
+                    "missing_buyer_name",
+                    "buyer.name",
+                    "VATEX-SA-EDU/HEA need the buyer name",
+                )
+                .rule("BR-KSA-25"),
+            );
         }
     }
     if let Some(v) = &buyer.vat_number {
         if !is_vat_number(v) {
-            out.push(err("invalid_vat_number", "buyer.vat_number", "must be 15 digits starting and ending with 3").rule("BR-KSA-44"));
+            out.push(
+                err(
+                    "invalid_vat_number",
+                    "buyer.vat_number",
+                    "must be 15 digits starting and ending with 3",
+                )
+                .rule("BR-KSA-44"),
+            );
         } else if input.seller.vat_number.as_deref() == Some(v.as_str()) {
-            out.push(err("same_vat_number", "buyer.vat_number", "must differ from the seller's VAT number").rule("BR-CUSTOM-VALIDATION-01"));
+            out.push(
+                err(
+                    "same_vat_number",
+                    "buyer.vat_number",
+                    "must differ from the seller's VAT number",
+                )
+                .rule("BR-CUSTOM-VALIDATION-01"),
+            );
         }
     }
     let id = buyer.identification();
     if let Some(id) = &id {
-        let path = if buyer.crn.is_some() { "buyer.crn" } else { "buyer.other_id.scheme" };
+        let path = if buyer.crn.is_some() {
+            "buyer.crn"
+        } else {
+            "buyer.other_id.scheme"
+        };
         if !BUYER_SCHEMES.contains(&id.scheme.as_str()) {
-            out.push(err("invalid_buyer_id_scheme", path, "scheme must be one of TIN, CRN, MOM, MLS, 700, SAG, NAT, GCC, IQA, PAS, OTH").rule("BR-KSA-14"));
+            out.push(
+                err(
+                    "invalid_buyer_id_scheme",
+                    path,
+                    "scheme must be one of TIN, CRN, MOM, MLS, 700, SAG, NAT, GCC, IQA, PAS, OTH",
+                )
+                .rule("BR-KSA-14"),
+            );
         }
         if !is_alphanumeric(&id.value) {
-            out.push(err("invalid_buyer_id", path, "must contain only letters and digits").rule("BR-KSA-14"));
+            out.push(
+                err(
+                    "invalid_buyer_id",
+                    path,
+                    "must contain only letters and digits",
+                )
+                .rule("BR-KSA-14"),
+            );
         }
     }
     if needs_nat && !id.as_ref().is_some_and(|i| i.scheme == "NAT") {
-        out.push(err("missing_buyer_national_id", "buyer.other_id", "VATEX-SA-EDU/HEA need the buyer's national id (scheme NAT)").rule("BR-KSA-49"));
+        out.push(
+            err(
+                "missing_buyer_national_id",
+                "buyer.other_id",
+                "VATEX-SA-EDU/HEA need the buyer's national id (scheme NAT)",
+            )
+            .rule("BR-KSA-49"),
+        );
     }
     if standard && buyer.vat_number.is_none() && id.is_none() {
-        out.push(warn("missing_buyer_id", "buyer.other_id", "a buyer without VAT number should have another id").rule("BR-KSA-81"));
+        out.push(
+            warn(
+                "missing_buyer_id",
+                "buyer.other_id",
+                "a buyer without VAT number should have another id",
+            )
+            .rule("BR-KSA-81"),
+        );
     }
     let address = buyer.address.clone().unwrap_or_default();
     if let Some(a) = &buyer.address {
@@ -278,53 +564,124 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
         let missing = missing_address_parts(&address, saudi);
         if !missing.is_empty() {
             let rule = if saudi { "BR-KSA-63" } else { "BR-KSA-10" };
-            out.push(warn("incomplete_buyer_address", "buyer.address", format!("missing {}", missing.join(", "))).rule(rule));
+            out.push(
+                warn(
+                    "incomplete_buyer_address",
+                    "buyer.address",
+                    format!("missing {}", missing.join(", ")),
+                )
+                .rule(rule),
+            );
         }
-        if saudi && address.postal_code.as_deref().is_some_and(|p| !digits(p, 5)) {
-            out.push(warn("invalid_postal_code", "buyer.address.postal_code", "must be 5 digits").rule("BR-KSA-67"));
+        if saudi
+            && address
+                .postal_code
+                .as_deref()
+                .is_some_and(|p| !digits(p, 5))
+        {
+            out.push(
+                warn(
+                    "invalid_postal_code",
+                    "buyer.address.postal_code",
+                    "must be 5 digits",
+                )
+                .rule("BR-KSA-67"),
+            );
         }
     }
 }
 
 fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
     if input.line_items.is_empty() {
-        out.push(err("missing_line_items", "line_items", "at least one line is required").rule("BR-16"));
+        out.push(
+            err(
+                "missing_line_items",
+                "line_items",
+                "at least one line is required",
+            )
+            .rule("BR-16"),
+        );
     }
     let min_quantity = Decimal::new(1, 4);
     for (i, line) in input.line_items.iter().enumerate() {
         let p = |field: &str| format!("line_items[{i}].{field}");
-        let name_len = crate::model::join_bilingual(Some(&line.description), line.description_ar.as_deref())
-            .map_or(0, |n| n.chars().count());
+        let name_len =
+            crate::model::join_bilingual(Some(&line.description), line.description_ar.as_deref())
+                .map_or(0, |n| n.chars().count());
         if name_len > 1000 {
-            out.push(err("invalid_description", p("description"), "must be at most 1000 characters").rule("BR-KSA-F-06-C19"));
+            out.push(
+                err(
+                    "invalid_description",
+                    p("description"),
+                    "must be at most 1000 characters",
+                )
+                .rule("BR-KSA-F-06-C19"),
+            );
         }
         if line.quantity < min_quantity {
-            out.push(err("invalid_quantity", p("quantity"), "must be at least 0.0001").rule("BR-KSA-F-04"));
+            out.push(
+                err("invalid_quantity", p("quantity"), "must be at least 0.0001")
+                    .rule("BR-KSA-F-04"),
+            );
         } else if line.quantity > Decimal::from(MAX_QUANTITY) {
-            out.push(err("invalid_quantity", p("quantity"), "must be at most 1,000,000,000"));
+            out.push(err(
+                "invalid_quantity",
+                p("quantity"),
+                "must be at most 1,000,000,000",
+            ));
         }
         if line.unit_price < Decimal::ZERO {
-            out.push(err("negative_amount", p("unit_price"), "must not be negative").rule("BR-KSA-F-04"));
+            out.push(
+                err("negative_amount", p("unit_price"), "must not be negative").rule("BR-KSA-F-04"),
+            );
         } else if line.unit_price > Decimal::from(MAX_PRICE) {
-            out.push(err("invalid_unit_price", p("unit_price"), "must be at most 1,000,000,000,000"));
+            out.push(err(
+                "invalid_unit_price",
+                p("unit_price"),
+                "must be at most 1,000,000,000,000",
+            ));
         }
         if let Some(d) = line.discount {
             if d < Decimal::ZERO {
-                out.push(err("negative_amount", p("discount"), "must not be negative").rule("BR-KSA-F-04"));
+                out.push(
+                    err("negative_amount", p("discount"), "must not be negative")
+                        .rule("BR-KSA-F-04"),
+                );
             } else if line.quantity <= Decimal::from(MAX_QUANTITY)
                 && line.unit_price <= Decimal::from(MAX_PRICE)
                 && d > line.quantity * line.unit_price.max(Decimal::ZERO)
             {
-                out.push(err("discount_exceeds_line", p("discount"), "must not exceed quantity × unit_price").rule("BR-KSA-F-04"));
+                out.push(
+                    err(
+                        "discount_exceeds_line",
+                        p("discount"),
+                        "must not exceed quantity × unit_price",
+                    )
+                    .rule("BR-KSA-F-04"),
+                );
             }
         }
         let rate = line.vat_rate;
         if rate < Decimal::ZERO || rate > Decimal::ONE_HUNDRED || rate.normalize().scale() > 2 {
-            out.push(err("invalid_vat_rate", p("vat_rate"), "must be 0..100 with at most two decimals").rule("BR-KSA-DEC-02"));
+            out.push(
+                err(
+                    "invalid_vat_rate",
+                    p("vat_rate"),
+                    "must be 0..100 with at most two decimals",
+                )
+                .rule("BR-KSA-DEC-02"),
+            );
         } else {
             match line.vat_category {
                 VatCategory::S if rate != Decimal::from(15) && rate != Decimal::from(5) => {
-                    out.push(err("invalid_vat_rate", p("vat_rate"), "standard-rated lines must be 15 or 5").rule("BR-KSA-84"));
+                    out.push(
+                        err(
+                            "invalid_vat_rate",
+                            p("vat_rate"),
+                            "standard-rated lines must be 15 or 5",
+                        )
+                        .rule("BR-KSA-84"),
+                    );
                 }
                 VatCategory::Z | VatCategory::E | VatCategory::O if !rate.is_zero() => {
                     let rule = match line.vat_category {
@@ -332,17 +689,38 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
                         VatCategory::E => "BR-E-05",
                         _ => "BR-O-05",
                     };
-                    out.push(err("invalid_vat_rate", p("vat_rate"), "zero-rated, exempt and out-of-scope lines must have rate 0").rule(rule));
+                    out.push(
+                        err(
+                            "invalid_vat_rate",
+                            p("vat_rate"),
+                            "zero-rated, exempt and out-of-scope lines must have rate 0",
+                        )
+                        .rule(rule),
+                    );
                 }
                 _ => {}
             }
         }
         match (line.vat_category, line.exemption_reason_code.as_deref()) {
             (VatCategory::S, Some(_)) => {
-                out.push(err("unexpected_exemption_reason", p("exemption_reason_code"), "standard-rated lines take no exemption reason").rule("BR-S-10"));
+                out.push(
+                    err(
+                        "unexpected_exemption_reason",
+                        p("exemption_reason_code"),
+                        "standard-rated lines take no exemption reason",
+                    )
+                    .rule("BR-S-10"),
+                );
             }
             (VatCategory::S, None) if line.exemption_reason.is_some() => {
-                out.push(err("unexpected_exemption_reason", p("exemption_reason"), "standard-rated lines take no exemption reason").rule("BR-S-10"));
+                out.push(
+                    err(
+                        "unexpected_exemption_reason",
+                        p("exemption_reason"),
+                        "standard-rated lines take no exemption reason",
+                    )
+                    .rule("BR-S-10"),
+                );
             }
             (cat @ (VatCategory::Z | VatCategory::E | VatCategory::O), None) => {
                 let rule = match cat {
@@ -350,15 +728,33 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
                     VatCategory::E => "BR-KSA-23",
                     _ => "BR-KSA-24",
                 };
-                out.push(warn("missing_exemption_reason", p("exemption_reason_code"), "zero-rated, exempt and out-of-scope lines should carry a VATEX-SA-* code").rule(rule));
+                out.push(
+                    warn(
+                        "missing_exemption_reason",
+                        p("exemption_reason_code"),
+                        "zero-rated, exempt and out-of-scope lines should carry a VATEX-SA-* code",
+                    )
+                    .rule(rule),
+                );
             }
             (cat, Some(code)) => match exemption_text(code) {
-                None => out.push(err("invalid_exemption_reason_code", p("exemption_reason_code"), format!("`{code}` is not a VATEX-SA code")).rule("BR-KSA-CL-04")),
+                None => out.push(
+                    err(
+                        "invalid_exemption_reason_code",
+                        p("exemption_reason_code"),
+                        format!("`{code}` is not a VATEX-SA code"),
+                    )
+                    .rule("BR-KSA-CL-04"),
+                ),
                 Some((expected, _)) if expected != cat => out.push(
                     err(
                         "invalid_exemption_reason_code",
                         p("exemption_reason_code"),
-                        format!("`{code}` belongs to category {}, not {}", expected.code(), cat.code()),
+                        format!(
+                            "`{code}` belongs to category {}, not {}",
+                            expected.code(),
+                            cat.code()
+                        ),
                     )
                     .rule("BR-KSA-CL-04"),
                 ),
@@ -366,8 +762,18 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
             },
             _ => {}
         }
-        if line.vat_category == VatCategory::O && line.exemption_reason_code.is_some() && line.exemption_reason.is_none() {
-            out.push(warn("missing_exemption_reason_text", p("exemption_reason"), "out-of-scope lines should explain the reason in words").rule("BR-KSA-83"));
+        if line.vat_category == VatCategory::O
+            && line.exemption_reason_code.is_some()
+            && line.exemption_reason.is_none()
+        {
+            out.push(
+                warn(
+                    "missing_exemption_reason_text",
+                    p("exemption_reason"),
+                    "out-of-scope lines should explain the reason in words",
+                )
+                .rule("BR-KSA-83"),
+            );
         }
     }
 }
@@ -378,14 +784,32 @@ mod tests {
 
     #[test]
     fn dates_times_and_vat_numbers() {
-        assert!(is_date("2024-02-29") && !is_date("2023-02-29") && !is_date("2025-13-01") && !is_date("2025-1-01"));
-        assert!(is_time("23:59:59") && is_time("10:00:00Z") && !is_time("24:00:00") && !is_time("10:00") && !is_time("10:00:00.5"));
-        assert!(is_vat_number("399999999900003") && !is_vat_number("399999999900004") && !is_vat_number("39999999990003"));
+        assert!(
+            is_date("2024-02-29")
+                && !is_date("2023-02-29")
+                && !is_date("2025-13-01")
+                && !is_date("2025-1-01")
+        );
+        assert!(
+            is_time("23:59:59")
+                && is_time("10:00:00Z")
+                && !is_time("24:00:00")
+                && !is_time("10:00")
+                && !is_time("10:00:00.5")
+        );
+        assert!(
+            is_vat_number("399999999900003")
+                && !is_vat_number("399999999900004")
+                && !is_vat_number("39999999990003")
+        );
     }
 
     fn issues(json: &str) -> Vec<(String, &'static str, Option<&'static str>)> {
         let input = InvoiceInput::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        validate(&input).into_iter().map(|i| (i.path.unwrap_or_default(), i.code, i.rule)).collect()
+        validate(&input)
+            .into_iter()
+            .map(|i| (i.path.unwrap_or_default(), i.code, i.rule))
+            .collect()
     }
 
     #[test]
@@ -401,20 +825,54 @@ mod tests {
         for (path, code, rule) in [
             ("invoice_date", "invalid_date", None),
             ("invoice_time", "invalid_time", Some("BR-KSA-70")),
-            ("original_invoice_number", "missing_billing_reference", Some("BR-KSA-56")),
+            (
+                "original_invoice_number",
+                "missing_billing_reference",
+                Some("BR-KSA-56"),
+            ),
             ("reason", "missing_reason", Some("BR-KSA-17")),
             ("seller.vat_number", "invalid_vat_number", Some("BR-KSA-40")),
-            ("seller.address.building_number", "invalid_building_number", Some("BR-KSA-37")),
+            (
+                "seller.address.building_number",
+                "invalid_building_number",
+                Some("BR-KSA-37"),
+            ),
             ("buyer.vat_number", "invalid_vat_number", Some("BR-KSA-44")),
-            ("buyer.other_id.scheme", "invalid_buyer_id_scheme", Some("BR-KSA-14")),
-            ("transaction_flags.self_billed", "invalid_transaction_flags", Some("BR-KSA-31")),
-            ("line_items[0].quantity", "invalid_quantity", Some("BR-KSA-F-04")),
-            ("line_items[0].unit_price", "negative_amount", Some("BR-KSA-F-04")),
-            ("line_items[0].vat_rate", "invalid_vat_rate", Some("BR-KSA-84")),
-            ("line_items[1].exemption_reason_code", "invalid_exemption_reason_code", Some("BR-KSA-CL-04")),
+            (
+                "buyer.other_id.scheme",
+                "invalid_buyer_id_scheme",
+                Some("BR-KSA-14"),
+            ),
+            (
+                "transaction_flags.self_billed",
+                "invalid_transaction_flags",
+                Some("BR-KSA-31"),
+            ),
+            (
+                "line_items[0].quantity",
+                "invalid_quantity",
+                Some("BR-KSA-F-04"),
+            ),
+            (
+                "line_items[0].unit_price",
+                "negative_amount",
+                Some("BR-KSA-F-04"),
+            ),
+            (
+                "line_items[0].vat_rate",
+                "invalid_vat_rate",
+                Some("BR-KSA-84"),
+            ),
+            (
+                "line_items[1].exemption_reason_code",
+                "invalid_exemption_reason_code",
+                Some("BR-KSA-CL-04"),
+            ),
         ] {
             assert!(
-                found.iter().any(|(p, c, r)| p == path && *c == code && *r == rule),
+                found
+                    .iter()
+                    .any(|(p, c, r)| p == path && *c == code && *r == rule),
                 "missing {path} {code} {rule:?} in {found:#?}"
             );
         }

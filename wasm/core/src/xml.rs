@@ -64,7 +64,9 @@ pub struct Element {
 impl Element {
     /// The part of the name after the prefix.
     pub fn local_name(&self) -> &str {
-        self.name.rsplit_once(':').map_or(self.name.as_str(), |(_, l)| l)
+        self.name
+            .rsplit_once(':')
+            .map_or(self.name.as_str(), |(_, l)| l)
     }
 
     /// Whether this element has the given namespace and local name.
@@ -87,7 +89,9 @@ impl Element {
 
     /// Follows a path of (namespace, local name) steps through first matches.
     pub fn path(&self, steps: &[(&str, &str)]) -> Option<&Element> {
-        steps.iter().try_fold(self, |el, (ns, local)| el.child(ns, local))
+        steps
+            .iter()
+            .try_fold(self, |el, (ns, local)| el.child(ns, local))
     }
 
     /// Concatenated text of all descendants (the XPath string value).
@@ -109,7 +113,10 @@ impl Element {
 
     /// Value of an unprefixed attribute.
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -139,7 +146,11 @@ impl Scope {
         if prefix == "xml" {
             return Some(NS_XML);
         }
-        self.bindings.iter().rev().find(|(p, _)| p == prefix).map(|(_, u)| u.as_str())
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(p, _)| p == prefix)
+            .map(|(_, u)| u.as_str())
     }
 }
 
@@ -157,7 +168,10 @@ pub fn parse(src: &str) -> Result<Document> {
     config.check_end_names = true;
     config.expand_empty_elements = false;
 
-    let mut scope = Scope { bindings: Vec::new(), marks: Vec::new() };
+    let mut scope = Scope {
+        bindings: Vec::new(),
+        marks: Vec::new(),
+    };
     let mut stack: Vec<Element> = Vec::new();
     let mut before = Vec::new();
     let mut after = Vec::new();
@@ -167,10 +181,16 @@ pub fn parse(src: &str) -> Result<Document> {
     loop {
         let pos = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let event = reader.read_event().map_err(|e| {
-            xml_error(format!("malformed XML at byte {}: {e}", reader.error_position() as usize + offset))
+            xml_error(format!(
+                "malformed XML at byte {}: {e}",
+                reader.error_position() as usize + offset
+            ))
         })?;
         let end_pos = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-        if !matches!(event, Event::Text(_) | Event::GeneralRef(_) | Event::CData(_)) {
+        if !matches!(
+            event,
+            Event::Text(_) | Event::GeneralRef(_) | Event::CData(_)
+        ) {
             flush_text(&mut stack, &mut pending_text);
         }
         let (event, is_empty) = match event {
@@ -183,17 +203,22 @@ pub fn parse(src: &str) -> Result<Document> {
                     return Err(xml_error("content after the root element"));
                 }
                 if stack.len() >= MAX_DEPTH {
-                    return Err(xml_error(format!("elements nested deeper than {MAX_DEPTH}")));
+                    return Err(xml_error(format!(
+                        "elements nested deeper than {MAX_DEPTH}"
+                    )));
                 }
                 let name = tag.name().as_ref().to_owned();
                 let mut attrs = Vec::new();
                 scope.marks.push(scope.bindings.len());
                 for attr in tag.attributes() {
-                    let attr = attr.map_err(|e| xml_error(format!("bad attribute in <{name}>: {e}")))?;
+                    let attr =
+                        attr.map_err(|e| xml_error(format!("bad attribute in <{name}>: {e}")))?;
                     let key = attr.key.as_ref().to_owned();
                     let value = attr
                         .normalized_value(XmlVersion::Implicit1_0)
-                        .map_err(|e| xml_error(format!("bad value of attribute {key} in <{name}>: {e}")))?
+                        .map_err(|e| {
+                            xml_error(format!("bad value of attribute {key} in <{name}>: {e}"))
+                        })?
                         .into_owned();
                     if key == "xmlns" {
                         scope.bindings.push((String::new(), value.clone()));
@@ -206,12 +231,18 @@ pub fn parse(src: &str) -> Result<Document> {
                 let ns = match scope.resolve(prefix) {
                     Some(u) => u.to_owned(),
                     None if prefix.is_empty() => String::new(),
-                    None => return Err(xml_error(format!("undeclared namespace prefix in <{name}>"))),
+                    None => {
+                        return Err(xml_error(format!(
+                            "undeclared namespace prefix in <{name}>"
+                        )));
+                    }
                 };
                 for (key, _) in &attrs {
                     let p = prefix_of(key);
                     if !p.is_empty() && p != "xmlns" && scope.resolve(p).is_none() {
-                        return Err(xml_error(format!("undeclared namespace prefix of attribute {key}")));
+                        return Err(xml_error(format!(
+                            "undeclared namespace prefix of attribute {key}"
+                        )));
                     }
                 }
                 let element = Element {
@@ -293,7 +324,11 @@ pub fn parse(src: &str) -> Result<Document> {
         return Err(xml_error("unclosed element at end of input"));
     }
     let root = root.ok_or_else(|| xml_error("no root element"))?;
-    Ok(Document { before, root, after })
+    Ok(Document {
+        before,
+        root,
+        after,
+    })
 }
 
 fn flush_text(stack: &mut [Element], pending: &mut String) {
@@ -371,7 +406,11 @@ fn write_pi(out: &mut String, target: &str, content: &str) {
 }
 
 fn in_scope<'a>(scope: &'a [(String, String)], prefix: &str) -> Option<&'a str> {
-    scope.iter().rev().find(|(p, _)| p == prefix).map(|(_, u)| u.as_str())
+    scope
+        .iter()
+        .rev()
+        .find(|(p, _)| p == prefix)
+        .map(|(_, u)| u.as_str())
 }
 
 fn write_element(
@@ -384,7 +423,11 @@ fn write_element(
     let mut ns_out: Vec<(&str, &str)> = Vec::new();
     let mut attrs_out: Vec<(&str, &str, &str)> = Vec::new();
     for (key, value) in &el.attrs {
-        let decl = if key == "xmlns" { Some("") } else { key.strip_prefix("xmlns:") };
+        let decl = if key == "xmlns" {
+            Some("")
+        } else {
+            key.strip_prefix("xmlns:")
+        };
         if let Some(prefix) = decl {
             let parent = in_scope(scope, prefix).unwrap_or("");
             if parent != value {
@@ -428,7 +471,11 @@ fn write_element(
         out.push('"');
     }
     for (_, _, key) in &attrs_out {
-        let value = el.attrs.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str());
+        let value = el
+            .attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str());
         out.push(' ');
         out.push_str(key);
         out.push_str("=\"");
@@ -465,7 +512,10 @@ mod tests {
 
     #[test]
     fn empty_elements_expand_and_attributes_sort() {
-        assert_eq!(c14n(r#"<a b="2" a="1"><c/></a>"#), r#"<a a="1" b="2"><c></c></a>"#);
+        assert_eq!(
+            c14n(r#"<a b="2" a="1"><c/></a>"#),
+            r#"<a a="1" b="2"><c></c></a>"#
+        );
     }
 
     #[test]
@@ -477,12 +527,16 @@ mod tests {
     #[test]
     fn escapes_and_line_ends() {
         let src = "<a t=\"x&#xA;y&quot;\">1 &lt; 2 &amp; 3 > 2\r\n<![CDATA[<&>]]></a>";
-        assert_eq!(c14n(src), "<a t=\"x&#xA;y&quot;\">1 &lt; 2 &amp; 3 &gt; 2\n&lt;&amp;&gt;</a>");
+        assert_eq!(
+            c14n(src),
+            "<a t=\"x&#xA;y&quot;\">1 &lt; 2 &amp; 3 &gt; 2\n&lt;&amp;&gt;</a>"
+        );
     }
 
     #[test]
     fn redundant_namespace_declarations_are_dropped() {
-        let src = r#"<a xmlns="u" xmlns:p="v"><p:b xmlns:p="v" xmlns:q="w" q:z="1" p:y="2" x="3"/></a>"#;
+        let src =
+            r#"<a xmlns="u" xmlns:p="v"><p:b xmlns:p="v" xmlns:q="w" q:z="1" p:y="2" x="3"/></a>"#;
         assert_eq!(
             c14n(src),
             r#"<a xmlns="u" xmlns:p="v"><p:b xmlns:q="w" x="3" p:y="2" q:z="1"></p:b></a>"#
@@ -513,5 +567,6 @@ mod tests {
 
 /// Checks that input bytes are UTF-8 (the only encoding ZATCA accepts).
 pub fn utf8(bytes: &[u8]) -> Result<&str> {
-    std::str::from_utf8(bytes).map_err(|e| Error::new("xml_not_utf8", format!("document is not UTF-8: {e}")))
+    std::str::from_utf8(bytes)
+        .map_err(|e| Error::new("xml_not_utf8", format!("document is not UTF-8: {e}")))
 }

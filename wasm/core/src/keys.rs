@@ -1,0 +1,546 @@
+//! secp256k1 private keys: generation from caller-supplied randomness, parsing (SEC1 or PKCS#8,
+//! PEM or the SDK's bare base64) and export, plus the lenient text armour shared with `cert`/`csr`.
+
+use core::fmt;
+
+use der::asn1::{AnyRef, ObjectIdentifier};
+use der::{Decode, Tag, Tagged};
+use k256::ecdsa::signature::Verifier;
+use k256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use k256::elliptic_curve::zeroize::{Zeroize, Zeroizing};
+use k256::pkcs8::{EncodePrivateKey, EncodePublicKey, PrivateKeyInfoRef};
+use k256::{PublicKey, SecretKey};
+
+use crate::error::{Error, Result};
+
+/// `id-ecPublicKey` (RFC 5480): the algorithm of every EC key, whatever the curve.
+pub(crate) const ID_EC_PUBLIC_KEY: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// `secp256k1` (SEC 2): the only curve ZATCA accepts (SPEC §9.1).
+pub(crate) const SECP256K1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.10");
+
+const SEC1_LABEL: &str = "EC PRIVATE KEY";
+const PKCS8_LABEL: &str = "PRIVATE KEY";
+
+/// A secp256k1 signing key (the EGS key ZATCA certifies).
+///
+/// The scalar is zeroized when the key is dropped (k256's `SigningKey` does it), and `Debug`
+/// prints only the public key so a key can never leak through logs.
+#[derive(Clone)]
+pub struct PrivateKey {
+    inner: SigningKey,
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The compressed public point identifies the key without revealing anything secret.
+        let point = self.inner.verifying_key().to_sec1_point(true);
+        f.debug_struct("PrivateKey")
+            .field("public_key", &hex_lower(point.as_bytes()))
+            .finish()
+    }
+}
+
+impl PrivateKey {
+    /// Derives a key from 32 caller-supplied random bytes (big-endian scalar).
+    ///
+    /// The crate has no randomness source of its own (it must run on `wasm32-unknown-unknown`
+    /// without `getrandom`), so the caller draws the bytes. The bytes are rejected with
+    /// `invalid_private_key` when they are zero or not below the curve order (probability about
+    /// 2^-128): draw fresh bytes and call again.
+    pub fn from_seed(seed: [u8; 32]) -> Result<Self> {
+        let mut seed = seed;
+        let key = SigningKey::from_bytes(&seed.into());
+        seed.zeroize();
+        match key {
+            Ok(inner) => Ok(PrivateKey { inner }),
+            Err(_) => Err(Error::new(
+                "invalid_private_key",
+                "seed is zero or not below the secp256k1 order; retry with fresh random bytes",
+            )),
+        }
+    }
+
+    /// Parses a private key from text: SEC1 PEM (`EC PRIVATE KEY`), PKCS#8 PEM (`PRIVATE KEY`),
+    /// or the SDK's unarmoured base64 of SEC1 or PKCS#8 DER (`ec-secp256k1-priv-key.pem`).
+    /// Whitespace and line breaks anywhere in the base64 are ignored.
+    pub fn parse(text: &str) -> Result<Self> {
+        match armor::decode_text(text) {
+            Some(armor::Decoded::Pem { label, der }) => {
+                let der = Zeroizing::new(der);
+                match label.as_str() {
+                    SEC1_LABEL | PKCS8_LABEL => Self::from_der(&der),
+                    "ENCRYPTED PRIVATE KEY" => Err(Error::new(
+                        "invalid_private_key",
+                        "encrypted private keys are not supported; decrypt the key first",
+                    )),
+                    _ => Err(Error::new(
+                        "invalid_private_key",
+                        format!(
+                            "expected an EC PRIVATE KEY or PRIVATE KEY PEM block, found {label}"
+                        ),
+                    )),
+                }
+            }
+            Some(armor::Decoded::Raw(der)) => Self::from_der(&Zeroizing::new(der)),
+            None => Err(Error::new(
+                "invalid_private_key",
+                "private key is neither PEM nor base64 DER",
+            )),
+        }
+    }
+
+    /// Parses a DER private key, either SEC1 `ECPrivateKey` or PKCS#8 `PrivateKeyInfo`.
+    /// Keys on any curve other than secp256k1 fail with `unsupported_curve`.
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        // Look at the curve first: k256 would only say "malformed" for a P-256 key, and
+        // P-256 is the mistake people actually make (the ZATCA PDF's profile table says P-256).
+        if let Ok(info) = PrivateKeyInfoRef::from_der(der) {
+            check_algorithm(info.algorithm.oid, info.algorithm.parameters)?;
+            let inner = SigningKey::try_from(info).map_err(|_| {
+                Error::new(
+                    "invalid_private_key",
+                    "malformed PKCS#8 secp256k1 private key",
+                )
+            })?;
+            return Ok(PrivateKey { inner });
+        }
+        if let Some(curve) = sec1_curve(der) {
+            if curve != SECP256K1 {
+                return Err(unsupported_curve(&curve));
+            }
+        }
+        match SecretKey::from_sec1_der(der) {
+            Ok(secret) => Ok(PrivateKey {
+                inner: SigningKey::from(secret),
+            }),
+            Err(_) => Err(Error::new(
+                "invalid_private_key",
+                "not a SEC1 or PKCS#8 DER secp256k1 private key",
+            )),
+        }
+    }
+
+    /// SEC1 `ECPrivateKey` DER (with curve parameters and public key, as OpenSSL writes it).
+    /// The returned bytes are secret: zeroize them when done.
+    pub fn to_sec1_der(&self) -> Vec<u8> {
+        let secret = SecretKey::from(self.inner.as_nonzero_scalar());
+        match secret.to_sec1_der() {
+            Ok(der) => der.to_vec(),
+            // Encoding a valid in-memory key into a Vec cannot fail; an empty result would be
+            // rejected by every reader rather than silently producing a wrong key.
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// SEC1 PEM (`-----BEGIN EC PRIVATE KEY-----`, 64-column lines, LF), OpenSSL's default form.
+    pub fn to_sec1_pem(&self) -> String {
+        let der = Zeroizing::new(self.to_sec1_der());
+        armor::pem_encode(SEC1_LABEL, &der)
+    }
+
+    /// PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`, 64-column lines, LF).
+    pub fn to_pkcs8_pem(&self) -> String {
+        match self.inner.to_pkcs8_der() {
+            Ok(doc) => armor::pem_encode(PKCS8_LABEL, doc.as_bytes()),
+            // Unreachable for a valid key (see `to_sec1_der`).
+            Err(_) => String::new(),
+        }
+    }
+
+    /// The public key as `SubjectPublicKeyInfo` DER (88 bytes: uncompressed secp256k1 point),
+    /// the same encoding a ZATCA certificate and CSR carry.
+    pub fn public_key_der(&self) -> Vec<u8> {
+        spki_der(self.inner.verifying_key())
+    }
+
+    /// The underlying k256 signing key, for signing.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.inner
+    }
+
+    /// The matching public verifying key.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        *self.inner.verifying_key()
+    }
+}
+
+/// `SubjectPublicKeyInfo` DER of a verifying key (uncompressed point, as ZATCA certificates use).
+pub(crate) fn spki_der(key: &VerifyingKey) -> Vec<u8> {
+    match key.to_public_key_der() {
+        Ok(doc) => doc.into_vec(),
+        // Unreachable: encoding a valid point into a Vec cannot fail.
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Parses a `SubjectPublicKeyInfo` DER public key, requiring EC secp256k1
+/// (`unsupported_curve` otherwise, `invalid_public_key` when malformed).
+pub fn verifying_key_from_spki(der: &[u8]) -> Result<VerifyingKey> {
+    let spki = k256::pkcs8::SubjectPublicKeyInfoRef::from_der(der)
+        .map_err(|_| Error::new("invalid_public_key", "malformed SubjectPublicKeyInfo"))?;
+    check_algorithm(spki.algorithm.oid, spki.algorithm.parameters)?;
+    let bytes = spki.subject_public_key.as_bytes().ok_or_else(|| {
+        Error::new(
+            "invalid_public_key",
+            "public key bit string is not octet aligned",
+        )
+    })?;
+    let point = PublicKey::from_sec1_bytes(bytes).map_err(|_| {
+        Error::new(
+            "invalid_public_key",
+            "public key is not a point on secp256k1",
+        )
+    })?;
+    Ok(VerifyingKey::from(point))
+}
+
+/// Verifies a DER ECDSA signature (`SEQUENCE { r, s }`) over `message` with SHA-256
+/// ("SHA256withECDSA", as ZATCA, OpenSSL and Java use it).
+///
+/// Unlike k256's own `verify`, this accepts high-S signatures: k256 enforces Bitcoin's low-S
+/// rule, but Java (the ZATCA SDK, the ZATCA CA) and OpenSSL emit either half, and both are valid
+/// ECDSA. The signature is normalised to low S before verifying.
+pub fn verify_sha256_der(key: &VerifyingKey, message: &[u8], der_signature: &[u8]) -> bool {
+    let Ok(signature) = Signature::from_der(der_signature) else {
+        return false;
+    };
+    key.verify(message, &signature.normalize_s()).is_ok()
+}
+
+/// Rejects anything but `id-ecPublicKey` with the named curve secp256k1.
+fn check_algorithm(oid: ObjectIdentifier, parameters: Option<AnyRef<'_>>) -> Result<()> {
+    if oid != ID_EC_PUBLIC_KEY {
+        return Err(Error::new(
+            "unsupported_curve",
+            format!("key algorithm {oid} is not elliptic-curve; ZATCA requires secp256k1"),
+        ));
+    }
+    let curve = parameters.and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    match curve {
+        Some(curve) if curve == SECP256K1 => Ok(()),
+        Some(curve) => Err(unsupported_curve(&curve)),
+        None => Err(Error::new(
+            "unsupported_curve",
+            "key does not name its curve; ZATCA requires secp256k1 (1.3.132.0.10)",
+        )),
+    }
+}
+
+fn unsupported_curve(curve: &ObjectIdentifier) -> Error {
+    let name = match curve.to_string().as_str() {
+        "1.2.840.10045.3.1.7" => "P-256 (prime256v1)",
+        "1.3.132.0.34" => "P-384",
+        "1.3.132.0.35" => "P-521",
+        _ => "another curve",
+    };
+    Error::new(
+        "unsupported_curve",
+        format!("key is on {name} ({curve}); ZATCA requires secp256k1 (1.3.132.0.10)"),
+    )
+}
+
+/// The named curve of a SEC1 `ECPrivateKey` (`[0] EXPLICIT parameters`), when it has one.
+fn sec1_curve(der: &[u8]) -> Option<ObjectIdentifier> {
+    // ECPrivateKey ::= SEQUENCE { version, privateKey, [0] parameters OPTIONAL, [1] publicKey OPTIONAL }
+    let fields: Vec<AnyRef<'_>> = Vec::from_der(der).ok()?;
+    let parameters = fields.iter().find(|f| {
+        matches!(f.tag(), Tag::ContextSpecific { constructed: true, number } if number.value() == 0)
+    })?;
+    ObjectIdentifier::from_der(parameters.value()).ok()
+}
+
+/// Lowercase hex of bytes.
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        for nibble in [b >> 4, b & 0x0f] {
+            // A nibble is always < 16, so `from_digit` never returns None.
+            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
+    }
+    out
+}
+
+/// Text armour shared by `keys`, `cert` and `csr`: PEM blocks and the bare base64 the ZATCA SDK
+/// and API use. Lenient on input (any line width, CRLF, surrounding text), canonical on output.
+pub(crate) mod armor {
+    use base64::Engine;
+    use base64::alphabet;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+    /// Standard alphabet; padding optional on input (some tools strip it), always written.
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+
+    /// What a piece of text turned out to hold.
+    pub(crate) enum Decoded {
+        /// A PEM block: its label and decoded body.
+        Pem { label: String, der: Vec<u8> },
+        /// Bare base64 (no armour), decoded.
+        Raw(Vec<u8>),
+    }
+
+    /// Decodes the first PEM block of `text` (skipping `EC PARAMETERS` blocks, which
+    /// `openssl ecparam -genkey` writes before the key), or the whole text as bare base64 when it
+    /// has no `-----BEGIN`. `None` when neither works.
+    pub(crate) fn decode_text(text: &str) -> Option<Decoded> {
+        if !text.contains("-----BEGIN ") {
+            return base64_decode(text).map(Decoded::Raw);
+        }
+        let mut rest = text;
+        loop {
+            let (label, der, after) = pem_block(rest)?;
+            if label != "EC PARAMETERS" {
+                return Some(Decoded::Pem { label, der });
+            }
+            rest = after;
+        }
+    }
+
+    /// The label and body of the first PEM block of `text`.
+    pub(crate) fn pem_decode(text: &str) -> Option<(String, Vec<u8>)> {
+        pem_block(text).map(|(label, der, _)| (label, der))
+    }
+
+    /// The first PEM block of `text`: label, decoded body, and the text after its END line.
+    fn pem_block(text: &str) -> Option<(String, Vec<u8>, &str)> {
+        let start = text.find("-----BEGIN ")?;
+        let rest = text.get(start + "-----BEGIN ".len()..)?;
+        let label_end = rest.find("-----")?;
+        let label = rest.get(..label_end)?;
+        if label.contains('\n') {
+            return None;
+        }
+        let body_and_end = rest.get(label_end + "-----".len()..)?;
+        let end_marker = format!("-----END {label}-----");
+        let body_len = body_and_end.find(&end_marker)?;
+        let body = body_and_end.get(..body_len)?;
+        let after = body_and_end.get(body_len + end_marker.len()..)?;
+        // RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`) mean an encrypted legacy key: refuse
+        // instead of feeding the headers to the base64 decoder.
+        if body.contains(':') {
+            return None;
+        }
+        Some((label.to_owned(), base64_decode(body)?, after))
+    }
+
+    /// Decodes standard base64, ignoring ASCII whitespace anywhere; `None` when empty or invalid.
+    pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
+        let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        if compact.is_empty() {
+            return None;
+        }
+        LENIENT.decode(compact.as_bytes()).ok()
+    }
+
+    /// Standard base64 with padding, one line.
+    pub(crate) fn base64_encode(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// PEM text as OpenSSL writes it: 64-column lines, LF line ends, final newline.
+    pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
+        let b64 = base64_encode(der);
+        let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 2 * label.len() + 40);
+        out.push_str("-----BEGIN ");
+        out.push_str(label);
+        out.push_str("-----\n");
+        // base64 output is ASCII, so splitting the bytes at any index yields valid UTF-8.
+        for line in b64.as_bytes().chunks(64) {
+            out.push_str(core::str::from_utf8(line).unwrap_or_default());
+            out.push('\n');
+        }
+        out.push_str("-----END ");
+        out.push_str(label);
+        out.push_str("-----\n");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )]
+
+    use super::*;
+    use k256::ecdsa::signature::Signer;
+
+    const SDK_KEY: &str = include_str!(
+        "../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/ec-secp256k1-priv-key.pem"
+    );
+    const SEC1_PEM: &str = include_str!(
+        "../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/ec-secp256k1-priv-key.sec1.pem"
+    );
+    const PKCS8_PEM: &str = include_str!(
+        "../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/ec-secp256k1-priv-key.pkcs8.pem"
+    );
+    /// A P-256 key (`openssl ecparam -name prime256v1 -genkey`), the classic wrong curve.
+    const P256_SEC1_PEM: &str = "-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIBm8EhvilWlYX2IkrwVyA0sd3fS5EwUPLl8Lldm7WWrLoAoGCCqGSM49
+AwEHoUQDQgAEPSO1ZnazS0DVK8o04UeC3gV4WxCpt1Cc8FlW/4QcjHKvtaZBmebf
+Sc0Nd7eO4iXLfiyYU7TLNZb049jer8CavA==
+-----END EC PRIVATE KEY-----
+";
+    const P256_PKCS8_PEM: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgGbwSG+KVaVhfYiSv
+BXIDSx3d9LkTBQ8uXwuV2btZasuhRANCAAQ9I7VmdrNLQNUryjThR4LeBXhbEKm3
+UJzwWVb/hByMcq+1pkGZ5t9JzQ13t47iJct+LJhTtMs1lvTj2N6vwJq8
+-----END PRIVATE KEY-----
+";
+
+    #[test]
+    fn sdk_sec1_pkcs8_forms_are_the_same_key() {
+        let sdk = PrivateKey::parse(SDK_KEY).unwrap();
+        let sec1 = PrivateKey::parse(SEC1_PEM).unwrap();
+        let pkcs8 = PrivateKey::parse(PKCS8_PEM).unwrap();
+        assert_eq!(sdk.signing_key(), sec1.signing_key());
+        assert_eq!(sdk.signing_key(), pkcs8.signing_key());
+        assert_eq!(sdk.public_key_der().len(), 88);
+    }
+
+    #[test]
+    fn export_round_trips_and_matches_fixtures() {
+        let key = PrivateKey::parse(SDK_KEY).unwrap();
+        assert_eq!(key.to_sec1_pem(), SEC1_PEM);
+        assert_eq!(key.to_pkcs8_pem(), PKCS8_PEM);
+        assert_eq!(armor::base64_encode(&key.to_sec1_der()), SDK_KEY.trim());
+        let again = PrivateKey::parse(&key.to_pkcs8_pem()).unwrap();
+        assert_eq!(again.verifying_key(), key.verifying_key());
+        // Bare base64 of PKCS#8 DER, wrapped oddly with CRLF, also parses.
+        let pkcs8_der = armor::pem_decode(PKCS8_PEM).unwrap().1;
+        let b64 = armor::base64_encode(&pkcs8_der);
+        let (a, b) = b64.split_at(10);
+        let wrapped = format!("  {a}\r\n{b}\r\n");
+        assert_eq!(
+            PrivateKey::parse(&wrapped).unwrap().signing_key(),
+            key.signing_key()
+        );
+        assert_eq!(
+            PrivateKey::from_der(&pkcs8_der).unwrap().signing_key(),
+            key.signing_key()
+        );
+    }
+
+    #[test]
+    fn from_seed_is_deterministic_and_rejects_bad_scalars() {
+        let a = PrivateKey::from_seed([7u8; 32]).unwrap();
+        let b = PrivateKey::from_seed([7u8; 32]).unwrap();
+        assert_eq!(a.signing_key(), b.signing_key());
+        assert_eq!(
+            PrivateKey::from_seed([0u8; 32]).unwrap_err().code(),
+            "invalid_private_key"
+        );
+        assert_eq!(
+            PrivateKey::from_seed([0xff; 32]).unwrap_err().code(),
+            "invalid_private_key"
+        );
+        let round = PrivateKey::parse(&a.to_sec1_pem()).unwrap();
+        assert_eq!(round.signing_key(), a.signing_key());
+    }
+
+    #[test]
+    fn p256_is_rejected_with_unsupported_curve() {
+        let err = PrivateKey::parse(P256_SEC1_PEM).unwrap_err();
+        assert_eq!(err.code(), "unsupported_curve", "{err}");
+        assert!(err.to_string().contains("P-256"));
+        let err = PrivateKey::parse(P256_PKCS8_PEM).unwrap_err();
+        assert_eq!(err.code(), "unsupported_curve", "{err}");
+    }
+
+    #[test]
+    fn debug_does_not_print_the_secret() {
+        let key = PrivateKey::parse(SDK_KEY).unwrap();
+        let debug = format!("{key:?}");
+        let secret_hex = hex_lower(&key.signing_key().to_bytes());
+        assert!(!debug.contains(&secret_hex));
+        assert!(debug.contains("public_key"));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let inputs: [&[u8]; 8] = [
+            b"",
+            b"   ",
+            b"-----BEGIN EC PRIVATE KEY-----\n-----END EC PRIVATE KEY-----",
+            b"-----BEGIN EC PRIVATE KEY-----\nMHQ=\n",
+            b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n",
+            b"MAA=",
+            b"\x30\x82\xff\xff",
+            b"-----BEGIN \xd8\xa7-----",
+        ];
+        for input in inputs {
+            let text = String::from_utf8_lossy(input);
+            assert!(PrivateKey::parse(&text).is_err());
+            assert!(PrivateKey::from_der(input).is_err());
+        }
+        // Every truncation and single-byte corruption of a real key.
+        let der = armor::base64_decode(SDK_KEY).unwrap();
+        for i in 0..der.len() {
+            let _ = PrivateKey::from_der(&der[..i]);
+            let mut bad = der.clone();
+            bad[i] ^= 0x55;
+            let _ = PrivateKey::from_der(&bad);
+        }
+    }
+
+    #[test]
+    fn verify_accepts_high_s() {
+        let key = PrivateKey::parse(SDK_KEY).unwrap();
+        let msg = b"zatca";
+        let sig: Signature = key.signing_key().sign(msg);
+        let low = sig.to_der();
+        assert!(verify_sha256_der(&key.verifying_key(), msg, low.as_bytes()));
+        // Flip s to n - s: still a valid ECDSA signature, which k256 alone would refuse.
+        let (r, s) = sig.split_scalars();
+        let high = Signature::from_scalars(r, -*s).unwrap();
+        assert!(key.verifying_key().verify(msg, &high).is_err());
+        assert!(verify_sha256_der(
+            &key.verifying_key(),
+            msg,
+            high.to_der().as_bytes()
+        ));
+        assert!(!verify_sha256_der(
+            &key.verifying_key(),
+            b"other",
+            low.as_bytes()
+        ));
+        assert!(!verify_sha256_der(&key.verifying_key(), msg, b"\x30\x00"));
+    }
+
+    #[test]
+    fn spki_parsing_checks_the_curve() {
+        let key = PrivateKey::parse(SDK_KEY).unwrap();
+        let vk = verifying_key_from_spki(&key.public_key_der()).unwrap();
+        assert_eq!(vk, key.verifying_key());
+        assert_eq!(
+            verifying_key_from_spki(b"\x30\x00").unwrap_err().code(),
+            "invalid_public_key"
+        );
+    }
+
+    #[test]
+    fn openssl_ecparam_output_with_parameters_block_parses() {
+        // `openssl ecparam -name secp256k1 -genkey` (the command most ZATCA guides give)
+        // writes an EC PARAMETERS block before the key.
+        let text = "-----BEGIN EC PARAMETERS-----
+BgUrgQQACg==
+-----END EC PARAMETERS-----
+-----BEGIN EC PRIVATE KEY-----
+MHQCAQEEIOjW/wnyJpkuD34jG+K6IXNL5sNWOYdd/xRG3uuV2D+ooAcGBSuBBAAK
+oUQDQgAEinmc4oOdKZWm/g9KWVLTudVOr4yvLv7/rC1qAC0HMJQtcLrgofEsPDW9
+U9wclAomZbhBR2InomO4yXKtpFfRvA==
+-----END EC PRIVATE KEY-----
+";
+        let key = PrivateKey::parse(text).unwrap();
+        // `openssl ec -pubout -outform DER | base64`
+        let spki = "MFYwEAYHKoZIzj0CAQYFK4EEAAoDQgAEinmc4oOdKZWm/g9KWVLTudVOr4yvLv7/rC1qAC0HMJQtcLrgofEsPDW9U9wclAomZbhBR2InomO4yXKtpFfRvA==";
+        assert_eq!(armor::base64_encode(&key.public_key_der()), spki);
+    }
+}

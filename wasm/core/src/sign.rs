@@ -1,0 +1,369 @@
+//! Signing (SPEC §5): hash the document, sign the hash with secp256k1 (RFC 6979, so the output
+//! is deterministic), build the SignedProperties and the QR code, and insert the three blocks
+//! (`ext:UBLExtensions`, the QR reference, `cac:Signature`) into the document's own bytes.
+//!
+//! The blocks are excluded from the invoice hash and are inserted (or replace existing ones)
+//! without adding or removing a single byte outside them, so the hash of the unsigned input
+//! equals the hash of the signed output. Any UBL invoice can be signed this way, not only ours.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use k256::ecdsa::signature::Signer as _;
+use k256::ecdsa::{DerSignature, Signature};
+
+use crate::cert::Certificate;
+use crate::error::{Error, Issue, Result};
+use crate::hash::{self, InvoiceHash};
+use crate::keys::PrivateKey;
+use crate::model::InvoiceInput;
+use crate::qr::{self, QrFields};
+use crate::ubl::{self, ChainInputs};
+use crate::xades::{self, SignatureValues, SignedProperties};
+use crate::xml::{self, Document, Element, NS_CAC, NS_CBC, NS_EXT};
+
+/// A private key with the certificate (CSID) issued for it.
+#[derive(Debug)]
+pub struct Signer {
+    key: PrivateKey,
+    certificate: Certificate,
+}
+
+impl Signer {
+    /// Pairs a key with its certificate; fails when the certificate is for another key.
+    pub fn new(key: PrivateKey, certificate: Certificate) -> Result<Self> {
+        if !certificate.matches_key(&key) {
+            return Err(Error::new(
+                "key_certificate_mismatch",
+                "the certificate was not issued for this private key",
+            ));
+        }
+        Ok(Signer { key, certificate })
+    }
+
+    /// Pairs a key with a certificate without checking that they belong together. ZATCA's
+    /// developer-portal sandbox hands out a fixed certificate whatever key the CSR carried
+    /// (SPEC §10.5); use this only for that case.
+    pub fn new_unchecked(key: PrivateKey, certificate: Certificate) -> Self {
+        Signer { key, certificate }
+    }
+
+    /// The signing certificate.
+    pub fn certificate(&self) -> &Certificate {
+        &self.certificate
+    }
+
+    /// ECDSA-SHA256 over the 32 hash bytes, DER, base64 (SPEC §7.4).
+    pub fn sign_hash(&self, hash: &InvoiceHash) -> String {
+        let signature: Signature = self.key.signing_key().sign(&hash.0);
+        let der: DerSignature = signature.to_der();
+        STANDARD.encode(der.as_bytes())
+    }
+}
+
+/// A signed document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedInvoice {
+    /// The signed XML, to be sent as is (base64 of these exact bytes).
+    pub xml: String,
+    /// Invoice hash, base64: the API's `invoiceHash` and the next document's PIH.
+    pub hash: String,
+    /// Signature value, base64 of DER.
+    pub signature: String,
+    /// QR code payload, base64 TLV.
+    pub qr: String,
+    /// Document UUID (`cbc:UUID`), the API's `uuid`.
+    pub uuid: String,
+    /// Invoice counter value, when the document carries one.
+    pub icv: Option<u64>,
+    /// The signing time written in the signature.
+    pub signing_time: String,
+    /// ZATCA warnings found while building (empty for XML input).
+    pub warnings: Vec<Issue>,
+}
+
+/// Builds the document from JSON input and signs it.
+pub fn sign_invoice(
+    input: &InvoiceInput,
+    chain: &ChainInputs,
+    signer: &Signer,
+    signing_time: Option<&str>,
+) -> Result<SignedInvoice> {
+    let built = ubl::build(input, chain)?;
+    let mut signed = sign_xml(built.xml.as_bytes(), signer, signing_time)?;
+    signed.warnings = built.warnings;
+    Ok(signed)
+}
+
+fn top<'a>(doc: &'a Document, local: &str) -> Option<&'a Element> {
+    doc.root
+        .elements()
+        .find(|e| e.local_name() == local && (e.ns == NS_CBC || e.ns == NS_CAC))
+}
+
+fn top_text(doc: &Document, local: &str) -> Option<String> {
+    top(doc, local).map(Element::text)
+}
+
+/// Reads the fields the QR code repeats from the document (SPEC §8).
+pub(crate) fn qr_base_fields(doc: &Document) -> Result<QrFields> {
+    let missing = |what: &str| Error::new("missing_element", format!("the document has no {what}"));
+    let supplier = doc
+        .root
+        .path(&[(NS_CAC, "AccountingSupplierParty"), (NS_CAC, "Party")])
+        .ok_or_else(|| missing("cac:AccountingSupplierParty"))?;
+    let seller_name = supplier
+        .path(&[(NS_CAC, "PartyLegalEntity"), (NS_CBC, "RegistrationName")])
+        .map(Element::text)
+        .ok_or_else(|| missing("seller RegistrationName"))?;
+    let vat_number = supplier
+        .path(&[(NS_CAC, "PartyTaxScheme"), (NS_CBC, "CompanyID")])
+        .map(Element::text)
+        .ok_or_else(|| missing("seller VAT number (PartyTaxScheme/CompanyID)"))?;
+    let date = top_text(doc, "IssueDate").ok_or_else(|| missing("cbc:IssueDate"))?;
+    let time = top_text(doc, "IssueTime").ok_or_else(|| missing("cbc:IssueTime"))?;
+    let total_with_vat = doc
+        .root
+        .path(&[
+            (NS_CAC, "LegalMonetaryTotal"),
+            (NS_CBC, "TaxInclusiveAmount"),
+        ])
+        .map(Element::text)
+        .ok_or_else(|| missing("LegalMonetaryTotal/TaxInclusiveAmount"))?;
+    let vat_total = top(doc, "TaxTotal")
+        .and_then(|t| t.child(NS_CBC, "TaxAmount"))
+        .map(Element::text)
+        .ok_or_else(|| missing("cac:TaxTotal/cbc:TaxAmount"))?;
+    Ok(QrFields {
+        seller_name,
+        vat_number,
+        timestamp: format!("{date}T{time}"),
+        total_with_vat,
+        vat_total,
+        invoice_hash: None,
+        signature: None,
+        public_key: None,
+        certificate_signature: None,
+    })
+}
+
+/// Whether the document is simplified (KSA-2 starts with `02`): only those get QR tag 9.
+pub(crate) fn is_simplified(doc: &Document) -> bool {
+    top(doc, "InvoiceTypeCode")
+        .and_then(|e| e.attr("name"))
+        .is_some_and(|n| n.starts_with("02"))
+}
+
+/// The ICV value, when present.
+pub(crate) fn icv(doc: &Document) -> Option<String> {
+    additional_reference(doc, "ICV")
+        .and_then(|e| e.child(NS_CBC, "UUID"))
+        .map(Element::text)
+}
+
+pub(crate) fn additional_reference<'a>(doc: &'a Document, id: &str) -> Option<&'a Element> {
+    doc.root
+        .elements()
+        .filter(|e| e.is(NS_CAC, "AdditionalDocumentReference"))
+        .find(|e| e.child(NS_CBC, "ID").is_some_and(|i| i.text() == id))
+}
+
+/// Signs an unsigned (or re-signs a signed) UBL invoice given as XML bytes.
+///
+/// `signing_time` is `yyyy-MM-ddTHH:mm:ss`; by default the document's issue date and time,
+/// which ZATCA documents express in Saudi local time (Asia/Riyadh).
+pub fn sign_xml(
+    unsigned: &[u8],
+    signer: &Signer,
+    signing_time: Option<&str>,
+) -> Result<SignedInvoice> {
+    let src = xml::utf8(unsigned)?;
+    let doc = xml::parse(src)?;
+    if !doc.root.is(xml::NS_INVOICE, "Invoice") {
+        return Err(Error::new(
+            "not_an_invoice",
+            "the root element must be a UBL 2.1 Invoice",
+        ));
+    }
+    let mut problems = Vec::new();
+    let icv_text = icv(&doc);
+    match &icv_text {
+        None => problems.push(
+            Issue::error("missing_icv", "the document has no ICV reference").rule("BR-KSA-33"),
+        ),
+        Some(v) if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) => {
+            problems.push(
+                Issue::error("invalid_icv", "the ICV must contain only digits").rule("BR-KSA-34"),
+            );
+        }
+        Some(_) => {}
+    }
+    if additional_reference(&doc, "PIH").is_none() {
+        problems.push(
+            Issue::error("missing_pih", "the document has no PIH reference").rule("BR-KSA-61"),
+        );
+    }
+    let uuid = top_text(&doc, "UUID").unwrap_or_default();
+    if uuid.is_empty() {
+        problems
+            .push(Issue::error("missing_uuid", "the document has no cbc:UUID").rule("BR-KSA-03"));
+    }
+    let base = qr_base_fields(&doc);
+    if let Err(e) = &base {
+        problems.extend(e.issues().iter().cloned());
+    }
+    if !problems.is_empty() {
+        return Err(Error::from_issues(problems));
+    }
+    let base = base?;
+
+    let hash = hash::hash_document(&doc);
+    let hash_b64 = hash.to_base64();
+    let signature = signer.sign_hash(&hash);
+    let cert = &signer.certificate;
+    let default_time;
+    let signing_time = match signing_time {
+        Some(t) => t,
+        None => {
+            let (date, time) = base.timestamp.split_once('T').unwrap_or_default();
+            default_time = format!("{date}T{}", time.trim_end_matches('Z'));
+            &default_time
+        }
+    };
+    if !is_signing_time(signing_time) {
+        return Err(Error::new(
+            "invalid_signing_time",
+            "signing time must be yyyy-MM-ddTHH:mm:ss",
+        )
+        .at("signing_time"));
+    }
+    let cert_digest = cert.cert_digest();
+    let properties = SignedProperties {
+        signing_time,
+        cert_digest: &cert_digest,
+        issuer_name: cert.issuer_name(),
+        serial_number: cert.serial_decimal(),
+    };
+    let sp_digest = xades::signed_properties_digest(&properties);
+    let extensions = xades::render_extensions(&SignatureValues {
+        invoice_hash: &hash_b64,
+        signed_properties_digest: &sp_digest,
+        signature_value: &signature,
+        certificate: cert.base64(),
+        properties,
+    });
+
+    let fields = QrFields {
+        invoice_hash: Some(hash_b64.clone()),
+        signature: Some(signature.clone()),
+        public_key: Some(cert.public_key_der().to_vec()),
+        certificate_signature: is_simplified(&doc).then(|| cert.signature().to_vec()),
+        ..base
+    };
+    let qr = qr::encode(&fields)?;
+
+    let xml = insert_blocks(src, &doc, &extensions, &xades::render_qr_reference(&qr))?;
+    Ok(SignedInvoice {
+        xml,
+        hash: hash_b64,
+        signature,
+        qr,
+        uuid,
+        icv: icv_text.and_then(|v| v.parse().ok()),
+        signing_time: signing_time.to_owned(),
+        warnings: Vec::new(),
+    })
+}
+
+fn is_signing_time(t: &str) -> bool {
+    t.len() == 19
+        && t.as_bytes().get(10) == Some(&b'T')
+        && crate::validate::is_date(t.get(..10).unwrap_or_default())
+        && crate::validate::is_time(t.get(11..).unwrap_or_default())
+}
+
+/// Puts the three blocks into the source text: each replaces an existing block of its kind,
+/// or is inserted where the UBL schema wants it (extensions first in the root, the QR reference
+/// after the last `cac:AdditionalDocumentReference`, the signature right after it).
+fn insert_blocks(src: &str, doc: &Document, extensions: &str, qr_ref: &str) -> Result<String> {
+    let root = &doc.root;
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    match root.elements().find(|e| e.is(NS_EXT, "UBLExtensions")) {
+        Some(e) => edits.push((e.start, e.end, extensions.to_owned())),
+        None => edits.push((
+            root.start_tag_end,
+            root.start_tag_end,
+            extensions.to_owned(),
+        )),
+    }
+    let existing_qr = additional_reference(doc, "QR");
+    let existing_sig = root.elements().find(|e| e.is(NS_CAC, "Signature"));
+    let last_adr = root
+        .elements()
+        .filter(|e| e.is(NS_CAC, "AdditionalDocumentReference"))
+        .last()
+        .ok_or_else(|| {
+            Error::new(
+                "missing_icv",
+                "the document has no AdditionalDocumentReference",
+            )
+        })?;
+    match (existing_qr, existing_sig) {
+        (Some(q), Some(s)) => {
+            edits.push((q.start, q.end, qr_ref.to_owned()));
+            edits.push((s.start, s.end, xades::SIGNATURE_REFERENCE.to_owned()));
+        }
+        (Some(q), None) => {
+            edits.push((
+                q.start,
+                q.end,
+                format!("{qr_ref}{}", xades::SIGNATURE_REFERENCE),
+            ));
+        }
+        (None, Some(s)) => {
+            edits.push((last_adr.end, last_adr.end, qr_ref.to_owned()));
+            edits.push((s.start, s.end, xades::SIGNATURE_REFERENCE.to_owned()));
+        }
+        (None, None) => {
+            edits.push((
+                last_adr.end,
+                last_adr.end,
+                format!("{qr_ref}{}", xades::SIGNATURE_REFERENCE),
+            ));
+        }
+    }
+    edits.sort_by_key(|(start, _, _)| *start);
+    let mut out = String::with_capacity(src.len() + edits.iter().map(|e| e.2.len()).sum::<usize>());
+    let mut pos = 0;
+    for (start, end, text) in edits {
+        let before = src
+            .get(pos..start)
+            .ok_or_else(|| Error::new("internal", "overlapping signature blocks"))?;
+        out.push_str(before);
+        out.push_str(&text);
+        pos = end;
+    }
+    out.push_str(src.get(pos..).unwrap_or_default());
+    Ok(out)
+}
+
+/// Removes the signature blocks (extensions, QR reference, `cac:Signature`) from a signed
+/// document, keeping every other byte: the result hashes like the signed document.
+pub fn strip_signature(signed: &[u8]) -> Result<String> {
+    let src = xml::utf8(signed)?;
+    let doc = xml::parse(src)?;
+    let mut spans: Vec<(usize, usize)> = doc
+        .root
+        .elements()
+        .filter(|e| hash::is_excluded(e))
+        .map(|e| (e.start, e.end))
+        .collect();
+    spans.sort_unstable();
+    let mut out = String::with_capacity(src.len());
+    let mut pos = 0;
+    for (start, end) in spans {
+        out.push_str(src.get(pos..start).unwrap_or_default());
+        pos = end;
+    }
+    out.push_str(src.get(pos..).unwrap_or_default());
+    Ok(out)
+}
