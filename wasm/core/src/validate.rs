@@ -86,6 +86,28 @@ fn digits(s: &str, n: usize) -> bool {
     s.len() == n && s.bytes().all(|c| c.is_ascii_digit())
 }
 
+/// The format ZATCA expects for some identifier schemes: (rule, first digit); all are 10 digits
+/// (BR-KSA-F-07..F-11, warnings).
+fn id_format(scheme: &str) -> Option<(&'static str, Option<char>)> {
+    match scheme {
+        "TIN" => Some(("BR-KSA-F-07", Some('3'))),
+        "CRN" => Some(("BR-KSA-F-08", None)),
+        "700" => Some(("BR-KSA-F-09", Some('7'))),
+        "NAT" => Some(("BR-KSA-F-10", Some('1'))),
+        "IQA" => Some(("BR-KSA-F-11", Some('2'))),
+        _ => None,
+    }
+}
+
+fn check_id_format(id: &crate::model::PartyId, path: &str, out: &mut Vec<Issue>) {
+    if let Some((rule, first)) = id_format(&id.scheme) {
+        if !digits(&id.value, 10) || first.is_some_and(|c| !id.value.starts_with(c)) {
+            let start = first.map(|c| format!(" starting with {c}")).unwrap_or_default();
+            out.push(warn("invalid_id_format", path, format!("a {} id should be 10 digits{start}", id.scheme)).rule(rule));
+        }
+    }
+}
+
 fn is_alphanumeric(s: &str) -> bool {
     s.chars().all(char::is_alphanumeric)
 }
