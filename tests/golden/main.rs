@@ -28,9 +28,13 @@ fn golden_corpus() {
     let all = cases("invoices");
     assert!(all.len() >= 20, "corpus has only {} cases", all.len());
     for case in all {
-        let name = case.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = case
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let input = InvoiceInput::from_json(&read(&case.join("input.json"))).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let chain: Value = serde_json::from_str(&read_text(&case.join("chain.json"))).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let chain: Value =
+            serde_json::from_str(&read_text(&case.join("chain.json"))).unwrap_or_else(|e| panic!("{name}: {e}"));
         let chain_inputs = ChainInputs {
             icv: chain["icv"].as_u64().unwrap_or_default(),
             pih: chain["pih"].as_str().unwrap_or_default().to_owned(),
@@ -42,32 +46,62 @@ fn golden_corpus() {
         let built = ubl::build(&input, &chain_inputs).unwrap_or_else(|e| panic!("{name}: {e}"));
         failures.extend(check_bytes(&expected.join("unsigned.xml"), built.xml.as_bytes()));
         let unsigned_hash = hash::invoice_hash(built.xml.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        failures.extend(check_bytes(&expected.join("hash.txt"), format!("{unsigned_hash}\n").as_bytes()));
+        failures.extend(check_bytes(
+            &expected.join("hash.txt"),
+            format!("{unsigned_hash}\n").as_bytes(),
+        ));
 
-        let signed = sign::sign_invoice(&input, &chain_inputs, &signer, signing_time).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let signed =
+            sign::sign_invoice(&input, &chain_inputs, &signer, signing_time).unwrap_or_else(|e| panic!("{name}: {e}"));
         failures.extend(check_bytes(&expected.join("signed.xml"), signed.xml.as_bytes()));
         let decoded = qr::describe(&qr::decode(&signed.qr).unwrap_or_else(|e| panic!("{name}: {e}")));
-        failures.extend(check_bytes(&expected.join("qr.txt"), format!("{}\n{decoded}", signed.qr).as_bytes()));
+        failures.extend(check_bytes(
+            &expected.join("qr.txt"),
+            format!("{}\n{decoded}", signed.qr).as_bytes(),
+        ));
 
         // Stage invariants that hold whatever the expected files say.
         assert_eq!(signed.hash, unsigned_hash, "{name}: signing changed the invoice hash");
-        let report = verify::verify(signed.xml.as_bytes(), Some(&chain_inputs.pih)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let report =
+            verify::verify(signed.xml.as_bytes(), Some(&chain_inputs.pih)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(report.is_ok(), "{name}: {:#?}", report.issues);
         let again = sign_xml(signed.xml.as_bytes(), &signer, signing_time).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(again.xml, signed.xml, "{name}: re-signing a signed document is not idempotent");
+        assert_eq!(
+            again.xml, signed.xml,
+            "{name}: re-signing a signed document is not idempotent"
+        );
         let stripped = strip_signature(signed.xml.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(stripped, built.xml, "{name}: stripping the signature does not give the unsigned document back");
+        assert_eq!(
+            stripped, built.xml,
+            "{name}: stripping the signature does not give the unsigned document back"
+        );
     }
-    assert!(failures.is_empty(), "{} golden file(s) differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} golden file(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn error_corpus() {
     let mut failures = Vec::new();
     for case in cases("errors") {
-        let name = case.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let result = InvoiceInput::from_json(&read(&case.join("input.json")))
-            .and_then(|input| ubl::build(&input, &ChainInputs { icv: 1, pih: zatca_core::chain::INITIAL_PIH.into(), uuid: "u-1".into() }));
+        let name = case
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let result = InvoiceInput::from_json(&read(&case.join("input.json"))).and_then(|input| {
+            ubl::build(
+                &input,
+                &ChainInputs {
+                    icv: 1,
+                    pih: zatca_core::chain::INITIAL_PIH.into(),
+                    uuid: "u-1".into(),
+                },
+            )
+        });
         let err = match result {
             Ok(_) => panic!("{name}: accepted"),
             Err(e) => e,
@@ -97,12 +131,20 @@ fn sdk_samples_hash_and_resign() {
         let file = v["file"].as_str().unwrap_or_default();
         let xml = read(&fixtures().join("samples").join(file));
         let expected = v["invoice_hash_b64"].as_str().unwrap_or_default();
-        assert_eq!(hash::invoice_hash(&xml).unwrap_or_else(|e| panic!("{file}: {e}")), expected, "{file}");
+        assert_eq!(
+            hash::invoice_hash(&xml).unwrap_or_else(|e| panic!("{file}: {e}")),
+            expected,
+            "{file}"
+        );
         let original = verify::verify(&xml, None).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(original.is_ok(), "{file}: {:#?}", original.issues);
 
         let stripped = strip_signature(&xml).unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert_eq!(hash::invoice_hash(stripped.as_bytes()).unwrap_or_default(), expected, "{file}: stripped");
+        assert_eq!(
+            hash::invoice_hash(stripped.as_bytes()).unwrap_or_default(),
+            expected,
+            "{file}: stripped"
+        );
         let resigned = sign_xml(stripped.as_bytes(), &signer, v["signing_time"].as_str())
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(resigned.hash, expected, "{file}: re-signed hash");
@@ -114,7 +156,11 @@ fn sdk_samples_hash_and_resign() {
         if file.starts_with("sdk-") {
             // Same key, same signing time: the SignedProperties digest must equal the SDK's.
             let sp = report_props_digest(&replaced.xml);
-            assert_eq!(sp.as_deref(), v["signed_properties_digest_b64_of_hex"].as_str(), "{file}: SignedProperties digest");
+            assert_eq!(
+                sp.as_deref(),
+                v["signed_properties_digest_b64_of_hex"].as_str(),
+                "{file}: SignedProperties digest"
+            );
         }
     }
 }
@@ -134,7 +180,11 @@ fn chained_documents_link_by_hash() {
         .unwrap_or_else(|e| panic!("{e}"));
     let mut pih = zatca_core::chain::INITIAL_PIH.to_owned();
     for icv in 1..=5u64 {
-        let chain = ChainInputs { icv, pih: pih.clone(), uuid: format!("chain-{icv}") };
+        let chain = ChainInputs {
+            icv,
+            pih: pih.clone(),
+            uuid: format!("chain-{icv}"),
+        };
         let signed = sign::sign_invoice(&input, &chain, &signer, None).unwrap_or_else(|e| panic!("{e}"));
         let report = verify::verify(signed.xml.as_bytes(), Some(&pih)).unwrap_or_else(|e| panic!("{e}"));
         assert!(report.is_ok(), "{:#?}", report.issues);

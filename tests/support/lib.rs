@@ -49,16 +49,33 @@ pub fn check_bytes(expected_path: &Path, actual: &[u8]) -> Option<String> {
     }
     let expected = match fs::read(expected_path) {
         Ok(bytes) => bytes,
-        Err(e) => return Some(format!("{}: {e} (run with ZATCA_BLESS=1 to create it)", expected_path.display())),
+        Err(e) => {
+            return Some(format!(
+                "{}: {e} (run with ZATCA_BLESS=1 to create it)",
+                expected_path.display()
+            ));
+        }
     };
     if expected == actual {
         return None;
     }
-    let offset = expected.iter().zip(actual).position(|(a, b)| a != b).unwrap_or(expected.len().min(actual.len()));
-    let line = expected.get(..offset).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count()) + 1;
+    let offset = expected
+        .iter()
+        .zip(actual)
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.len().min(actual.len()));
+    let line = expected
+        .get(..offset)
+        .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+        + 1;
     let show = |bytes: &[u8]| {
         let text = String::from_utf8_lossy(bytes);
-        text.lines().nth(line - 1).unwrap_or("").chars().take(160).collect::<String>()
+        text.lines()
+            .nth(line - 1)
+            .unwrap_or("")
+            .chars()
+            .take(160)
+            .collect::<String>()
     };
     Some(format!(
         "{}: differs at byte {offset} (line {line})\n  expected: {}\n  actual:   {}",

@@ -158,19 +158,16 @@ fn read(path: &Path) -> Result<Vec<u8>, Failure> {
 }
 
 fn read_text(path: &Path) -> Result<String, Failure> {
-    String::from_utf8(read(path)?)
-        .map_err(|_| Failure::Other(format!("{} is not UTF-8 text", path.display())))
+    String::from_utf8(read(path)?).map_err(|_| Failure::Other(format!("{} is not UTF-8 text", path.display())))
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    fs::write(path, bytes)
-        .map_err(|e| Failure::Other(format!("cannot write {}: {e}", path.display())))
+    fs::write(path, bytes).map_err(|e| Failure::Other(format!("cannot write {}: {e}", path.display())))
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], Failure> {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| Failure::Other(format!("no randomness available: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| Failure::Other(format!("no randomness available: {e}")))?;
     Ok(bytes)
 }
 
@@ -210,11 +207,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     break key;
                 }
             };
-            out(&if pkcs8 {
-                key.to_pkcs8_pem()
-            } else {
-                key.to_sec1_pem()
-            })?;
+            out(&if pkcs8 { key.to_pkcs8_pem() } else { key.to_sec1_pem() })?;
         }
         Command::Csr {
             config,
@@ -267,17 +260,10 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
             let signed = if is_json {
                 let invoice = InvoiceInput::from_json(&bytes)?;
-                sign::sign_invoice(
-                    &invoice,
-                    &chain.resolve()?,
-                    &signer,
-                    signing_time.as_deref(),
-                )?
+                sign::sign_invoice(&invoice, &chain.resolve()?, &signer, signing_time.as_deref())?
             } else {
                 if chain.icv.is_some() || chain.pih.is_some() || chain.uuid.is_some() {
-                    eprintln!(
-                        "note: --icv/--pih/--uuid apply to JSON input; XML is signed as given"
-                    );
+                    eprintln!("note: --icv/--pih/--uuid apply to JSON input; XML is signed as given");
                 }
                 sign::sign_xml(&bytes, &signer, signing_time.as_deref())?
             };

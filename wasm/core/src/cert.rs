@@ -14,13 +14,11 @@ use crate::error::{Error, Result};
 use crate::keys::{PrivateKey, armor, hex_lower, verifying_key_from_spki};
 
 /// `subjectAltName` extension (RFC 5280).
-pub(crate) const ID_CE_SUBJECT_ALT_NAME: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("2.5.29.17");
+pub(crate) const ID_CE_SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
 /// `surname` (X.520) — ZATCA puts the EGS serial number `1-…|2-…|3-…` in it.
 pub(crate) const AT_SURNAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.4");
 /// `userId` (RFC 4519) — the VAT number (organisation identifier).
-pub(crate) const AT_UID: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.1");
+pub(crate) const AT_UID: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.1");
 /// `title` (X.520) — the invoice-type flags `1100`.
 pub(crate) const AT_TITLE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.12");
 /// `registeredAddress` (X.520) — the branch location.
@@ -34,8 +32,7 @@ pub(crate) const AT_COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.
 /// `organizationName`.
 pub(crate) const AT_ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
 /// `organizationalUnitName`.
-pub(crate) const AT_ORGANIZATIONAL_UNIT: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("2.5.4.11");
+pub(crate) const AT_ORGANIZATIONAL_UNIT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.11");
 
 /// The ZATCA attributes of the certificate's (or CSR's) `subjectAltName` directory name,
 /// named like the [`crate::csr::CsrConfig`] fields they come from. `None` when absent.
@@ -89,20 +86,14 @@ impl Certificate {
     /// A ZATCA `binarySecurityToken` (base64 of that base64 text) is recognised too.
     pub fn parse(text: &str) -> Result<Self> {
         match armor::decode_text(text) {
-            Some(armor::Decoded::Pem { label, der }) if label == "CERTIFICATE" => {
-                Self::from_der(&der)
-            }
+            Some(armor::Decoded::Pem { label, der }) if label == "CERTIFICATE" => Self::from_der(&der),
             Some(armor::Decoded::Pem { label, .. }) => Err(Error::new(
                 "invalid_certificate",
                 format!("expected a CERTIFICATE PEM block, found {label}"),
             )),
             // DER always starts with a SEQUENCE tag; base64 text of DER starts with `MI`.
-            Some(armor::Decoded::Raw(bytes)) if bytes.first() == Some(&0x30) => {
-                Self::from_der(&bytes)
-            }
-            Some(armor::Decoded::Raw(bytes)) if bytes.starts_with(b"MI") => {
-                Self::from_base64_text(&bytes)
-            }
+            Some(armor::Decoded::Raw(bytes)) if bytes.first() == Some(&0x30) => Self::from_der(&bytes),
+            Some(armor::Decoded::Raw(bytes)) if bytes.starts_with(b"MI") => Self::from_base64_text(&bytes),
             _ => Err(Error::new(
                 "invalid_certificate",
                 "certificate is neither PEM nor base64 DER",
@@ -113,43 +104,28 @@ impl Certificate {
     /// Decodes a ZATCA CSID `binarySecurityToken` (SPEC §10.4): base64 of the certificate's
     /// base64-DER text. The token itself is what goes into the API's Basic auth, verbatim.
     pub fn from_binary_security_token(token: &str) -> Result<Self> {
-        let inner = armor::base64_decode(token).ok_or_else(|| {
-            Error::new("invalid_certificate", "binarySecurityToken is not base64")
-        })?;
+        let inner = armor::base64_decode(token)
+            .ok_or_else(|| Error::new("invalid_certificate", "binarySecurityToken is not base64"))?;
         Self::from_base64_text(&inner)
     }
 
     fn from_base64_text(bytes: &[u8]) -> Result<Self> {
-        let text = core::str::from_utf8(bytes).map_err(|_| {
-            Error::new(
-                "invalid_certificate",
-                "binarySecurityToken does not hold base64 text",
-            )
-        })?;
-        let der = armor::base64_decode(text).ok_or_else(|| {
-            Error::new(
-                "invalid_certificate",
-                "binarySecurityToken does not hold base64 text",
-            )
-        })?;
+        let text = core::str::from_utf8(bytes)
+            .map_err(|_| Error::new("invalid_certificate", "binarySecurityToken does not hold base64 text"))?;
+        let der = armor::base64_decode(text)
+            .ok_or_else(|| Error::new("invalid_certificate", "binarySecurityToken does not hold base64 text"))?;
         Self::from_der(&der)
     }
 
     /// Parses a DER certificate.
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        let cert = x509_cert::Certificate::from_der(der).map_err(|e| {
-            Error::new(
-                "invalid_certificate",
-                format!("malformed X.509 certificate: {e}"),
-            )
-        })?;
+        let cert = x509_cert::Certificate::from_der(der)
+            .map_err(|e| Error::new("invalid_certificate", format!("malformed X.509 certificate: {e}")))?;
         let tbs = cert.tbs_certificate();
-        let public_key_der = tbs.subject_public_key_info().to_der().map_err(|e| {
-            Error::new(
-                "invalid_certificate",
-                format!("malformed subject public key: {e}"),
-            )
-        })?;
+        let public_key_der = tbs
+            .subject_public_key_info()
+            .to_der()
+            .map_err(|e| Error::new("invalid_certificate", format!("malformed subject public key: {e}")))?;
         let validity = tbs.validity();
         let san = tbs
             .extensions()
@@ -226,12 +202,8 @@ impl Certificate {
     /// The subject public key for verifying invoice signatures; `unsupported_curve` when the
     /// certificate is not a secp256k1 one.
     pub fn verifying_key(&self) -> Result<VerifyingKey> {
-        self.verifying_key.ok_or_else(|| {
-            Error::new(
-                "unsupported_curve",
-                "certificate key is not an EC secp256k1 key",
-            )
-        })
+        self.verifying_key
+            .ok_or_else(|| Error::new("unsupported_curve", "certificate key is not an EC secp256k1 key"))
     }
 
     /// The CA's signature over the certificate: the raw `signatureValue` bit-string bytes,
@@ -312,11 +284,9 @@ pub(crate) fn name_attribute(name: &Name, oid: ObjectIdentifier) -> Option<Strin
 pub(crate) fn attribute_text(value: &Any) -> Option<String> {
     let bytes = value.value();
     match value.tag() {
-        Tag::Utf8String
-        | Tag::PrintableString
-        | Tag::Ia5String
-        | Tag::VisibleString
-        | Tag::NumericString => core::str::from_utf8(bytes).ok().map(str::to_owned),
+        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::VisibleString | Tag::NumericString => {
+            core::str::from_utf8(bytes).ok().map(str::to_owned)
+        }
         // T.61 in theory; every CA that uses it in practice means Latin-1.
         Tag::TeletexString => Some(bytes.iter().map(|&b| char::from(b)).collect()),
         Tag::BmpString => {
@@ -384,9 +354,7 @@ fn attribute_short_name(oid: &ObjectIdentifier) -> String {
 /// Java's RFC 1779 quoting: a value with any of `, = + < > # ; \ "` or a newline, or with
 /// leading/trailing spaces, is written in double quotes with `\` and `"` backslash-escaped.
 fn quote_dn_value(value: &str) -> String {
-    let special = value.chars().any(|c| ",=+<>#;\\\"\n".contains(c))
-        || value.starts_with(' ')
-        || value.ends_with(' ');
+    let special = value.chars().any(|c| ",=+<>#;\\\"\n".contains(c)) || value.starts_with(' ') || value.ends_with(' ');
     if !special {
         return value.to_owned();
     }
@@ -437,22 +405,14 @@ pub(crate) fn unsigned_decimal(be_bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
     use super::*;
 
-    const CERT_B64: &str =
-        include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/cert.pem");
-    const CERT_PEM: &str =
-        include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/cert.armored.pem");
-    const SDK_KEY: &str = include_str!(
-        "../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/ec-secp256k1-priv-key.pem"
-    );
+    const CERT_B64: &str = include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/cert.pem");
+    const CERT_PEM: &str = include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/cert.armored.pem");
+    const SDK_KEY: &str =
+        include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/ec-secp256k1-priv-key.pem");
 
     #[test]
     fn sdk_certificate_fields() {
@@ -462,10 +422,7 @@ mod tests {
             cert.issuer_name(),
             "CN=PRZEINVOICESCA4-CA, DC=extgazt, DC=gov, DC=local"
         );
-        assert_eq!(
-            cert.serial_decimal(),
-            "379112742831380471835263969587287663520528387"
-        );
+        assert_eq!(cert.serial_decimal(), "379112742831380471835263969587287663520528387");
         assert_eq!(
             cert.cert_digest(),
             "ZDMwMmI0MTE1NzVjOTU2NTk4YzVlODhhYmI0ODU2NDUyNTU2YTVhYjhhMDFmN2FjYjk1YTA2OWQ0NjY2MjQ4NQ=="
@@ -474,10 +431,7 @@ mod tests {
             cert.subject_name(),
             "CN=TST-886431145-399999999900003, OU=Riyadh Branch, O=Maximum Speed Tech Supply LTD, C=SA"
         );
-        assert_eq!(
-            cert.subject_common_name(),
-            Some("TST-886431145-399999999900003")
-        );
+        assert_eq!(cert.subject_common_name(), Some("TST-886431145-399999999900003"));
         assert_eq!(cert.public_key_der().len(), 88);
         // signatureValue BIT STRING is 72 bytes with the unused-bits octet; 71 without.
         assert_eq!(cert.signature().len(), 71);
@@ -495,16 +449,10 @@ mod tests {
             san.serial_number.as_deref(),
             Some("1-TST|2-TST|3-ed22f1d8-e6a2-1118-9b58-d9a8f11e445f")
         );
-        assert_eq!(
-            san.organization_identifier.as_deref(),
-            Some("399999999900003")
-        );
+        assert_eq!(san.organization_identifier.as_deref(), Some("399999999900003"));
         assert_eq!(san.invoice_type.as_deref(), Some("1100"));
         assert_eq!(san.location_address.as_deref(), Some("RRRD2929"));
-        assert_eq!(
-            san.industry_business_category.as_deref(),
-            Some("Supply activities")
-        );
+        assert_eq!(san.industry_business_category.as_deref(), Some("Supply activities"));
     }
 
     #[test]
@@ -515,10 +463,7 @@ mod tests {
         assert_eq!(bare.pem(), CERT_PEM);
         let token = bare.binary_security_token();
         assert!(token.starts_with("TUlJ"));
-        assert_eq!(
-            Certificate::from_binary_security_token(&token).unwrap(),
-            bare
-        );
+        assert_eq!(Certificate::from_binary_security_token(&token).unwrap(), bare);
         assert_eq!(Certificate::parse(&token).unwrap(), bare);
         assert_eq!(Certificate::from_der(bare.der()).unwrap(), bare);
         // Multi-line bare base64 (the PEM body without armour).

@@ -27,10 +27,7 @@ mod tests {
 
     #[test]
     fn initial_pih_is_base64_of_hex_of_sha256_of_zero() {
-        let hex: String = Sha256::digest(b"0")
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex: String = Sha256::digest(b"0").iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(STANDARD.encode(hex), INITIAL_PIH);
         assert!(is_valid_pih(INITIAL_PIH));
         assert!(is_valid_pih("z5F9qsS6oWyDhehD8u8S0DaxV+2CUiUz9Y+UsR61JgQ="));

@@ -4,9 +4,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use der::asn1::{
-    Any, BitString, ObjectIdentifier, OctetString, PrintableStringRef, SetOfVec, Utf8StringRef,
-};
+use der::asn1::{Any, BitString, ObjectIdentifier, OctetString, PrintableStringRef, SetOfVec, Utf8StringRef};
 use der::{Decode, Encode, Header, Reader, SliceReader, Tag};
 use k256::ecdsa::signature::Signer;
 use k256::ecdsa::{Signature, VerifyingKey};
@@ -20,9 +18,8 @@ use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
 use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use crate::cert::{
-    AT_BUSINESS_CATEGORY, AT_COMMON_NAME, AT_COUNTRY, AT_ORGANIZATION, AT_ORGANIZATIONAL_UNIT,
-    AT_REGISTERED_ADDRESS, AT_SURNAME, AT_TITLE, AT_UID, ID_CE_SUBJECT_ALT_NAME, attribute_text,
-    name_attribute, san_fields_from_extension,
+    AT_BUSINESS_CATEGORY, AT_COMMON_NAME, AT_COUNTRY, AT_ORGANIZATION, AT_ORGANIZATIONAL_UNIT, AT_REGISTERED_ADDRESS,
+    AT_SURNAME, AT_TITLE, AT_UID, ID_CE_SUBJECT_ALT_NAME, attribute_text, name_attribute, san_fields_from_extension,
 };
 use crate::error::{Error, Issue, Result};
 use crate::keys::{PrivateKey, armor, verify_sha256_der, verifying_key_from_spki};
@@ -33,8 +30,7 @@ const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.84
 const ID_EXTENSION_REQ: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.14");
 /// Microsoft `szOID_ENROLL_CERTTYPE_EXTENSION` (certificateTemplateName): ZATCA's CA (AD CS)
 /// picks the issuing template from it.
-const MS_CERTIFICATE_TEMPLATE_NAME: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.20.2");
+const MS_CERTIFICATE_TEMPLATE_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.20.2");
 
 /// Characters ZATCA onboarding tooling is reported to reject in CSR fields (SPEC §9.2, from
 /// `[mhg]`; the reason is undocumented). Rejecting them early costs a rename; letting them
@@ -80,10 +76,7 @@ const PROPERTY_KEYS: [(&str, &str); 9] = [
     ("csr.country.name", "country"),
     ("csr.invoice.type", "invoice_type"),
     ("csr.location.address", "location_address"),
-    (
-        "csr.industry.business.category",
-        "industry_business_category",
-    ),
+    ("csr.industry.business.category", "industry_business_category"),
 ];
 
 impl CsrConfig {
@@ -97,10 +90,7 @@ impl CsrConfig {
             ("country", &self.country),
             ("invoice_type", &self.invoice_type),
             ("location_address", &self.location_address),
-            (
-                "industry_business_category",
-                &self.industry_business_category,
-            ),
+            ("industry_business_category", &self.industry_business_category),
         ]
     }
 
@@ -135,11 +125,8 @@ impl CsrConfig {
             }
             let Some(split) = line.find(['=', ':']) else {
                 issues.push(
-                    Issue::error(
-                        "invalid_csr_config",
-                        format!("line {} has no '=': {line}", number + 1),
-                    )
-                    .at(format!("line {}", number + 1)),
+                    Issue::error("invalid_csr_config", format!("line {} has no '=': {line}", number + 1))
+                        .at(format!("line {}", number + 1)),
                 );
                 continue;
             };
@@ -148,17 +135,14 @@ impl CsrConfig {
                 line.get(split + 1..).unwrap_or_default(),
             );
             let Some(index) = PROPERTY_KEYS.iter().position(|(k, _)| *k == key) else {
-                issues
-                    .push(Issue::error("invalid_csr_config", format!("unknown key {key}")).at(key));
+                issues.push(Issue::error("invalid_csr_config", format!("unknown key {key}")).at(key));
                 continue;
             };
             let Some((_, field)) = PROPERTY_KEYS.get(index) else {
                 continue;
             };
             if seen.get(index).copied().unwrap_or(false) {
-                issues.push(
-                    Issue::error("invalid_csr_config", format!("key {key} is repeated")).at(*field),
-                );
+                issues.push(Issue::error("invalid_csr_config", format!("key {key} is repeated")).at(*field));
                 continue;
             }
             if let Some(flag) = seen.get_mut(index) {
@@ -166,20 +150,14 @@ impl CsrConfig {
             }
             match (unescape_property(value.trim()), config.field_mut(field)) {
                 (Some(value), Some(slot)) => *slot = value,
-                _ => issues.push(
-                    Issue::error(
-                        "invalid_csr_config",
-                        format!("bad escape sequence in {key}"),
-                    )
-                    .at(*field),
-                ),
+                _ => {
+                    issues.push(Issue::error("invalid_csr_config", format!("bad escape sequence in {key}")).at(*field))
+                }
             }
         }
         for ((key, field), seen) in PROPERTY_KEYS.iter().zip(seen) {
             if !seen {
-                issues.push(
-                    Issue::error("invalid_csr_config", format!("missing key {key}")).at(*field),
-                );
+                issues.push(Issue::error("invalid_csr_config", format!("missing key {key}")).at(*field));
             }
         }
         if issues.is_empty() {
@@ -252,37 +230,24 @@ impl CsrConfig {
                     .at(field),
                 );
             }
-            let limited = matches!(
-                field,
-                "common_name" | "organization_name" | "organization_unit"
-            );
+            let limited = matches!(field, "common_name" | "organization_name" | "organization_unit");
             if limited && value.chars().count() > MAX_NAME_CHARS {
-                issues.push(
-                    Issue::error(
-                        "field_too_long",
-                        format!("longer than {MAX_NAME_CHARS} characters"),
-                    )
-                    .at(field),
-                );
+                issues
+                    .push(Issue::error("field_too_long", format!("longer than {MAX_NAME_CHARS} characters")).at(field));
             }
         }
 
         let vat = self.organization_identifier.as_str();
-        let vat_ok =
-            vat.len() == 15 && is_digits(vat) && vat.starts_with('3') && vat.ends_with('3');
+        let vat_ok = vat.len() == 15 && is_digits(vat) && vat.starts_with('3') && vat.ends_with('3');
         if !vat.is_empty() && !vat_ok {
             issues.push(
-                Issue::error(
-                    "invalid_vat_number",
-                    "must be 15 digits starting and ending with 3",
-                )
-                .at("organization_identifier"),
+                Issue::error("invalid_vat_number", "must be 15 digits starting and ending with 3")
+                    .at("organization_identifier"),
             );
         }
         // VAT group (11th digit 1): the OU carries the member's 10-digit TIN (SPEC §9.2).
         let unit = self.organization_unit.as_str();
-        if vat_ok && vat.as_bytes().get(10) == Some(&b'1') && !(unit.len() == 10 && is_digits(unit))
-        {
+        if vat_ok && vat.as_bytes().get(10) == Some(&b'1') && !(unit.len() == 10 && is_digits(unit)) {
             issues.push(
                 Issue::error(
                     "invalid_group_member_tin",
@@ -310,11 +275,7 @@ impl CsrConfig {
         let country_ok = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
         if !country.is_empty() && !country_ok {
             issues.push(
-                Issue::error(
-                    "invalid_country_code",
-                    "must be an ISO 3166-1 alpha-2 code such as SA",
-                )
-                .at("country"),
+                Issue::error("invalid_country_code", "must be an ISO 3166-1 alpha-2 code such as SA").at("country"),
             );
         }
 
@@ -364,9 +325,7 @@ fn unescape_property(value: &str) -> Option<String> {
         match chars.next()? {
             'u' => {
                 let hex: String = chars.by_ref().take(4).collect();
-                let code = u32::from_str_radix(&hex, 16)
-                    .ok()
-                    .filter(|_| hex.len() == 4)?;
+                let code = u32::from_str_radix(&hex, 16).ok().filter(|_| hex.len() == 4)?;
                 out.push(char::from_u32(code)?);
             }
             't' => out.push('\t'),
@@ -404,13 +363,9 @@ impl Environment {
 
     /// The environment whose template is `name`, if any.
     pub fn from_template_name(name: &str) -> Option<Self> {
-        [
-            Environment::Sandbox,
-            Environment::Simulation,
-            Environment::Production,
-        ]
-        .into_iter()
-        .find(|env| env.template_name() == name)
+        [Environment::Sandbox, Environment::Simulation, Environment::Production]
+            .into_iter()
+            .find(|env| env.template_name() == name)
     }
 
     /// `sandbox`, `simulation` or `production`.
@@ -440,9 +395,7 @@ impl FromStr for Environment {
             "production" => Ok(Environment::Production),
             other => Err(Error::new(
                 "invalid_environment",
-                format!(
-                    "unknown environment {other:?}; expected sandbox, simulation or production"
-                ),
+                format!("unknown environment {other:?}; expected sandbox, simulation or production"),
             )),
         }
     }
@@ -501,22 +454,14 @@ fn build_csr_with_template(config: &CsrConfig, key: &PrivateKey, template: &str)
     let der = request.to_der().map_err(encoding_error)?;
     let pem = armor::pem_encode("CERTIFICATE REQUEST", &der);
     let api_base64 = armor::base64_encode(pem.as_bytes());
-    Ok(Csr {
-        der,
-        pem,
-        api_base64,
-    })
+    Ok(Csr { der, pem, api_base64 })
 }
 
 fn encoding_error(e: der::Error) -> Error {
     Error::new("invalid_csr_config", format!("cannot encode the CSR: {e}"))
 }
 
-fn certification_request_info(
-    config: &CsrConfig,
-    key: &PrivateKey,
-    template: &str,
-) -> der::Result<CertReqInfo> {
+fn certification_request_info(config: &CsrConfig, key: &PrivateKey, template: &str) -> der::Result<CertReqInfo> {
     let subject = name_from_rdns(vec![
         printable_atv(AT_COUNTRY, &config.country)?,
         utf8_atv(AT_ORGANIZATIONAL_UNIT, &config.organization_unit)?,
@@ -562,10 +507,7 @@ fn utf8_atv(oid: ObjectIdentifier, value: &str) -> der::Result<AttributeTypeAndV
 fn printable_atv(oid: ObjectIdentifier, value: &str) -> der::Result<AttributeTypeAndValue> {
     Ok(AttributeTypeAndValue {
         oid,
-        value: Any::new(
-            Tag::PrintableString,
-            PrintableStringRef::new(value)?.as_bytes(),
-        )?,
+        value: Any::new(Tag::PrintableString, PrintableStringRef::new(value)?.as_bytes())?,
     })
 }
 
@@ -600,19 +542,15 @@ pub struct ParsedCsr {
 /// `invalid_public_key`, `invalid_csr_signature`.
 pub fn parse_csr(input: &[u8]) -> Result<ParsedCsr> {
     let der = csr_der(input)?;
-    let request = CertReq::from_der(&der)
-        .map_err(|e| Error::new("invalid_csr", format!("malformed PKCS#10 request: {e}")))?;
+    let request =
+        CertReq::from_der(&der).map_err(|e| Error::new("invalid_csr", format!("malformed PKCS#10 request: {e}")))?;
     // Verify over the request info exactly as transmitted, not a re-encoding of it.
-    let tbs = first_element(&der)
-        .map_err(|e| Error::new("invalid_csr", format!("malformed PKCS#10 request: {e}")))?;
+    let tbs = first_element(&der).map_err(|e| Error::new("invalid_csr", format!("malformed PKCS#10 request: {e}")))?;
 
     if request.algorithm.oid != ECDSA_WITH_SHA256 {
         return Err(Error::new(
             "invalid_csr_signature",
-            format!(
-                "signature algorithm {} is not ecdsa-with-SHA256",
-                request.algorithm.oid
-            ),
+            format!("signature algorithm {} is not ecdsa-with-SHA256", request.algorithm.oid),
         ));
     }
     let public_key_der = request
@@ -621,12 +559,10 @@ pub fn parse_csr(input: &[u8]) -> Result<ParsedCsr> {
         .to_der()
         .map_err(|e| Error::new("invalid_csr", format!("malformed public key: {e}")))?;
     let verifying_key = verifying_key_from_spki(&public_key_der)?;
-    let signature = request.signature.as_bytes().ok_or_else(|| {
-        Error::new(
-            "invalid_csr_signature",
-            "signature bit string is not octet aligned",
-        )
-    })?;
+    let signature = request
+        .signature
+        .as_bytes()
+        .ok_or_else(|| Error::new("invalid_csr_signature", "signature bit string is not octet aligned"))?;
     if !verify_sha256_der(&verifying_key, tbs, signature) {
         return Err(Error::new(
             "invalid_csr_signature",
@@ -669,12 +605,7 @@ pub fn parse_csr(input: &[u8]) -> Result<ParsedCsr> {
 
 /// The DER of a CSR given as DER, PEM, or base64 of either (the API sends base64 of PEM).
 fn csr_der(input: &[u8]) -> Result<Vec<u8>> {
-    let not_a_csr = || {
-        Error::new(
-            "invalid_csr",
-            "input is not a DER, PEM or base64 certificate request",
-        )
-    };
+    let not_a_csr = || Error::new("invalid_csr", "input is not a DER, PEM or base64 certificate request");
     if input.first() == Some(&0x30) {
         return Ok(input.to_vec());
     }
@@ -728,36 +659,24 @@ fn requested_extensions(info: &CertReqInfo) -> Vec<Extension> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
     use super::*;
     use crate::cert::Certificate;
 
-    const EN_PROPERTIES: &str = include_str!(
-        "../../../tests/fixtures/samples/sdk-R3.4.8/Input/csr-config-example-EN.properties"
-    );
-    const AR_PROPERTIES: &str = include_str!(
-        "../../../tests/fixtures/samples/sdk-R3.4.8/Input/csr-config-example-AR.properties"
-    );
-    const GROUP_PROPERTIES: &str = include_str!(
-        "../../../tests/fixtures/samples/sdk-R3.4.8/Input/csr-config-example-EN-VAT-group.properties"
-    );
-    const TEMPLATE_PROPERTIES: &str = include_str!(
-        "../../../tests/fixtures/samples/sdk-R3.4.8/Input/csr-config-template.properties"
-    );
-    const OFFICIAL_CSR: &str = include_str!(
-        "../../../tests/fixtures/samples/sdk-R3.4.8/Input/developer-portal-example.csr.pem"
-    );
-    const SDK_KEY: &str = include_str!(
-        "../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/ec-secp256k1-priv-key.pem"
-    );
-    const SDK_CERT: &str =
-        include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/cert.pem");
+    const EN_PROPERTIES: &str =
+        include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Input/csr-config-example-EN.properties");
+    const AR_PROPERTIES: &str =
+        include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Input/csr-config-example-AR.properties");
+    const GROUP_PROPERTIES: &str =
+        include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Input/csr-config-example-EN-VAT-group.properties");
+    const TEMPLATE_PROPERTIES: &str =
+        include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Input/csr-config-template.properties");
+    const OFFICIAL_CSR: &str =
+        include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Input/developer-portal-example.csr.pem");
+    const SDK_KEY: &str =
+        include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/ec-secp256k1-priv-key.pem");
+    const SDK_CERT: &str = include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/cert.pem");
 
     fn en_config() -> CsrConfig {
         CsrConfig::from_sdk_properties(EN_PROPERTIES).unwrap()
@@ -783,17 +702,11 @@ mod tests {
         assert_eq!(config.location_address, "RRRD2929");
         assert_eq!(config.industry_business_category, "Supply activities");
         config.validate().unwrap();
-        assert_eq!(
-            config.to_sdk_properties(),
-            EN_PROPERTIES.trim_end().to_owned() + "\n"
-        );
+        assert_eq!(config.to_sdk_properties(), EN_PROPERTIES.trim_end().to_owned() + "\n");
         for text in [EN_PROPERTIES, AR_PROPERTIES, GROUP_PROPERTIES] {
             let c = CsrConfig::from_sdk_properties(text).unwrap();
             c.validate().unwrap();
-            assert_eq!(
-                CsrConfig::from_sdk_properties(&c.to_sdk_properties()).unwrap(),
-                c
-            );
+            assert_eq!(CsrConfig::from_sdk_properties(&c.to_sdk_properties()).unwrap(), c);
         }
         let arabic = CsrConfig::from_sdk_properties(AR_PROPERTIES).unwrap();
         assert_eq!(arabic.organization_unit, "فرع الرياض");
@@ -810,16 +723,10 @@ mod tests {
 
     #[test]
     fn properties_errors_are_listed_together() {
-        let err = CsrConfig::from_sdk_properties(
-            "csr.common.name=x\nbogus.key=1\nno separator\ncsr.common.name=y\n",
-        )
-        .unwrap_err();
+        let err = CsrConfig::from_sdk_properties("csr.common.name=x\nbogus.key=1\nno separator\ncsr.common.name=y\n")
+            .unwrap_err();
         assert!(err.issues().iter().all(|i| i.code == "invalid_csr_config"));
-        let paths: Vec<_> = err
-            .issues()
-            .iter()
-            .filter_map(|i| i.path.as_deref())
-            .collect();
+        let paths: Vec<_> = err.issues().iter().filter_map(|i| i.path.as_deref()).collect();
         assert!(paths.contains(&"bogus.key"));
         assert!(paths.contains(&"line 3"));
         assert!(paths.contains(&"common_name")); // repeated
@@ -858,10 +765,7 @@ mod tests {
             ("required_field", "location_address"),
             ("field_too_long", "organization_name"),
         ] {
-            assert!(
-                found.contains(&expected),
-                "{expected:?} missing from {found:?}"
-            );
+            assert!(found.contains(&expected), "{expected:?} missing from {found:?}");
         }
         assert_eq!(found.len(), 7, "{found:?}");
 
@@ -900,33 +804,14 @@ mod tests {
 
     #[test]
     fn environments() {
-        for env in [
-            Environment::Sandbox,
-            Environment::Simulation,
-            Environment::Production,
-        ] {
+        for env in [Environment::Sandbox, Environment::Simulation, Environment::Production] {
             assert_eq!(env.as_str().parse::<Environment>().unwrap(), env);
-            assert_eq!(
-                Environment::from_template_name(env.template_name()),
-                Some(env)
-            );
+            assert_eq!(Environment::from_template_name(env.template_name()), Some(env));
         }
-        assert_eq!(
-            Environment::Sandbox.template_name(),
-            "TSTZATCA-Code-Signing"
-        );
-        assert_eq!(
-            Environment::Simulation.template_name(),
-            "PREZATCA-Code-Signing"
-        );
-        assert_eq!(
-            Environment::Production.template_name(),
-            "ZATCA-Code-Signing"
-        );
-        assert_eq!(
-            "core".parse::<Environment>().unwrap_err().code(),
-            "invalid_environment"
-        );
+        assert_eq!(Environment::Sandbox.template_name(), "TSTZATCA-Code-Signing");
+        assert_eq!(Environment::Simulation.template_name(), "PREZATCA-Code-Signing");
+        assert_eq!(Environment::Production.template_name(), "ZATCA-Code-Signing");
+        assert_eq!("core".parse::<Environment>().unwrap_err().code(), "invalid_environment");
     }
 
     #[test]
@@ -952,10 +837,7 @@ mod tests {
         // (randomised, in the original) signature must be identical.
         let csr = build_csr_with_template(&en_config(), &sdk_key(), "ZATCA-Code-Signing").unwrap();
         let official = armor::pem_decode(OFFICIAL_CSR).unwrap().1;
-        assert_eq!(
-            first_element(csr.der()).unwrap(),
-            first_element(&official).unwrap()
-        );
+        assert_eq!(first_element(csr.der()).unwrap(), first_element(&official).unwrap());
         let ours = build_csr(&en_config(), &sdk_key(), Environment::Production).unwrap();
         assert_eq!(ours, csr);
     }
@@ -963,17 +845,10 @@ mod tests {
     #[test]
     fn built_csr_round_trips_and_is_deterministic() {
         let key = sdk_key();
-        for env in [
-            Environment::Sandbox,
-            Environment::Simulation,
-            Environment::Production,
-        ] {
+        for env in [Environment::Sandbox, Environment::Simulation, Environment::Production] {
             let csr = build_csr(&en_config(), &key, env).unwrap();
             assert_eq!(csr, build_csr(&en_config(), &key, env).unwrap());
-            assert!(
-                csr.pem()
-                    .starts_with("-----BEGIN CERTIFICATE REQUEST-----\n")
-            );
+            assert!(csr.pem().starts_with("-----BEGIN CERTIFICATE REQUEST-----\n"));
             assert!(csr.pem().ends_with("\n-----END CERTIFICATE REQUEST-----\n"));
             assert!(csr.pem().lines().all(|l| l.len() <= 64));
             assert!(csr.api_base64().starts_with("LS0tLS1CRUdJTi"));

@@ -159,8 +159,6 @@ impl std::error::Error for Error {}
 
 impl From<Issue> for Error {
     fn from(issue: Issue) -> Self {
-        Error {
-            issues: vec![issue],
-        }
+        Error { issues: vec![issue] }
     }
 }

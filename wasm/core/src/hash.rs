@@ -27,8 +27,7 @@ impl InvoiceHash {
 pub(crate) fn is_excluded(el: &Element) -> bool {
     el.is(NS_EXT, "UBLExtensions")
         || el.is(NS_CAC, "Signature")
-        || (el.is(NS_CAC, "AdditionalDocumentReference")
-            && el.child(NS_CBC, "ID").is_some_and(|id| id.text() == "QR"))
+        || (el.is(NS_CAC, "AdditionalDocumentReference") && el.child(NS_CBC, "ID").is_some_and(|id| id.text() == "QR"))
 }
 
 /// The exact bytes that are hashed (useful to debug a hash mismatch).
@@ -54,18 +53,14 @@ mod tests {
     const VECTORS: &str = include_str!("../../../tests/fixtures/samples/test-vectors.json");
 
     fn sample(file: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/../../tests/fixtures/samples/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/../../tests/fixtures/samples/{file}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
     #[test]
     fn hash_input_of_simplified_invoice_is_byte_exact() {
         let xml = sample("sdk-R3.4.8/Simplified/Invoice/Simplified_Invoice.xml");
-        let doc = xml::parse(std::str::from_utf8(&xml).unwrap_or_default())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let doc = xml::parse(std::str::from_utf8(&xml).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
         let expected = sample("sdk-R3.4.8.Simplified_Invoice.hash-input.c14n.xml");
         assert_eq!(hash_input(&doc).as_bytes(), expected.as_slice());
         assert_eq!(
@@ -83,11 +78,7 @@ mod tests {
             let file = v["file"].as_str().unwrap_or_default();
             let xml = sample(file);
             let hash = invoice_hash(&xml).unwrap_or_else(|e| panic!("{file}: {e}"));
-            assert_eq!(
-                hash,
-                v["invoice_hash_b64"].as_str().unwrap_or_default(),
-                "{file}"
-            );
+            assert_eq!(hash, v["invoice_hash_b64"].as_str().unwrap_or_default(), "{file}");
         }
     }
 }

@@ -14,8 +14,7 @@ use k256::{PublicKey, SecretKey};
 use crate::error::{Error, Result};
 
 /// `id-ecPublicKey` (RFC 5480): the algorithm of every EC key, whatever the curve.
-pub(crate) const ID_EC_PUBLIC_KEY: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+pub(crate) const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 /// `secp256k1` (SEC 2): the only curve ZATCA accepts (SPEC §9.1).
 pub(crate) const SECP256K1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.10");
 
@@ -76,9 +75,7 @@ impl PrivateKey {
                     )),
                     _ => Err(Error::new(
                         "invalid_private_key",
-                        format!(
-                            "expected an EC PRIVATE KEY or PRIVATE KEY PEM block, found {label}"
-                        ),
+                        format!("expected an EC PRIVATE KEY or PRIVATE KEY PEM block, found {label}"),
                     )),
                 }
             }
@@ -97,12 +94,8 @@ impl PrivateKey {
         // P-256 is the mistake people actually make (the ZATCA PDF's profile table says P-256).
         if let Ok(info) = PrivateKeyInfoRef::from_der(der) {
             check_algorithm(info.algorithm.oid, info.algorithm.parameters)?;
-            let inner = SigningKey::try_from(info).map_err(|_| {
-                Error::new(
-                    "invalid_private_key",
-                    "malformed PKCS#8 secp256k1 private key",
-                )
-            })?;
+            let inner = SigningKey::try_from(info)
+                .map_err(|_| Error::new("invalid_private_key", "malformed PKCS#8 secp256k1 private key"))?;
             return Ok(PrivateKey { inner });
         }
         if let Some(curve) = sec1_curve(der) {
@@ -180,18 +173,12 @@ pub fn verifying_key_from_spki(der: &[u8]) -> Result<VerifyingKey> {
     let spki = k256::pkcs8::SubjectPublicKeyInfoRef::from_der(der)
         .map_err(|_| Error::new("invalid_public_key", "malformed SubjectPublicKeyInfo"))?;
     check_algorithm(spki.algorithm.oid, spki.algorithm.parameters)?;
-    let bytes = spki.subject_public_key.as_bytes().ok_or_else(|| {
-        Error::new(
-            "invalid_public_key",
-            "public key bit string is not octet aligned",
-        )
-    })?;
-    let point = PublicKey::from_sec1_bytes(bytes).map_err(|_| {
-        Error::new(
-            "invalid_public_key",
-            "public key is not a point on secp256k1",
-        )
-    })?;
+    let bytes = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| Error::new("invalid_public_key", "public key bit string is not octet aligned"))?;
+    let point = PublicKey::from_sec1_bytes(bytes)
+        .map_err(|_| Error::new("invalid_public_key", "public key is not a point on secp256k1"))?;
     Ok(VerifyingKey::from(point))
 }
 
@@ -244,9 +231,9 @@ fn unsupported_curve(curve: &ObjectIdentifier) -> Error {
 fn sec1_curve(der: &[u8]) -> Option<ObjectIdentifier> {
     // ECPrivateKey ::= SEQUENCE { version, privateKey, [0] parameters OPTIONAL, [1] publicKey OPTIONAL }
     let fields: Vec<AnyRef<'_>> = Vec::from_der(der).ok()?;
-    let parameters = fields.iter().find(|f| {
-        matches!(f.tag(), Tag::ContextSpecific { constructed: true, number } if number.value() == 0)
-    })?;
+    let parameters = fields
+        .iter()
+        .find(|f| matches!(f.tag(), Tag::ContextSpecific { constructed: true, number } if number.value() == 0))?;
     ObjectIdentifier::from_der(parameters.value()).ok()
 }
 
@@ -362,25 +349,17 @@ pub(crate) mod armor {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
     use super::*;
     use k256::ecdsa::signature::Signer;
 
-    const SDK_KEY: &str = include_str!(
-        "../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/ec-secp256k1-priv-key.pem"
-    );
-    const SEC1_PEM: &str = include_str!(
-        "../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/ec-secp256k1-priv-key.sec1.pem"
-    );
-    const PKCS8_PEM: &str = include_str!(
-        "../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/ec-secp256k1-priv-key.pkcs8.pem"
-    );
+    const SDK_KEY: &str =
+        include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/ec-secp256k1-priv-key.pem");
+    const SEC1_PEM: &str =
+        include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/ec-secp256k1-priv-key.sec1.pem");
+    const PKCS8_PEM: &str =
+        include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/ec-secp256k1-priv-key.pkcs8.pem");
     /// A P-256 key (`openssl ecparam -name prime256v1 -genkey`), the classic wrong curve.
     const P256_SEC1_PEM: &str = "-----BEGIN EC PRIVATE KEY-----
 MHcCAQEEIBm8EhvilWlYX2IkrwVyA0sd3fS5EwUPLl8Lldm7WWrLoAoGCCqGSM49
@@ -418,10 +397,7 @@ UJzwWVb/hByMcq+1pkGZ5t9JzQ13t47iJct+LJhTtMs1lvTj2N6vwJq8
         let b64 = armor::base64_encode(&pkcs8_der);
         let (a, b) = b64.split_at(10);
         let wrapped = format!("  {a}\r\n{b}\r\n");
-        assert_eq!(
-            PrivateKey::parse(&wrapped).unwrap().signing_key(),
-            key.signing_key()
-        );
+        assert_eq!(PrivateKey::parse(&wrapped).unwrap().signing_key(), key.signing_key());
         assert_eq!(
             PrivateKey::from_der(&pkcs8_der).unwrap().signing_key(),
             key.signing_key()
@@ -501,16 +477,8 @@ UJzwWVb/hByMcq+1pkGZ5t9JzQ13t47iJct+LJhTtMs1lvTj2N6vwJq8
         let (r, s) = sig.split_scalars();
         let high = Signature::from_scalars(r, -*s).unwrap();
         assert!(key.verifying_key().verify(msg, &high).is_err());
-        assert!(verify_sha256_der(
-            &key.verifying_key(),
-            msg,
-            high.to_der().as_bytes()
-        ));
-        assert!(!verify_sha256_der(
-            &key.verifying_key(),
-            b"other",
-            low.as_bytes()
-        ));
+        assert!(verify_sha256_der(&key.verifying_key(), msg, high.to_der().as_bytes()));
+        assert!(!verify_sha256_der(&key.verifying_key(), b"other", low.as_bytes()));
         assert!(!verify_sha256_der(&key.verifying_key(), msg, b"\x30\x00"));
     }
 

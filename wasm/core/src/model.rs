@@ -247,8 +247,8 @@ pub struct InvoiceInput {
 impl InvoiceInput {
     /// Decodes the JSON contract, reporting every unknown field and bad value at once.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| Error::new("invalid_json", format!("not valid JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| Error::new("invalid_json", format!("not valid JSON: {e}")))?;
         Self::from_value(&value)
     }
 
@@ -309,10 +309,7 @@ impl<'a> Obj<'a> {
                 known: Vec::new(),
             }),
             None => {
-                issues.push(type_error(
-                    if path.is_empty() { "$" } else { path },
-                    "an object",
-                ));
+                issues.push(type_error(if path.is_empty() { "$" } else { path }, "an object"));
                 None
             }
         }
@@ -371,13 +368,7 @@ impl<'a> Obj<'a> {
         match parse_decimal(&text) {
             Some(d) => Some(d),
             None => {
-                issues.push(
-                    Issue::error(
-                        "invalid_number",
-                        format!("`{text}` is not a decimal number"),
-                    )
-                    .at(path),
-                );
+                issues.push(Issue::error("invalid_number", format!("`{text}` is not a decimal number")).at(path));
                 None
             }
         }
@@ -395,12 +386,7 @@ impl<'a> Obj<'a> {
         }
     }
 
-    fn choice<T: Copy>(
-        &mut self,
-        key: &'static str,
-        options: &[(&str, T)],
-        issues: &mut Vec<Issue>,
-    ) -> Option<T> {
+    fn choice<T: Copy>(&mut self, key: &'static str, options: &[(&str, T)], issues: &mut Vec<Issue>) -> Option<T> {
         let path = join(&self.path, key);
         let text = match self.get(key)? {
             Value::String(s) => s.trim().to_owned(),
@@ -416,13 +402,7 @@ impl<'a> Obj<'a> {
             .map(|(_, v)| *v);
         if found.is_none() {
             let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-            issues.push(
-                Issue::error(
-                    "invalid_value",
-                    format!("`{text}` is not one of {}", names.join(", ")),
-                )
-                .at(path),
-            );
+            issues.push(Issue::error("invalid_value", format!("`{text}` is not one of {}", names.join(", "))).at(path));
         }
         found
     }
@@ -430,10 +410,7 @@ impl<'a> Obj<'a> {
     fn finish(self, issues: &mut Vec<Issue>) {
         for key in self.map.keys() {
             if !self.known.iter().any(|k| k == key) {
-                issues.push(
-                    Issue::error("unknown_field", format!("unknown field `{key}`"))
-                        .at(join(&self.path, key)),
-                );
+                issues.push(Issue::error("unknown_field", format!("unknown field `{key}`")).at(join(&self.path, key)));
             }
         }
     }
@@ -489,9 +466,7 @@ fn decode_invoice(value: &Value, issues: &mut Vec<Issue>) -> Option<InvoiceInput
             None
         }
     };
-    let buyer = o
-        .get("buyer")
-        .and_then(|v| decode_party(v, "buyer", issues));
+    let buyer = o.get("buyer").and_then(|v| decode_party(v, "buyer", issues));
     let prices_include_vat = o.boolean("prices_include_vat", issues);
     let line_items = match o.get("line_items") {
         Some(Value::Array(items)) => items
@@ -510,9 +485,7 @@ fn decode_invoice(value: &Value, issues: &mut Vec<Issue>) -> Option<InvoiceInput
     };
     let delivery_date = o.string("delivery_date", issues);
     let delivery_end_date = o.string("delivery_end_date", issues);
-    let payment_means_code = o
-        .string("payment_means_code", issues)
-        .unwrap_or_else(|| "10".into());
+    let payment_means_code = o.string("payment_means_code", issues).unwrap_or_else(|| "10".into());
     let original_invoice_number = o.string("original_invoice_number", issues);
     let original_invoice_uuid = o.string("original_invoice_uuid", issues);
     let reason = o.string("reason", issues);
@@ -602,17 +575,12 @@ fn decode_line(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Lin
     let quantity = o.decimal("quantity", issues);
     let price_present = o.map.contains_key("unit_price");
     let unit_price = o.decimal("unit_price", issues);
-    for (present, key) in [
-        (quantity_present, "quantity"),
-        (price_present, "unit_price"),
-    ] {
+    for (present, key) in [(quantity_present, "quantity"), (price_present, "unit_price")] {
         if !present {
             issues.push(Issue::error("missing_field", "is required").at(join(path, key)));
         }
     }
-    let unit_code = o
-        .string("unit_code", issues)
-        .unwrap_or_else(|| "PCE".into());
+    let unit_code = o.string("unit_code", issues).unwrap_or_else(|| "PCE".into());
     let vat_category = o
         .choice(
             "vat_category",
@@ -722,7 +690,8 @@ mod tests {
 
     #[test]
     fn flags_make_the_transaction_code() {
-        let json = br#"{"invoice_number":"1","invoice_date":"2025-01-15","invoice_time":"10:00:00","invoice_type":"standard",
+        let json =
+            br#"{"invoice_number":"1","invoice_date":"2025-01-15","invoice_time":"10:00:00","invoice_type":"standard",
             "seller":{"name":"A"},"line_items":[],"transaction_flags":{"export":true,"b2g":true}}"#;
         let input = InvoiceInput::from_json(json).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(input.transaction_code(), "010010001");

@@ -135,12 +135,7 @@ pub fn encode_tlv(fields: &QrFields) -> Result<Vec<u8>> {
         (8, fields.public_key.as_deref()),
         (9, fields.certificate_signature.as_deref()),
     ];
-    let mut out = Vec::with_capacity(
-        values
-            .iter()
-            .map(|(_, v)| v.map_or(0, |v| v.len() + 2))
-            .sum(),
-    );
+    let mut out = Vec::with_capacity(values.iter().map(|(_, v)| v.map_or(0, |v| v.len() + 2)).sum());
     let mut issues = Vec::new();
     for (tag, value) in values {
         let Some(value) = value else { continue };
@@ -258,23 +253,13 @@ pub fn fields_from_tlv(tlvs: &[TlvField]) -> Result<QrFields> {
     let mut issues = Vec::new();
     for tlv in tlvs {
         let at = format!("qr.tag{}", tlv.tag);
-        let Some(slot) = usize::from(tlv.tag)
-            .checked_sub(1)
-            .and_then(|i| slots.get_mut(i))
-        else {
-            issues
-                .push(Issue::error("invalid_qr_tag", format!("unknown qr tag {}", tlv.tag)).at(at));
+        let Some(slot) = usize::from(tlv.tag).checked_sub(1).and_then(|i| slots.get_mut(i)) else {
+            issues.push(Issue::error("invalid_qr_tag", format!("unknown qr tag {}", tlv.tag)).at(at));
             continue;
         };
         if slot.is_some() {
             let name = tlv.name().unwrap_or("unknown");
-            issues.push(
-                Issue::error(
-                    "invalid_qr_tag",
-                    format!("qr tag {} ({name}) appears twice", tlv.tag),
-                )
-                .at(at),
-            );
+            issues.push(Issue::error("invalid_qr_tag", format!("qr tag {} ({name}) appears twice", tlv.tag)).at(at));
             continue;
         }
         *slot = Some(&tlv.value);
@@ -285,8 +270,7 @@ pub fn fields_from_tlv(tlvs: &[TlvField]) -> Result<QrFields> {
         let Some(value) = value else {
             if required {
                 issues.push(
-                    Issue::error("missing_qr_tag", format!("qr has no tag {tag} ({name})"))
-                        .at(format!("qr.tag{tag}")),
+                    Issue::error("missing_qr_tag", format!("qr has no tag {tag} ({name})")).at(format!("qr.tag{tag}")),
                 );
             }
             return None;
@@ -295,11 +279,8 @@ pub fn fields_from_tlv(tlvs: &[TlvField]) -> Result<QrFields> {
             Ok(s) => Some(s.to_owned()),
             Err(_) => {
                 issues.push(
-                    Issue::error(
-                        "invalid_qr",
-                        format!("qr tag {tag} ({name}) is not UTF-8 text"),
-                    )
-                    .at(format!("qr.tag{tag}")),
+                    Issue::error("invalid_qr", format!("qr tag {tag} ({name}) is not UTF-8 text"))
+                        .at(format!("qr.tag{tag}")),
                 );
                 None
             }
@@ -312,30 +293,22 @@ pub fn fields_from_tlv(tlvs: &[TlvField]) -> Result<QrFields> {
     let vat_total = text(5, t5, true);
     let invoice_hash = text(6, t6, false);
     let signature = text(7, t7, false);
-    match (
-        seller_name,
-        vat_number,
-        timestamp,
-        total_with_vat,
-        vat_total,
-    ) {
-        (
-            Some(seller_name),
-            Some(vat_number),
-            Some(timestamp),
-            Some(total_with_vat),
-            Some(vat_total),
-        ) if issues.is_empty() => Ok(QrFields {
-            seller_name,
-            vat_number,
-            timestamp,
-            total_with_vat,
-            vat_total,
-            invoice_hash,
-            signature,
-            public_key: t8.map(<[u8]>::to_vec),
-            certificate_signature: t9.map(<[u8]>::to_vec),
-        }),
+    match (seller_name, vat_number, timestamp, total_with_vat, vat_total) {
+        (Some(seller_name), Some(vat_number), Some(timestamp), Some(total_with_vat), Some(vat_total))
+            if issues.is_empty() =>
+        {
+            Ok(QrFields {
+                seller_name,
+                vat_number,
+                timestamp,
+                total_with_vat,
+                vat_total,
+                invoice_hash,
+                signature,
+                public_key: t8.map(<[u8]>::to_vec),
+                certificate_signature: t9.map(<[u8]>::to_vec),
+            })
+        }
         // Any `None` among the required fields pushed an issue, so the list is never empty here.
         _ => Err(Error::from_issues(issues)),
     }
@@ -403,10 +376,7 @@ fn symbol(b64: &str) -> Result<(usize, Vec<Run>)> {
     let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(|e| {
         Error::new(
             "qr_too_long",
-            format!(
-                "qr text of {} characters does not fit a QR symbol: {e}",
-                text.len()
-            ),
+            format!("qr text of {} characters does not fit a QR symbol: {e}", text.len()),
         )
         .at("qr")
     })?;
@@ -510,8 +480,7 @@ pub fn to_png(b64: &str, module_px: u32) -> Result<Vec<u8>> {
     }
 
     // Bounded above by (177 + 8) * 32, so the conversion cannot fail.
-    let side_px =
-        u32::try_from(side_px).map_err(|_| Error::new("internal", "qr image too large"))?;
+    let side_px = u32::try_from(side_px).map_err(|_| Error::new("internal", "qr image too large"))?;
     // Writing into a Vec can only fail on a bug here; the error's text is not kept because
     // formatting png's error types costs ~5 KB of code in the wasm build.
     let png_error = |_: png::EncodingError| Error::new("internal", "png encoding failed");
@@ -532,25 +501,16 @@ mod opt_base64 {
     use base64::engine::general_purpose::STANDARD;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(
-        value: &Option<Vec<u8>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(value: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         match value {
             Some(bytes) => s.serialize_some(&STANDARD.encode(bytes)),
             None => s.serialize_none(),
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Vec<u8>>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
         Option::<String>::deserialize(d)?
-            .map(|text| {
-                STANDARD
-                    .decode(text.as_bytes())
-                    .map_err(serde::de::Error::custom)
-            })
+            .map(|text| STANDARD.decode(text.as_bytes()).map_err(serde::de::Error::custom))
             .transpose()
     }
 }
@@ -572,8 +532,7 @@ mod tests {
 
     fn sample_fields() -> QrFields {
         QrFields {
-            seller_name:
-                "شركة توريد التكنولوجيا بأقصى سرعة المحدودة | Maximum Speed Tech Supply LTD".into(),
+            seller_name: "شركة توريد التكنولوجيا بأقصى سرعة المحدودة | Maximum Speed Tech Supply LTD".into(),
             vat_number: "399999999900003".into(),
             timestamp: "2022-09-05T16:50:40".into(),
             total_with_vat: "4.60".into(),
@@ -619,40 +578,22 @@ mod tests {
                 }
             }
             let fields = decode_fields(b64).unwrap_or_else(|e| panic!("{file}: {e}"));
-            assert_eq!(
-                fields.invoice_hash.as_deref(),
-                v["invoice_hash_b64"].as_str(),
-                "{file}"
-            );
-            assert_eq!(
-                fields.signature.as_deref(),
-                v["signature_value_b64"].as_str(),
-                "{file}"
-            );
+            assert_eq!(fields.invoice_hash.as_deref(), v["invoice_hash_b64"].as_str(), "{file}");
+            assert_eq!(fields.signature.as_deref(), v["signature_value_b64"].as_str(), "{file}");
             assert_eq!(encode(&fields).unwrap(), b64, "{file}");
-            assert_eq!(
-                encode_tlv(&fields).unwrap(),
-                STANDARD.decode(b64).unwrap(),
-                "{file}"
-            );
+            assert_eq!(encode_tlv(&fields).unwrap(), STANDARD.decode(b64).unwrap(), "{file}");
             // The dump has one line per tag, hex for 8/9.
             let dump = describe(&tlvs);
             assert_eq!(dump.lines().count(), expected.len(), "{file}");
             assert!(dump.starts_with("1 seller_name: "), "{file}");
-            assert!(dump.contains(&format!(
-                "8 public_key: {}\n",
-                expected[7]["value"].as_str().unwrap()
-            )));
+            assert!(dump.contains(&format!("8 public_key: {}\n", expected[7]["value"].as_str().unwrap())));
         }
     }
 
     #[test]
     fn phase1_has_tags_1_to_5_only() {
         let tlvs = decode(&encode(&sample_fields()).unwrap()).unwrap();
-        assert_eq!(
-            tlvs.iter().map(|t| t.tag).collect::<Vec<_>>(),
-            [1, 2, 3, 4, 5]
-        );
+        assert_eq!(tlvs.iter().map(|t| t.tag).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
         assert_eq!(tlvs[0].value.len(), 111);
     }
 
@@ -666,10 +607,7 @@ mod tests {
             seller_name: name,
             ..sample_fields()
         };
-        for err in [
-            encode_tlv(&fields).unwrap_err(),
-            encode(&fields).unwrap_err(),
-        ] {
+        for err in [encode_tlv(&fields).unwrap_err(), encode(&fields).unwrap_err()] {
             assert_eq!(err.code(), "qr_value_too_long");
             assert_eq!(err.primary().path.as_deref(), Some("qr.tag1"));
             assert!(err.primary().message.contains("seller_name"), "{err}");
@@ -691,11 +629,7 @@ mod tests {
             ..sample_fields()
         };
         let err = encode_tlv(&fields).unwrap_err();
-        let paths: Vec<_> = err
-            .issues()
-            .iter()
-            .map(|i| i.path.as_deref().unwrap())
-            .collect();
+        let paths: Vec<_> = err.issues().iter().map(|i| i.path.as_deref().unwrap()).collect();
         assert_eq!(paths, ["qr.tag2", "qr.tag8"]);
     }
 
@@ -717,9 +651,7 @@ mod tests {
 
     #[test]
     fn garbage_and_truncated_inputs_are_errors() {
-        let good = STANDARD
-            .decode(vectors()[0]["qr_b64"].as_str().unwrap())
-            .unwrap();
+        let good = STANDARD.decode(vectors()[0]["qr_b64"].as_str().unwrap()).unwrap();
         // Byte offsets where a TLV ends: a cut there is a shorter but well-formed TLV list.
         let mut ends = Vec::new();
         let mut pos = 0;
@@ -740,37 +672,17 @@ mod tests {
                     }
                 }
                 None => {
-                    assert_eq!(
-                        decode(&b64).unwrap_err().code(),
-                        "invalid_qr",
-                        "cut at {cut}"
-                    );
-                    assert_eq!(
-                        decode_fields(&b64).unwrap_err().code(),
-                        "invalid_qr",
-                        "cut at {cut}"
-                    );
+                    assert_eq!(decode(&b64).unwrap_err().code(), "invalid_qr", "cut at {cut}");
+                    assert_eq!(decode_fields(&b64).unwrap_err().code(), "invalid_qr", "cut at {cut}");
                 }
             }
         }
-        assert_eq!(
-            decode(&STANDARD.encode([1u8])).unwrap_err().code(),
-            "invalid_qr"
-        );
+        assert_eq!(decode(&STANDARD.encode([1u8])).unwrap_err().code(), "invalid_qr");
         assert_eq!(
             decode(&STANDARD.encode([1u8, 5, b'a'])).unwrap_err().code(),
             "invalid_qr"
         );
-        for bad in [
-            "",
-            "   ",
-            "!!!!",
-            "AQ",
-            "AQ=",
-            "====",
-            "<Invoice/>",
-            "AW/Y\u{0}",
-        ] {
+        for bad in ["", "   ", "!!!!", "AQ", "AQ=", "====", "<Invoice/>", "AW/Y\u{0}"] {
             assert_eq!(decode(bad).unwrap_err().code(), "invalid_qr", "{bad:?}");
             assert!(decode_fields(bad).is_err());
         }
@@ -794,17 +706,11 @@ mod tests {
 
         let mut zero = vec![0, 0];
         zero.extend_from_slice(&base);
-        assert_eq!(
-            decode_fields(&b(&zero)).unwrap_err().code(),
-            "invalid_qr_tag"
-        );
+        assert_eq!(decode_fields(&b(&zero)).unwrap_err().code(), "invalid_qr_tag");
 
         let mut dup = base.clone();
         dup.extend_from_slice(&[2, 1, b'1']);
-        assert_eq!(
-            decode_fields(&b(&dup)).unwrap_err().code(),
-            "invalid_qr_tag"
-        );
+        assert_eq!(decode_fields(&b(&dup)).unwrap_err().code(), "invalid_qr_tag");
 
         let err = decode_fields(&b(&[1, 1, b'x'])).unwrap_err();
         assert_eq!(err.code(), "missing_qr_tag");
@@ -815,10 +721,7 @@ mod tests {
         let err = decode_fields(&b(&bad_utf8)).unwrap_err();
         assert_eq!(err.code(), "invalid_qr");
         assert_eq!(err.primary().path.as_deref(), Some("qr.tag6"));
-        assert!(
-            describe(&decode(&b(&bad_utf8)).unwrap())
-                .contains("6 invoice_hash: (not UTF-8) c328\n")
-        );
+        assert!(describe(&decode(&b(&bad_utf8)).unwrap()).contains("6 invoice_hash: (not UTF-8) c328\n"));
 
         // Tags out of order are accepted; re-encoding puts them in order.
         let mut swapped = vec![2, 1, b'3', 1, 1, b'n'];
@@ -852,18 +755,13 @@ mod tests {
         let fields = decode_fields(v["qr_b64"].as_str().unwrap()).unwrap();
         let json = serde_json::to_value(&fields).unwrap();
         assert_eq!(json["seller_name"], v["qr_tlv"][0]["value"]);
-        let pk = STANDARD
-            .decode(json["public_key"].as_str().unwrap())
-            .unwrap();
+        let pk = STANDARD.decode(json["public_key"].as_str().unwrap()).unwrap();
         assert_eq!(hex(&pk), v["qr_tlv"][7]["value"].as_str().unwrap());
         let back: QrFields = serde_json::from_value(json).unwrap();
         assert_eq!(back, fields);
         let phase1 = serde_json::to_value(sample_fields()).unwrap();
         assert!(phase1.get("public_key").is_none());
-        assert_eq!(
-            serde_json::from_value::<QrFields>(phase1).unwrap(),
-            sample_fields()
-        );
+        assert_eq!(serde_json::from_value::<QrFields>(phase1).unwrap(), sample_fields());
     }
 
     /// Decodes a greyscale raster with rqrr and returns the text of the single symbol in it.
@@ -879,10 +777,7 @@ mod tests {
     fn png_is_valid_and_scans_back() {
         for v in vectors().iter().step_by(7) {
             let b64 = v["qr_b64"].as_str().unwrap();
-            let modules = QrCode::with_error_correction_level(b64, EcLevel::M)
-                .unwrap()
-                .width()
-                + 8;
+            let modules = QrCode::with_error_correction_level(b64, EcLevel::M).unwrap().width() + 8;
             for module_px in [1u32, 3] {
                 let png_bytes = to_png(b64, module_px).unwrap();
                 assert!(png_bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
@@ -911,41 +806,23 @@ mod tests {
     #[test]
     fn png_rejects_bad_module_sizes_and_input() {
         let b64 = encode(&sample_fields()).unwrap();
-        assert_eq!(
-            to_png(&b64, 0).unwrap_err().code(),
-            "invalid_qr_module_size"
-        );
+        assert_eq!(to_png(&b64, 0).unwrap_err().code(), "invalid_qr_module_size");
         assert_eq!(
             to_png(&b64, MAX_PNG_MODULE_PX + 1).unwrap_err().code(),
             "invalid_qr_module_size"
         );
         assert!(to_png(&b64, MAX_PNG_MODULE_PX).is_ok());
         assert_eq!(to_png("<Invoice/>", 4).unwrap_err().code(), "invalid_qr");
-        assert_eq!(
-            to_png(&"A".repeat(4000), 4).unwrap_err().code(),
-            "qr_too_long"
-        );
+        assert_eq!(to_png(&"A".repeat(4000), 4).unwrap_err().code(), "qr_too_long");
     }
 
     /// Rasterises the `M{x} {y}h{len}v1H{x}z` runs of `to_svg` at `scale` pixels per module.
     fn rasterise_svg(svg: &str, scale: usize) -> (usize, Vec<u8>) {
-        let view_box = svg
-            .split("viewBox=\"0 0 ")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap();
+        let view_box = svg.split("viewBox=\"0 0 ").nth(1).unwrap().split('"').next().unwrap();
         let (side, side2) = view_box.split_once(' ').unwrap();
         assert_eq!(side, side2);
         let w = side.parse::<usize>().unwrap() * scale;
-        let d = svg
-            .split(" d=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap();
+        let d = svg.split(" d=\"").nth(1).unwrap().split('"').next().unwrap();
         let mut img = vec![255u8; w * w];
         for run in d.split('M').filter(|s| !s.is_empty()) {
             assert!(run.ends_with('z'), "{run}");
@@ -970,14 +847,15 @@ mod tests {
         for v in vectors().iter().step_by(6) {
             let b64 = v["qr_b64"].as_str().unwrap();
             let svg = to_svg(b64).unwrap();
-            assert!(svg.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\""));
+            assert!(
+                svg.starts_with(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\""
+                )
+            );
             assert!(svg.contains("<rect ") && svg.contains("<path fill=\"#000\" d=\"M"));
             assert!(svg.ends_with("\"/></svg>\n"));
             assert!(svg.len() < 40_000, "{}", svg.len());
-            let modules = QrCode::with_error_correction_level(b64, EcLevel::M)
-                .unwrap()
-                .width()
-                + 8;
+            let modules = QrCode::with_error_correction_level(b64, EcLevel::M).unwrap().width() + 8;
             let px = modules * SVG_MODULE_PX;
             assert!(svg.contains(&format!(
                 r#"width="{px}" height="{px}" viewBox="0 0 {modules} {modules}""#
@@ -1015,12 +893,7 @@ mod tests {
     }
 
     fn arb_fields() -> impl Strategy<Value = QrFields> {
-        let bytes = || {
-            proptest::option::of(proptest::collection::vec(
-                any::<u8>(),
-                0..=MAX_TLV_VALUE_LEN,
-            ))
-        };
+        let bytes = || proptest::option::of(proptest::collection::vec(any::<u8>(), 0..=MAX_TLV_VALUE_LEN));
         (
             (arb_text(), arb_text(), arb_text(), arb_text(), arb_text()),
             (

@@ -123,10 +123,7 @@ pub(crate) fn qr_base_fields(doc: &Document) -> Result<QrFields> {
     let time = top_text(doc, "IssueTime").ok_or_else(|| missing("cbc:IssueTime"))?;
     let total_with_vat = doc
         .root
-        .path(&[
-            (NS_CAC, "LegalMonetaryTotal"),
-            (NS_CBC, "TaxInclusiveAmount"),
-        ])
+        .path(&[(NS_CAC, "LegalMonetaryTotal"), (NS_CBC, "TaxInclusiveAmount")])
         .map(Element::text)
         .ok_or_else(|| missing("LegalMonetaryTotal/TaxInclusiveAmount"))?;
     let vat_total = top(doc, "TaxTotal")
@@ -171,41 +168,47 @@ pub(crate) fn additional_reference<'a>(doc: &'a Document, id: &str) -> Option<&'
 ///
 /// `signing_time` is `yyyy-MM-ddTHH:mm:ss`; by default the document's issue date and time,
 /// which ZATCA documents express in Saudi local time (Asia/Riyadh).
-pub fn sign_xml(
-    unsigned: &[u8],
-    signer: &Signer,
-    signing_time: Option<&str>,
-) -> Result<SignedInvoice> {
-    let src = xml::utf8(unsigned)?;
-    let doc = xml::parse(src)?;
+pub fn sign_xml(unsigned: &[u8], signer: &Signer, signing_time: Option<&str>) -> Result<SignedInvoice> {
+    let original = xml::utf8(unsigned)?;
+    let doc = xml::parse(original)?;
     if !doc.root.is(xml::NS_INVOICE, "Invoice") {
         return Err(Error::new(
             "not_an_invoice",
             "the root element must be a UBL 2.1 Invoice",
         ));
     }
+    // The inserted blocks use the ext/cac/cbc prefixes as children of the root, so the root must
+    // bind them to the UBL namespaces. Missing declarations are added (they become part of the
+    // hashed document); conflicting ones are refused.
+    let declarations = missing_declarations(&doc)?;
+    let (src, doc) = if declarations.is_empty() {
+        (original.to_owned(), doc)
+    } else {
+        let at = doc.root.start_tag_end - 1;
+        let src = format!(
+            "{}{declarations}{}",
+            original.get(..at).unwrap_or_default(),
+            original.get(at..).unwrap_or_default()
+        );
+        let doc = xml::parse(&src)?;
+        (src, doc)
+    };
+    let src = src.as_str();
     let mut problems = Vec::new();
     let icv_text = icv(&doc);
     match &icv_text {
-        None => problems.push(
-            Issue::error("missing_icv", "the document has no ICV reference").rule("BR-KSA-33"),
-        ),
+        None => problems.push(Issue::error("missing_icv", "the document has no ICV reference").rule("BR-KSA-33")),
         Some(v) if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) => {
-            problems.push(
-                Issue::error("invalid_icv", "the ICV must contain only digits").rule("BR-KSA-34"),
-            );
+            problems.push(Issue::error("invalid_icv", "the ICV must contain only digits").rule("BR-KSA-34"));
         }
         Some(_) => {}
     }
     if additional_reference(&doc, "PIH").is_none() {
-        problems.push(
-            Issue::error("missing_pih", "the document has no PIH reference").rule("BR-KSA-61"),
-        );
+        problems.push(Issue::error("missing_pih", "the document has no PIH reference").rule("BR-KSA-61"));
     }
     let uuid = top_text(&doc, "UUID").unwrap_or_default();
     if uuid.is_empty() {
-        problems
-            .push(Issue::error("missing_uuid", "the document has no cbc:UUID").rule("BR-KSA-03"));
+        problems.push(Issue::error("missing_uuid", "the document has no cbc:UUID").rule("BR-KSA-03"));
     }
     let base = qr_base_fields(&doc);
     if let Err(e) = &base {
@@ -230,11 +233,7 @@ pub fn sign_xml(
         }
     };
     if !is_signing_time(signing_time) {
-        return Err(Error::new(
-            "invalid_signing_time",
-            "signing time must be yyyy-MM-ddTHH:mm:ss",
-        )
-        .at("signing_time"));
+        return Err(Error::new("invalid_signing_time", "signing time must be yyyy-MM-ddTHH:mm:ss").at("signing_time"));
     }
     let cert_digest = cert.cert_digest();
     let properties = SignedProperties {
@@ -274,6 +273,24 @@ pub fn sign_xml(
     })
 }
 
+fn missing_declarations(doc: &Document) -> Result<String> {
+    let mut out = String::new();
+    for (prefix, uri) in [("ext", NS_EXT), ("cac", NS_CAC), ("cbc", NS_CBC)] {
+        let attr = format!("xmlns:{prefix}");
+        match doc.root.attrs.iter().find(|(k, _)| *k == attr) {
+            Some((_, v)) if v == uri => {}
+            Some((_, v)) => {
+                return Err(Error::new(
+                    "namespace_conflict",
+                    format!("the root binds prefix `{prefix}` to `{v}`; the signature needs `{uri}`"),
+                ));
+            }
+            None => out.push_str(&format!(" {attr}=\"{uri}\"")),
+        }
+    }
+    Ok(out)
+}
+
 fn is_signing_time(t: &str) -> bool {
     t.len() == 19
         && t.as_bytes().get(10) == Some(&b'T')
@@ -289,11 +306,7 @@ fn insert_blocks(src: &str, doc: &Document, extensions: &str, qr_ref: &str) -> R
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     match root.elements().find(|e| e.is(NS_EXT, "UBLExtensions")) {
         Some(e) => edits.push((e.start, e.end, extensions.to_owned())),
-        None => edits.push((
-            root.start_tag_end,
-            root.start_tag_end,
-            extensions.to_owned(),
-        )),
+        None => edits.push((root.start_tag_end, root.start_tag_end, extensions.to_owned())),
     }
     let existing_qr = additional_reference(doc, "QR");
     let existing_sig = root.elements().find(|e| e.is(NS_CAC, "Signature"));
@@ -301,23 +314,14 @@ fn insert_blocks(src: &str, doc: &Document, extensions: &str, qr_ref: &str) -> R
         .elements()
         .filter(|e| e.is(NS_CAC, "AdditionalDocumentReference"))
         .last()
-        .ok_or_else(|| {
-            Error::new(
-                "missing_icv",
-                "the document has no AdditionalDocumentReference",
-            )
-        })?;
+        .ok_or_else(|| Error::new("missing_icv", "the document has no AdditionalDocumentReference"))?;
     match (existing_qr, existing_sig) {
         (Some(q), Some(s)) => {
             edits.push((q.start, q.end, qr_ref.to_owned()));
             edits.push((s.start, s.end, xades::SIGNATURE_REFERENCE.to_owned()));
         }
         (Some(q), None) => {
-            edits.push((
-                q.start,
-                q.end,
-                format!("{qr_ref}{}", xades::SIGNATURE_REFERENCE),
-            ));
+            edits.push((q.start, q.end, format!("{qr_ref}{}", xades::SIGNATURE_REFERENCE)));
         }
         (None, Some(s)) => {
             edits.push((last_adr.end, last_adr.end, qr_ref.to_owned()));
@@ -366,4 +370,67 @@ pub fn strip_signature(signed: &[u8]) -> Result<String> {
     }
     out.push_str(src.get(pos..).unwrap_or_default());
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer() -> Signer {
+        let key = PrivateKey::parse(include_str!("../../../tests/fixtures/keys/sdk-test-key.pem"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cert = Certificate::parse(include_str!("../../../tests/fixtures/keys/sdk-test-cert.pem"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        Signer::new(key, cert).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const SAMPLE: &str =
+        include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Simplified/Invoice/Simplified_Invoice.xml");
+
+    #[test]
+    fn fuzz_ext_prefix_rebound_is_refused() {
+        // Found by the seed replay: the root bound `ext` to another URI, so the inserted
+        // signature block was hashed as ordinary content and the hash changed after signing.
+        let stripped = strip_signature(SAMPLE.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let rebound = stripped.replace("CommonExtensionComponents-2\"", "CommonExtensionComponents-X\"");
+        let err = sign_xml(rebound.as_bytes(), &signer(), None)
+            .err()
+            .unwrap_or_else(|| panic!("signed"));
+        assert_eq!(err.code(), "namespace_conflict");
+    }
+
+    #[test]
+    fn missing_namespace_declarations_are_added_before_hashing() {
+        let stripped = strip_signature(SAMPLE.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let without_ext = stripped.replace(
+            " xmlns:ext=\"urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2\"",
+            "",
+        );
+        assert_ne!(without_ext, stripped);
+        let signed = sign_xml(without_ext.as_bytes(), &signer(), None).unwrap_or_else(|e| panic!("{e}"));
+        let report = crate::verify::verify(signed.xml.as_bytes(), None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.is_ok(), "{:#?}", report.issues);
+        assert_eq!(report.hash, signed.hash);
+    }
+
+    #[test]
+    fn key_and_certificate_must_match() {
+        let other = PrivateKey::from_seed([7; 32]).unwrap_or_else(|e| panic!("{e}"));
+        let cert = Certificate::parse(include_str!("../../../tests/fixtures/keys/sdk-test-cert.pem"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            Signer::new(other, cert).err().map(|e| e.code()),
+            Some("key_certificate_mismatch")
+        );
+    }
+
+    #[test]
+    fn documents_without_chain_references_are_refused_with_rule_ids() {
+        let stripped = strip_signature(SAMPLE.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let no_icv = stripped.replace("<cbc:ID>ICV</cbc:ID>", "<cbc:ID>XYZ</cbc:ID>");
+        let err = sign_xml(no_icv.as_bytes(), &signer(), None)
+            .err()
+            .unwrap_or_else(|| panic!("signed"));
+        assert_eq!((err.code(), err.primary().rule), ("missing_icv", Some("BR-KSA-33")));
+    }
 }

@@ -95,9 +95,7 @@ fn line_totals(line: &LineItem, prices_include_vat: bool) -> Result<LineTotals> 
     // quantity × price and tolerates ±0.01 (BR-KSA-EN16931-11), and no rule limits price decimals.
     let to_net = |amount: Decimal| -> Result<Decimal> {
         if prices_include_vat {
-            Ok(div(mul(amount, hundred)?, add(hundred, rate)?)?
-                .round_dp(6)
-                .normalize())
+            Ok(div(mul(amount, hundred)?, add(hundred, rate)?)?.round_dp(6).normalize())
         } else {
             Ok(amount)
         }
@@ -119,10 +117,7 @@ fn line_totals(line: &LineItem, prices_include_vat: bool) -> Result<LineTotals> 
 pub fn exemption_text(code: &str) -> Option<(VatCategory, &'static str)> {
     use VatCategory::{E, O, Z};
     Some(match code {
-        "VATEX-SA-29" => (
-            E,
-            "Financial services mentioned in Article 29 of the VAT Regulations",
-        ),
+        "VATEX-SA-29" => (E, "Financial services mentioned in Article 29 of the VAT Regulations"),
         "VATEX-SA-29-7" => (
             E,
             "Life insurance services mentioned in Article 29 of the VAT Regulations",
@@ -225,11 +220,8 @@ mod tests {
 
     #[test]
     fn hosted_api_examples() {
-        let t = compute(&input(
-            r#"{"description":"A","quantity":2,"unit_price":50}"#,
-            "",
-        ))
-        .unwrap_or_else(|e| panic!("{e}"));
+        let t = compute(&input(r#"{"description":"A","quantity":2,"unit_price":50}"#, ""))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             (t.tax_exclusive, t.vat_total, t.payable),
             (Decimal::from(100), Decimal::from(15), Decimal::from(115))
@@ -250,8 +242,7 @@ mod tests {
         // Three lines of 0.10 net: each line's VAT rounds to 0.02 (0.015 half up), but the
         // breakdown VAT is round2(0.30 × 15%) = 0.05 (0.045 half up).
         let line = r#"{"description":"Pen","quantity":1,"unit_price":0.1}"#;
-        let t =
-            compute(&input(&format!("{line},{line},{line}"), "")).unwrap_or_else(|e| panic!("{e}"));
+        let t = compute(&input(&format!("{line},{line},{line}"), "")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(t.lines[0].vat, Decimal::new(2, 2));
         assert_eq!(t.vat_total, Decimal::new(5, 2));
     }

@@ -43,8 +43,7 @@ pub fn build(input: &InvoiceInput, chain: &ChainInputs) -> Result<BuiltInvoice> 
         return Err(Error::from_issues(issues));
     }
     let totals = totals::compute(input)?;
-    let xml = write(input, chain, &totals)
-        .map_err(|e| Error::new("internal", format!("XML writer failed: {e}")))?;
+    let xml = write(input, chain, &totals).map_err(|e| Error::new("internal", format!("XML writer failed: {e}")))?;
     Ok(BuiltInvoice {
         xml,
         warnings: issues,
@@ -114,8 +113,7 @@ fn end(w: &mut W, name: &str) -> Io {
 }
 
 fn text(w: &mut W, name: &str, value: &str) -> Io {
-    w.create_element(name)
-        .write_text_content(BytesText::new(value))?;
+    w.create_element(name).write_text_content(BytesText::new(value))?;
     Ok(())
 }
 
@@ -131,11 +129,7 @@ fn money(w: &mut W, name: &str, currency: &str, value: Decimal) -> Io {
 }
 
 fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals) -> std::io::Result<String> {
-    let mut w = Writer::new_with_indent(
-        Vec::with_capacity(4096 + input.line_items.len() * 900),
-        b' ',
-        4,
-    );
+    let mut w = Writer::new_with_indent(Vec::with_capacity(4096 + input.line_items.len() * 900), b' ', 4);
     let cur = input.currency.as_str();
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let root = BytesStart::new("Invoice").with_attributes([
@@ -299,8 +293,7 @@ fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals) -> std::io::Resu
         money(&mut w, "cbc:RoundingAmount", cur, lt.with_vat)?;
         end(&mut w, "cac:TaxTotal")?;
         start(&mut w, "cac:Item")?;
-        let name = join_bilingual(Some(&item.description), item.description_ar.as_deref())
-            .unwrap_or_default();
+        let name = join_bilingual(Some(&item.description), item.description_ar.as_deref()).unwrap_or_default();
         text(&mut w, "cbc:Name", &name)?;
         start(&mut w, "cac:ClassifiedTaxCategory")?;
         text(&mut w, "cbc:ID", item.vat_category.code())?;
@@ -396,11 +389,7 @@ mod tests {
         }
         let doc = crate::xml::parse(&built.xml).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(doc.root.local_name(), "Invoice");
-        assert!(
-            built
-                .xml
-                .contains("<cbc:Name>Book &amp; pen &lt;x&gt;</cbc:Name>")
-        );
+        assert!(built.xml.contains("<cbc:Name>Book &amp; pen &lt;x&gt;</cbc:Name>"));
         assert!(built.warnings.is_empty(), "{:?}", built.warnings);
     }
 }

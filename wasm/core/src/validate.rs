@@ -103,7 +103,14 @@ fn check_id_format(id: &crate::model::PartyId, path: &str, out: &mut Vec<Issue>)
     if let Some((rule, first)) = id_format(&id.scheme) {
         if !digits(&id.value, 10) || first.is_some_and(|c| !id.value.starts_with(c)) {
             let start = first.map(|c| format!(" starting with {c}")).unwrap_or_default();
-            out.push(warn("invalid_id_format", path, format!("a {} id should be 10 digits{start}", id.scheme)).rule(rule));
+            out.push(
+                warn(
+                    "invalid_id_format",
+                    path,
+                    format!("a {} id should be 10 digits{start}", id.scheme),
+                )
+                .rule(rule),
+            );
         }
     }
 }
@@ -129,11 +136,7 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
         );
     }
     if !is_date(&input.invoice_date) {
-        out.push(err(
-            "invalid_date",
-            "invoice_date",
-            "must be a date YYYY-MM-DD",
-        ));
+        out.push(err("invalid_date", "invoice_date", "must be a date YYYY-MM-DD"));
     }
     if !is_time(&input.invoice_time) {
         out.push(err("invalid_time", "invoice_time", "must be a time HH:mm:ss").rule("BR-KSA-70"));
@@ -155,11 +158,9 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
                 "sar_exchange_rate",
                 "is required when the currency is not SAR: ZATCA wants the VAT total in SAR too",
             )),
-            Some(r) if r <= Decimal::ZERO => out.push(err(
-                "invalid_exchange_rate",
-                "sar_exchange_rate",
-                "must be positive",
-            )),
+            Some(r) if r <= Decimal::ZERO => {
+                out.push(err("invalid_exchange_rate", "sar_exchange_rate", "must be positive"))
+            }
             Some(r) if r == Decimal::ONE => out.push(
                 warn(
                     "exchange_rate_one",
@@ -258,10 +259,7 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
             .rule("BR-KSA-92"),
         );
     }
-    if flags.summary
-        && !standard
-        && (input.delivery_date.is_none() || input.delivery_end_date.is_none())
-    {
+    if flags.summary && !standard && (input.delivery_date.is_none() || input.delivery_end_date.is_none()) {
         out.push(
             err(
                 "missing_delivery_period",
@@ -315,8 +313,7 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
         ));
     }
     match &seller.vat_number {
-        None => out
-            .push(err("missing_vat_number", "seller.vat_number", "is required").rule("BR-KSA-39")),
+        None => out.push(err("missing_vat_number", "seller.vat_number", "is required").rule("BR-KSA-39")),
         Some(v) if !is_vat_number(v) => {
             out.push(
                 err(
@@ -355,14 +352,7 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
                 );
             }
             if !is_alphanumeric(&id.value) {
-                out.push(
-                    warn(
-                        "invalid_seller_id",
-                        path,
-                        "must contain only letters and digits",
-                    )
-                    .rule("BR-KSA-08"),
-                );
+                out.push(warn("invalid_seller_id", path, "must contain only letters and digits").rule("BR-KSA-08"));
             }
         }
     }
@@ -381,11 +371,7 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
             .rule("BR-KSA-09"),
         );
     }
-    if address
-        .building_number
-        .as_deref()
-        .is_some_and(|b| !digits(b, 4))
-    {
+    if address.building_number.as_deref().is_some_and(|b| !digits(b, 4)) {
         out.push(
             warn(
                 "invalid_building_number",
@@ -395,19 +381,8 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
             .rule("BR-KSA-37"),
         );
     }
-    if address
-        .postal_code
-        .as_deref()
-        .is_some_and(|p| !digits(p, 5))
-    {
-        out.push(
-            warn(
-                "invalid_postal_code",
-                "seller.address.postal_code",
-                "must be 5 digits",
-            )
-            .rule("BR-KSA-66"),
-        );
+    if address.postal_code.as_deref().is_some_and(|p| !digits(p, 5)) {
+        out.push(warn("invalid_postal_code", "seller.address.postal_code", "must be 5 digits").rule("BR-KSA-66"));
     }
     check_country(&address, "seller.address.country", out);
 }
@@ -415,24 +390,13 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
 fn check_country(address: &Address, path: &str, out: &mut Vec<Issue>) {
     if let Some(c) = &address.country {
         if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-            out.push(
-                err(
-                    "invalid_country",
-                    path,
-                    "must be an ISO 3166-1 alpha-2 code such as SA",
-                )
-                .rule("BR-CL-14"),
-            );
+            out.push(err("invalid_country", path, "must be an ISO 3166-1 alpha-2 code such as SA").rule("BR-CL-14"));
         }
     }
 }
 
 fn missing_address_parts(a: &Address, national: bool) -> Vec<&'static str> {
-    let mut parts = vec![
-        ("street", &a.street),
-        ("city", &a.city),
-        ("country", &a.country),
-    ];
+    let mut parts = vec![("street", &a.street), ("city", &a.city), ("country", &a.country)];
     if national {
         parts.extend([
             ("building_number", &a.building_number),
@@ -440,11 +404,7 @@ fn missing_address_parts(a: &Address, national: bool) -> Vec<&'static str> {
             ("district", &a.district),
         ]);
     }
-    parts
-        .into_iter()
-        .filter(|(_, v)| v.is_none())
-        .map(|(n, _)| n)
-        .collect()
+    parts.into_iter().filter(|(_, v)| v.is_none()).map(|(n, _)| n).collect()
 }
 
 fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
@@ -456,14 +416,7 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
     });
     let Some(buyer) = &input.buyer else {
         if standard {
-            out.push(
-                warn(
-                    "missing_buyer",
-                    "buyer",
-                    "standard documents should name the buyer",
-                )
-                .rule("BR-KSA-42"),
-            );
+            out.push(warn("missing_buyer", "buyer", "standard documents should name the buyer").rule("BR-KSA-42"));
         }
         if needs_nat {
             out.push(
@@ -547,14 +500,7 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
             );
         }
         if !is_alphanumeric(&id.value) {
-            out.push(
-                err(
-                    "invalid_buyer_id",
-                    path,
-                    "must contain only letters and digits",
-                )
-                .rule("BR-KSA-14"),
-            );
+            out.push(err("invalid_buyer_id", path, "must contain only letters and digits").rule("BR-KSA-14"));
         }
     }
     if needs_nat && !id.as_ref().is_some_and(|i| i.scheme == "NAT") {
@@ -595,41 +541,21 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
                 .rule(rule),
             );
         }
-        if saudi
-            && address
-                .postal_code
-                .as_deref()
-                .is_some_and(|p| !digits(p, 5))
-        {
-            out.push(
-                warn(
-                    "invalid_postal_code",
-                    "buyer.address.postal_code",
-                    "must be 5 digits",
-                )
-                .rule("BR-KSA-67"),
-            );
+        if saudi && address.postal_code.as_deref().is_some_and(|p| !digits(p, 5)) {
+            out.push(warn("invalid_postal_code", "buyer.address.postal_code", "must be 5 digits").rule("BR-KSA-67"));
         }
     }
 }
 
 fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
     if input.line_items.is_empty() {
-        out.push(
-            err(
-                "missing_line_items",
-                "line_items",
-                "at least one line is required",
-            )
-            .rule("BR-16"),
-        );
+        out.push(err("missing_line_items", "line_items", "at least one line is required").rule("BR-16"));
     }
     let min_quantity = Decimal::new(1, 4);
     for (i, line) in input.line_items.iter().enumerate() {
         let p = |field: &str| format!("line_items[{i}].{field}");
-        let name_len =
-            crate::model::join_bilingual(Some(&line.description), line.description_ar.as_deref())
-                .map_or(0, |n| n.chars().count());
+        let name_len = crate::model::join_bilingual(Some(&line.description), line.description_ar.as_deref())
+            .map_or(0, |n| n.chars().count());
         if name_len > 1000 {
             out.push(
                 err(
@@ -641,21 +567,12 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
             );
         }
         if line.quantity < min_quantity {
-            out.push(
-                err("invalid_quantity", p("quantity"), "must be at least 0.0001")
-                    .rule("BR-KSA-F-04"),
-            );
+            out.push(err("invalid_quantity", p("quantity"), "must be at least 0.0001").rule("BR-KSA-F-04"));
         } else if line.quantity > Decimal::from(MAX_QUANTITY) {
-            out.push(err(
-                "invalid_quantity",
-                p("quantity"),
-                "must be at most 1,000,000,000",
-            ));
+            out.push(err("invalid_quantity", p("quantity"), "must be at most 1,000,000,000"));
         }
         if line.unit_price < Decimal::ZERO {
-            out.push(
-                err("negative_amount", p("unit_price"), "must not be negative").rule("BR-KSA-F-04"),
-            );
+            out.push(err("negative_amount", p("unit_price"), "must not be negative").rule("BR-KSA-F-04"));
         } else if line.unit_price > Decimal::from(MAX_PRICE) {
             out.push(err(
                 "invalid_unit_price",
@@ -665,10 +582,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
         }
         if let Some(d) = line.discount {
             if d < Decimal::ZERO {
-                out.push(
-                    err("negative_amount", p("discount"), "must not be negative")
-                        .rule("BR-KSA-F-04"),
-                );
+                out.push(err("negative_amount", p("discount"), "must not be negative").rule("BR-KSA-F-04"));
             } else if line.quantity <= Decimal::from(MAX_QUANTITY)
                 && line.unit_price <= Decimal::from(MAX_PRICE)
                 && d > line.quantity * line.unit_price.max(Decimal::ZERO)
@@ -772,11 +686,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
                     err(
                         "invalid_exemption_reason_code",
                         p("exemption_reason_code"),
-                        format!(
-                            "`{code}` belongs to category {}, not {}",
-                            expected.code(),
-                            cat.code()
-                        ),
+                        format!("`{code}` belongs to category {}, not {}", expected.code(), cat.code()),
                     )
                     .rule("BR-KSA-CL-04"),
                 ),
@@ -806,12 +716,7 @@ mod tests {
 
     #[test]
     fn dates_times_and_vat_numbers() {
-        assert!(
-            is_date("2024-02-29")
-                && !is_date("2023-02-29")
-                && !is_date("2025-13-01")
-                && !is_date("2025-1-01")
-        );
+        assert!(is_date("2024-02-29") && !is_date("2023-02-29") && !is_date("2025-13-01") && !is_date("2025-1-01"));
         assert!(
             is_time("23:59:59")
                 && is_time("10:00:00Z")
@@ -820,9 +725,7 @@ mod tests {
                 && !is_time("10:00:00.5")
         );
         assert!(
-            is_vat_number("399999999900003")
-                && !is_vat_number("399999999900004")
-                && !is_vat_number("39999999990003")
+            is_vat_number("399999999900003") && !is_vat_number("399999999900004") && !is_vat_number("39999999990003")
         );
     }
 
@@ -860,31 +763,15 @@ mod tests {
                 Some("BR-KSA-37"),
             ),
             ("buyer.vat_number", "invalid_vat_number", Some("BR-KSA-44")),
-            (
-                "buyer.other_id.scheme",
-                "invalid_buyer_id_scheme",
-                Some("BR-KSA-14"),
-            ),
+            ("buyer.other_id.scheme", "invalid_buyer_id_scheme", Some("BR-KSA-14")),
             (
                 "transaction_flags.self_billed",
                 "invalid_transaction_flags",
                 Some("BR-KSA-31"),
             ),
-            (
-                "line_items[0].quantity",
-                "invalid_quantity",
-                Some("BR-KSA-F-04"),
-            ),
-            (
-                "line_items[0].unit_price",
-                "negative_amount",
-                Some("BR-KSA-F-04"),
-            ),
-            (
-                "line_items[0].vat_rate",
-                "invalid_vat_rate",
-                Some("BR-KSA-84"),
-            ),
+            ("line_items[0].quantity", "invalid_quantity", Some("BR-KSA-F-04")),
+            ("line_items[0].unit_price", "negative_amount", Some("BR-KSA-F-04")),
+            ("line_items[0].vat_rate", "invalid_vat_rate", Some("BR-KSA-84")),
             (
                 "line_items[1].exemption_reason_code",
                 "invalid_exemption_reason_code",
@@ -892,9 +779,7 @@ mod tests {
             ),
         ] {
             assert!(
-                found
-                    .iter()
-                    .any(|(p, c, r)| p == path && *c == code && *r == rule),
+                found.iter().any(|(p, c, r)| p == path && *c == code && *r == rule),
                 "missing {path} {code} {rule:?} in {found:#?}"
             );
         }

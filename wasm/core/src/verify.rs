@@ -85,10 +85,7 @@ pub fn verify(xml_bytes: &[u8], expected_pih: Option<&str>) -> Result<Verificati
         icv: icv(&doc).and_then(|v| v.parse().ok()),
         pih: attachment(&doc, "PIH"),
         invoice_type_code: type_code.map(Element::text).unwrap_or_default(),
-        transaction_code: type_code
-            .and_then(|e| e.attr("name"))
-            .unwrap_or_default()
-            .to_owned(),
+        transaction_code: type_code.and_then(|e| e.attr("name")).unwrap_or_default().to_owned(),
         is_simplified: is_simplified(&doc),
         issue_date: text("IssueDate"),
         issue_time: text("IssueTime"),
@@ -106,23 +103,17 @@ pub fn verify(xml_bytes: &[u8], expected_pih: Option<&str>) -> Result<Verificati
         qr: None,
     };
     if !doc.root.is(xml::NS_INVOICE, "Invoice") {
-        issues.push(problem(
-            "not_an_invoice",
-            "the root element must be a UBL 2.1 Invoice",
-        ));
+        issues.push(problem("not_an_invoice", "the root element must be a UBL 2.1 Invoice"));
     }
     match icv(&doc) {
         None => issues.push(problem("missing_icv", "the document has no ICV").rule("BR-KSA-33")),
         Some(v) if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) => {
-            issues
-                .push(problem("invalid_icv", "the ICV must contain only digits").rule("BR-KSA-34"));
+            issues.push(problem("invalid_icv", "the ICV must contain only digits").rule("BR-KSA-34"));
         }
         Some(_) => {}
     }
     match (&report.pih, expected_pih) {
-        (None, _) => {
-            issues.push(problem("missing_pih", "the document has no PIH").rule("BR-KSA-61"))
-        }
+        (None, _) => issues.push(problem("missing_pih", "the document has no PIH").rule("BR-KSA-61")),
         (Some(found), Some(expected)) if found != expected => issues.push(
             problem(
                 "pih_mismatch",
@@ -134,13 +125,7 @@ pub fn verify(xml_bytes: &[u8], expected_pih: Option<&str>) -> Result<Verificati
     }
     check_signature_reference(&doc, &mut issues);
     let signature = check_xades(src, &doc, &computed, &mut issues, &mut report);
-    check_qr(
-        &doc,
-        &hash_b64,
-        signature.as_deref(),
-        &mut issues,
-        &mut report,
-    );
+    check_qr(&doc, &hash_b64, signature.as_deref(), &mut issues, &mut report);
     report.issues = issues;
     Ok(report)
 }
@@ -148,29 +133,21 @@ pub fn verify(xml_bytes: &[u8], expected_pih: Option<&str>) -> Result<Verificati
 /// The QR payload (base64 TLV) embedded in a document.
 pub fn embedded_qr(xml_bytes: &[u8]) -> Result<String> {
     let doc = xml::parse(xml::utf8(xml_bytes)?)?;
-    attachment(&doc, "QR").ok_or_else(|| {
-        crate::Error::new("missing_qr", "the document has no QR code").rule("BR-KSA-27")
-    })
+    attachment(&doc, "QR")
+        .ok_or_else(|| crate::Error::new("missing_qr", "the document has no QR code").rule("BR-KSA-27"))
 }
 
 /// The embedded text of an `AdditionalDocumentReference` attachment (PIH, QR), whitespace removed.
 fn attachment(doc: &Document, id: &str) -> Option<String> {
     additional_reference(doc, id)
-        .and_then(|r| {
-            r.path(&[
-                (NS_CAC, "Attachment"),
-                (NS_CBC, "EmbeddedDocumentBinaryObject"),
-            ])
-        })
+        .and_then(|r| r.path(&[(NS_CAC, "Attachment"), (NS_CBC, "EmbeddedDocumentBinaryObject")]))
         .map(|e| e.text().split_whitespace().collect())
 }
 
 fn check_signature_reference(doc: &Document, issues: &mut Vec<Issue>) {
     let sig = doc.root.child(NS_CAC, "Signature");
     let id = sig.and_then(|s| s.child(NS_CBC, "ID")).map(Element::text);
-    let method = sig
-        .and_then(|s| s.child(NS_CBC, "SignatureMethod"))
-        .map(Element::text);
+    let method = sig.and_then(|s| s.child(NS_CBC, "SignatureMethod")).map(Element::text);
     if id.as_deref() != Some("urn:oasis:names:specification:ubl:signature:Invoice") {
         issues.push(
             problem(
@@ -181,7 +158,13 @@ fn check_signature_reference(doc: &Document, issues: &mut Vec<Issue>) {
         );
     }
     if method.as_deref() != Some("urn:oasis:names:specification:ubl:dsig:enveloped:xades") {
-        issues.push(problem("invalid_signature_reference", "cac:Signature/cbc:SignatureMethod must be urn:oasis:names:specification:ubl:dsig:enveloped:xades").rule("BR-KSA-30"));
+        issues.push(
+            problem(
+                "invalid_signature_reference",
+                "cac:Signature/cbc:SignatureMethod must be urn:oasis:names:specification:ubl:dsig:enveloped:xades",
+            )
+            .rule("BR-KSA-30"),
+        );
     }
 }
 
@@ -210,9 +193,7 @@ fn check_xades(
         );
         return None;
     };
-    if info.child(NS_CBC, "ID").map(Element::text).as_deref()
-        != Some("urn:oasis:names:specification:ubl:signature:1")
-    {
+    if info.child(NS_CBC, "ID").map(Element::text).as_deref() != Some("urn:oasis:names:specification:ubl:signature:1") {
         issues.push(
             problem(
                 "invalid_signature_information",
@@ -236,20 +217,14 @@ fn check_xades(
         );
     }
     let Some(sig) = info.child(NS_DS, "Signature") else {
-        issues.push(problem(
-            "missing_signature",
-            "the document has no ds:Signature",
-        ));
+        issues.push(problem("missing_signature", "the document has no ds:Signature"));
         return None;
     };
     let references: Vec<&Element> = sig
         .child(NS_DS, "SignedInfo")
         .map(|s| s.elements().filter(|e| e.is(NS_DS, "Reference")).collect())
         .unwrap_or_default();
-    let digest_of = |r: &Element| {
-        r.child(NS_DS, "DigestValue")
-            .map(|d| d.text().trim().to_owned())
-    };
+    let digest_of = |r: &Element| r.child(NS_DS, "DigestValue").map(|d| d.text().trim().to_owned());
     let invoice_digest = references
         .iter()
         .find(|r| r.attr("Id") == Some("invoiceSignedData"))
@@ -272,11 +247,7 @@ fn check_xades(
         .child(NS_DS, "SignatureValue")
         .map(|e| e.text().split_whitespace().collect::<String>());
     let cert_text = sig
-        .path(&[
-            (NS_DS, "KeyInfo"),
-            (NS_DS, "X509Data"),
-            (NS_DS, "X509Certificate"),
-        ])
+        .path(&[(NS_DS, "KeyInfo"), (NS_DS, "X509Data"), (NS_DS, "X509Certificate")])
         .map(|e| e.text().split_whitespace().collect::<String>());
     let certificate = match cert_text.as_deref().map(Certificate::parse) {
         Some(Ok(c)) => Some(c),
@@ -308,7 +279,10 @@ fn check_xades(
                     key.verify(&computed.0, &s).is_ok()
                 });
             if !verified {
-                issues.push(problem("invalid_signature", "the signature value does not verify with the certificate's public key over the invoice hash"));
+                issues.push(problem(
+                    "invalid_signature",
+                    "the signature value does not verify with the certificate's public key over the invoice hash",
+                ));
             }
         }
         (_, None) => issues.push(problem(
@@ -331,7 +305,10 @@ fn check_xades(
         Some(props) => {
             let input = standalone_signed_properties(src, props);
             if props_digest.as_deref() != Some(hex_base64_digest(input.as_bytes()).as_str()) {
-                issues.push(problem("signed_properties_digest_mismatch", "the SignedProperties digest does not match (xades-Signed-Properties-Digest-Value)"));
+                issues.push(problem(
+                    "signed_properties_digest_mismatch",
+                    "the SignedProperties digest does not match (xades-Signed-Properties-Digest-Value)",
+                ));
             }
             let cert_props = props.path(&[
                 (NS_XADES, "SignedSignatureProperties"),
@@ -421,27 +398,16 @@ fn check_qr(
         return;
     };
     if text.len() > 1000 {
-        issues.push(
-            problem("qr_too_long", "the QR code is longer than 1000 characters")
-                .rule("BR-CL-KSA-14"),
-        );
+        issues.push(problem("qr_too_long", "the QR code is longer than 1000 characters").rule("BR-CL-KSA-14"));
     }
     let fields = match qr::decode_fields(&text) {
         Ok(f) => f,
         Err(e) => {
-            issues.push(
-                problem("invalid_qr", format!("the QR code does not decode: {e}"))
-                    .rule("BR-KSA-27"),
-            );
+            issues.push(problem("invalid_qr", format!("the QR code does not decode: {e}")).rule("BR-KSA-27"));
             return;
         }
     };
-    let qr_problem = |what: &str| {
-        problem(
-            "qr_mismatch",
-            format!("QR {what} does not match the document"),
-        )
-    };
+    let qr_problem = |what: &str| problem("qr_mismatch", format!("QR {what} does not match the document"));
     if let Ok(base) = qr_base_fields(doc) {
         if fields.seller_name != base.seller_name {
             issues.push(qr_problem("tag 1 (seller name)"));
@@ -457,9 +423,7 @@ fn check_qr(
             .root
             .path(&[(NS_CAC, "LegalMonetaryTotal"), (NS_CBC, "PayableAmount")])
             .map(Element::text);
-        if fields.total_with_vat != base.total_with_vat
-            && Some(&fields.total_with_vat) != payable.as_ref()
-        {
+        if fields.total_with_vat != base.total_with_vat && Some(&fields.total_with_vat) != payable.as_ref() {
             issues.push(qr_problem("tag 4 (total with VAT)"));
         }
         if fields.vat_total != base.vat_total {
@@ -481,7 +445,10 @@ fn check_qr(
         }
         match (&fields.certificate_signature, report.is_simplified) {
             (Some(sig), true) if sig.as_slice() != cert.signature() => {
-                issues.push(problem("qr_mismatch", "QR tag 9 is not the certificate's signature (CERTIFICATE_SIGNATURE_QRCODE_INVALID)"));
+                issues.push(problem(
+                    "qr_mismatch",
+                    "QR tag 9 is not the certificate's signature (CERTIFICATE_SIGNATURE_QRCODE_INVALID)",
+                ));
             }
             (None, true) => issues.push(problem(
                 "qr_mismatch",
@@ -498,19 +465,14 @@ mod tests {
     use super::*;
 
     fn sample(file: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/../../tests/fixtures/samples/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/../../tests/fixtures/samples/{file}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
     #[test]
     fn every_sdk_sample_verifies() {
-        let vectors: serde_json::Value = serde_json::from_str(include_str!(
-            "../../../tests/fixtures/samples/test-vectors.json"
-        ))
-        .unwrap_or_default();
+        let vectors: serde_json::Value =
+            serde_json::from_str(include_str!("../../../tests/fixtures/samples/test-vectors.json")).unwrap_or_default();
         for v in vectors.as_array().cloned().unwrap_or_default() {
             let file = v["file"].as_str().unwrap_or_default();
             let report = verify(&sample(file), None).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -520,23 +482,17 @@ mod tests {
 
     #[test]
     fn broken_samples_fail_for_the_right_reason() {
-        let bad_sig = verify(&sample("broken/Simplified_Invoice_bad_signature.xml"), None)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let bad_sig =
+            verify(&sample("broken/Simplified_Invoice_bad_signature.xml"), None).unwrap_or_else(|e| panic!("{e}"));
         assert!(
             bad_sig.issues.iter().any(|i| i.code == "invalid_signature"),
             "{:#?}",
             bad_sig.issues
         );
-        let tampered = verify(
-            &sample("broken/Simplified_Invoice_tampered_total.xml"),
-            None,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let tampered =
+            verify(&sample("broken/Simplified_Invoice_tampered_total.xml"), None).unwrap_or_else(|e| panic!("{e}"));
         assert!(
-            tampered
-                .issues
-                .iter()
-                .any(|i| i.code == "invoice_hash_mismatch"),
+            tampered.issues.iter().any(|i| i.code == "invoice_hash_mismatch"),
             "{:#?}",
             tampered.issues
         );

@@ -206,9 +206,7 @@ pub fn render_qr_reference(qr_base64: &str) -> String {
     let mut out = String::with_capacity(200 + qr_base64.len());
     out.push_str("<cac:AdditionalDocumentReference><cbc:ID>QR</cbc:ID><cac:Attachment><cbc:EmbeddedDocumentBinaryObject mimeCode=\"text/plain\">");
     escape(&mut out, qr_base64);
-    out.push_str(
-        "</cbc:EmbeddedDocumentBinaryObject></cac:Attachment></cac:AdditionalDocumentReference>",
-    );
+    out.push_str("</cbc:EmbeddedDocumentBinaryObject></cac:Attachment></cac:AdditionalDocumentReference>");
     out
 }
 
@@ -240,12 +238,10 @@ mod tests {
 
     #[test]
     fn extension_block_is_the_sdk_block() {
-        let sample = include_str!(
-            "../../../tests/fixtures/samples/sdk-R3.4.8/Simplified/Invoice/Simplified_Invoice.xml"
-        );
+        let sample =
+            include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Simplified/Invoice/Simplified_Invoice.xml");
         let start = sample.find("<ext:UBLExtensions>").unwrap_or_default();
-        let end =
-            sample.find("</ext:UBLExtensions>").unwrap_or_default() + "</ext:UBLExtensions>".len();
+        let end = sample.find("</ext:UBLExtensions>").unwrap_or_default() + "</ext:UBLExtensions>".len();
         let cert = include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/cert.pem");
         let rendered = render_extensions(&SignatureValues {
             invoice_hash: "z5F9qsS6oWyDhehD8u8S0DaxV+2CUiUz9Y+UsR61JgQ=",

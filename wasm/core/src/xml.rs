@@ -64,9 +64,7 @@ pub struct Element {
 impl Element {
     /// The part of the name after the prefix.
     pub fn local_name(&self) -> &str {
-        self.name
-            .rsplit_once(':')
-            .map_or(self.name.as_str(), |(_, l)| l)
+        self.name.rsplit_once(':').map_or(self.name.as_str(), |(_, l)| l)
     }
 
     /// Whether this element has the given namespace and local name.
@@ -89,9 +87,7 @@ impl Element {
 
     /// Follows a path of (namespace, local name) steps through first matches.
     pub fn path(&self, steps: &[(&str, &str)]) -> Option<&Element> {
-        steps
-            .iter()
-            .try_fold(self, |el, (ns, local)| el.child(ns, local))
+        steps.iter().try_fold(self, |el, (ns, local)| el.child(ns, local))
     }
 
     /// Concatenated text of all descendants (the XPath string value).
@@ -113,10 +109,7 @@ impl Element {
 
     /// Value of an unprefixed attribute.
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.attrs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -187,10 +180,7 @@ pub fn parse(src: &str) -> Result<Document> {
             ))
         })?;
         let end_pos = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-        if !matches!(
-            event,
-            Event::Text(_) | Event::GeneralRef(_) | Event::CData(_)
-        ) {
+        if !matches!(event, Event::Text(_) | Event::GeneralRef(_) | Event::CData(_)) {
             flush_text(&mut stack, &mut pending_text);
         }
         let (event, is_empty) = match event {
@@ -203,22 +193,17 @@ pub fn parse(src: &str) -> Result<Document> {
                     return Err(xml_error("content after the root element"));
                 }
                 if stack.len() >= MAX_DEPTH {
-                    return Err(xml_error(format!(
-                        "elements nested deeper than {MAX_DEPTH}"
-                    )));
+                    return Err(xml_error(format!("elements nested deeper than {MAX_DEPTH}")));
                 }
                 let name = tag.name().as_ref().to_owned();
                 let mut attrs = Vec::new();
                 scope.marks.push(scope.bindings.len());
                 for attr in tag.attributes() {
-                    let attr =
-                        attr.map_err(|e| xml_error(format!("bad attribute in <{name}>: {e}")))?;
+                    let attr = attr.map_err(|e| xml_error(format!("bad attribute in <{name}>: {e}")))?;
                     let key = attr.key.as_ref().to_owned();
                     let value = attr
                         .normalized_value(XmlVersion::Implicit1_0)
-                        .map_err(|e| {
-                            xml_error(format!("bad value of attribute {key} in <{name}>: {e}"))
-                        })?
+                        .map_err(|e| xml_error(format!("bad value of attribute {key} in <{name}>: {e}")))?
                         .into_owned();
                     if key == "xmlns" {
                         scope.bindings.push((String::new(), value.clone()));
@@ -232,17 +217,13 @@ pub fn parse(src: &str) -> Result<Document> {
                     Some(u) => u.to_owned(),
                     None if prefix.is_empty() => String::new(),
                     None => {
-                        return Err(xml_error(format!(
-                            "undeclared namespace prefix in <{name}>"
-                        )));
+                        return Err(xml_error(format!("undeclared namespace prefix in <{name}>")));
                     }
                 };
                 for (key, _) in &attrs {
                     let p = prefix_of(key);
                     if !p.is_empty() && p != "xmlns" && scope.resolve(p).is_none() {
-                        return Err(xml_error(format!(
-                            "undeclared namespace prefix of attribute {key}"
-                        )));
+                        return Err(xml_error(format!("undeclared namespace prefix of attribute {key}")));
                     }
                 }
                 let element = Element {
@@ -324,11 +305,7 @@ pub fn parse(src: &str) -> Result<Document> {
         return Err(xml_error("unclosed element at end of input"));
     }
     let root = root.ok_or_else(|| xml_error("no root element"))?;
-    Ok(Document {
-        before,
-        root,
-        after,
-    })
+    Ok(Document { before, root, after })
 }
 
 fn flush_text(stack: &mut [Element], pending: &mut String) {
@@ -406,11 +383,7 @@ fn write_pi(out: &mut String, target: &str, content: &str) {
 }
 
 fn in_scope<'a>(scope: &'a [(String, String)], prefix: &str) -> Option<&'a str> {
-    scope
-        .iter()
-        .rev()
-        .find(|(p, _)| p == prefix)
-        .map(|(_, u)| u.as_str())
+    scope.iter().rev().find(|(p, _)| p == prefix).map(|(_, u)| u.as_str())
 }
 
 fn write_element(
@@ -471,11 +444,7 @@ fn write_element(
         out.push('"');
     }
     for (_, _, key) in &attrs_out {
-        let value = el
-            .attrs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map_or("", |(_, v)| v.as_str());
+        let value = el.attrs.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str());
         out.push(' ');
         out.push_str(key);
         out.push_str("=\"");
@@ -512,10 +481,7 @@ mod tests {
 
     #[test]
     fn empty_elements_expand_and_attributes_sort() {
-        assert_eq!(
-            c14n(r#"<a b="2" a="1"><c/></a>"#),
-            r#"<a a="1" b="2"><c></c></a>"#
-        );
+        assert_eq!(c14n(r#"<a b="2" a="1"><c/></a>"#), r#"<a a="1" b="2"><c></c></a>"#);
     }
 
     #[test]
@@ -535,8 +501,7 @@ mod tests {
 
     #[test]
     fn redundant_namespace_declarations_are_dropped() {
-        let src =
-            r#"<a xmlns="u" xmlns:p="v"><p:b xmlns:p="v" xmlns:q="w" q:z="1" p:y="2" x="3"/></a>"#;
+        let src = r#"<a xmlns="u" xmlns:p="v"><p:b xmlns:p="v" xmlns:q="w" q:z="1" p:y="2" x="3"/></a>"#;
         assert_eq!(
             c14n(src),
             r#"<a xmlns="u" xmlns:p="v"><p:b xmlns:q="w" x="3" p:y="2" q:z="1"></p:b></a>"#
@@ -567,6 +532,5 @@ mod tests {
 
 /// Checks that input bytes are UTF-8 (the only encoding ZATCA accepts).
 pub fn utf8(bytes: &[u8]) -> Result<&str> {
-    std::str::from_utf8(bytes)
-        .map_err(|e| Error::new("xml_not_utf8", format!("document is not UTF-8: {e}")))
+    std::str::from_utf8(bytes).map_err(|e| Error::new("xml_not_utf8", format!("document is not UTF-8: {e}")))
 }
