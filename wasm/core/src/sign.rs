@@ -94,7 +94,7 @@ pub fn sign_invoice(
     Ok(signed)
 }
 
-fn top<'a>(doc: &'a Document, local: &str) -> Option<&'a Element> {
+fn top<'a, 'd>(doc: &'a Document<'d>, local: &str) -> Option<&'a Element<'d>> {
     doc.root
         .elements()
         .find(|e| e.local_name() == local && (e.ns == NS_CBC || e.ns == NS_CAC))
@@ -157,7 +157,7 @@ pub(crate) fn icv(doc: &Document) -> Option<String> {
         .map(Element::text)
 }
 
-pub(crate) fn additional_reference<'a>(doc: &'a Document, id: &str) -> Option<&'a Element> {
+pub(crate) fn additional_reference<'a, 'd>(doc: &'a Document<'d>, id: &str) -> Option<&'a Element<'d>> {
     doc.root
         .elements()
         .filter(|e| e.is(NS_CAC, "AdditionalDocumentReference"))
@@ -170,8 +170,8 @@ pub(crate) fn additional_reference<'a>(doc: &'a Document, id: &str) -> Option<&'
 /// which ZATCA documents express in Saudi local time (Asia/Riyadh).
 pub fn sign_xml(unsigned: &[u8], signer: &Signer, signing_time: Option<&str>) -> Result<SignedInvoice> {
     let original = xml::utf8(unsigned)?;
-    let doc = xml::parse(original)?;
-    if !doc.root.is(xml::NS_INVOICE, "Invoice") {
+    let first = xml::parse(original)?;
+    if !first.root.is(xml::NS_INVOICE, "Invoice") {
         return Err(Error::new(
             "not_an_invoice",
             "the root element must be a UBL 2.1 Invoice",
@@ -180,20 +180,21 @@ pub fn sign_xml(unsigned: &[u8], signer: &Signer, signing_time: Option<&str>) ->
     // The inserted blocks use the ext/cac/cbc prefixes as children of the root, so the root must
     // bind them to the UBL namespaces. Missing declarations are added (they become part of the
     // hashed document); conflicting ones are refused.
-    let declarations = missing_declarations(&doc)?;
+    let declarations = missing_declarations(&first)?;
+    let patched;
+    let reparsed;
     let (src, doc) = if declarations.is_empty() {
-        (original.to_owned(), doc)
+        (original, &first)
     } else {
-        let at = doc.root.start_tag_end - 1;
-        let src = format!(
+        let at = first.root.start_tag_end - 1;
+        patched = format!(
             "{}{declarations}{}",
             original.get(..at).unwrap_or_default(),
             original.get(at..).unwrap_or_default()
         );
-        let doc = xml::parse(&src)?;
-        (src, doc)
+        reparsed = xml::parse(&patched)?;
+        (patched.as_str(), &reparsed)
     };
-    let src = src.as_str();
     let mut problems = Vec::new();
     let icv_text = icv(&doc);
     match &icv_text {

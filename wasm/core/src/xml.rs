@@ -5,6 +5,8 @@
 //! verifier needs a handful of values. One parse serves all three. DTDs are refused: an invoice
 //! never needs one, and entity expansion is an attack surface.
 
+use std::borrow::Cow;
+
 use quick_xml::XmlVersion;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::Event;
@@ -32,11 +34,12 @@ const MAX_DEPTH: usize = 256;
 
 /// A node of the tree.
 #[derive(Debug, Clone)]
-pub enum Node {
+pub enum Node<'a> {
     /// An element.
-    Element(Element),
+    Element(Element<'a>),
     /// Character data, decoded (entities resolved, line ends normalised), CDATA included.
-    Text(String),
+    /// Borrowed from the source unless decoding changed it.
+    Text(Cow<'a, str>),
     /// A processing instruction inside the root element: target and content.
     Pi(String, String),
 }
@@ -44,15 +47,15 @@ pub enum Node {
 /// An element with its attributes in document order (namespace declarations included, as
 /// written) and the byte span it occupies in the source.
 #[derive(Debug, Clone)]
-pub struct Element {
+pub struct Element<'a> {
     /// Qualified name as written, e.g. `cbc:ID`.
-    pub name: String,
+    pub name: &'a str,
     /// Namespace URI the prefix resolves to ("" when none).
-    pub ns: String,
+    pub ns: Cow<'a, str>,
     /// Attributes as (qualified name, normalised value), in document order.
-    pub attrs: Vec<(String, String)>,
+    pub attrs: Vec<(&'a str, Cow<'a, str>)>,
     /// Child nodes in document order.
-    pub children: Vec<Node>,
+    pub children: Vec<Node<'a>>,
     /// Byte offset of `<` of the start tag.
     pub start: usize,
     /// Byte offset just after the `>` of the start tag.
@@ -61,10 +64,10 @@ pub struct Element {
     pub end: usize,
 }
 
-impl Element {
+impl<'a> Element<'a> {
     /// The part of the name after the prefix.
     pub fn local_name(&self) -> &str {
-        self.name.rsplit_once(':').map_or(self.name.as_str(), |(_, l)| l)
+        self.name.rsplit_once(':').map_or(self.name, |(_, l)| l)
     }
 
     /// Whether this element has the given namespace and local name.
@@ -73,7 +76,7 @@ impl Element {
     }
 
     /// Child elements.
-    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+    pub fn elements(&self) -> impl Iterator<Item = &Element<'a>> {
         self.children.iter().filter_map(|n| match n {
             Node::Element(e) => Some(e),
             _ => None,
@@ -81,12 +84,12 @@ impl Element {
     }
 
     /// First child element with the given namespace and local name.
-    pub fn child(&self, ns: &str, local: &str) -> Option<&Element> {
+    pub fn child(&self, ns: &str, local: &str) -> Option<&Element<'a>> {
         self.elements().find(|e| e.is(ns, local))
     }
 
     /// Follows a path of (namespace, local name) steps through first matches.
-    pub fn path(&self, steps: &[(&str, &str)]) -> Option<&Element> {
+    pub fn path(&self, steps: &[(&str, &str)]) -> Option<&Element<'a>> {
         steps.iter().try_fold(self, |el, (ns, local)| el.child(ns, local))
     }
 
@@ -109,17 +112,17 @@ impl Element {
 
     /// Value of an unprefixed attribute.
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.attrs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_ref())
     }
 }
 
 /// A parsed document: processing instructions around the root, and the root element.
 #[derive(Debug, Clone)]
-pub struct Document {
+pub struct Document<'a> {
     /// Processing instructions before the root element.
     pub before: Vec<(String, String)>,
     /// The root element.
-    pub root: Element,
+    pub root: Element<'a>,
     /// Processing instructions after the root element.
     pub after: Vec<(String, String)>,
 }
@@ -129,30 +132,38 @@ fn xml_error(message: impl Into<String>) -> Error {
 }
 
 /// In-scope namespace bindings while parsing: (prefix, uri) pushed per element.
-struct Scope {
-    bindings: Vec<(String, String)>,
+struct Scope<'a> {
+    bindings: Vec<(&'a str, Cow<'a, str>)>,
     marks: Vec<usize>,
 }
 
-impl Scope {
-    fn resolve(&self, prefix: &str) -> Option<&str> {
+impl<'a> Scope<'a> {
+    fn resolve(&self, prefix: &str) -> Option<Cow<'a, str>> {
         if prefix == "xml" {
-            return Some(NS_XML);
+            return Some(Cow::Borrowed(NS_XML));
         }
         self.bindings
             .iter()
             .rev()
-            .find(|(p, _)| p == prefix)
-            .map(|(_, u)| u.as_str())
+            .find(|(p, _)| *p == prefix)
+            .map(|(_, u)| u.clone())
     }
+}
+
+/// Where `inner` (a slice of `body`) starts in `body`; quick-xml hands out slices of the input,
+/// and positions let the tree borrow from the source instead of copying.
+fn offset_in(body: &str, inner: &[u8]) -> Option<usize> {
+    let start = (inner.as_ptr() as usize).checked_sub(body.as_ptr() as usize)?;
+    (start + inner.len() <= body.len()).then_some(start)
 }
 
 fn prefix_of(qname: &str) -> &str {
     qname.split_once(':').map_or("", |(p, _)| p)
 }
 
-/// Parses UTF-8 XML text (an optional BOM is skipped) into a [`Document`].
-pub fn parse(src: &str) -> Result<Document> {
+/// Parses UTF-8 XML text (an optional BOM is skipped) into a [`Document`] that borrows names,
+/// attribute values and text from `src` wherever decoding leaves them unchanged.
+pub fn parse(src: &str) -> Result<Document<'_>> {
     let offset = if src.starts_with('\u{feff}') { 3 } else { 0 };
     let body = src.get(offset..).unwrap_or_default();
     let mut reader = Reader::from_str(body);
@@ -165,11 +176,11 @@ pub fn parse(src: &str) -> Result<Document> {
         bindings: Vec::new(),
         marks: Vec::new(),
     };
-    let mut stack: Vec<Element> = Vec::new();
+    let mut stack: Vec<Element<'_>> = Vec::new();
     let mut before = Vec::new();
     let mut after = Vec::new();
-    let mut root: Option<Element> = None;
-    let mut pending_text = String::new();
+    let mut root: Option<Element<'_>> = None;
+    let mut pending: Option<Cow<'_, str>> = None;
 
     loop {
         let pos = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
@@ -181,7 +192,9 @@ pub fn parse(src: &str) -> Result<Document> {
         })?;
         let end_pos = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         if !matches!(event, Event::Text(_) | Event::GeneralRef(_) | Event::CData(_)) {
-            flush_text(&mut stack, &mut pending_text);
+            if let (Some(text), Some(parent)) = (pending.take(), stack.last_mut()) {
+                parent.children.push(Node::Text(text));
+            }
         }
         let (event, is_empty) = match event {
             Event::Empty(tag) => (Event::Start(tag), true),
@@ -195,30 +208,39 @@ pub fn parse(src: &str) -> Result<Document> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(xml_error(format!("elements nested deeper than {MAX_DEPTH}")));
                 }
-                let name = tag.name().as_ref().to_owned();
+                let name_len = tag.name().as_ref().len();
+                let name = body
+                    .get(pos + 1..pos + 1 + name_len)
+                    .ok_or_else(|| xml_error("bad start tag"))?;
                 let mut attrs = Vec::new();
                 scope.marks.push(scope.bindings.len());
                 for attr in tag.attributes() {
                     let attr = attr.map_err(|e| xml_error(format!("bad attribute in <{name}>: {e}")))?;
-                    let key = attr.key.as_ref().to_owned();
-                    let value = attr
-                        .normalized_value(XmlVersion::Implicit1_0)
-                        .map_err(|e| xml_error(format!("bad value of attribute {key} in <{name}>: {e}")))?
-                        .into_owned();
+                    let key_raw: &str = attr.key.as_ref();
+                    let key = offset_in(body, key_raw.as_bytes())
+                        .and_then(|at| body.get(at..at + key_raw.len()))
+                        .ok_or_else(|| xml_error("bad attribute name"))?;
+                    let raw = offset_in(body, attr.value.as_bytes()).and_then(|at| body.get(at..at + attr.value.len()));
+                    let value = match raw {
+                        Some(raw) if !raw.contains(['&', '\t', '\n', '\r']) => Cow::Borrowed(raw),
+                        _ => Cow::Owned(
+                            attr.normalized_value(XmlVersion::Implicit1_0)
+                                .map_err(|e| xml_error(format!("bad value of attribute {key} in <{name}>: {e}")))?
+                                .into_owned(),
+                        ),
+                    };
                     if key == "xmlns" {
-                        scope.bindings.push((String::new(), value.clone()));
+                        scope.bindings.push(("", value.clone()));
                     } else if let Some(p) = key.strip_prefix("xmlns:") {
-                        scope.bindings.push((p.to_owned(), value.clone()));
+                        scope.bindings.push((p, value.clone()));
                     }
                     attrs.push((key, value));
                 }
-                let prefix = prefix_of(&name);
+                let prefix = prefix_of(name);
                 let ns = match scope.resolve(prefix) {
-                    Some(u) => u.to_owned(),
-                    None if prefix.is_empty() => String::new(),
-                    None => {
-                        return Err(xml_error(format!("undeclared namespace prefix in <{name}>")));
-                    }
+                    Some(u) => u,
+                    None if prefix.is_empty() => Cow::Borrowed(""),
+                    None => return Err(xml_error(format!("undeclared namespace prefix in <{name}>"))),
                 };
                 for (key, _) in &attrs {
                     let p = prefix_of(key);
@@ -255,12 +277,13 @@ pub fn parse(src: &str) -> Result<Document> {
                 attach(&mut stack, &mut root, element);
             }
             Event::Text(text) => {
+                let content = text.xml10_content();
                 if stack.is_empty() {
-                    if !text.xml10_content().trim().is_empty() {
+                    if !content.trim().is_empty() {
                         return Err(xml_error("text outside the root element"));
                     }
                 } else {
-                    pending_text.push_str(&text.xml10_content());
+                    append(&mut pending, content);
                 }
             }
             Event::GeneralRef(reference) => {
@@ -271,19 +294,19 @@ pub fn parse(src: &str) -> Result<Document> {
                     .resolve_char_ref()
                     .map_err(|e| xml_error(format!("bad character reference: {e}")))?
                 {
-                    pending_text.push(ch);
+                    append(&mut pending, Cow::Owned(ch.to_string()));
                 } else {
                     let name = reference.xml10_content();
                     let value = resolve_predefined_entity(&name)
                         .ok_or_else(|| xml_error(format!("unknown entity &{name};")))?;
-                    pending_text.push_str(value);
+                    append(&mut pending, Cow::Borrowed(value));
                 }
             }
             Event::CData(data) => {
                 if stack.is_empty() {
                     return Err(xml_error("CDATA outside the root element"));
                 }
-                pending_text.push_str(&data.xml10_content());
+                append(&mut pending, Cow::Owned(data.xml10_content().into_owned()));
             }
             Event::PI(pi) => {
                 let target = pi.target().to_owned();
@@ -308,18 +331,15 @@ pub fn parse(src: &str) -> Result<Document> {
     Ok(Document { before, root, after })
 }
 
-fn flush_text(stack: &mut [Element], pending: &mut String) {
-    if pending.is_empty() {
-        return;
-    }
-    if let Some(parent) = stack.last_mut() {
-        parent.children.push(Node::Text(std::mem::take(pending)));
-    } else {
-        pending.clear();
+/// Adjacent character data (text, references, CDATA) becomes one text node.
+fn append<'a>(pending: &mut Option<Cow<'a, str>>, piece: Cow<'a, str>) {
+    match pending {
+        None => *pending = Some(piece),
+        Some(text) => text.to_mut().push_str(&piece),
     }
 }
 
-fn attach(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
+fn attach<'a>(stack: &mut [Element<'a>], root: &mut Option<Element<'a>>, element: Element<'a>) {
     match stack.last_mut() {
         Some(parent) => parent.children.push(Node::Element(element)),
         None => *root = Some(element),
@@ -328,6 +348,10 @@ fn attach(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
 
 /// Appends `s` escaped as C14N text content.
 fn escape_text(out: &mut String, s: &str) {
+    if !s.contains(['&', '<', '>', '\r']) {
+        out.push_str(s);
+        return;
+    }
     for ch in s.chars() {
         match ch {
             '&' => out.push_str("&amp;"),
@@ -341,6 +365,10 @@ fn escape_text(out: &mut String, s: &str) {
 
 /// Appends `s` escaped as a C14N attribute value.
 fn escape_attr(out: &mut String, s: &str) {
+    if !s.contains(['&', '<', '"', '\t', '\n', '\r']) {
+        out.push_str(s);
+        return;
+    }
     for ch in s.chars() {
         match ch {
             '&' => out.push_str("&amp;"),
@@ -357,13 +385,13 @@ fn escape_attr(out: &mut String, s: &str) {
 /// Canonical XML 1.1 (inclusive, without comments) of the document, leaving out every child of
 /// the root for which `exclude` returns true. Whitespace text around excluded elements is kept,
 /// as an XPath node-set filter keeps it.
-pub fn canonicalize(doc: &Document, exclude: &dyn Fn(&Element) -> bool) -> String {
+pub fn canonicalize(doc: &Document<'_>, exclude: &dyn Fn(&Element<'_>) -> bool) -> String {
     let mut out = String::with_capacity(doc.root.end.saturating_sub(doc.root.start));
     for (target, content) in &doc.before {
         write_pi(&mut out, target, content);
         out.push('\n');
     }
-    let mut scope: Vec<(String, String)> = Vec::new();
+    let mut scope: Vec<(&str, &str)> = Vec::new();
     write_element(&mut out, &doc.root, &mut scope, Some(exclude));
     for (target, content) in &doc.after {
         out.push('\n');
@@ -382,74 +410,75 @@ fn write_pi(out: &mut String, target: &str, content: &str) {
     out.push_str("?>");
 }
 
-fn in_scope<'a>(scope: &'a [(String, String)], prefix: &str) -> Option<&'a str> {
-    scope.iter().rev().find(|(p, _)| p == prefix).map(|(_, u)| u.as_str())
+fn in_scope<'s>(scope: &[(&'s str, &'s str)], prefix: &str) -> Option<&'s str> {
+    scope.iter().rev().find(|(p, _)| *p == prefix).map(|(_, u)| *u)
 }
 
-fn write_element(
+/// Writes one element in canonical form. Namespace declarations are rendered where they
+/// change the binding in scope (the parent is always rendered: only whole subtrees of the
+/// root's children are ever excluded), attributes sorted by (namespace URI, local name).
+fn write_element<'s>(
     out: &mut String,
-    el: &Element,
-    scope: &mut Vec<(String, String)>,
-    exclude_children: Option<&dyn Fn(&Element) -> bool>,
+    el: &'s Element<'_>,
+    scope: &mut Vec<(&'s str, &'s str)>,
+    exclude_children: Option<&dyn Fn(&Element<'_>) -> bool>,
 ) {
     let mark = scope.len();
-    let mut ns_out: Vec<(&str, &str)> = Vec::new();
-    let mut attrs_out: Vec<(&str, &str, &str)> = Vec::new();
-    for (key, value) in &el.attrs {
-        let decl = if key == "xmlns" {
-            Some("")
-        } else {
-            key.strip_prefix("xmlns:")
-        };
-        if let Some(prefix) = decl {
-            let parent = in_scope(scope, prefix).unwrap_or("");
-            if parent != value {
-                ns_out.push((prefix, value));
+    out.push('<');
+    out.push_str(el.name);
+    if !el.attrs.is_empty() {
+        let mut ns_out: Vec<(&str, &str)> = Vec::new();
+        for (key, value) in &el.attrs {
+            let decl = if *key == "xmlns" {
+                Some("")
+            } else {
+                key.strip_prefix("xmlns:")
+            };
+            if let Some(prefix) = decl {
+                if in_scope(scope, prefix).unwrap_or("") != value.as_ref() {
+                    ns_out.push((prefix, value.as_ref()));
+                }
             }
         }
-    }
-    for (key, value) in &el.attrs {
-        if key == "xmlns" {
-            scope.push((String::new(), value.clone()));
-        } else if let Some(prefix) = key.strip_prefix("xmlns:") {
-            scope.push((prefix.to_owned(), value.clone()));
+        for (key, value) in &el.attrs {
+            if *key == "xmlns" {
+                scope.push(("", value.as_ref()));
+            } else if let Some(prefix) = key.strip_prefix("xmlns:") {
+                scope.push((prefix, value.as_ref()));
+            }
         }
-    }
-    for (key, value) in &el.attrs {
-        if key == "xmlns" || key.starts_with("xmlns:") {
-            continue;
+        let mut attrs_out: Vec<(&str, &str, &str, &str)> = Vec::new();
+        for (key, value) in &el.attrs {
+            if *key == "xmlns" || key.starts_with("xmlns:") {
+                continue;
+            }
+            let (uri, local) = match key.split_once(':') {
+                Some(("xml", local)) => (NS_XML, local),
+                Some((prefix, local)) => (in_scope(scope, prefix).unwrap_or(""), local),
+                None => ("", *key),
+            };
+            attrs_out.push((uri, local, key, value.as_ref()));
         }
-        let (uri, local) = match key.split_once(':') {
-            Some(("xml", local)) => (NS_XML, local),
-            Some((prefix, local)) => (in_scope(scope, prefix).unwrap_or(""), local),
-            None => ("", key.as_str()),
-        };
-        attrs_out.push((uri, local, key));
-        let _ = value;
-    }
-    ns_out.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    attrs_out.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-
-    out.push('<');
-    out.push_str(&el.name);
-    for (prefix, uri) in &ns_out {
-        if prefix.is_empty() {
-            out.push_str(" xmlns=\"");
-        } else {
-            out.push_str(" xmlns:");
-            out.push_str(prefix);
+        ns_out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        attrs_out.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        for (prefix, uri) in &ns_out {
+            if prefix.is_empty() {
+                out.push_str(" xmlns=\"");
+            } else {
+                out.push_str(" xmlns:");
+                out.push_str(prefix);
+                out.push_str("=\"");
+            }
+            escape_attr(out, uri);
+            out.push('"');
+        }
+        for (_, _, key, value) in &attrs_out {
+            out.push(' ');
+            out.push_str(key);
             out.push_str("=\"");
+            escape_attr(out, value);
+            out.push('"');
         }
-        escape_attr(out, uri);
-        out.push('"');
-    }
-    for (_, _, key) in &attrs_out {
-        let value = el.attrs.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str());
-        out.push(' ');
-        out.push_str(key);
-        out.push_str("=\"");
-        escape_attr(out, value);
-        out.push('"');
     }
     out.push('>');
     for child in &el.children {
@@ -465,7 +494,7 @@ fn write_element(
         }
     }
     out.push_str("</");
-    out.push_str(&el.name);
+    out.push_str(el.name);
     out.push('>');
     scope.truncate(mark);
 }
