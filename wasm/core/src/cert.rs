@@ -66,6 +66,8 @@ pub struct Certificate {
     public_key_der: Vec<u8>,
     verifying_key: Option<VerifyingKey>,
     signature: Vec<u8>,
+    /// Computed once: every signature repeats it.
+    cert_digest: String,
     not_before_unix: i64,
     not_after_unix: i64,
     san: SanFields,
@@ -134,9 +136,12 @@ impl Certificate {
             .find(|ext| ext.extn_id == ID_CE_SUBJECT_ALT_NAME)
             .map(|ext| san_fields_from_extension(ext.extn_value.as_bytes()))
             .unwrap_or_default();
+        let base64 = armor::base64_encode(der);
+        let cert_digest = armor::base64_encode(hex_lower(&Sha256::digest(base64.as_bytes())).as_bytes());
         Ok(Certificate {
             der: der.to_vec(),
-            base64: armor::base64_encode(der),
+            base64,
+            cert_digest,
             issuer_name: format_name(tbs.issuer()),
             subject_name: format_name(tbs.subject()),
             subject_common_name: name_attribute(tbs.subject(), AT_COMMON_NAME),
@@ -225,9 +230,8 @@ impl Certificate {
     /// ZATCA CertDigest (`xades:CertDigest/ds:DigestValue`):
     /// `base64(lowercase_hex(SHA-256(ASCII of base64())))` — a hash of the base64 *text*, not of
     /// the DER, hex-encoded before base64 (SPEC §7.2). 88 characters.
-    pub fn cert_digest(&self) -> String {
-        let digest = Sha256::digest(self.base64.as_bytes());
-        armor::base64_encode(hex_lower(&digest).as_bytes())
+    pub fn cert_digest(&self) -> &str {
+        &self.cert_digest
     }
 
     /// Whether `key` is the private key of this certificate's public key.

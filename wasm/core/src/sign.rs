@@ -89,7 +89,7 @@ pub fn sign_invoice(
     signing_time: Option<&str>,
 ) -> Result<SignedInvoice> {
     let built = ubl::build(input, chain)?;
-    let mut signed = sign_xml(built.xml.as_bytes(), signer, signing_time)?;
+    let mut signed = sign_str(&built.xml, signer, signing_time)?;
     signed.warnings = built.warnings;
     Ok(signed)
 }
@@ -169,7 +169,11 @@ pub(crate) fn additional_reference<'a, 'd>(doc: &'a Document<'d>, id: &str) -> O
 /// `signing_time` is `yyyy-MM-ddTHH:mm:ss`; by default the document's issue date and time,
 /// which ZATCA documents express in Saudi local time (Asia/Riyadh).
 pub fn sign_xml(unsigned: &[u8], signer: &Signer, signing_time: Option<&str>) -> Result<SignedInvoice> {
-    let original = xml::utf8(unsigned)?;
+    sign_str(xml::utf8(unsigned)?, signer, signing_time)
+}
+
+/// [`sign_xml`] over text that is already known to be UTF-8.
+fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Result<SignedInvoice> {
     let first = xml::parse(original)?;
     if !first.root.is(xml::NS_INVOICE, "Invoice") {
         return Err(Error::new(
@@ -236,10 +240,9 @@ pub fn sign_xml(unsigned: &[u8], signer: &Signer, signing_time: Option<&str>) ->
     if !is_signing_time(signing_time) {
         return Err(Error::new("invalid_signing_time", "signing time must be yyyy-MM-ddTHH:mm:ss").at("signing_time"));
     }
-    let cert_digest = cert.cert_digest();
     let properties = SignedProperties {
         signing_time,
-        cert_digest: &cert_digest,
+        cert_digest: cert.cert_digest(),
         issuer_name: cert.issuer_name(),
         serial_number: cert.serial_decimal(),
     };

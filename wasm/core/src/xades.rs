@@ -41,6 +41,10 @@ const DS_NS_ATTR: &str = " xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"";
 const SHA256_ALG: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 
 fn escape(out: &mut String, s: &str) {
+    if !s.contains(['&', '<', '>']) {
+        out.push_str(s);
+        return;
+    }
     for ch in s.chars() {
         match ch {
             '&' => out.push_str("&amp;"),

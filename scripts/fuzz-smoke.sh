@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds the cargo-fuzz targets of zatca-core with nightly and runs each briefly, seeded with
+# the golden corpus. Usage: scripts/fuzz-smoke.sh [SECONDS_PER_TARGET]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-15}
+cache=${ZATCA_CACHE:-$HOME/.cache/zatca}
+export PATH="$cache/bin:$PATH"
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "installing cargo-fuzz into $cache" >&2
+  cargo install cargo-fuzz --locked --root "$cache" >/dev/null 2>&1 || cargo install cargo-fuzz --root "$cache"
+fi
+export CARGO_TARGET_DIR="$cache/target-fuzz"
+seeds=$(mktemp -d)
+trap 'rm -rf "$seeds"' EXIT
+mkdir -p "$seeds/json" "$seeds/xml" "$seeds/qr"
+for f in tests/fixtures/invoices/*/input.json; do cp "$f" "$seeds/json/$(basename "$(dirname "$f")").json"; done
+for f in tests/fixtures/invoices/*/expected/signed.xml; do cp "$f" "$seeds/xml/$(basename "$(dirname "$(dirname "$f")")").xml"; done
+for f in tests/fixtures/invoices/*/expected/qr.txt; do head -n1 "$f" > "$seeds/qr/$(basename "$(dirname "$(dirname "$f")")")"; done
+cd wasm/core/fuzz
+for target in invoice_json:json invoice_xml:xml qr_decode:qr; do
+  name=${target%%:*}; dir=${target##*:}
+  echo "fuzz $name for ${seconds}s"
+  cargo +nightly fuzz run "$name" "$seeds/$dir" -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 | tail -n 3
+done

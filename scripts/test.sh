@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs the whole test suite — the README's test command; .ci/run calls exactly this.
+# Installs what it needs on a fresh Debian machine (wasm32 toolchain, wasm-bindgen-cli, node
+# packages, chromium) and caches it under ${ZATCA_CACHE:-~/.cache/zatca}, outside the clone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export ZATCA_CACHE=${ZATCA_CACHE:-$HOME/.cache/zatca}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ZATCA_CACHE/target}
+export CARGO_TERM_COLOR=never
+step() { printf '\n==> %s\n' "$*"; }
+start=$(date +%s)
+
+step "format"
+cargo fmt --all --check
+
+step "clippy (all crates, all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (core, CLI, golden corpus, SDK parity, seed replay, simulator, relay)"
+cargo test --workspace --locked
+
+step "zatca-core builds for wasm32-unknown-unknown and pulls in no wasm-bindgen"
+scripts/wasm-build.sh -p zatca-core --release --locked
+scripts/check-core-purity.sh --locked
+
+if command -v rustup >/dev/null && rustup toolchain list | grep -q nightly; then
+  step "fuzz smoke (cargo-fuzz, ${ZATCA_FUZZ_SECONDS:-15}s per target)"
+  scripts/fuzz-smoke.sh "${ZATCA_FUZZ_SECONDS:-15}"
+else
+  step "fuzz smoke skipped: no nightly toolchain (the seed replay in cargo test still ran)"
+fi
+
+if [ -f npm/package.json ]; then
+  step "npm package: build (wasm-bindgen, wasm-opt) and tests (node + chromium)"
+  npm/scripts/build.sh
+  (cd npm && npm test)
+fi
+
+echo
+echo "all tests passed in $(( $(date +%s) - start ))s"
