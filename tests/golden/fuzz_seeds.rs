@@ -52,10 +52,10 @@ fn json_target_never_panics_on_seeds() {
     for seed in &seeds {
         for data in mutations(&read(seed)) {
             runs += 1;
-            if let Ok(input) = InvoiceInput::from_json(&data) {
-                if let Ok(built) = ubl::build(&input, &chain) {
-                    assert!(hash::invoice_hash(built.xml.as_bytes()).is_ok(), "{}", seed.display());
-                }
+            if let Ok(input) = InvoiceInput::from_json(&data)
+                && let Ok(built) = ubl::build(&input, &chain)
+            {
+                assert!(hash::invoice_hash(built.xml.as_bytes()).is_ok(), "{}", seed.display());
             }
         }
     }

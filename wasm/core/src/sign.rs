@@ -200,7 +200,7 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
         (patched.as_str(), &reparsed)
     };
     let mut problems = Vec::new();
-    let icv_text = icv(&doc);
+    let icv_text = icv(doc);
     match &icv_text {
         None => problems.push(Issue::error("missing_icv", "the document has no ICV reference").rule("BR-KSA-33")),
         Some(v) if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) => {
@@ -208,14 +208,14 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
         }
         Some(_) => {}
     }
-    if additional_reference(&doc, "PIH").is_none() {
+    if additional_reference(doc, "PIH").is_none() {
         problems.push(Issue::error("missing_pih", "the document has no PIH reference").rule("BR-KSA-61"));
     }
-    let uuid = top_text(&doc, "UUID").unwrap_or_default();
+    let uuid = top_text(doc, "UUID").unwrap_or_default();
     if uuid.is_empty() {
         problems.push(Issue::error("missing_uuid", "the document has no cbc:UUID").rule("BR-KSA-03"));
     }
-    let base = qr_base_fields(&doc);
+    let base = qr_base_fields(doc);
     if let Err(e) = &base {
         problems.extend(e.issues().iter().cloned());
     }
@@ -224,7 +224,7 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
     }
     let base = base?;
 
-    let hash = hash::hash_document(&doc);
+    let hash = hash::hash_document(doc);
     let hash_b64 = hash.to_base64();
     let signature = signer.sign_hash(&hash);
     let cert = &signer.certificate;
@@ -259,12 +259,12 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
         invoice_hash: Some(hash_b64.clone()),
         signature: Some(signature.clone()),
         public_key: Some(cert.public_key_der().to_vec()),
-        certificate_signature: is_simplified(&doc).then(|| cert.signature().to_vec()),
+        certificate_signature: is_simplified(doc).then(|| cert.signature().to_vec()),
         ..base
     };
     let qr = qr::encode(&fields)?;
 
-    let xml = insert_blocks(src, &doc, &extensions, &xades::render_qr_reference(&qr))?;
+    let xml = insert_blocks(src, doc, &extensions, &xades::render_qr_reference(&qr))?;
     Ok(SignedInvoice {
         xml,
         hash: hash_b64,

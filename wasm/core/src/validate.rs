@@ -354,6 +354,7 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
             if !is_alphanumeric(&id.value) {
                 out.push(warn("invalid_seller_id", path, "must contain only letters and digits").rule("BR-KSA-08"));
             }
+            check_id_format(&id, path, out);
         }
     }
     let address = seller.address.clone().unwrap_or_default();
@@ -502,8 +503,17 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
         if !is_alphanumeric(&id.value) {
             out.push(err("invalid_buyer_id", path, "must contain only letters and digits").rule("BR-KSA-14"));
         }
+        check_id_format(
+            id,
+            if buyer.crn.is_some() {
+                "buyer.crn"
+            } else {
+                "buyer.other_id.value"
+            },
+            out,
+        );
     }
-    if needs_nat && !id.as_ref().is_some_and(|i| i.scheme == "NAT") {
+    if needs_nat && id.as_ref().is_none_or(|i| i.scheme != "NAT") {
         out.push(
             err(
                 "missing_buyer_national_id",

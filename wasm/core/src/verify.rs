@@ -355,7 +355,7 @@ fn standalone_signed_properties(src: &str, props: &Element) -> String {
     let mut inserts: Vec<(usize, String)> = Vec::new();
     inserts.push((
         props.start + 1 + props.name.len(),
-        format!(" xmlns:{}=\"{NS_XADES}\"", prefix(&props.name)),
+        format!(" xmlns:{}=\"{NS_XADES}\"", prefix(props.name)),
     ));
     collect_ds_inserts(props, &mut inserts);
     inserts.sort_by_key(|(pos, _)| *pos);
@@ -379,7 +379,7 @@ fn collect_ds_inserts(el: &Element, inserts: &mut Vec<(usize, String)>) {
         if child.ns == NS_DS {
             inserts.push((
                 child.start + 1 + child.name.len(),
-                format!(" xmlns:{}=\"{NS_DS}\"", prefix(&child.name)),
+                format!(" xmlns:{}=\"{NS_DS}\"", prefix(child.name)),
             ));
         }
         collect_ds_inserts(child, inserts);

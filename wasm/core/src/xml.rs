@@ -499,6 +499,11 @@ fn write_element<'s>(
     scope.truncate(mark);
 }
 
+/// Checks that input bytes are UTF-8 (the only encoding ZATCA accepts).
+pub fn utf8(bytes: &[u8]) -> Result<&str> {
+    std::str::from_utf8(bytes).map_err(|e| Error::new("xml_not_utf8", format!("document is not UTF-8: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -557,9 +562,4 @@ mod tests {
         let b = doc.root.elements().nth(1).unwrap_or_else(|| panic!("no b"));
         assert_eq!(&src[b.start..b.end], "<b/>");
     }
-}
-
-/// Checks that input bytes are UTF-8 (the only encoding ZATCA accepts).
-pub fn utf8(bytes: &[u8]) -> Result<&str> {
-    std::str::from_utf8(bytes).map_err(|e| Error::new("xml_not_utf8", format!("document is not UTF-8: {e}")))
 }
