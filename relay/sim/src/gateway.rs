@@ -1,0 +1,699 @@
+//! The Fatoora endpoints (SPEC §10.3): CSIDs (compliance, production, renewal), the compliance
+//! check, reporting and clearance, plus the middleware every gateway request passes through
+//! (fault injection, counting, `Accept-Version`).
+
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Value, json};
+
+use crate::csr::{self, CsrRejection};
+use crate::inspect::{Inspection, inspect};
+use crate::responses::{
+    self, ALREADY_REPORTED, ValidationMessage, ValidationResults, csid_error, invalid_request, json_response,
+    unauthorized,
+};
+use crate::state::{Accepted, Csid, CsidKind, DocumentType, FaultDecision, OtpCheck, SimState};
+
+/// The gateway routes with their middleware (not yet bound to a state).
+pub(crate) fn router(state: &SimState) -> Router<SimState> {
+    Router::new()
+        .route("/compliance", post(compliance_csid))
+        .route("/compliance/invoices", post(compliance_invoices))
+        .route("/production/csids", post(production_csid).patch(renew_production_csid))
+        .route("/invoices/reporting/single", post(reporting))
+        .route("/invoices/clearance/single", post(clearance))
+        .route_layer(middleware::from_fn(require_accept_version))
+        .route_layer(middleware::from_fn_with_state(state.clone(), faults_and_counters))
+}
+
+/// Fault injection (latency, 429, 500, held answers) and per-endpoint counting.
+async fn faults_and_counters(State(state): State<SimState>, path: MatchedPath, req: Request, next: Next) -> Response {
+    let key = format!("{} {}", req.method(), path.as_str());
+    let (latency, decision) = state.next_fault();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let (resp, hold) = match decision {
+        FaultDecision::ServerError => (responses::injected_server_error(), None),
+        FaultDecision::RateLimited { retry_after_secs } => (responses::injected_rate_limit(retry_after_secs), None),
+        FaultDecision::Timeout { hold } => (next.run(req).await, Some(hold)),
+        FaultDecision::None => (next.run(req).await, None),
+    };
+    let faulted = resp.extensions().get::<responses::Faulted>().is_some();
+    state.count_endpoint(&key, resp.status().as_u16(), faulted, hold.is_some());
+    if let Some(hold) = hold {
+        tracing::info!(endpoint = %key, hold_ms = hold.as_millis() as u64, "timeout fault: holding the answer");
+        tokio::time::sleep(hold).await;
+    }
+    resp
+}
+
+/// `Accept-Version: V2` or 406.
+async fn require_accept_version(req: Request, next: Next) -> Response {
+    match req.headers().get("accept-version").and_then(|v| v.to_str().ok()) {
+        Some(v) if v.trim().eq_ignore_ascii_case("V2") => next.run(req).await,
+        _ => responses::version_not_supported(),
+    }
+}
+
+/// Missing or wrong Basic credentials: answered 401.
+#[derive(Debug)]
+struct Unauthorized;
+
+impl IntoResponse for Unauthorized {
+    fn into_response(self) -> Response {
+        unauthorized()
+    }
+}
+
+/// A refused OTP: answered `400 {"errors":[…]}`.
+#[derive(Debug)]
+struct OtpRefused(&'static str, &'static str);
+
+impl IntoResponse for OtpRefused {
+    fn into_response(self) -> Response {
+        csid_error(self.0, self.1)
+    }
+}
+
+/// The CSID named by `Authorization: Basic base64(token:secret)`, if it exists, has the
+/// expected kind and has not expired.
+fn authenticate(state: &SimState, headers: &HeaderMap, kind: CsidKind) -> Result<Csid, Unauthorized> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(Unauthorized)?;
+    let (scheme, credentials) = value.trim().split_once(' ').ok_or(Unauthorized)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(Unauthorized);
+    }
+    let decoded = B64.decode(credentials.trim()).map_err(|_| Unauthorized)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| Unauthorized)?;
+    let (token, secret) = decoded.split_once(':').ok_or(Unauthorized)?;
+    let csid = state.authenticate(token, secret).ok_or(Unauthorized)?;
+    if csid.kind != kind || csid.not_after <= SystemTime::now() {
+        return Err(Unauthorized);
+    }
+    Ok(csid)
+}
+
+/// Parses a JSON object body.
+fn json_body(body: &Bytes) -> Option<serde_json::Map<String, Value>> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Some(map),
+        _ => None,
+    }
+}
+
+/// A string field of a JSON object (numbers are accepted as their decimal text).
+fn str_field(map: &serde_json::Map<String, Value>, name: &str) -> Option<String> {
+    match map.get(name)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The `OTP` header, checked.
+fn check_otp(state: &SimState, headers: &HeaderMap) -> Result<String, OtpRefused> {
+    let otp = headers
+        .get("otp")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or(OtpRefused("Missing-OTP", "OTP is required in the OTP header"))?;
+    match state.check_otp(otp) {
+        OtpCheck::Valid => Ok(otp.to_owned()),
+        OtpCheck::Expired => Err(OtpRefused("Invalid-OTP", "The provided OTP has expired")),
+        OtpCheck::Unknown => Err(OtpRefused("Invalid-OTP", "The provided OTP is invalid")),
+    }
+}
+
+/// Decodes and checks the `csr` field against the environment's rules.
+fn read_csr(state: &SimState, body: &serde_json::Map<String, Value>) -> Result<csr::CsrRequest, CsrFailure> {
+    let field = str_field(body, "csr")
+        .filter(|s| !s.trim().is_empty())
+        .ok_or(CsrFailure::Missing)?;
+    let der = csr::decode_api_field(&field).map_err(CsrFailure::Rejected)?;
+    let request = csr::parse(&der).map_err(CsrFailure::Rejected)?;
+    csr::check_fields(&request.fields, state.config().environment).map_err(CsrFailure::Rejected)?;
+    Ok(request)
+}
+
+enum CsrFailure {
+    Missing,
+    Rejected(CsrRejection),
+}
+
+/// The 200 body of a CSID response.
+fn csid_issued(csid: &Csid, with_token_type: bool) -> Response {
+    let mut body = json!({
+        "requestID": csid.request_id,
+        "dispositionMessage": "ISSUED",
+        "binarySecurityToken": csid.token,
+        "secret": csid.secret,
+        "errors": null,
+    });
+    if with_token_type {
+        body["tokenType"] =
+            json!("http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3");
+    }
+    json_response(StatusCode::OK, &body)
+}
+
+/// `POST /compliance`: OTP + CSR → compliance CSID.
+async fn compliance_csid(State(state): State<SimState>, headers: HeaderMap, body: Bytes) -> Response {
+    let otp = match check_otp(&state, &headers) {
+        Ok(otp) => otp,
+        Err(refused) => return refused.into_response(),
+    };
+    let Some(body) = json_body(&body) else {
+        return csid_error("Invalid-Request", "the body must be a JSON object {\"csr\": \"…\"}");
+    };
+    let request = match read_csr(&state, &body) {
+        Ok(r) => r,
+        Err(CsrFailure::Missing) => return csid_error("Missing-CSR", "CSR is required"),
+        Err(CsrFailure::Rejected(CsrRejection::Invalid(m))) => return csid_error("Invalid-CSR", m),
+        Err(CsrFailure::Rejected(CsrRejection::Policy(m))) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({"requestID": null, "dispositionMessage": "NOT_COMPLIANT", "binarySecurityToken": null, "secret": null, "errors": [m]}),
+            );
+        }
+    };
+    match state.issue_csid(CsidKind::Compliance, request) {
+        Ok(csid) => {
+            state.consume_otp(&otp);
+            tracing::info!(request_id = csid.request_id, vat = %csid.csr.fields.organization_identifier, "compliance CSID issued");
+            csid_issued(&csid, false)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "compliance CSID issuance failed");
+            responses::server_error()
+        }
+    }
+}
+
+/// `POST /production/csids`: compliance CSID + `compliance_request_id` → production CSID,
+/// once every document type the CSR's `title` demands has passed the compliance check.
+async fn production_csid(State(state): State<SimState>, headers: HeaderMap, body: Bytes) -> Response {
+    let compliance = match authenticate(&state, &headers, CsidKind::Compliance) {
+        Ok(c) => c,
+        Err(refused) => return refused.into_response(),
+    };
+    let Some(body) = json_body(&body) else {
+        return csid_error(
+            "Invalid-Request",
+            "the body must be a JSON object {\"compliance_request_id\": \"…\"}",
+        );
+    };
+    let Some(id) = str_field(&body, "compliance_request_id").filter(|s| !s.trim().is_empty()) else {
+        return csid_error("Invalid-ComplianceRequestId", "compliance_request_id is required");
+    };
+    if id.trim() != compliance.request_id.to_string() {
+        return csid_error(
+            "Invalid-ComplianceRequestId",
+            "The compliance request id does not belong to the authenticated compliance CSID",
+        );
+    }
+    let missing: Vec<DocumentType> = compliance.required().difference(&compliance.passed).copied().collect();
+    if !missing.is_empty() {
+        let names: Vec<String> = missing
+            .iter()
+            .map(|d| {
+                serde_json::to_value(d)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect();
+        return csid_error(
+            "Missing-ComplianceSteps",
+            format!(
+                "Compliance steps for this CSID are not yet complete (missing: {})",
+                names.join(", ")
+            ),
+        );
+    }
+    match state.issue_csid(CsidKind::Production, compliance.csr.clone()) {
+        Ok(csid) => {
+            tracing::info!(request_id = csid.request_id, "production CSID issued");
+            csid_issued(&csid, false)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "production CSID issuance failed");
+            responses::server_error()
+        }
+    }
+}
+
+/// `PATCH /production/csids`: current production CSID + OTP + new CSR → new production CSID.
+async fn renew_production_csid(State(state): State<SimState>, headers: HeaderMap, body: Bytes) -> Response {
+    let current = match authenticate(&state, &headers, CsidKind::Production) {
+        Ok(c) => c,
+        Err(refused) => return refused.into_response(),
+    };
+    let otp = match check_otp(&state, &headers) {
+        Ok(otp) => otp,
+        Err(refused) => return refused.into_response(),
+    };
+    let Some(body) = json_body(&body) else {
+        return csid_error("Invalid-Request", "the body must be a JSON object {\"csr\": \"…\"}");
+    };
+    let request = match read_csr(&state, &body) {
+        Ok(r) => r,
+        Err(CsrFailure::Missing) => return csid_error("Missing-CSR", "CSR is required"),
+        Err(CsrFailure::Rejected(CsrRejection::Invalid(m))) => return csid_error("Invalid-CSR", m),
+        Err(CsrFailure::Rejected(CsrRejection::Policy(m))) => {
+            return json_response(
+                StatusCode::PRECONDITION_REQUIRED,
+                &json!({"value": {"requestID": null, "dispositionMessage": "NOT_COMPLIANT", "binarySecurityToken": null, "secret": null, "errors": [m]}}),
+            );
+        }
+    };
+    if request.fields.organization_identifier != current.csr.fields.organization_identifier {
+        return csid_error(
+            "Invalid-CSR",
+            "The CSR organization identifier (VAT number) does not match the certificate being renewed",
+        );
+    }
+    match state.issue_csid(CsidKind::Production, request) {
+        Ok(csid) => {
+            state.consume_otp(&otp);
+            tracing::info!(request_id = csid.request_id, "production CSID renewed");
+            csid_issued(&csid, true)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "production CSID renewal failed");
+            responses::server_error()
+        }
+    }
+}
+
+/// Which document endpoint is examining a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DocEndpoint {
+    Compliance,
+    Reporting,
+    Clearance,
+}
+
+async fn compliance_invoices(State(state): State<SimState>, headers: HeaderMap, body: Bytes) -> Response {
+    match authenticate(&state, &headers, CsidKind::Compliance) {
+        Ok(csid) => submit(&state, &csid, DocEndpoint::Compliance, &body),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+async fn reporting(State(state): State<SimState>, headers: HeaderMap, body: Bytes) -> Response {
+    match authenticate(&state, &headers, CsidKind::Production) {
+        Ok(csid) => submit(&state, &csid, DocEndpoint::Reporting, &body),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+async fn clearance(State(state): State<SimState>, headers: HeaderMap, body: Bytes) -> Response {
+    if state.clearance_disabled() {
+        return responses::clearance_deactivated();
+    }
+    match authenticate(&state, &headers, CsidKind::Production) {
+        Ok(csid) => submit(&state, &csid, DocEndpoint::Clearance, &body),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// The body of the document endpoints.
+struct DocumentRequest {
+    invoice_hash: Option<String>,
+    uuid: Option<String>,
+    invoice: Option<String>,
+}
+
+/// Examines one document and answers as ZATCA does; counts it by its `invoiceHash`.
+fn submit(state: &SimState, csid: &Csid, endpoint: DocEndpoint, body: &Bytes) -> Response {
+    let Some(map) = json_body(body) else {
+        return invalid_request("the body must be a JSON object {\"invoiceHash\", \"uuid\", \"invoice\"}");
+    };
+    let req = DocumentRequest {
+        invoice_hash: str_field(&map, "invoiceHash"),
+        uuid: str_field(&map, "uuid"),
+        invoice: str_field(&map, "invoice"),
+    };
+    let (status, body) = examine(state, csid, endpoint, &req);
+    if let Some(hash) = req.invoice_hash.as_deref().filter(|h| !h.is_empty()) {
+        state.count_invoice(hash, status.as_u16());
+    }
+    json_response(status, &body)
+}
+
+/// The verdict on one document: status and JSON body.
+fn examine(state: &SimState, csid: &Csid, endpoint: DocEndpoint, req: &DocumentRequest) -> (StatusCode, Value) {
+    let mut errors: Vec<ValidationMessage> = Vec::new();
+    let mut warnings: Vec<ValidationMessage> = Vec::new();
+    let mut infos: Vec<ValidationMessage> = Vec::new();
+
+    let claimed_hash = req.invoice_hash.as_deref().map(str::trim).unwrap_or_default();
+    if claimed_hash.is_empty() || B64.decode(claimed_hash).map(|b| b.len() != 32).unwrap_or(true) {
+        errors.push(ValidationMessage::error(
+            "Invalid-InvoiceHash",
+            "INVOICE_HASHING_ERRORS",
+            "The invoiceHash in the API body is missing or is not the base64 of a SHA-256 digest",
+        ));
+    }
+    let bytes = req
+        .invoice
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .and_then(|s| B64.decode(s).ok());
+    let inspection = match bytes.as_deref().map(inspect) {
+        None => {
+            errors.push(ValidationMessage::error(
+                "XSD_ZATCA_INVALID",
+                "XSD validation",
+                "The invoice in the API body is missing or is not base64",
+            ));
+            None
+        }
+        Some(Err(e)) => {
+            errors.push(ValidationMessage::error(
+                "XSD_ZATCA_INVALID",
+                "XSD validation",
+                csr::core_message(&e),
+            ));
+            None
+        }
+        Some(Ok(i)) => {
+            infos.push(ValidationMessage::info(
+                "XSD_ZATCA_VALID",
+                "XSD validation",
+                "Complied with UBL 2.1 standards in line with ZATCA specifications",
+            ));
+            Some(i)
+        }
+    };
+
+    let mut document_type = None;
+    if let Some(doc) = &inspection {
+        if !claimed_hash.is_empty() && doc.hash != claimed_hash {
+            errors.push(ValidationMessage::error(
+                "invalid-invoice-hash",
+                "INVOICE_HASHING_ERRORS",
+                "The invoice hash API body does not match the (calculated) Hash of the XML",
+            ));
+        }
+        // Duplicates are recognised by the (verified) hash before anything else is judged.
+        if endpoint != DocEndpoint::Compliance && doc.hash == claimed_hash {
+            if let Some(earlier) = state.accepted(claimed_hash) {
+                return duplicate_answer(endpoint, earlier);
+            }
+        }
+        let claimed_uuid = req.uuid.as_deref().map(str::trim).unwrap_or_default();
+        if claimed_uuid != doc.uuid {
+            errors.push(ValidationMessage::error(
+                "invalid-invoice-uuid",
+                "KSA",
+                "The uuid in the API body does not match the UUID (cbc:UUID) of the XML",
+            ));
+        }
+        check_document(state, csid, endpoint, doc, &mut errors, &mut warnings);
+        document_type = DocumentType::from_codes(&doc.invoice_type_code, doc.is_simplified);
+    }
+
+    let accepted = errors.is_empty();
+    let status = if !accepted {
+        StatusCode::BAD_REQUEST
+    } else if !warnings.is_empty() {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    let results = ValidationResults::new(infos, warnings, errors);
+    let simplified = inspection.as_ref().is_some_and(|d| d.is_simplified);
+    let body = match endpoint {
+        DocEndpoint::Compliance => {
+            if accepted {
+                if let Some(t) = document_type {
+                    state.record_compliance_pass(&csid.token, t);
+                }
+            }
+            let (reporting, clearance) = match (simplified, accepted) {
+                (true, true) => (json!("REPORTED"), Value::Null),
+                (true, false) => (json!("NOT_REPORTED"), Value::Null),
+                (false, true) => (Value::Null, json!("CLEARED")),
+                (false, false) => (Value::Null, json!("NOT_CLEARED")),
+            };
+            json!({"validationResults": results, "reportingStatus": reporting, "clearanceStatus": clearance,
+                   "qrSellertStatus": null, "qrBuyertStatus": null})
+        }
+        DocEndpoint::Reporting => {
+            json!({"validationResults": results, "reportingStatus": if accepted { "REPORTED" } else { "NOT_REPORTED" }})
+        }
+        DocEndpoint::Clearance => {
+            let cleared = if accepted {
+                req.invoice.as_deref().map(|s| json!(s.trim()))
+            } else {
+                None
+            };
+            json!({"validationResults": results, "clearanceStatus": if accepted { "CLEARED" } else { "NOT_CLEARED" },
+                   "clearedInvoice": cleared.unwrap_or(Value::Null)})
+        }
+    };
+    if accepted && endpoint != DocEndpoint::Compliance {
+        if let Some(earlier) = state.record_accepted(claimed_hash, Accepted { body: body.clone() }) {
+            return duplicate_answer(endpoint, earlier);
+        }
+    }
+    (status, body)
+}
+
+/// 409 for reporting, 208 with the cleared invoice again for clearance (SPEC §10.4).
+fn duplicate_answer(endpoint: DocEndpoint, earlier: Accepted) -> (StatusCode, Value) {
+    match endpoint {
+        DocEndpoint::Clearance => (StatusCode::ALREADY_REPORTED, earlier.body),
+        _ => {
+            let message = ValidationMessage {
+                kind: "ERROR".into(),
+                code: None,
+                category: None,
+                message: ALREADY_REPORTED.into(),
+                status: "ERROR".into(),
+            };
+            (
+                StatusCode::CONFLICT,
+                json!({"validationResults": ValidationResults::new(vec![], vec![], vec![message]), "reportingStatus": "NOT_REPORTED"}),
+            )
+        }
+    }
+}
+
+/// Maps a core issue to a ZATCA validation message: rule findings keep their id (`BR-KSA-…` in
+/// category `KSA`, others `EN_16931`); signature and QR findings get ZATCA's codes (SPEC §10.4,
+/// §8); anything else keeps the core's code.
+fn issue_message(issue: &zatca_core::Issue) -> ValidationMessage {
+    let (code, category) = match issue.rule {
+        Some(rule) if rule.starts_with("BR-KSA") => (rule, "KSA"),
+        Some(rule) => (rule, "EN_16931"),
+        None => zatca_code(issue.code),
+    };
+    match issue.severity {
+        zatca_core::Severity::Error => ValidationMessage::error(code, category, issue.message.clone()),
+        zatca_core::Severity::Warning => ValidationMessage::warning(code, category, issue.message.clone()),
+    }
+}
+
+/// ZATCA code and category for a core issue code without a rule id.
+fn zatca_code(code: &'static str) -> (&'static str, &'static str) {
+    match code {
+        "invoice_hash_mismatch" => ("invalid-invoice-hash", "INVOICE_HASHING_ERRORS"),
+        "invalid_signature" | "missing_signature_value" => ("Signature-Value", "SIGNATURE_ERRORS"),
+        "signed_properties_digest_mismatch" | "missing_signed_properties" => {
+            ("xades-Signed-Properties-Digest-Value", "SIGNATURE_ERRORS")
+        }
+        "cert_digest_mismatch" => ("Signing-Certificate-Digest-Value", "SIGNATURE_ERRORS"),
+        "issuer_name_mismatch" => ("X-509-Issuer-Name", "SIGNATURE_ERRORS"),
+        "serial_number_mismatch" => ("X509-Serial-Number", "SIGNATURE_ERRORS"),
+        "invalid_certificate" | "missing_certificate" => ("Certificate", "SIGNATURE_ERRORS"),
+        "qr_hash_mismatch" => ("invoiceHash_QRCODE_INVALID", "QRCODE_VALIDATION"),
+        c if c.contains("qr") => ("QRCODE_INVALID", "QRCODE_VALIDATION"),
+        c if c.contains("signature") => (c, "SIGNATURE_ERRORS"),
+        c => (c, "KSA"),
+    }
+}
+
+/// What ZATCA checks beyond the hash: the core's issues, the signing certificate against the
+/// authenticating CSID, VAT and document-type permissions, the endpoint for the document's
+/// flow, and the date rules that need a clock (BR-KSA-04, BR-KSA-98).
+fn check_document(
+    state: &SimState,
+    csid: &Csid,
+    endpoint: DocEndpoint,
+    doc: &Inspection,
+    errors: &mut Vec<ValidationMessage>,
+    warnings: &mut Vec<ValidationMessage>,
+) {
+    for issue in &doc.issues {
+        let message = issue_message(issue);
+        match issue.severity {
+            zatca_core::Severity::Error => errors.push(message),
+            zatca_core::Severity::Warning => warnings.push(message),
+        }
+    }
+    let core_reported_certificate = doc.issues.iter().any(|i| i.code.contains("certificate"));
+    match &doc.certificate_der {
+        None if core_reported_certificate => {}
+        None => errors.push(ValidationMessage::error(
+            "Certificate",
+            "SIGNATURE_ERRORS",
+            "The invoice has no signing certificate (ds:X509Certificate)",
+        )),
+        Some(der) if *der != csid.certificate_der => errors.push(ValidationMessage::error(
+            "Certificate",
+            "SIGNATURE_ERRORS",
+            "The certificate in the invoice signature is not the certificate of the authenticated CSID",
+        )),
+        Some(_) => {}
+    }
+    let cert_vat = &csid.csr.fields.organization_identifier;
+    if &doc.seller_vat != cert_vat {
+        errors.push(ValidationMessage::error(
+            "certificate-permissions",
+            "CERTIFICATE_ERRORS",
+            "User only allowed to use the VAT number that exists in the authentication certificate",
+        ));
+    }
+    match DocumentType::from_codes(&doc.invoice_type_code, doc.is_simplified) {
+        Some(t) if !csid.required().contains(&t) => errors.push(ValidationMessage::error(
+            "certificate-permissions",
+            "CERTIFICATE_ERRORS",
+            format!(
+                "User only allowed to use the certificate for the invoice types of its title {} (this is a {} document)",
+                csid.csr.fields.invoice_type,
+                if doc.is_simplified { "simplified" } else { "standard" }
+            ),
+        )),
+        _ => {}
+    }
+    let clearance_off = state.clearance_disabled();
+    match endpoint {
+        DocEndpoint::Reporting if !doc.is_simplified && !clearance_off => errors.push(ValidationMessage::error(
+            "invalid-invoice-type",
+            "KSA",
+            "Invoice type (KSA-2) is a standard tax document (01); standard documents must be cleared with /invoices/clearance/single",
+        )),
+        DocEndpoint::Clearance if doc.is_simplified => errors.push(ValidationMessage::error(
+            "invalid-invoice-type",
+            "KSA",
+            "Invoice type (KSA-2) is a simplified tax document (02); simplified documents must be reported with /invoices/reporting/single",
+        )),
+        _ => {}
+    }
+    let now = SystemTime::now();
+    if let Some(issued) = issue_instant(&doc.issue_date, &doc.issue_time) {
+        let today = riyadh_day(crate::state::unix(now));
+        if let Some(day) = parse_date(&doc.issue_date) {
+            if day > today {
+                errors.push(ValidationMessage::error(
+                    "BR-KSA-04",
+                    "KSA",
+                    "The document issue date (BT-2) must be less or equal to the current date.",
+                ));
+            }
+        }
+        let deadline = state.config().reporting_deadline;
+        let age = crate::state::unix(now).saturating_sub(issued);
+        if endpoint == DocEndpoint::Reporting && doc.is_simplified && Duration::from_secs(age) > deadline {
+            warnings.push(ValidationMessage::warning(
+                "BR-KSA-98",
+                "KSA",
+                "The simplified invoice should be submitted within 24 hours of issuing the invoice.",
+            ));
+        }
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DD` as days since the epoch.
+fn parse_date(s: &str) -> Option<i64> {
+    let mut parts = s.split('-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d))
+}
+
+/// Riyadh (UTC+3, no DST) offset in seconds.
+const RIYADH_OFFSET: i64 = 3 * 3600;
+
+/// The current day in Riyadh as days since the epoch.
+fn riyadh_day(unix_now: u64) -> i64 {
+    (i64::try_from(unix_now).unwrap_or(i64::MAX) + RIYADH_OFFSET).div_euclid(86_400)
+}
+
+/// The issue instant (unix seconds): `IssueTime` with `Z` is UTC, without it Riyadh time.
+fn issue_instant(date: &str, time: &str) -> Option<u64> {
+    let day = parse_date(date)?;
+    let (clock, utc) = match time.strip_suffix('Z') {
+        Some(t) => (t, true),
+        None => (time, false),
+    };
+    let mut parts = clock.split(':');
+    let h: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let s: i64 = parts.next().map_or(Some(0), |p| p.parse().ok())?;
+    let local = day * 86_400 + h * 3600 + m * 60 + s;
+    u64::try_from(if utc { local } else { local - RIYADH_OFFSET }).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2024-01-01"), Some(19_723));
+        assert_eq!(parse_date("2024-13-01"), None);
+        assert_eq!(issue_instant("1970-01-02", "03:00:00"), Some(86_400));
+        assert_eq!(issue_instant("1970-01-02", "03:00:00Z"), Some(86_400 + 3 * 3600));
+    }
+
+    #[test]
+    fn riyadh_day_turns_at_21_utc() {
+        assert_eq!(riyadh_day(20 * 3600), 0);
+        assert_eq!(riyadh_day(21 * 3600), 1);
+    }
+
+    #[test]
+    fn zatca_codes_of_core_codes() {
+        assert_eq!(zatca_code("qr_mismatch"), ("QRCODE_INVALID", "QRCODE_VALIDATION"));
+        assert_eq!(zatca_code("invalid_signature"), ("Signature-Value", "SIGNATURE_ERRORS"));
+        assert_eq!(
+            zatca_code("invoice_hash_mismatch"),
+            ("invalid-invoice-hash", "INVOICE_HASHING_ERRORS")
+        );
+        assert_eq!(zatca_code("missing_icv").1, "KSA");
+    }
+}

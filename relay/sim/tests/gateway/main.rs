@@ -1,0 +1,8 @@
+//! End-to-end tests of the simulator over real HTTP (reqwest against `zatca_sim::spawn`).
+
+mod support;
+
+mod documents;
+mod faults;
+mod onboarding;
+mod surface;

@@ -1,0 +1,542 @@
+//! Onboarding (SPEC §11) as steps that each record their result on the unit before the next
+//! one starts, so a job interrupted anywhere resumes where it stopped:
+//! 1. compliance CSID with the OTP (`POST /compliance`);
+//! 2. the compliance documents the unit's invoice types require, signed by the relay (relay
+//!    custody) or submitted signed by the device (device custody);
+//! 3. sandbox units become `active` on the compliance CSID; production units become
+//!    `ready_for_production`, and `request-production` (with an OTP) gets the production CSID.
+//!    `renew` (= `request-production` once a production CSID exists) renews it with a new CSR.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::Utc;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::authority::{AuthorityError, CallContext, Credentials, Csid, ZatcaMessage};
+use crate::error::{AppError, AppResult, Detail};
+use crate::routes::egs::ComplianceDocumentDto;
+use crate::secret::SecretString;
+use crate::signing;
+use crate::store::{
+    ComplianceDocument, ComplianceKind, Custody, EgsUnit, Environment, Job, OnboardingStatus, StoredCsid,
+};
+
+/// Associated data binding an encrypted private key to its unit.
+pub fn key_context(unit: Uuid) -> String {
+    format!("egs_unit:{unit}:private_key")
+}
+
+/// Associated data binding an encrypted OTP to its unit.
+pub fn otp_context(unit: Uuid) -> String {
+    format!("egs_unit:{unit}:otp")
+}
+
+fn secret_context(unit: Uuid, which: &str) -> String {
+    format!("egs_unit:{unit}:{which}_secret")
+}
+
+/// How a job attempt ended.
+#[derive(Debug)]
+pub enum JobOutcome {
+    /// Finished (or nothing left to do).
+    Done,
+    /// Failed in a way that may pass later (ZATCA unavailable, database busy).
+    Retry(String),
+    /// Failed for good; the unit records why.
+    Fail(String),
+}
+
+fn ctx(unit: &EgsUnit) -> CallContext {
+    CallContext {
+        unit_id: unit.id,
+        environment: unit.environment,
+    }
+}
+
+fn credentials(state: &AppState, unit: &EgsUnit, which: &str, csid: &StoredCsid) -> Result<Credentials, AppError> {
+    let secret = state
+        .master_key
+        .decrypt_str(&csid.secret_enc, &secret_context(unit.id, which))?;
+    Ok(Credentials {
+        token: csid.token.clone(),
+        secret,
+    })
+}
+
+fn store_csid(state: &AppState, unit: &EgsUnit, which: &str, csid: &Csid) -> Result<StoredCsid, AppError> {
+    Ok(StoredCsid {
+        token: csid.token.clone(),
+        secret_enc: state
+            .master_key
+            .encrypt_str(&csid.secret, &secret_context(unit.id, which))?,
+        request_id: csid.request_id.clone(),
+    })
+}
+
+fn set_cert_dates(unit: &mut EgsUnit, token: &str) {
+    match signing::certificate_validity(token) {
+        Ok((issued, expires)) => {
+            unit.cert_issued_at = Some(issued);
+            unit.cert_expires_at = Some(expires);
+        }
+        Err(err) => {
+            tracing::warn!(egs.id = %unit.id, error = %err, "cannot read the certificate's validity")
+        }
+    }
+}
+
+fn details(messages: &[ZatcaMessage]) -> Vec<Detail> {
+    messages.iter().map(Detail::from).collect()
+}
+
+async fn fail_unit(state: &AppState, unit: &mut EgsUnit, message: String, errors: Vec<Detail>) -> JobOutcome {
+    unit.onboarding_status = OnboardingStatus::Failed;
+    unit.status_message = Some(message.clone());
+    unit.errors = errors;
+    unit.updated_at = Utc::now();
+    if let Err(err) = state.store.save_unit_onboarding(unit).await {
+        return JobOutcome::Retry(format!("cannot record the failure: {err}"));
+    }
+    tracing::warn!(egs.id = %unit.id, "onboarding failed: {message}");
+    JobOutcome::Fail(message)
+}
+
+async fn authority_failure(state: &AppState, unit: &mut EgsUnit, step: &str, err: AuthorityError) -> JobOutcome {
+    if err.is_retryable() {
+        tracing::info!(egs.id = %unit.id, error = %err, "{step}: ZATCA unavailable, will retry");
+        return JobOutcome::Retry(format!("{step}: {err}"));
+    }
+    let mut errors = details(err.messages());
+    if errors.is_empty() {
+        errors.push(Detail {
+            code: None,
+            path: None,
+            category: None,
+            message: err.to_string(),
+        });
+    }
+    fail_unit(
+        state,
+        unit,
+        format!("{step} rejected by ZATCA: {}", err.summary()),
+        errors,
+    )
+    .await
+}
+
+macro_rules! step {
+    ($expr:expr) => {
+        match $expr {
+            Ok(value) => value,
+            Err(err) => return JobOutcome::Retry(format!("{err:#}")),
+        }
+    };
+}
+
+/// Runs (or resumes) the onboarding job of a unit.
+pub async fn run_onboard_job(state: &AppState, job: &Job) -> JobOutcome {
+    let Some(mut unit) = step!(state.store.unit_by_id(job.egs_unit_id).await) else {
+        return JobOutcome::Fail("the unit no longer exists".into());
+    };
+    if unit.onboarding_status != OnboardingStatus::Pending {
+        return JobOutcome::Done;
+    }
+    let Some(_guard) = state.lock_unit(unit.id) else {
+        return JobOutcome::Retry("the unit is busy".into());
+    };
+
+    if unit.compliance.is_none() {
+        let Some(csr) = unit.csr_pem.clone() else {
+            return fail_unit(state, &mut unit, "the unit has no CSR".into(), vec![]).await;
+        };
+        let Some(otp_enc) = job.payload.get("otp").and_then(Value::as_str) else {
+            return fail_unit(
+                state,
+                &mut unit,
+                "the OTP was used and the compliance CSID was not recorded; create a new unit with a new OTP".into(),
+                vec![],
+            )
+            .await;
+        };
+        let otp = match state.master_key.decrypt_str(otp_enc, &otp_context(unit.id)) {
+            Ok(otp) => otp,
+            Err(err) => {
+                return fail_unit(state, &mut unit, format!("cannot decrypt the OTP: {err}"), vec![]).await;
+            }
+        };
+        let csid = match state.authority.compliance_csid(ctx(&unit), &csr, &otp).await {
+            Ok(csid) => csid,
+            Err(err) => return authority_failure(state, &mut unit, "compliance CSID", err).await,
+        };
+        unit.compliance = Some(step!(store_csid(state, &unit, "compliance", &csid)));
+        set_cert_dates(&mut unit, &csid.token);
+        unit.status_message = Some("Compliance CSID issued".into());
+        unit.updated_at = Utc::now();
+        step!(state.store.save_unit_onboarding(&unit).await);
+        // The OTP is spent: drop it from the job so it is not kept (even encrypted) any longer.
+        step!(state.store.update_job_payload(job.id, &json!({}), Utc::now()).await);
+        tracing::info!(egs.id = %unit.id, "compliance CSID issued");
+    }
+
+    match unit.custody {
+        Custody::Device => {
+            unit.onboarding_status = OnboardingStatus::AwaitingComplianceDocuments;
+            let pending: Vec<&str> = unit
+                .invoice_type
+                .required_documents()
+                .iter()
+                .map(|k| k.as_str())
+                .collect();
+            unit.status_message = Some(format!(
+                "Compliance CSID issued. Sign these compliance documents on the device and POST them to /v1/egs/{}/compliance-documents: {}",
+                unit.id,
+                pending.join(", ")
+            ));
+            unit.updated_at = Utc::now();
+            step!(state.store.save_unit_onboarding(&unit).await);
+            JobOutcome::Done
+        }
+        Custody::Relay => run_relay_compliance(state, unit).await,
+    }
+}
+
+async fn run_relay_compliance(state: &AppState, mut unit: EgsUnit) -> JobOutcome {
+    let Some(compliance) = unit.compliance.clone() else {
+        return JobOutcome::Retry("compliance CSID missing".into());
+    };
+    let creds = step!(credentials(state, &unit, "compliance", &compliance));
+    let Some(key_enc) = unit.private_key_enc.clone() else {
+        return fail_unit(
+            state,
+            &mut unit,
+            "relay custody unit without a private key".into(),
+            vec![],
+        )
+        .await;
+    };
+    let key_pem = step!(state.master_key.decrypt_str(&key_enc, &key_context(unit.id)));
+    let accepted = step!(state.store.compliance_documents(unit.id).await);
+    let mut pih = signing::initial_pih();
+    for (index, kind) in unit.invoice_type.required_documents().into_iter().enumerate() {
+        let icv = i64::try_from(index).unwrap_or_default() + 1;
+        if let Some(done) = accepted.iter().find(|d| d.kind == kind) {
+            pih = done.invoice_hash.clone();
+            continue;
+        }
+        let signed =
+            match signing::sign_compliance_sample(kind, &unit, &key_pem, &compliance.token, icv, &pih, Utc::now()) {
+                Ok(signed) => signed,
+                Err(err) => {
+                    return fail_unit(
+                        state,
+                        &mut unit,
+                        format!("cannot sign the {} sample: {err}", kind.as_str()),
+                        vec![],
+                    )
+                    .await;
+                }
+            };
+        let result = match state
+            .authority
+            .compliance_invoice(
+                ctx(&unit),
+                &creds,
+                &signed.hash,
+                &signed.uuid,
+                &B64.encode(signed.xml.as_bytes()),
+            )
+            .await
+        {
+            Ok(result) => result,
+            Err(err) => {
+                return authority_failure(state, &mut unit, &format!("compliance check ({})", kind.as_str()), err)
+                    .await;
+            }
+        };
+        if !result.accepted() {
+            let message = format!("ZATCA rejected the {} compliance document", kind.as_str());
+            return fail_unit(state, &mut unit, message, details(&result.errors)).await;
+        }
+        let doc = ComplianceDocument {
+            kind,
+            icv,
+            uuid: signed.uuid.clone(),
+            invoice_hash: signed.hash.clone(),
+            messages: json!(result.warnings),
+            accepted_at: Utc::now(),
+        };
+        step!(state.store.record_compliance_document(unit.id, &doc).await);
+        tracing::info!(egs.id = %unit.id, compliance.kind = kind.as_str(), "compliance document accepted");
+        pih = signed.hash;
+    }
+    complete_compliance(&mut unit);
+    step!(state.store.save_unit_onboarding(&unit).await);
+    tracing::info!(egs.id = %unit.id, egs.status = unit.onboarding_status.as_str(), "compliance checks passed");
+    JobOutcome::Done
+}
+
+/// All compliance documents passed: sandbox units go active on the compliance CSID, production
+/// units wait for `request-production`.
+fn complete_compliance(unit: &mut EgsUnit) {
+    unit.errors.clear();
+    unit.updated_at = Utc::now();
+    match unit.environment {
+        Environment::Sandbox => {
+            unit.onboarding_status = OnboardingStatus::Active;
+            unit.status_message = Some(
+                "Compliance checks passed; active with the compliance CSID. POST request-production with an OTP for a production CSID."
+                    .into(),
+            );
+        }
+        Environment::Production => {
+            unit.onboarding_status = OnboardingStatus::ReadyForProduction;
+            unit.status_message =
+                Some("Compliance checks passed. POST /v1/egs/{id}/request-production with the OTP to get the production CSID.".into());
+        }
+    }
+}
+
+/// `request-production` / `renew`: the first production CSID (from the compliance CSID) or a
+/// renewal (a new CSR under the current production CSID with the new OTP).
+pub async fn obtain_production_csid(
+    state: &AppState,
+    mut unit: EgsUnit,
+    otp: &SecretString,
+    device_csr: Option<&str>,
+) -> AppResult<EgsUnit> {
+    match unit.onboarding_status {
+        OnboardingStatus::ReadyForProduction | OnboardingStatus::Active => {}
+        OnboardingStatus::Failed => {
+            return Err(AppError::rejected(
+                "EGS_NOT_READY",
+                "EGS unit onboarding failed; see its status for ZATCA's messages",
+            ));
+        }
+        OnboardingStatus::Pending | OnboardingStatus::AwaitingComplianceDocuments => {
+            return Err(AppError::rejected(
+                "EGS_NOT_READY",
+                "EGS unit onboarding not complete: the compliance checks must pass first",
+            ));
+        }
+    }
+    let now = Utc::now();
+    match unit.production.clone() {
+        None => {
+            if device_csr.is_some() {
+                return Err(AppError::invalid_field(
+                    "csr",
+                    "a new CSR is only used to renew an existing production CSID",
+                ));
+            }
+            let compliance = unit
+                .compliance
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("active unit without a compliance CSID"))?;
+            let creds = credentials(state, &unit, "compliance", &compliance)?;
+            let csid = state
+                .authority
+                .production_csid(ctx(&unit), &creds, &compliance.request_id, Some(otp))
+                .await?;
+            unit.production = Some(store_csid(state, &unit, "production", &csid)?);
+            set_cert_dates(&mut unit, &csid.token);
+        }
+        Some(current) => {
+            let creds = credentials(state, &unit, "production", &current)?;
+            let (csr, new_key_enc) = renewal_csr(state, &unit, device_csr)?;
+            let csid = state
+                .authority
+                .renew_production_csid(ctx(&unit), &creds, &csr, otp)
+                .await?;
+            unit.production = Some(store_csid(state, &unit, "production", &csid)?);
+            unit.csr_pem = Some(csr);
+            if let Some(key) = new_key_enc {
+                unit.private_key_enc = Some(key);
+            }
+            set_cert_dates(&mut unit, &csid.token);
+        }
+    }
+    unit.onboarding_status = OnboardingStatus::Active;
+    unit.status_message = Some(format!(
+        "Active with a production CSID (obtained {})",
+        crate::store::iso(now)
+    ));
+    unit.errors.clear();
+    unit.updated_at = Utc::now();
+    state.store.save_unit_onboarding(&unit).await?;
+    tracing::info!(egs.id = %unit.id, "production CSID obtained");
+    Ok(unit)
+}
+
+/// The CSR of a renewal: relay custody makes a new key and CSR (the key replaces the old one
+/// only once ZATCA issues the certificate); device custody sends the device's new CSR, or the
+/// stored one again.
+fn renewal_csr(state: &AppState, unit: &EgsUnit, device_csr: Option<&str>) -> AppResult<(String, Option<String>)> {
+    match unit.custody {
+        Custody::Relay => {
+            let egs_serial = unit
+                .egs_serial
+                .clone()
+                .unwrap_or_else(|| signing::egs_serial(&state.config.egs_solution_name, unit.id));
+            let key = signing::generate_private_key()?;
+            let csr = signing::make_csr(
+                &unit.seller,
+                unit.invoice_type,
+                &egs_serial,
+                &unit.unit_name,
+                state.csr_template(unit.environment),
+                &key,
+            )?;
+            let enc = state
+                .master_key
+                .encrypt_str(&signing::private_key_pem(&key)?, &key_context(unit.id))?;
+            Ok((csr, Some(enc)))
+        }
+        Custody::Device => match device_csr {
+            Some(text) => {
+                let parsed = signing::inspect_csr(text).map_err(|m| AppError::invalid_field("csr", m))?;
+                if parsed.vat_number != unit.seller.vat_number {
+                    return Err(AppError::invalid_field(
+                        "csr",
+                        "the CSR's organisation identifier differs from the unit's VAT number",
+                    ));
+                }
+                Ok((parsed.pem, None))
+            }
+            None => Ok((
+                unit.csr_pem
+                    .clone()
+                    .ok_or_else(|| anyhow::anyhow!("device unit without a CSR"))?,
+                None,
+            )),
+        },
+    }
+}
+
+/// A device's signed compliance document: forwarded to ZATCA under the unit's compliance CSID.
+pub async fn submit_device_document(
+    state: &AppState,
+    mut unit: EgsUnit,
+    dto: ComplianceDocumentDto,
+) -> AppResult<Value> {
+    match unit.onboarding_status {
+        OnboardingStatus::AwaitingComplianceDocuments => {}
+        OnboardingStatus::Pending => {
+            return Err(AppError::rejected(
+                "EGS_NOT_READY",
+                "The compliance CSID is not issued yet; poll the status first",
+            ));
+        }
+        OnboardingStatus::Failed => {
+            return Err(AppError::rejected(
+                "EGS_NOT_READY",
+                "EGS unit onboarding failed; see its status for ZATCA's messages",
+            ));
+        }
+        OnboardingStatus::ReadyForProduction | OnboardingStatus::Active => {
+            return Err(AppError::Conflict {
+                code: "COMPLIANCE_COMPLETE",
+                message: "All compliance documents were already accepted".into(),
+                retryable: false,
+            });
+        }
+    }
+    let required = unit.invoice_type.required_documents();
+    let Some(index) = required.iter().position(|k| *k == dto.kind) else {
+        return Err(AppError::invalid_field(
+            "kind",
+            format!(
+                "this unit's documents are: {}",
+                required.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    };
+    let xml = B64
+        .decode(dto.invoice.trim())
+        .map_err(|_| AppError::invalid_field("invoice", "must be the signed XML, base64-encoded"))?;
+    let facts = signing::inspect_signed_xml(&xml).map_err(|m| AppError::invalid_field("invoice", m))?;
+    let hash = dto.invoice_hash.clone().unwrap_or_else(|| facts.hash.clone());
+    let uuid = match (dto.uuid.clone(), facts.uuid.clone()) {
+        (Some(uuid), _) | (None, Some(uuid)) => uuid,
+        (None, None) => {
+            return Err(AppError::invalid_field("uuid", "missing, and the XML has no cbc:UUID"));
+        }
+    };
+    let compliance = unit
+        .compliance
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("awaiting documents without a compliance CSID"))?;
+    let creds = credentials(state, &unit, "compliance", &compliance)?;
+    let result = state
+        .authority
+        .compliance_invoice(ctx(&unit), &creds, &hash, &uuid, &B64.encode(&xml))
+        .await?;
+    if !result.accepted() {
+        return Err(AppError::BadRequest {
+            status: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            code: "COMPLIANCE_DOCUMENT_REJECTED",
+            message: format!(
+                "ZATCA rejected the {} compliance document; fix it and submit again",
+                dto.kind.as_str()
+            ),
+            details: details(&result.errors),
+        });
+    }
+    let doc = ComplianceDocument {
+        kind: dto.kind,
+        icv: facts
+            .icv
+            .unwrap_or_else(|| i64::try_from(index).unwrap_or_default() + 1),
+        uuid,
+        invoice_hash: hash,
+        messages: json!(result.warnings),
+        accepted_at: Utc::now(),
+    };
+    state.store.record_compliance_document(unit.id, &doc).await?;
+    let accepted: Vec<ComplianceKind> = state
+        .store
+        .compliance_documents(unit.id)
+        .await?
+        .into_iter()
+        .map(|d| d.kind)
+        .collect();
+    let pending: Vec<&str> = required
+        .iter()
+        .filter(|k| !accepted.contains(k))
+        .map(|k| k.as_str())
+        .collect();
+    if pending.is_empty() {
+        complete_compliance(&mut unit);
+        state.store.save_unit_onboarding(&unit).await?;
+        tracing::info!(egs.id = %unit.id, egs.status = unit.onboarding_status.as_str(), "device compliance checks passed");
+    }
+    Ok(json!({
+        "kind": dto.kind.as_str(),
+        "accepted": true,
+        "validation_status": result.validation_status,
+        "warnings": details(&result.warnings),
+        "pending": pending,
+        "onboarding_status": unit.onboarding_status.as_str(),
+    }))
+}
+
+/// Back-off before attempt `attempts + 1`: `base × 2^(attempts-1)`, capped at ten minutes.
+pub fn backoff(base_ms: u64, attempts: u32) -> chrono::Duration {
+    let exp = attempts.saturating_sub(1).min(20);
+    let ms = base_ms.saturating_mul(1u64 << exp).min(600_000);
+    chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(600_000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!(backoff(1000, 1).num_milliseconds(), 1000);
+        assert_eq!(backoff(1000, 2).num_milliseconds(), 2000);
+        assert_eq!(backoff(1000, 4).num_milliseconds(), 8000);
+        assert_eq!(backoff(1000, 40).num_milliseconds(), 600_000);
+    }
+}

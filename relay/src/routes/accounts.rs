@@ -1,0 +1,313 @@
+//! Accounts and API keys: `POST /v1/onboard` (sign-up, first key), `GET /v1/account`, and key
+//! management (`GET|POST /v1/keys`, `PATCH|DELETE /v1/keys/{id}`). Full keys appear only in
+//! the response that creates them; listings show the masked form.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{ApiJson, Auth};
+use crate::AppState;
+use crate::error::{AppError, AppResult};
+use crate::secret::generate_api_key;
+use crate::store::{Account, ApiKey, Environment, iso};
+
+/// Routes without authentication.
+pub fn public_router() -> Router<AppState> {
+    Router::new().route("/onboard", post(onboard))
+}
+
+/// Routes behind the bearer key.
+pub fn protected_router() -> Router<AppState> {
+    Router::new()
+        .route("/account", get(account))
+        .route("/keys", get(list_keys).post(create_key))
+        .route("/keys/{id}", patch(update_key).delete(revoke_key))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnboardRequest {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    /// Environment of the first key (default sandbox).
+    #[serde(default)]
+    environment: Option<Environment>,
+    #[serde(default)]
+    key_name: Option<String>,
+}
+
+fn check_text(path: &str, value: Option<&str>, max: usize) -> AppResult<()> {
+    if let Some(value) = value {
+        if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+            return Err(AppError::invalid_field(
+                path,
+                format!("must be 1 to {max} printable characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// JSON of a key record; `full_key` only in the response that creates it.
+pub fn key_json(key: &ApiKey, full_key: Option<&str>) -> Value {
+    let mut v = json!({
+        "id": key.id,
+        "name": key.name,
+        "environment": key.environment,
+        "masked_key": key.masked,
+        "default_egs_unit_id": key.default_egs_unit_id,
+        "status": if key.revoked_at.is_some() { "revoked" } else { "active" },
+        "created_at": iso(key.created_at),
+        "last_used_at": key.last_used_at.map(iso),
+        "revoked_at": key.revoked_at.map(iso),
+    });
+    if let Some(full) = full_key {
+        v["key"] = json!(full);
+    }
+    v
+}
+
+fn new_key_record(account_id: Uuid, environment: Environment, name: Option<String>) -> AppResult<(ApiKey, String)> {
+    let generated = generate_api_key(environment)?;
+    let record = ApiKey {
+        id: Uuid::new_v4(),
+        account_id,
+        name,
+        environment,
+        key_hash: generated.hash,
+        masked: generated.masked,
+        default_egs_unit_id: None,
+        created_at: Utc::now(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    Ok((record, generated.key.expose().to_owned()))
+}
+
+async fn onboard(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<OnboardRequest>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    if !state.config.allow_signup {
+        return Err(AppError::Forbidden {
+            code: "SIGNUP_DISABLED",
+            message: "Self sign-up is disabled on this relay".into(),
+        });
+    }
+    check_text("name", body.name.as_deref(), 200)?;
+    check_text("key_name", body.key_name.as_deref(), 100)?;
+    if let Some(email) = &body.email {
+        check_text("email", Some(email), 254)?;
+        if !email.contains('@') {
+            return Err(AppError::invalid_field("email", "must be an e-mail address"));
+        }
+    }
+    let environment = body.environment.unwrap_or(Environment::Sandbox);
+    let account = Account {
+        id: Uuid::new_v4(),
+        name: body.name,
+        email: body.email,
+        plan: state.config.default_plan.clone(),
+        created_at: Utc::now(),
+    };
+    let (key, full) = new_key_record(
+        account.id,
+        environment,
+        body.key_name.or_else(|| Some("Default key".into())),
+    )?;
+    state.store.create_account(&account, &key).await?;
+    tracing::info!(account.id = %account.id, key.id = %key.id, key.environment = %environment, "account created");
+    let quota = state.config.plans.quota(&account.plan);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "account_id": account.id,
+            "plan": account.plan,
+            "quotas": quota.map(|q| json!({"sandbox": q.sandbox, "production": q.production})),
+            "api_key": key_json(&key, Some(&full)),
+            "message": "Account created. Store this API key now: it is shown only once.",
+        })),
+    ))
+}
+
+async fn account(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+    let quota = state.config.plans.quota(&auth.account.plan);
+    let used_sandbox = state.store.count_units(auth.account.id, Environment::Sandbox).await?;
+    let used_production = state
+        .store
+        .count_units(auth.account.id, Environment::Production)
+        .await?;
+    Ok(Json(json!({
+        "account_id": auth.account.id,
+        "name": auth.account.name,
+        "email": auth.account.email,
+        "plan": auth.account.plan,
+        "created_at": iso(auth.account.created_at),
+        "quotas": {
+            "sandbox": { "limit": quota.map(|q| q.sandbox), "used": used_sandbox },
+            "production": { "limit": quota.map(|q| q.production), "used": used_production },
+        },
+        "api_key": { "id": auth.key.id, "environment": auth.key.environment },
+    })))
+}
+
+async fn list_keys(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+    let keys = state.store.list_api_keys(auth.account.id).await?;
+    Ok(Json(
+        json!({ "data": keys.iter().map(|k| key_json(k, None)).collect::<Vec<_>>() }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateKeyRequest {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    environment: Option<Environment>,
+    #[serde(default)]
+    default_egs_unit_id: Option<String>,
+}
+
+async fn create_key(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<CreateKeyRequest>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    check_text("name", body.name.as_deref(), 100)?;
+    let environment = body.environment.unwrap_or(auth.key.environment);
+    if auth.key.environment == Environment::Sandbox && environment == Environment::Production {
+        return Err(AppError::Forbidden {
+            code: "KEY_ENVIRONMENT_FORBIDDEN",
+            message: "A sandbox (zatca_test_) key cannot create production keys; use a zatca_live_ key".into(),
+        });
+    }
+    let (mut key, full) = new_key_record(auth.account.id, environment, body.name)?;
+    if let Some(unit) = &body.default_egs_unit_id {
+        key.default_egs_unit_id = Some(check_default_unit(&state, &auth, environment, unit).await?);
+    }
+    state.store.insert_api_key(&key).await?;
+    tracing::info!(account.id = %auth.account.id, key.id = %key.id, key.environment = %environment, "API key created");
+    Ok((StatusCode::CREATED, Json(key_json(&key, Some(&full)))))
+}
+
+/// Checks that a unit exists in the account and matches the key's environment.
+async fn check_default_unit(state: &AppState, auth: &Auth, environment: Environment, unit: &str) -> AppResult<Uuid> {
+    let not_found = || AppError::rejected("EGS_UNIT_NOT_FOUND", "EGS unit not found");
+    let id = Uuid::parse_str(unit).map_err(|_| not_found())?;
+    let unit = state.store.unit(auth.account.id, id).await?.ok_or_else(not_found)?;
+    if unit.environment != environment {
+        return Err(AppError::rejected(
+            "EGS_UNIT_ENV_MISMATCH",
+            format!("This API key is for {environment}. Use an EGS unit in {environment} or switch key."),
+        ));
+    }
+    Ok(id)
+}
+
+fn key_id(id: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(id).map_err(|_| AppError::NotFound {
+        code: "API_KEY_NOT_FOUND",
+        message: "API key not found",
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateKeyRequest {
+    /// Absent: unchanged; null: cleared; a string: set.
+    #[serde(default, deserialize_with = "present")]
+    default_egs_unit_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    name: Option<Option<String>>,
+}
+
+/// Distinguishes an absent field (None) from an explicit null (Some(None)).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+async fn update_key(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateKeyRequest>,
+) -> AppResult<Json<Value>> {
+    let id = key_id(&id)?;
+    let key = state
+        .store
+        .api_key(auth.account.id, id)
+        .await?
+        .ok_or(AppError::NotFound {
+            code: "API_KEY_NOT_FOUND",
+            message: "API key not found",
+        })?;
+    if key.revoked_at.is_some() {
+        return Err(AppError::rejected("API_KEY_REVOKED", "This API key is revoked"));
+    }
+    if body.default_egs_unit_id.is_none() && body.name.is_none() {
+        return Err(AppError::invalid_field(
+            "body",
+            "send default_egs_unit_id (a unit id, or null to clear) and/or name",
+        ));
+    }
+    let default_unit = match &body.default_egs_unit_id {
+        None => key.default_egs_unit_id,
+        Some(None) => None,
+        Some(Some(unit)) => Some(check_default_unit(&state, &auth, key.environment, unit).await?),
+    };
+    let name = match body.name {
+        None => key.name.clone(),
+        Some(name) => {
+            check_text("name", name.as_deref(), 100)?;
+            name
+        }
+    };
+    state
+        .store
+        .update_api_key(auth.account.id, id, name.as_deref(), default_unit)
+        .await?;
+    let updated = state
+        .store
+        .api_key(auth.account.id, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("key vanished"))?;
+    Ok(Json(key_json(&updated, None)))
+}
+
+async fn revoke_key(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let id = key_id(&id)?;
+    let keys = state.store.list_api_keys(auth.account.id).await?;
+    let Some(key) = keys.iter().find(|k| k.id == id) else {
+        return Err(AppError::NotFound {
+            code: "API_KEY_NOT_FOUND",
+            message: "API key not found",
+        });
+    };
+    if key.revoked_at.is_some() {
+        return Ok(Json(key_json(key, None)));
+    }
+    if keys.iter().filter(|k| k.revoked_at.is_none()).count() == 1 {
+        return Err(AppError::Conflict {
+            code: "LAST_ACTIVE_KEY",
+            message: "This is the account's last active key; create another before revoking it".into(),
+            retryable: false,
+        });
+    }
+    state.store.revoke_api_key(auth.account.id, id, Utc::now()).await?;
+    tracing::info!(account.id = %auth.account.id, key.id = %id, "API key revoked");
+    let revoked = state
+        .store
+        .api_key(auth.account.id, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("key vanished"))?;
+    Ok(Json(key_json(&revoked, None)))
+}

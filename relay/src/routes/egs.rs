@@ -1,0 +1,809 @@
+//! EGS units: `POST /v1/egs` (create and start onboarding), `GET /v1/egs`, `GET /v1/egs/{id}`
+//! and `/status`, `POST /v1/egs/{id}/request-production` and `/renew` (production CSID),
+//! `GET|POST /v1/egs/{id}/compliance-documents` (device custody), `GET /v1/egs/{id}/audit-log`.
+//! Every lookup is scoped to the caller's account: another account's unit is a 404.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{ApiJson, Auth};
+use crate::AppState;
+use crate::error::{AppError, AppResult, Detail};
+use crate::onboarding;
+use crate::secret::SecretString;
+use crate::signing;
+use crate::store::{
+    Address, ComplianceKind, Custody, EgsUnit, Environment, InvoiceTypes, JOB_ONBOARD, Job, OnboardingStatus,
+    QuotaOutcome, SellerProfile, iso,
+};
+
+/// The EGS routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/egs", get(list_units).post(create_unit))
+        .route("/egs/{id}", get(unit_status).delete(cannot_delete))
+        .route("/egs/{id}/status", get(unit_status))
+        .route("/egs/{id}/request-production", post(request_production))
+        .route("/egs/{id}/renew", post(request_production))
+        .route(
+            "/egs/{id}/compliance-documents",
+            get(list_compliance_documents).post(submit_compliance_document),
+        )
+        .route("/egs/{id}/audit-log", get(audit_log))
+}
+
+/// `POST /v1/egs` body: the hosted API's `CreateEgsDto` plus `seller`, `custody` and `csr`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateEgsRequest {
+    unit_name: String,
+    #[serde(default)]
+    invoice_type: Option<InvoiceTypes>,
+    #[serde(default)]
+    otp: Option<SecretString>,
+    #[serde(default)]
+    phase: Option<u8>,
+    #[serde(default)]
+    environment: Option<Environment>,
+    #[serde(default)]
+    seller: Option<SellerInput>,
+    #[serde(default)]
+    custody: Option<Custody>,
+    /// Device custody: the CSR made on the device (PEM, or base64 of the PEM as ZATCA takes it).
+    #[serde(default)]
+    csr: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SellerInput {
+    name: String,
+    #[serde(default)]
+    name_ar: Option<String>,
+    vat_number: String,
+    #[serde(default)]
+    crn: Option<String>,
+    address: AddressInput,
+    #[serde(default)]
+    branch: Option<String>,
+    #[serde(default)]
+    industry: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddressInput {
+    street: String,
+    building_number: String,
+    district: String,
+    city: String,
+    postal_code: String,
+    #[serde(default)]
+    additional_number: Option<String>,
+    #[serde(default)]
+    country: Option<String>,
+}
+
+/// Characters ZATCA-side tooling rejects in CSR fields (SPEC §9.2).
+const CSR_FORBIDDEN: &[char] = &['!', '@', '#', '$', '%', '&', '*', '_', '<', '=', '>', '\\'];
+
+/// The seller used in the sandbox when none is given: the developer portal's test taxpayer
+/// (its documents must carry VAT number 399999999900003, SPEC §10.5).
+pub fn sandbox_seller(unit_name: &str) -> SellerProfile {
+    SellerProfile {
+        name: "Maximum Speed Tech Supply LTD".into(),
+        name_ar: Some("شركة السرعة القصوى لتقنية التوريد".into()),
+        vat_number: "399999999900003".into(),
+        crn: Some("1010010000".into()),
+        address: Address {
+            street: "Prince Sultan".into(),
+            building_number: "2322".into(),
+            district: "Al-Murabba".into(),
+            city: "Riyadh".into(),
+            postal_code: "23333".into(),
+            additional_number: None,
+            country: "SA".into(),
+        },
+        branch: csr_safe(unit_name),
+        industry: "Supply activities".into(),
+    }
+}
+
+fn csr_safe(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| !CSR_FORBIDDEN.contains(c) && !c.is_control())
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() {
+        "Main Branch".into()
+    } else {
+        cleaned.chars().take(64).collect()
+    }
+}
+
+struct Checks(Vec<Detail>);
+
+impl Checks {
+    fn text(&mut self, path: &str, value: &str, max: usize, csr: bool) {
+        if value.trim().is_empty() {
+            self.0.push(Detail::field(path, "must not be empty"));
+        } else if value.chars().count() > max {
+            self.0
+                .push(Detail::field(path, format!("must be at most {max} characters")));
+        } else if value.chars().any(char::is_control) {
+            self.0.push(Detail::field(path, "must not contain control characters"));
+        } else if csr && value.contains(CSR_FORBIDDEN) {
+            self.0.push(Detail::field(
+                path,
+                "must not contain any of ! @ # $ % & * _ < = > \\ (ZATCA rejects them in CSRs)",
+            ));
+        }
+    }
+
+    fn digits(&mut self, path: &str, value: &str, len: usize) {
+        if value.len() != len || !value.bytes().all(|b| b.is_ascii_digit()) {
+            self.0.push(Detail::field(path, format!("must be {len} digits")));
+        }
+    }
+}
+
+fn seller_profile(input: SellerInput, unit_name: &str, checks: &mut Checks) -> SellerProfile {
+    checks.text("seller.name", &input.name, 200, true);
+    if let Some(ar) = &input.name_ar {
+        checks.text("seller.name_ar", ar, 200, false);
+    }
+    let vat = input.vat_number.trim();
+    if vat.len() != 15 || !vat.bytes().all(|b| b.is_ascii_digit()) || !vat.starts_with('3') || !vat.ends_with('3') {
+        checks.0.push(Detail::field(
+            "seller.vat_number",
+            "must be 15 digits starting and ending with 3",
+        ));
+    }
+    if let Some(crn) = &input.crn {
+        if crn.is_empty() || crn.len() > 20 || !crn.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            checks
+                .0
+                .push(Detail::field("seller.crn", "must be 1 to 20 letters or digits"));
+        }
+    }
+    let a = &input.address;
+    checks.text("seller.address.street", &a.street, 127, true);
+    checks.digits("seller.address.building_number", &a.building_number, 4);
+    checks.text("seller.address.district", &a.district, 127, true);
+    checks.text("seller.address.city", &a.city, 127, true);
+    checks.digits("seller.address.postal_code", &a.postal_code, 5);
+    if let Some(n) = &a.additional_number {
+        checks.digits("seller.address.additional_number", n, 4);
+    }
+    let country = a.country.clone().unwrap_or_else(|| "SA".into());
+    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        checks.0.push(Detail::field(
+            "seller.address.country",
+            "must be an ISO 3166-1 alpha-2 code such as SA",
+        ));
+    }
+    let branch = input.branch.unwrap_or_else(|| csr_safe(unit_name));
+    checks.text("seller.branch", &branch, 64, true);
+    let industry = input.industry.unwrap_or_else(|| "Supply activities".into());
+    checks.text("seller.industry", &industry, 64, true);
+    SellerProfile {
+        name: input.name.trim().to_owned(),
+        name_ar: input.name_ar.map(|s| s.trim().to_owned()),
+        vat_number: vat.to_owned(),
+        crn: input.crn,
+        address: Address {
+            street: a.street.trim().to_owned(),
+            building_number: a.building_number.clone(),
+            district: a.district.trim().to_owned(),
+            city: a.city.trim().to_owned(),
+            postal_code: a.postal_code.clone(),
+            additional_number: a.additional_number.clone(),
+            country,
+        },
+        branch,
+        industry,
+    }
+}
+
+fn check_otp(otp: &SecretString, path: &str) -> AppResult<()> {
+    let value = otp.expose();
+    if value.is_empty() || value.len() > 64 || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(AppError::invalid_field(
+            path,
+            "must be the OTP from the Fatoora portal (letters and digits)",
+        ));
+    }
+    Ok(())
+}
+
+/// The public serial number (`SN-` + 12 hex digits of the unit id).
+fn public_serial(id: Uuid) -> String {
+    format!("SN-{}", &id.simple().to_string()[..12].to_ascii_uppercase())
+}
+
+/// Parses a unit id from the path; a malformed id is simply not found.
+fn unit_id(id: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(id).map_err(|_| AppError::unit_not_found())
+}
+
+/// Loads a unit of the caller's account in the key's environment.
+pub async fn load_unit(state: &AppState, auth: &Auth, id: &str) -> AppResult<EgsUnit> {
+    let id = unit_id(id)?;
+    let unit = state
+        .store
+        .unit(auth.account.id, id)
+        .await?
+        .ok_or_else(AppError::unit_not_found)?;
+    if unit.environment != auth.key.environment {
+        let env = auth.key.environment;
+        return Err(AppError::rejected(
+            "EGS_UNIT_ENV_MISMATCH",
+            format!("This API key is for {env}. Use an EGS unit in {env} or switch key."),
+        ));
+    }
+    Ok(unit)
+}
+
+async fn create_unit(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<CreateEgsRequest>,
+) -> AppResult<Json<Created>> {
+    let key_env = auth.key.environment;
+    if let Some(requested) = body.environment {
+        if requested != key_env {
+            return Err(AppError::rejected(
+                "ENVIRONMENT_KEY_MISMATCH",
+                format!(
+                    "environment `{requested}` does not match the API key: {} keys create {key_env} units",
+                    crate::secret::api_key_prefix(key_env)
+                ),
+            ));
+        }
+    }
+    let mut checks = Checks(Vec::new());
+    checks.text("unit_name", &body.unit_name, 100, false);
+    let phase = body.phase.unwrap_or(2);
+    if phase != 1 && phase != 2 {
+        checks.0.push(Detail::field("phase", "must be 1 or 2"));
+    }
+    if let Some(otp) = &body.otp {
+        check_otp(otp, "otp")?;
+    }
+    let custody = body.custody.unwrap_or(Custody::Relay);
+    if phase == 1 {
+        if matches!(body.invoice_type, Some(InvoiceTypes::Standard | InvoiceTypes::Both)) {
+            checks.0.push(Detail::field(
+                "invoice_type",
+                "phase 1 units issue simplified invoices only",
+            ));
+        }
+        if body.custody.is_some() || body.csr.is_some() {
+            checks
+                .0
+                .push(Detail::field("custody", "phase 1 units have no key, CSR or custody"));
+        }
+    } else if custody == Custody::Device && body.csr.is_none() {
+        checks
+            .0
+            .push(Detail::field("csr", "device custody needs the CSR made on the device"));
+    } else if custody == Custody::Relay && body.csr.is_some() {
+        checks.0.push(Detail::field(
+            "csr",
+            "only for custody `device`; with relay custody the relay makes the CSR",
+        ));
+    }
+    let seller = match body.seller {
+        Some(input) => Some(seller_profile(input, &body.unit_name, &mut checks)),
+        None if key_env == Environment::Sandbox => Some(sandbox_seller(&body.unit_name)),
+        None => {
+            checks.0.push(Detail::field(
+                "seller",
+                "production units need the seller profile (name, VAT number, address)",
+            ));
+            None
+        }
+    };
+    if !checks.0.is_empty() {
+        return Err(AppError::invalid_fields(checks.0));
+    }
+    let seller = seller.ok_or_else(|| anyhow::anyhow!("seller missing after validation"))?;
+    let otp = match body.otp {
+        Some(otp) => Some(otp),
+        None if phase == 2 && key_env == Environment::Sandbox => Some(state.config.sandbox_default_otp.clone()),
+        None if phase == 2 => {
+            return Err(AppError::rejected(
+                "OTP_REQUIRED",
+                "Production units need the OTP from the Fatoora portal (`otp`)",
+            ));
+        }
+        None => None,
+    };
+
+    let Some(quota) = state.config.plans.quota(&auth.account.plan) else {
+        return Err(AppError::Forbidden {
+            code: "EGS_QUOTA_EXCEEDED",
+            message: format!("The account's plan `{}` allows no EGS units", auth.account.plan),
+        });
+    };
+    let limit = match key_env {
+        Environment::Sandbox => quota.sandbox,
+        Environment::Production => quota.production,
+    };
+
+    let id = Uuid::new_v4();
+    let now = Utc::now();
+    let mut invoice_type = body.invoice_type.unwrap_or(InvoiceTypes::Simplified);
+    let mut unit = EgsUnit {
+        id,
+        account_id: auth.account.id,
+        unit_name: body.unit_name.trim().to_owned(),
+        environment: key_env,
+        phase,
+        invoice_type,
+        custody: if phase == 1 { Custody::Relay } else { custody },
+        serial_number: public_serial(id),
+        egs_serial: None,
+        seller,
+        onboarding_status: OnboardingStatus::Pending,
+        status_message: None,
+        errors: Vec::new(),
+        csr_pem: None,
+        private_key_enc: None,
+        compliance: None,
+        production: None,
+        cert_issued_at: None,
+        cert_expires_at: None,
+        invoice_counter: 0,
+        last_invoice_hash: signing::initial_pih(),
+        created_at: now,
+        updated_at: now,
+    };
+
+    let mut job = None;
+    let message;
+    if phase == 1 {
+        unit.onboarding_status = OnboardingStatus::Active;
+        unit.status_message = Some("Phase 1 unit: simplified invoices with a QR code; no ZATCA onboarding".into());
+        message = "Phase 1 unit active. It issues simplified invoices with a QR code; no ZATCA onboarding is needed.";
+    } else {
+        match unit.custody {
+            Custody::Relay => {
+                let egs_serial = signing::egs_serial(&state.config.egs_solution_name, id);
+                let key = signing::generate_private_key()?;
+                let csr = signing::make_csr(
+                    &unit.seller,
+                    invoice_type,
+                    &egs_serial,
+                    &unit.unit_name,
+                    state.csr_template(key_env),
+                    &key,
+                )?;
+                unit.private_key_enc = Some(
+                    state
+                        .master_key
+                        .encrypt_str(&signing::private_key_pem(&key)?, &onboarding::key_context(id))?,
+                );
+                unit.csr_pem = Some(csr);
+                unit.egs_serial = Some(egs_serial);
+                message = "CSR generated. ZATCA compliance check running automatically.";
+            }
+            Custody::Device => {
+                let csr = body.csr.as_deref().unwrap_or_default();
+                let parsed = signing::inspect_csr(csr).map_err(|m| AppError::BadRequest {
+                    status: axum::http::StatusCode::BAD_REQUEST,
+                    code: "INVALID_CSR",
+                    message: format!("The CSR cannot be used: {m}"),
+                    details: vec![Detail::field("csr", m)],
+                })?;
+                if let Some(title_types) = parsed.invoice_type {
+                    if body.invoice_type.is_some_and(|t| t != title_types) {
+                        return Err(AppError::invalid_field(
+                            "invoice_type",
+                            format!(
+                                "the CSR is for `{}` invoices (title {})",
+                                title_types.as_str(),
+                                title_types.csr_title()
+                            ),
+                        ));
+                    }
+                    invoice_type = title_types;
+                    unit.invoice_type = title_types;
+                }
+                if parsed.vat_number != unit.seller.vat_number {
+                    return Err(AppError::invalid_field(
+                        "csr",
+                        format!(
+                            "the CSR's organisation identifier {} differs from the seller VAT number {}",
+                            parsed.vat_number, unit.seller.vat_number
+                        ),
+                    ));
+                }
+                unit.egs_serial = Some(parsed.egs_serial);
+                unit.csr_pem = Some(parsed.pem);
+                message =
+                    "CSR received. ZATCA compliance CSID being requested; then submit the signed compliance documents.";
+            }
+        }
+        let otp = otp.ok_or_else(|| anyhow::anyhow!("otp missing after validation"))?;
+        job = Some(Job {
+            id: Uuid::new_v4(),
+            kind: JOB_ONBOARD.into(),
+            egs_unit_id: id,
+            payload: json!({ "otp": state.master_key.encrypt_str(&otp, &onboarding::otp_context(id))? }),
+            attempts: 0,
+        });
+    }
+    let _ = invoice_type;
+
+    match state.store.insert_unit_within_quota(&unit, limit, job.as_ref()).await? {
+        QuotaOutcome::Inserted => {}
+        QuotaOutcome::Exceeded { used } => {
+            return Err(AppError::Forbidden {
+                code: "EGS_QUOTA_EXCEEDED",
+                message: format!(
+                    "The `{}` plan allows {limit} {key_env} EGS unit(s) and {used} exist; units cannot be deleted",
+                    auth.account.plan
+                ),
+            });
+        }
+    }
+    tracing::info!(
+        account.id = %auth.account.id,
+        egs.id = %id,
+        egs.environment = %key_env,
+        egs.phase = phase,
+        egs.custody = unit.custody.as_str(),
+        "EGS unit created"
+    );
+    if job.is_some() {
+        state.jobs.notify_one();
+    }
+    Ok(Json(Created {
+        egs_unit_id: id,
+        serial_number: unit.serial_number.clone(),
+        onboarding_status: unit.onboarding_status.as_str(),
+        message,
+        poll_url: format!("/v1/egs/{id}/status"),
+    }))
+}
+
+/// `DELETE /v1/egs/{id}`: units are registered with ZATCA and linked to invoice history.
+async fn cannot_delete() -> AppError {
+    AppError::BadRequest {
+        status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        code: "EGS_UNIT_NOT_DELETABLE",
+        message: "EGS units cannot be deleted: they are registered with ZATCA and linked to invoice history".into(),
+        details: vec![],
+    }
+}
+
+/// Certificate health: `healthy`, `expiring_soon` (30 days or less), `expired`, or `none`.
+fn cert_health(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> (&'static str, Option<i64>) {
+    match expires {
+        None => ("none", None),
+        Some(at) => {
+            let days = (at - now).num_days();
+            let health = if at <= now {
+                "expired"
+            } else if days <= 30 {
+                "expiring_soon"
+            } else {
+                "healthy"
+            };
+            (health, Some(days))
+        }
+    }
+}
+
+/// The status document: the documented fields first, in the documented order, then the
+/// relay's additions.
+#[derive(Debug, Serialize)]
+pub struct UnitStatus {
+    egs_unit_id: Uuid,
+    unit_name: String,
+    environment: Environment,
+    phase: u8,
+    onboarding_status: &'static str,
+    cert_issued_at: Option<String>,
+    cert_expires_at: Option<String>,
+    days_until_expiry: Option<i64>,
+    cert_health: &'static str,
+    invoice_counter: i64,
+    serial_number: String,
+    invoice_type: InvoiceTypes,
+    custody: Custody,
+    csid: &'static str,
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<Detail>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compliance_documents: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    certificate: Option<Option<String>>,
+}
+
+/// The status of a unit.
+pub fn status_json(unit: &EgsUnit, accepted: &[ComplianceKind], now: DateTime<Utc>) -> UnitStatus {
+    let (health, days) = cert_health(unit.cert_expires_at, now);
+    let device = unit.custody == Custody::Device && unit.phase == 2;
+    UnitStatus {
+        egs_unit_id: unit.id,
+        unit_name: unit.unit_name.clone(),
+        environment: unit.environment,
+        phase: unit.phase,
+        onboarding_status: unit.onboarding_status.as_str(),
+        cert_issued_at: unit.cert_issued_at.map(iso),
+        cert_expires_at: unit.cert_expires_at.map(iso),
+        days_until_expiry: days,
+        cert_health: health,
+        invoice_counter: unit.invoice_counter,
+        serial_number: unit.serial_number.clone(),
+        invoice_type: unit.invoice_type,
+        custody: unit.custody,
+        csid: if unit.production.is_some() {
+            "production"
+        } else if unit.compliance.is_some() {
+            "compliance"
+        } else {
+            "none"
+        },
+        message: unit.status_message.clone(),
+        errors: unit.errors.clone(),
+        compliance_documents: device.then(|| compliance_json(unit, accepted)),
+        certificate: device.then(|| signing::active_certificate_base64(unit)),
+    }
+}
+
+/// `POST /v1/egs` answer, in the documented order.
+#[derive(Debug, Serialize)]
+pub struct Created {
+    egs_unit_id: Uuid,
+    serial_number: String,
+    onboarding_status: &'static str,
+    message: &'static str,
+    poll_url: String,
+}
+
+/// `request-production` / `renew` answer, in the documented order.
+#[derive(Debug, Serialize)]
+pub struct ProductionObtained {
+    message: &'static str,
+    cert_expires_at: Option<String>,
+    onboarding_status: &'static str,
+}
+
+fn compliance_json(unit: &EgsUnit, accepted: &[ComplianceKind]) -> Value {
+    let required = unit.invoice_type.required_documents();
+    let pending: Vec<&str> = required
+        .iter()
+        .filter(|k| !accepted.contains(k))
+        .map(|k| k.as_str())
+        .collect();
+    json!({
+        "required": required.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        "accepted": accepted.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        "pending": pending,
+        "submit_url": format!("/v1/egs/{}/compliance-documents", unit.id),
+    })
+}
+
+async fn accepted_kinds(state: &AppState, unit: &EgsUnit) -> AppResult<Vec<ComplianceKind>> {
+    Ok(state
+        .store
+        .compliance_documents(unit.id)
+        .await?
+        .into_iter()
+        .map(|d| d.kind)
+        .collect())
+}
+
+async fn unit_status(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<UnitStatus>> {
+    let unit = load_unit(&state, &auth, &id).await?;
+    let accepted = accepted_kinds(&state, &unit).await?;
+    Ok(Json(status_json(&unit, &accepted, Utc::now())))
+}
+
+/// `GET /v1/egs` answer.
+#[derive(Debug, Serialize)]
+struct UnitList {
+    data: Vec<UnitStatus>,
+}
+
+async fn list_units(State(state): State<AppState>, auth: Auth) -> AppResult<Json<UnitList>> {
+    let now = Utc::now();
+    let mut data = Vec::new();
+    for unit in state.store.list_units(auth.account.id).await? {
+        if unit.environment != auth.key.environment {
+            continue;
+        }
+        let accepted = if unit.custody == Custody::Device {
+            accepted_kinds(&state, &unit).await?
+        } else {
+            Vec::new()
+        };
+        data.push(status_json(&unit, &accepted, now));
+    }
+    Ok(Json(UnitList { data }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestProductionDto {
+    otp: SecretString,
+    /// Device custody, renewal: a new CSR from the device (else the stored one is sent again).
+    #[serde(default)]
+    csr: Option<String>,
+}
+
+async fn request_production(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RequestProductionDto>,
+) -> AppResult<Json<ProductionObtained>> {
+    check_otp(&body.otp, "otp")?;
+    let unit = load_unit(&state, &auth, &id).await?;
+    if unit.phase == 1 {
+        return Err(AppError::rejected("PHASE_1_UNIT", "Phase 1 units have no CSID"));
+    }
+    if body.csr.is_some() && unit.custody != Custody::Device {
+        return Err(AppError::invalid_field("csr", "only for custody `device`"));
+    }
+    let _guard = state.lock_unit(unit.id).ok_or_else(|| AppError::Conflict {
+        code: "EGS_BUSY",
+        message: "Another operation on this EGS unit is in progress; retry shortly".into(),
+        retryable: true,
+    })?;
+    let unit = state
+        .store
+        .unit(auth.account.id, unit.id)
+        .await?
+        .ok_or_else(AppError::unit_not_found)?;
+    let unit = onboarding::obtain_production_csid(&state, unit, &body.otp, body.csr.as_deref()).await?;
+    Ok(Json(ProductionObtained {
+        message: "Production CSID obtained",
+        cert_expires_at: unit.cert_expires_at.map(iso),
+        onboarding_status: unit.onboarding_status.as_str(),
+    }))
+}
+
+async fn list_compliance_documents(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let unit = load_unit(&state, &auth, &id).await?;
+    if unit.phase == 1 {
+        return Err(AppError::rejected(
+            "PHASE_1_UNIT",
+            "Phase 1 units have no compliance step",
+        ));
+    }
+    let docs = state.store.compliance_documents(unit.id).await?;
+    let accepted: Vec<ComplianceKind> = docs.iter().map(|d| d.kind).collect();
+    let mut v = compliance_json(&unit, &accepted);
+    v["onboarding_status"] = json!(unit.onboarding_status.as_str());
+    v["custody"] = json!(unit.custody);
+    v["certificate"] = json!(signing::active_certificate_base64(&unit));
+    v["documents"] = json!(
+        docs.iter()
+            .map(|d| json!({
+                "kind": d.kind.as_str(),
+                "icv": d.icv,
+                "uuid": d.uuid,
+                "invoice_hash": d.invoice_hash,
+                "messages": d.messages,
+                "accepted_at": iso(d.accepted_at),
+            }))
+            .collect::<Vec<_>>()
+    );
+    Ok(Json(v))
+}
+
+/// A signed compliance document from a device, in the body shape of ZATCA's
+/// `/compliance/invoices` plus the kind it stands for.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComplianceDocumentDto {
+    /// Which required document this is (`simplified_invoice`, `standard_credit_note`, …).
+    pub kind: ComplianceKind,
+    /// Base64 of the signed XML.
+    pub invoice: String,
+    /// Invoice hash (base64 SHA-256); computed by the relay when omitted.
+    #[serde(default)]
+    pub invoice_hash: Option<String>,
+    /// The document's UUID; read from the XML when omitted.
+    #[serde(default)]
+    pub uuid: Option<String>,
+}
+
+async fn submit_compliance_document(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ComplianceDocumentDto>,
+) -> AppResult<Json<Value>> {
+    let unit = load_unit(&state, &auth, &id).await?;
+    if unit.custody != Custody::Device {
+        return Err(AppError::rejected(
+            "CUSTODY_MISMATCH",
+            "The relay signs this unit's compliance documents itself (custody `relay`)",
+        ));
+    }
+    let _guard = state.lock_unit(unit.id).ok_or_else(|| AppError::Conflict {
+        code: "EGS_BUSY",
+        message: "Another operation on this EGS unit is in progress; retry shortly".into(),
+        retryable: true,
+    })?;
+    let unit = state
+        .store
+        .unit(auth.account.id, unit.id)
+        .await?
+        .ok_or_else(AppError::unit_not_found)?;
+    let result = onboarding::submit_device_document(&state, unit, body).await?;
+    Ok(Json(result))
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+async fn audit_log(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Json<Value>> {
+    let Query(query) = query.map_err(|_| AppError::invalid_field("limit", "must be a number from 1 to 500"))?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::invalid_field("limit", "must be a number from 1 to 500"));
+    }
+    let unit = load_unit(&state, &auth, &id).await?;
+    let entries = state.store.audit_log(unit.id, limit).await?;
+    Ok(Json(json!({ "data": entries.iter().map(|e| json!({
+        "id": e.id,
+        "at": iso(e.at),
+        "operation": e.operation,
+        "method": e.method,
+        "url": e.url,
+        "request_headers": e.request_headers,
+        "request_body": e.request_body,
+        "response_status": e.response_status,
+        "response_body": e.response_body,
+        "duration_ms": e.duration_ms,
+        "error": e.error,
+    })).collect::<Vec<_>>() })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_thresholds() {
+        let now = Utc::now();
+        assert_eq!(cert_health(None, now), ("none", None));
+        assert_eq!(cert_health(Some(now + chrono::Duration::days(365)), now).0, "healthy");
+        assert_eq!(
+            cert_health(Some(now + chrono::Duration::days(10)), now).0,
+            "expiring_soon"
+        );
+        assert_eq!(cert_health(Some(now - chrono::Duration::days(1)), now).0, "expired");
+    }
+
+    #[test]
+    fn serial_form() {
+        let s = public_serial(Uuid::new_v4());
+        assert!(s.starts_with("SN-") && s.len() == 15, "{s}");
+    }
+}

@@ -1,0 +1,265 @@
+//! HTTP routes: the router, the bearer-key middleware, the JSON body extractor that turns every
+//! malformed body into the error envelope, request logging, and the fallbacks (JSON 404/405,
+//! or the static demo directory at `/`).
+
+pub mod accounts;
+pub mod egs;
+pub mod health;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request, State};
+use axum::handler::HandlerWithoutStateExt as _;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::de::DeserializeOwned;
+use tower_http::services::ServeDir;
+
+use crate::AppState;
+use crate::error::{AppError, Detail};
+use crate::secret::{api_key_environment, hash_api_key};
+use crate::store::{Account, ApiKey};
+
+/// Largest accepted request body (signed compliance documents are the largest bodies).
+const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let protected = Router::new()
+        .merge(accounts::protected_router())
+        .merge(egs::router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
+    let v1 = Router::new()
+        .merge(accounts::public_router())
+        .merge(protected)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    let app = Router::new()
+        .nest("/v1", v1)
+        .merge(health::router())
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT));
+    let app = match state.demo_dir() {
+        Some(dir) => app.fallback_service(
+            ServeDir::new(dir)
+                .append_index_html_on_directories(true)
+                .not_found_service(not_found.into_service()),
+        ),
+        None => app.fallback(not_found),
+    };
+    app.layer(middleware::from_fn(log_requests)).with_state(state)
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound {
+        code: "NOT_FOUND",
+        message: "No such endpoint",
+    }
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}
+
+/// Logs one line per request: method, route template, status, duration. Never headers, query
+/// strings or bodies (they carry API keys, OTPs and CSRs).
+async fn log_requests(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| request.uri().path().chars().take(200).collect());
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    if response.status().is_server_error() {
+        tracing::warn!(http.method = %method, http.route = %route, http.status = status, duration_ms, "request");
+    } else {
+        tracing::info!(http.method = %method, http.route = %route, http.status = status, duration_ms, "request");
+    }
+    response
+}
+
+/// The authenticated caller: the API key record and its account.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// The key used (its environment decides sandbox or production).
+    pub key: ApiKey,
+    /// The account (tenant) everything is scoped to.
+    pub account: Account,
+}
+
+/// Requires `Authorization: Bearer <key>` on every protected route.
+async fn require_api_key(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    match authenticate(&state, request.headers().get(AUTHORIZATION)).await {
+        Ok(auth) => {
+            request.extensions_mut().insert(auth);
+            next.run(request).await
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn authenticate(state: &AppState, header: Option<&HeaderValue>) -> Result<Auth, AppError> {
+    let missing = AppError::Unauthorized {
+        code: "UNAUTHORIZED",
+        message: "Missing API key: send the header `Authorization: Bearer <your API key>`",
+    };
+    let invalid = AppError::Unauthorized {
+        code: "INVALID_API_KEY",
+        message: "Invalid or revoked API key",
+    };
+    let header = header.ok_or(missing)?.to_str().map_err(|_| invalid_key())?;
+    let (scheme, key) = header.trim().split_once(' ').ok_or_else(invalid_key)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(invalid_key());
+    }
+    let key = key.trim();
+    let Some(environment) = api_key_environment(key) else {
+        return Err(invalid);
+    };
+    let (record, account) = state
+        .store
+        .active_api_key_by_hash(&hash_api_key(key))
+        .await?
+        .ok_or(invalid)?;
+    if record.environment != environment {
+        return Err(invalid_key());
+    }
+    let now = Utc::now();
+    if record
+        .last_used_at
+        .is_none_or(|at| now - at > chrono::Duration::seconds(60))
+    {
+        if let Err(err) = state.store.touch_api_key(record.id, now).await {
+            tracing::warn!(error = %err, "cannot record API key use");
+        }
+    }
+    Ok(Auth { key: record, account })
+}
+
+fn invalid_key() -> AppError {
+    AppError::Unauthorized {
+        code: "INVALID_API_KEY",
+        message: "Invalid or revoked API key",
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Auth>().cloned().ok_or_else(invalid_key)
+    }
+}
+
+/// A JSON body whose every failure is an error envelope: 415 without a JSON content type,
+/// 413 when too large, 400 `INVALID_JSON` for syntax errors and 400 `VALIDATION_ERROR` (with
+/// the field path) for wrong fields. An empty body counts as `{}`.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json_type = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+            .map(|v| v == "application/json" || (v.starts_with("application/") && v.ends_with("+json")));
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::BadRequest {
+                    status,
+                    code: "PAYLOAD_TOO_LARGE",
+                    message: format!("Request body is larger than {} bytes", BODY_LIMIT),
+                    details: vec![],
+                }
+            } else {
+                AppError::BadRequest {
+                    status: StatusCode::BAD_REQUEST,
+                    code: "INVALID_BODY",
+                    message: rejection.body_text(),
+                    details: vec![],
+                }
+            }
+        })?;
+        let body: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        if body != b"{}" && json_type != Some(true) {
+            return Err(AppError::BadRequest {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code: "UNSUPPORTED_MEDIA_TYPE",
+                message: "Send the body as JSON with `Content-Type: application/json`".into(),
+                details: vec![],
+            });
+        }
+        parse_json(body).map(ApiJson)
+    }
+}
+
+/// Deserialises JSON, reporting the path of a wrong field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let syntax = |message: String| AppError::BadRequest {
+        status: StatusCode::BAD_REQUEST,
+        code: "INVALID_JSON",
+        message: format!("Malformed JSON: {message}"),
+        details: vec![],
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => value,
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            let message = clean_serde_message(&inner.to_string());
+            if inner.is_syntax() || inner.is_eof() {
+                return Err(syntax(message));
+            }
+            let parent = if path == "." || path.is_empty() {
+                None
+            } else {
+                Some(path)
+            };
+            // serde names a missing field in the message and points at its parent: point at it.
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|m| m.strip_suffix('`'))
+                .map(str::to_owned);
+            let path = match (parent, missing) {
+                (Some(parent), Some(field)) => format!("{parent}.{field}"),
+                (None, Some(field)) => field,
+                (Some(parent), None) => parent,
+                (None, None) => "body".to_owned(),
+            };
+            return Err(AppError::invalid_fields(vec![Detail::field(path, message)]));
+        }
+    };
+    de.end().map_err(|e| syntax(clean_serde_message(&e.to_string())))?;
+    Ok(value)
+}
+
+/// Drops serde's " at line 1 column 17" suffix.
+fn clean_serde_message(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,430 @@
+//! Shared helpers of the HTTP tests: simulators, a relay on `127.0.0.1:0` over a SQLite file in
+//! a temporary directory, a recording proxy between the two, the HTTP client, status polling,
+//! and a global log capture to assert that no secret is ever logged.
+
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use zatca_relay::config::{Config, DatabaseUrl, Gateway};
+use zatca_relay::secret::SecretString;
+use zatca_relay::{RelayHandle, spawn};
+use zatca_sim::{Environment as SimEnv, SimConfig, SimHandle};
+
+/// The master key of every test relay (32 bytes, base64).
+pub const MASTER_KEY: &str = "cmVsYXktdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzISE=";
+
+// ---------------------------------------------------------------------------------------------
+// Log capture
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut inner) = self.0.lock() {
+            inner.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
+    type Writer = Buffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+static LOGS: OnceLock<Buffer> = OnceLock::new();
+
+/// Installs (once) a global subscriber that records the relay's logs at TRACE level and every
+/// other crate's at DEBUG (the simulators' own logs are left out: they are not the relay's).
+pub fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buffer = Buffer::default();
+        let filter = tracing_subscriber::EnvFilter::new("debug,zatca_relay=trace,zatca_sim=off");
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(buffer.clone())
+            .with_ansi(false)
+            .try_init();
+        buffer
+    });
+}
+
+/// Everything logged so far.
+pub fn logs() -> String {
+    LOGS.get()
+        .and_then(|b| b.0.lock().ok().map(|v| String::from_utf8_lossy(&v).into_owned()))
+        .unwrap_or_default()
+}
+
+/// Panics if any of `secrets` appears in the captured logs.
+pub fn assert_not_logged(secrets: &[&str]) {
+    let logs = logs();
+    assert!(!logs.is_empty(), "no logs were captured");
+    for secret in secrets {
+        assert!(!secret.is_empty());
+        assert!(
+            !logs.contains(secret),
+            "a secret ({}…) appears in the logs",
+            &secret[..secret.len().min(6)]
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Simulators and relays
+
+/// The two simulators: sandbox (fixed OTP 123345) and production (single-use OTPs only).
+pub struct Sims {
+    pub sandbox: SimHandle,
+    pub production: SimHandle,
+}
+
+impl Sims {
+    pub async fn start() -> Sims {
+        let sandbox = zatca_sim::spawn(SimConfig::for_environment(SimEnv::Sandbox))
+            .await
+            .expect("sandbox sim");
+        let production = zatca_sim::spawn(SimConfig {
+            fixed_otps: vec![],
+            ..SimConfig::for_environment(SimEnv::Production)
+        })
+        .await
+        .expect("production sim");
+        Sims { sandbox, production }
+    }
+
+    /// A fresh single-use OTP from the production simulator (as from the Fatoora portal).
+    pub fn production_otp(&self) -> String {
+        self.production.issue_otp(Duration::from_secs(3600))
+    }
+}
+
+/// A test relay's configuration: SQLite in `dir`, the given gateway URLs, fast worker.
+pub fn relay_config(dir: &Path, sandbox_url: &str, production_url: &str) -> Config {
+    let mut config = Config::defaults();
+    config.listen = "127.0.0.1:0".parse().expect("addr");
+    config.database_url = DatabaseUrl::new(format!("sqlite://{}", db_path(dir).display()));
+    config.master_key = Some(SecretString::new(MASTER_KEY));
+    config.gateway = Some(Gateway::Zatca);
+    config.zatca_sandbox_url = Some(sandbox_url.to_owned());
+    config.zatca_production_url = production_url.to_owned();
+    config.zatca_timeout_secs = 5;
+    config.worker_poll_ms = 50;
+    config.job_backoff_ms = 100;
+    config.job_max_attempts = 50;
+    config.shutdown_grace_secs = 2;
+    config.demo_dir = Some(dir.join("no-demo"));
+    config
+}
+
+pub fn db_path(dir: &Path) -> PathBuf {
+    dir.join("relay.db")
+}
+
+/// A relay with its simulators and temporary directory.
+pub struct TestRelay {
+    pub relay: RelayHandle,
+    pub sims: Sims,
+    pub dir: tempfile::TempDir,
+    pub http: Client,
+}
+
+impl TestRelay {
+    /// Sims + relay talking to them directly.
+    pub async fn start() -> TestRelay {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestRelay {
+        capture_logs();
+        let sims = Sims::start().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = relay_config(dir.path(), &sims.sandbox.base_url, &sims.production.base_url);
+        configure(&mut config);
+        let relay = spawn(config).await.expect("relay");
+        let http = Client::new(&relay.base_url);
+        TestRelay { relay, sims, dir, http }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        db_path(self.dir.path())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A recording proxy (relay → proxy → simulator) that can also fail chosen paths
+
+/// One exchange seen by the proxy.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub response: String,
+}
+
+#[derive(Clone)]
+struct ProxyState {
+    target: String,
+    client: reqwest::Client,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    fail: Arc<Mutex<Vec<String>>>,
+}
+
+/// A proxy in front of a simulator.
+pub struct Proxy {
+    pub base_url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    fail: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(target: &str) -> Proxy {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let fail = Arc::new(Mutex::new(Vec::new()));
+        let state = ProxyState {
+            target: target.to_owned(),
+            client: reqwest::Client::new(),
+            seen: seen.clone(),
+            fail: fail.clone(),
+        };
+        let app = axum::Router::new().fallback(forward).with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Proxy {
+            base_url: format!("http://{addr}"),
+            seen,
+            fail,
+            task,
+        }
+    }
+
+    /// Answer `503` to requests whose path ends with `suffix` (without forwarding them).
+    pub fn fail_path(&self, suffix: &str) {
+        if let Ok(mut fail) = self.fail.lock() {
+            fail.push(suffix.to_owned());
+        }
+    }
+
+    pub fn heal(&self) {
+        if let Ok(mut fail) = self.fail.lock() {
+            fail.clear();
+        }
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Every `secret` of CSID responses that went through the proxy.
+    pub fn csid_secrets(&self) -> Vec<String> {
+        self.seen()
+            .iter()
+            .filter_map(|s| serde_json::from_str::<Value>(&s.response).ok())
+            .filter_map(|v| v.get("secret").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn forward(
+    State(state): State<ProxyState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let failing = state
+        .fail
+        .lock()
+        .map(|f| f.iter().any(|s| uri.path().ends_with(s.as_str())))
+        .unwrap_or(false);
+    if failing {
+        let body = json!({"category": "HTTP-Errors", "code": "503", "message": "Service temporarily unavailable (test proxy)"});
+        if let Ok(mut seen) = state.seen.lock() {
+            seen.push(Seen {
+                method: method.to_string(),
+                path,
+                status: 503,
+                response: body.to_string(),
+            });
+        }
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    }
+    let mut request = state
+        .client
+        .request(method.clone(), format!("{}{}", state.target, path))
+        .body(body.to_vec());
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status();
+            let content_type = response.headers().get("content-type").cloned();
+            let text = response.text().await.unwrap_or_default();
+            if let Ok(mut seen) = state.seen.lock() {
+                seen.push(Seen {
+                    method: method.to_string(),
+                    path,
+                    status: status.as_u16(),
+                    response: text.clone(),
+                });
+            }
+            let mut out = (status, text).into_response();
+            if let Some(ct) = content_type {
+                out.headers_mut().insert("content-type", ct);
+            }
+            out
+        }
+        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The relay's HTTP API
+
+/// A JSON client of the relay.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        Client {
+            base: base.to_owned(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn send(&self, method: Method, path: &str, key: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("relay answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text })),
+        )
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> (u16, Value) {
+        self.send(Method::GET, path, Some(key), None).await
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
+        self.send(Method::POST, path, Some(key), Some(&body)).await
+    }
+
+    /// `POST /v1/onboard`: the new account's first key.
+    pub async fn onboard(&self, environment: &str) -> String {
+        let (status, body) = self
+            .send(
+                Method::POST,
+                "/v1/onboard",
+                None,
+                Some(&json!({"name": "Test Co", "environment": environment})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["api_key"]["key"].as_str().expect("key").to_owned()
+    }
+
+    /// `POST /v1/egs`, expecting 200: the unit id.
+    pub async fn create_unit(&self, key: &str, body: Value) -> String {
+        let (status, created) = self.post("/v1/egs", key, body).await;
+        assert_eq!(status, 200, "{created}");
+        assert_eq!(created["onboarding_status"], "pending", "{created}");
+        created["egs_unit_id"].as_str().expect("id").to_owned()
+    }
+
+    /// Polls the status until `onboarding_status` is one of `wanted` (or 20 s pass).
+    pub async fn wait_for(&self, key: &str, unit: &str, wanted: &[&str]) -> Value {
+        let started = Instant::now();
+        loop {
+            let (status, body) = self.get(&format!("/v1/egs/{unit}/status"), key).await;
+            assert_eq!(status, 200, "{body}");
+            let current = body["onboarding_status"].as_str().unwrap_or_default().to_owned();
+            if wanted.contains(&current.as_str()) {
+                return body;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "still {current} after 20 s: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A seller profile for production units.
+pub fn seller() -> Value {
+    json!({
+        "name": "Acme Trading LLC",
+        "name_ar": "شركة أكمي للتجارة",
+        "vat_number": "310122393500003",
+        "crn": "1010101010",
+        "address": {
+            "street": "King Fahd Road",
+            "building_number": "1234",
+            "district": "Al Olaya",
+            "city": "Riyadh",
+            "postal_code": "12211",
+            "country": "SA"
+        },
+        "branch": "Riyadh Branch",
+        "industry": "Retail"
+    })
+}
+
+/// Every file of the SQLite database (main file, WAL, shared memory), concatenated.
+pub fn database_bytes(db: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let path = PathBuf::from(format!("{}{suffix}", db.display()));
+        if let Ok(bytes) = std::fs::read(&path) {
+            all.extend(bytes);
+        }
+    }
+    all
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
