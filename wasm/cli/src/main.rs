@@ -94,8 +94,11 @@ enum Command {
     },
     /// Decode a signed document's QR code; optionally write it as SVG or PNG.
     Qr {
-        /// Signed XML document.
+        /// Signed XML document (or any invoice with `--phase1`).
         file: PathBuf,
+        /// Make the Phase 1 QR (tags 1–5, no signature) from the document's fields instead.
+        #[arg(long)]
+        phase1: bool,
         /// Write an SVG image here.
         #[arg(long)]
         svg: Option<PathBuf>,
@@ -274,8 +277,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Hash { file } => {
             out(&format!("{}\n", hash::invoice_hash(&read(&file)?)?))?;
         }
-        Command::Qr { file, svg, png } => {
-            let doc_qr = verify::embedded_qr(&read(&file)?)?;
+        Command::Qr { file, phase1, svg, png } => {
+            let doc_qr = if phase1 {
+                sign::phase1_qr(&read(&file)?)?
+            } else {
+                verify::embedded_qr(&read(&file)?)?
+            };
+            if phase1 {
+                out(&format!("{doc_qr}\n"))?;
+            }
             let fields = qr::decode(&doc_qr)?;
             out(&qr::describe(&fields))?;
             if let Some(path) = svg {

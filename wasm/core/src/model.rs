@@ -258,7 +258,26 @@ impl InvoiceInput {
         let input = decode_invoice(value, &mut issues);
         match input {
             Some(input) if issues.is_empty() => Ok(input),
-            _ => Err(Error::from_issues(issues)),
+            Some(input) => {
+                // Report the rule violations of what did decode too: all problems at once. A
+                // rule about a part that failed to decode would only repeat that failure (a
+                // dropped line makes "at least one line" fire), so those are left out.
+                let decoded: Vec<String> = issues.iter().filter_map(|i| i.path.clone()).collect();
+                let repeats = |path: &str| {
+                    decoded.iter().any(|d| {
+                        let parent = d.rsplit_once('.').map_or(d.as_str(), |(p, _)| p);
+                        path.starts_with(parent) || (path == "line_items" && d.starts_with("line_items["))
+                    })
+                };
+                issues.extend(
+                    crate::validate::validate(&input)
+                        .into_iter()
+                        .filter(|i| !i.path.as_deref().is_some_and(repeats)),
+                );
+                issues.sort_by_key(|i| i.severity == crate::Severity::Warning);
+                Err(Error::from_issues(issues))
+            }
+            None => Err(Error::from_issues(issues)),
         }
     }
 
@@ -660,7 +679,7 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_with_its_path() {
-        let json = br#"{"invoice_number":"","invoice_date":"2025-01-15","colour":"red",
+        let json = br#"{"invoice_number":"x","invoice_date":"2025-01-15","invoice_time":"10:00:00","colour":"red",
             "seller":{"name":"A","vat_number":"3","address":{"street":"x","planet":"Mars"}},
             "line_items":[{"description":"d","quantity":"lots","unit_price":1,"vat_category":"X"},{"quantity":1}]}"#;
         let err = InvoiceInput::from_json(json)
@@ -672,14 +691,14 @@ mod tests {
             .map(|i| (i.path.clone().unwrap_or_default(), i.code))
             .collect();
         for expected in [
-            ("invoice_number", "empty_value"),
-            ("invoice_time", "missing_field"),
             ("colour", "unknown_field"),
             ("seller.address.planet", "unknown_field"),
             ("line_items[0].quantity", "invalid_number"),
             ("line_items[0].vat_category", "invalid_value"),
             ("line_items[1].description", "missing_field"),
             ("line_items[1].unit_price", "missing_field"),
+            // Rule violations of the parts that decoded come in the same error.
+            ("seller.vat_number", "invalid_vat_number"),
         ] {
             assert!(
                 got.iter().any(|(p, c)| p == expected.0 && *c == expected.1),

@@ -143,6 +143,13 @@ pub(crate) fn qr_base_fields(doc: &Document) -> Result<QrFields> {
     })
 }
 
+/// The Phase 1 QR code of a document (tags 1–5: seller, VAT number, timestamp, total with VAT,
+/// VAT total; no hash or signature), for taxpayers not yet in Phase 2.
+pub fn phase1_qr(xml_bytes: &[u8]) -> Result<String> {
+    let doc = xml::parse(xml::utf8(xml_bytes)?)?;
+    qr::encode(&qr_base_fields(&doc)?)
+}
+
 /// Whether the document is simplified (KSA-2 starts with `02`): only those get QR tag 9.
 pub(crate) fn is_simplified(doc: &Document) -> bool {
     top(doc, "InvoiceTypeCode")
