@@ -40,20 +40,9 @@ pub struct SignedProperties<'a> {
 const DS_NS_ATTR: &str = " xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"";
 const SHA256_ALG: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 
-fn escape(out: &mut String, s: &str) {
-    if !s.contains(['&', '<', '>']) {
-        out.push_str(s);
-        return;
-    }
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-}
+/// Template values are escaped like canonical text, so that the digest input and the embedded
+/// element stay the same characters.
+use crate::xml::escape_text as escape;
 
 /// Renders `xades:SignedProperties`. With `standalone`, the namespace declarations a standalone
 /// DOM serialisation adds are injected (`xmlns:xades` first on the element, `xmlns:ds` first on

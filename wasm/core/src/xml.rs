@@ -347,7 +347,7 @@ fn attach<'a>(stack: &mut [Element<'a>], root: &mut Option<Element<'a>>, element
 }
 
 /// Appends `s` escaped as C14N text content.
-fn escape_text(out: &mut String, s: &str) {
+pub(crate) fn escape_text(out: &mut String, s: &str) {
     if !s.contains(['&', '<', '>', '\r']) {
         out.push_str(s);
         return;
