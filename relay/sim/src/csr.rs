@@ -22,27 +22,12 @@ const SUBJECT_ALT_NAME: der::oid::ObjectIdentifier = der::oid::ObjectIdentifier:
 /// OID of the PKCS#9 extensionRequest attribute.
 const EXTENSION_REQUEST: der::oid::ObjectIdentifier = der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.14");
 
-/// ZATCA's CSR fields (SPEC §9.2), as read by `zatca_core::csr::parse_csr`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// ZATCA's CSR fields (SPEC §9.2) as `zatca_core::csr::parse_csr` reads them, with the
+/// requested certificate template.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsrFields {
-    /// Subject CN (e.g. `TST-886431145-399999999900003`).
-    pub common_name: String,
-    /// SAN `SN` (surname attribute): EGS serial `1-…|2-…|3-…`.
-    pub serial_number: String,
-    /// SAN `UID`: the VAT (or group VAT) number.
-    pub organization_identifier: String,
-    /// Subject OU.
-    pub organization_unit: String,
-    /// Subject O.
-    pub organization_name: String,
-    /// Subject C.
-    pub country: String,
-    /// SAN `title`: the four-digit invoice-type flags (`1100`, `1000`, `0100`).
-    pub invoice_type: String,
-    /// SAN `registeredAddress`.
-    pub location_address: String,
-    /// SAN `businessCategory`.
-    pub industry_business_category: String,
+    /// Subject and SAN fields (CN, EGS serial, VAT number, OU, O, C, title, address, category).
+    pub config: zatca_core::csr::CsrConfig,
     /// MS certificate template name extension (`TSTZATCA-Code-Signing`, …).
     pub template_name: String,
 }
@@ -100,17 +85,8 @@ pub fn parse(der_bytes: &[u8]) -> Result<CsrRequest, CsrRejection> {
     let parsed = zatca_core::csr::parse_csr(der_bytes).map_err(|e| CsrRejection::Invalid(core_message(&e)))?;
     let req = CertReq::from_der(der_bytes)
         .map_err(|e| CsrRejection::Invalid(format!("the CSR is not a PKCS#10 request: {e}")))?;
-    let config = parsed.config;
     let fields = CsrFields {
-        common_name: config.common_name,
-        serial_number: config.serial_number,
-        organization_identifier: config.organization_identifier,
-        organization_unit: config.organization_unit,
-        organization_name: config.organization_name,
-        country: config.country,
-        invoice_type: config.invoice_type,
-        location_address: config.location_address,
-        industry_business_category: config.industry_business_category,
+        config: parsed.config,
         template_name: parsed.template_name,
     };
     Ok(CsrRequest {
@@ -163,18 +139,10 @@ pub fn check_fields(fields: &CsrFields, environment: Environment) -> Result<(), 
             environment.template_name()
         )));
     }
-    let config = zatca_core::csr::CsrConfig {
-        common_name: fields.common_name.clone(),
-        serial_number: fields.serial_number.clone(),
-        organization_identifier: fields.organization_identifier.clone(),
-        organization_unit: fields.organization_unit.clone(),
-        organization_name: fields.organization_name.clone(),
-        country: fields.country.clone(),
-        invoice_type: fields.invoice_type.clone(),
-        location_address: fields.location_address.clone(),
-        industry_business_category: fields.industry_business_category.clone(),
-    };
-    config.validate().map_err(|e| CsrRejection::Invalid(core_message(&e)))
+    fields
+        .config
+        .validate()
+        .map_err(|e| CsrRejection::Invalid(core_message(&e)))
 }
 
 #[cfg(test)]
@@ -184,15 +152,17 @@ mod tests {
     #[test]
     fn field_rules_come_from_the_core() {
         let fields = CsrFields {
-            common_name: "TST-1-399999999900004".into(),
-            serial_number: "1-a|2-b".into(),
-            organization_identifier: "399999999900004".into(),
-            organization_unit: "Riyadh Branch".into(),
-            organization_name: "Org".into(),
-            country: "SA".into(),
-            invoice_type: "1100".into(),
-            location_address: "RRRD2929".into(),
-            industry_business_category: "Supply activities".into(),
+            config: zatca_core::csr::CsrConfig {
+                common_name: "TST-1-399999999900004".into(),
+                serial_number: "1-a|2-b".into(),
+                organization_identifier: "399999999900004".into(),
+                organization_unit: "Riyadh Branch".into(),
+                organization_name: "Org".into(),
+                country: "SA".into(),
+                invoice_type: "1100".into(),
+                location_address: "RRRD2929".into(),
+                industry_business_category: "Supply activities".into(),
+            },
             template_name: "TSTZATCA-Code-Signing".into(),
         };
         let Err(CsrRejection::Invalid(message)) = check_fields(&fields, Environment::Sandbox) else {
@@ -207,15 +177,17 @@ mod tests {
     #[test]
     fn template_names_per_environment() {
         let mut fields = CsrFields {
-            common_name: "TST-1-399999999900003".into(),
-            serial_number: "1-a|2-b|3-c".into(),
-            organization_identifier: "399999999900003".into(),
-            organization_unit: "Riyadh Branch".into(),
-            organization_name: "Org".into(),
-            country: "SA".into(),
-            invoice_type: "1100".into(),
-            location_address: "RRRD2929".into(),
-            industry_business_category: "Supply activities".into(),
+            config: zatca_core::csr::CsrConfig {
+                common_name: "TST-1-399999999900003".into(),
+                serial_number: "1-a|2-b|3-c".into(),
+                organization_identifier: "399999999900003".into(),
+                organization_unit: "Riyadh Branch".into(),
+                organization_name: "Org".into(),
+                country: "SA".into(),
+                invoice_type: "1100".into(),
+                location_address: "RRRD2929".into(),
+                industry_business_category: "Supply activities".into(),
+            },
             template_name: "TSTZATCA-Code-Signing".into(),
         };
         assert_eq!(check_fields(&fields, Environment::Sandbox), Ok(()));

@@ -193,7 +193,7 @@ async fn compliance_csid(State(state): State<SimState>, headers: HeaderMap, body
     match state.issue_csid(CsidKind::Compliance, request) {
         Ok(csid) => {
             state.consume_otp(&otp);
-            tracing::info!(request_id = csid.request_id, vat = %csid.csr.fields.organization_identifier, "compliance CSID issued");
+            tracing::info!(request_id = csid.request_id, vat = %csid.csr.fields.config.organization_identifier, "compliance CSID issued");
             csid_issued(&csid, false)
         }
         Err(e) => {
@@ -280,7 +280,7 @@ async fn renew_production_csid(State(state): State<SimState>, headers: HeaderMap
             );
         }
     };
-    if request.fields.organization_identifier != current.csr.fields.organization_identifier {
+    if request.fields.config.organization_identifier != current.csr.fields.config.organization_identifier {
         return csid_error(
             "Invalid-CSR",
             "The CSR organization identifier (VAT number) does not match the certificate being renewed",
@@ -563,7 +563,7 @@ fn check_document(
         )),
         Some(_) => {}
     }
-    let cert_vat = &csid.csr.fields.organization_identifier;
+    let cert_vat = &csid.csr.fields.config.organization_identifier;
     if &doc.seller_vat != cert_vat {
         errors.push(ValidationMessage::error(
             "certificate-permissions",
@@ -577,7 +577,7 @@ fn check_document(
             "CERTIFICATE_ERRORS",
             format!(
                 "User only allowed to use the certificate for the invoice types of its title {} (this is a {} document)",
-                csid.csr.fields.invoice_type,
+                csid.csr.fields.config.invoice_type,
                 if doc.is_simplified { "simplified" } else { "standard" }
             ),
         )),

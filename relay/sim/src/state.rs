@@ -119,17 +119,17 @@ pub(crate) struct Csid {
 impl Csid {
     /// Document types the certificate may sign, from the CSR `title`.
     pub fn required(&self) -> BTreeSet<DocumentType> {
-        DocumentType::required_for(&self.csr.fields.invoice_type)
+        DocumentType::required_for(&self.csr.fields.config.invoice_type)
     }
 
     pub fn info(&self) -> CsidInfo {
         CsidInfo {
             request_id: self.request_id,
             kind: self.kind,
-            common_name: self.csr.fields.common_name.clone(),
-            vat_number: self.csr.fields.organization_identifier.clone(),
-            egs_serial_number: self.csr.fields.serial_number.clone(),
-            invoice_types: self.csr.fields.invoice_type.clone(),
+            common_name: self.csr.fields.config.common_name.clone(),
+            vat_number: self.csr.fields.config.organization_identifier.clone(),
+            egs_serial_number: self.csr.fields.config.serial_number.clone(),
+            invoice_types: self.csr.fields.config.invoice_type.clone(),
             certificate: base64_std(&self.certificate_der),
             binary_security_token: self.token.clone(),
             not_before: unix(self.not_before),
