@@ -32,8 +32,7 @@ fi
 
 if [ -f npm/package.json ]; then
   step "npm package: build (wasm-bindgen, wasm-opt) and tests (node + chromium)"
-  npm/scripts/build.sh
-  (cd npm && npm test)
+  npm/scripts/ci.sh
 fi
 
 echo

@@ -1,0 +1,61 @@
+// Browser (and bundler) entry point. `await init()` loads the signing module, `await
+// initTools()` the tools module; both fetch the .wasm next to this package
+// (`new URL(…, import.meta.url)`, which bundlers such as Vite and webpack 5 understand) unless
+// given a source. Node gets the same API from node.js.
+
+import { loadModule } from './lib/api.js';
+import { IdbChainStore, IdbKeyStore, openDatabase } from './lib/browser.js';
+import { ChainAllocator as ChainAllocatorBase } from './lib/chain.js';
+import { invalidArgument } from './lib/error.js';
+import { KeyVault as KeyVaultBase, checkUnitId } from './lib/vault.js';
+
+export * from './lib/public.js';
+
+const SIGN_WASM = new URL('./dist/zatca_sign_bg.wasm', import.meta.url);
+const TOOLS_WASM = new URL('./dist/zatca_tools_bg.wasm', import.meta.url);
+
+/** Loads the signing module (once). `options.module`: a URL, Response, bytes or WebAssembly.Module. */
+export async function init(options = {}) {
+  await loadModule('sign', (glue) => glue.default({ module_or_path: options.module ?? SIGN_WASM }));
+}
+
+/** Loads the tools module (once), and the signing module. */
+export async function initTools(options = {}) {
+  await Promise.all([
+    init(),
+    loadModule('tools', (glue) => glue.default({ module_or_path: options.module ?? TOOLS_WASM })),
+  ]);
+}
+
+export default init;
+
+const loaders = { init: () => init(), initTools: () => initTools() };
+
+function dbNameOf(options) {
+  const name = options.dbName ?? 'zatca';
+  if (typeof name !== 'string' || name === '') throw invalidArgument('dbName', 'expected a non-empty string');
+  return name;
+}
+
+/** Key custody in IndexedDB: see lib/vault.js. */
+export class KeyVault extends KeyVaultBase {
+  /** @param {{ egsUnitId: string, dbName?: string }} options */
+  static async open(options) {
+    if (!options || typeof options !== 'object') throw invalidArgument('options', 'expected { egsUnitId }');
+    const id = checkUnitId(options.egsUnitId);
+    const db = await openDatabase(dbNameOf(options));
+    return new KeyVault(new IdbKeyStore(db, id), loaders);
+  }
+}
+
+/** ICV/PIH allocation in IndexedDB under Web Locks: see lib/chain.js. */
+export class ChainAllocator extends ChainAllocatorBase {
+  /** @param {{ egsUnitId: string, dbName?: string, initial?: { icv: number, pih: string } }} options */
+  static async open(options) {
+    if (!options || typeof options !== 'object') throw invalidArgument('options', 'expected { egsUnitId }');
+    const id = checkUnitId(options.egsUnitId);
+    const name = dbNameOf(options);
+    const db = await openDatabase(name);
+    return new ChainAllocator(new IdbChainStore(db, name, id, options.initial));
+  }
+}

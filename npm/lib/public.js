@@ -1,0 +1,26 @@
+// The functions both entry points export (index.js for browsers, node.js for Node).
+export {
+  INITIAL_PIH,
+  buildCsr,
+  buildInvoice,
+  certificateInfo,
+  csrConfigFromProperties,
+  embeddedQr,
+  invoiceHash,
+  isValidPih,
+  nextPih,
+  parseCsr,
+  publicKeyOf,
+  qrDecode,
+  qrDecodeTlv,
+  qrDescribe,
+  qrEncode,
+  qrPng,
+  qrSvg,
+  signInvoice,
+  signXml,
+  stripSignature,
+  verifyInvoice,
+  version,
+} from './api.js';
+export { ZatcaError, isZatcaError } from './error.js';
