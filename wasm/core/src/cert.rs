@@ -35,6 +35,12 @@ pub(crate) const AT_ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwra
 pub(crate) const AT_ORGANIZATIONAL_UNIT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.11");
 
 /// The ZATCA attributes of the certificate's (or CSR's) `subjectAltName` directory name,
+/// SubjectPublicKeyInfo prefix of a compressed secp256k1 key (id-ecPublicKey, secp256k1).
+const COMPRESSED_SPKI_PREFIX: [u8; 23] = [
+    0x30, 0x36, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00,
+    0x0a, 0x03, 0x22, 0x00,
+];
+
 /// named like the [`crate::csr::CsrConfig`] fields they come from. `None` when absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SanFields {
@@ -64,7 +70,6 @@ pub struct Certificate {
     subject_common_name: Option<String>,
     serial_decimal: String,
     public_key_der: Vec<u8>,
-    verifying_key: Option<VerifyingKey>,
     signature: Vec<u8>,
     /// Computed once: every signature repeats it.
     cert_digest: String,
@@ -146,9 +151,6 @@ impl Certificate {
             subject_name: format_name(tbs.subject()),
             subject_common_name: name_attribute(tbs.subject(), AT_COMMON_NAME),
             serial_decimal: unsigned_decimal(tbs.serial_number().as_bytes()),
-            // A certificate on another curve still parses (it can be inspected and reported);
-            // `verifying_key` is where the curve requirement bites.
-            verifying_key: verifying_key_from_spki(&public_key_der).ok(),
             public_key_der,
             signature: cert.signature().raw_bytes().to_vec(),
             not_before_unix: unix_seconds(validity.not_before),
@@ -206,9 +208,13 @@ impl Certificate {
 
     /// The subject public key for verifying invoice signatures; `unsupported_curve` when the
     /// certificate is not a secp256k1 one.
+    ///
+    /// Decoded on demand: a certificate on another curve still parses (it can be inspected and
+    /// reported), and signing never needs the point, which keeps point decoding out of the
+    /// WebAssembly signing module.
     pub fn verifying_key(&self) -> Result<VerifyingKey> {
-        self.verifying_key
-            .ok_or_else(|| Error::new("unsupported_curve", "certificate key is not an EC secp256k1 key"))
+        verifying_key_from_spki(&self.public_key_der)
+            .map_err(|_| Error::new("unsupported_curve", "certificate key is not an EC secp256k1 key"))
     }
 
     /// The CA's signature over the certificate: the raw `signatureValue` bit-string bytes,
@@ -236,7 +242,14 @@ impl Certificate {
 
     /// Whether `key` is the private key of this certificate's public key.
     pub fn matches_key(&self, key: &PrivateKey) -> bool {
-        self.verifying_key == Some(key.verifying_key())
+        // Compare encodings, never decode the certificate's point: that keeps point decoding
+        // (square roots on the curve) out of the WebAssembly signing module. A certificate may
+        // carry the uncompressed or the compressed form of the key.
+        if key.public_key_der() == self.public_key_der {
+            return true;
+        }
+        let point = key.verifying_key().to_sec1_point(true);
+        self.public_key_der.strip_prefix(COMPRESSED_SPKI_PREFIX.as_slice()) == Some(point.as_bytes())
     }
 
     /// The ZATCA attributes of the `subjectAltName` directory name (EGS serial, VAT number,
@@ -417,6 +430,15 @@ mod tests {
     const CERT_PEM: &str = include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/cert.armored.pem");
     const SDK_KEY: &str =
         include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/ec-secp256k1-priv-key.pem");
+
+    #[test]
+    fn compressed_spki_prefix_names_a_secp256k1_key() {
+        let key = PrivateKey::from_seed([9; 32]).unwrap_or_else(|e| panic!("{e}"));
+        let point = key.verifying_key().to_sec1_point(true);
+        let spki = [COMPRESSED_SPKI_PREFIX.as_slice(), point.as_bytes()].concat();
+        let decoded = verifying_key_from_spki(&spki).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(decoded, key.verifying_key());
+    }
 
     #[test]
     fn sdk_certificate_fields() {
