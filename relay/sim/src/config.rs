@@ -21,13 +21,18 @@ pub enum Environment {
 }
 
 impl Environment {
+    /// The core's environment, which owns the template names (SPEC §9.2).
+    pub fn core(self) -> zatca_core::csr::Environment {
+        match self {
+            Environment::Sandbox => zatca_core::csr::Environment::Sandbox,
+            Environment::Simulation => zatca_core::csr::Environment::Simulation,
+            Environment::Production => zatca_core::csr::Environment::Production,
+        }
+    }
+
     /// The certificate template name a CSR for this environment must carry.
     pub fn template_name(self) -> &'static str {
-        match self {
-            Environment::Sandbox => "TSTZATCA-Code-Signing",
-            Environment::Simulation => "PREZATCA-Code-Signing",
-            Environment::Production => "ZATCA-Code-Signing",
-        }
+        self.core().template_name()
     }
 
     /// Whether a CSR with this template name is accepted. The sandbox also accepts the
@@ -39,11 +44,7 @@ impl Environment {
 
     /// Lowercase name (`sandbox`, `simulation`, `production`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Environment::Sandbox => "sandbox",
-            Environment::Simulation => "simulation",
-            Environment::Production => "production",
-        }
+        self.core().as_str()
     }
 }
 
