@@ -6,7 +6,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::error::Issue;
+use crate::error::{Issue, Severity};
 use crate::model::{Address, DocumentType, InvoiceInput, InvoiceType, Party, VatCategory};
 use crate::totals::exemption_text;
 
@@ -113,6 +113,52 @@ fn check_id_format(id: &crate::model::PartyId, path: &str, out: &mut Vec<Issue>)
             );
         }
     }
+}
+
+/// How a party's identification is checked: seller ids are warnings (BR-KSA-08), buyer ids
+/// errors (BR-KSA-14); both need a listed scheme, an alphanumeric value and the scheme's format.
+struct IdRules {
+    schemes: &'static [&'static str],
+    severity: Severity,
+    rule: &'static str,
+    scheme_code: &'static str,
+    value_code: &'static str,
+}
+
+const SELLER_ID: IdRules = IdRules {
+    schemes: &SELLER_SCHEMES,
+    severity: Severity::Warning,
+    rule: "BR-KSA-08",
+    scheme_code: "invalid_seller_id_scheme",
+    value_code: "invalid_seller_id",
+};
+
+const BUYER_ID: IdRules = IdRules {
+    schemes: &BUYER_SCHEMES,
+    severity: Severity::Error,
+    rule: "BR-KSA-14",
+    scheme_code: "invalid_buyer_id_scheme",
+    value_code: "invalid_buyer_id",
+};
+
+fn check_party_id(id: &crate::model::PartyId, path: &str, value_path: &str, rules: &IdRules, out: &mut Vec<Issue>) {
+    let issue = |code, message: String| {
+        let issue = Issue {
+            severity: rules.severity,
+            ..Issue::error(code, message)
+        };
+        issue.at(path).rule(rules.rule)
+    };
+    if !rules.schemes.contains(&id.scheme.as_str()) {
+        out.push(issue(
+            rules.scheme_code,
+            format!("scheme must be one of {}", rules.schemes.join(", ")),
+        ));
+    }
+    if !is_alphanumeric(&id.value) {
+        out.push(issue(rules.value_code, "must contain only letters and digits".into()));
+    }
+    check_id_format(id, value_path, out);
 }
 
 fn is_alphanumeric(s: &str) -> bool {
@@ -341,20 +387,7 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
             } else {
                 "seller.other_id"
             };
-            if !SELLER_SCHEMES.contains(&id.scheme.as_str()) {
-                out.push(
-                    warn(
-                        "invalid_seller_id_scheme",
-                        path,
-                        "scheme must be one of CRN, MOM, MLS, SAG, OTH, 700",
-                    )
-                    .rule("BR-KSA-08"),
-                );
-            }
-            if !is_alphanumeric(&id.value) {
-                out.push(warn("invalid_seller_id", path, "must contain only letters and digits").rule("BR-KSA-08"));
-            }
-            check_id_format(&id, path, out);
+            check_party_id(&id, path, path, &SELLER_ID, out);
         }
     }
     let address = seller.address.clone().unwrap_or_default();
@@ -485,33 +518,12 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
     }
     let id = buyer.identification();
     if let Some(id) = &id {
-        let path = if buyer.crn.is_some() {
-            "buyer.crn"
+        let (path, value_path) = if buyer.crn.is_some() {
+            ("buyer.crn", "buyer.crn")
         } else {
-            "buyer.other_id.scheme"
+            ("buyer.other_id.scheme", "buyer.other_id.value")
         };
-        if !BUYER_SCHEMES.contains(&id.scheme.as_str()) {
-            out.push(
-                err(
-                    "invalid_buyer_id_scheme",
-                    path,
-                    "scheme must be one of TIN, CRN, MOM, MLS, 700, SAG, NAT, GCC, IQA, PAS, OTH",
-                )
-                .rule("BR-KSA-14"),
-            );
-        }
-        if !is_alphanumeric(&id.value) {
-            out.push(err("invalid_buyer_id", path, "must contain only letters and digits").rule("BR-KSA-14"));
-        }
-        check_id_format(
-            id,
-            if buyer.crn.is_some() {
-                "buyer.crn"
-            } else {
-                "buyer.other_id.value"
-            },
-            out,
-        );
+        check_party_id(id, path, value_path, &BUYER_ID, out);
     }
     if needs_nat && id.as_ref().is_none_or(|i| i.scheme != "NAT") {
         out.push(
