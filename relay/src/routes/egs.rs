@@ -656,16 +656,7 @@ async fn request_production(
     if body.csr.is_some() && unit.custody != Custody::Device {
         return Err(AppError::invalid_field("csr", "only for custody `device`"));
     }
-    let _guard = state.lock_unit(unit.id).ok_or_else(|| AppError::Conflict {
-        code: "EGS_BUSY",
-        message: "Another operation on this EGS unit is in progress; retry shortly".into(),
-        retryable: true,
-    })?;
-    let unit = state
-        .store
-        .unit(auth.account.id, unit.id)
-        .await?
-        .ok_or_else(AppError::unit_not_found)?;
+    let (_guard, unit) = lock_and_reload(&state, auth.account.id, unit.id).await?;
     let unit = onboarding::obtain_production_csid(&state, unit, &body.otp, body.csr.as_deref()).await?;
     Ok(Json(ProductionObtained {
         message: "Production CSID obtained",
@@ -737,16 +728,7 @@ async fn submit_compliance_document(
             "The relay signs this unit's compliance documents itself (custody `relay`)",
         ));
     }
-    let _guard = state.lock_unit(unit.id).ok_or_else(|| AppError::Conflict {
-        code: "EGS_BUSY",
-        message: "Another operation on this EGS unit is in progress; retry shortly".into(),
-        retryable: true,
-    })?;
-    let unit = state
-        .store
-        .unit(auth.account.id, unit.id)
-        .await?
-        .ok_or_else(AppError::unit_not_found)?;
+    let (_guard, unit) = lock_and_reload(&state, auth.account.id, unit.id).await?;
     let result = onboarding::submit_device_document(&state, unit, body).await?;
     Ok(Json(result))
 }
@@ -783,6 +765,22 @@ async fn audit_log(
         "duration_ms": e.duration_ms,
         "error": e.error,
     })).collect::<Vec<_>>() })))
+}
+
+/// Takes the unit's lock (one operation per unit at a time: `409 EGS_BUSY` otherwise) and reads
+/// the unit again under it, so the operation starts from what the previous one left.
+async fn lock_and_reload(state: &AppState, account_id: Uuid, id: Uuid) -> AppResult<(crate::UnitGuard, EgsUnit)> {
+    let guard = state.lock_unit(id).ok_or_else(|| AppError::Conflict {
+        code: "EGS_BUSY",
+        message: "Another operation on this EGS unit is in progress; retry shortly".into(),
+        retryable: true,
+    })?;
+    let unit = state
+        .store
+        .unit(account_id, id)
+        .await?
+        .ok_or_else(AppError::unit_not_found)?;
+    Ok((guard, unit))
 }
 
 #[cfg(test)]
