@@ -19,10 +19,15 @@ function rustSources(dir) {
 }
 
 const CODE_CALL = /(?<![A-Za-z0-9_])(?:Error::new|Issue::error|Issue::warning|err|warn|problem)\(\s*"([a-z0-9_]+)"/g;
+// Codes kept in `…_code: "…"` fields (the core's per-party identification rules).
+const CODE_FIELD = /_code: "([a-z0-9_]+)"/g;
 
 function codesIn(sources) {
   const out = new Set();
-  for (const { text } of sources) for (const m of text.matchAll(CODE_CALL)) out.add(m[1]);
+  for (const { text } of sources) {
+    for (const m of text.matchAll(CODE_CALL)) out.add(m[1]);
+    for (const m of text.matchAll(CODE_FIELD)) out.add(m[1]);
+  }
   return out;
 }
 

@@ -91,8 +91,20 @@ mod tests {
     }
 
     /// First string arguments of `Error::new(`, `Issue::error(`, `Issue::warning(` and the
-    /// core's `err(`/`warn(`/`problem(` helpers.
+    /// core's `err(`/`warn(`/`problem(` helpers, and codes kept in `…_code: "…"` fields (the
+    /// core's per-party identification rules).
     fn codes_in(text: &str, out: &mut BTreeSet<String>) {
+        for (i, _) in text.match_indices("_code: \"") {
+            let quoted = &text[i + "_code: \"".len()..];
+            let code: String = quoted.chars().take_while(|c| *c != '"').collect();
+            if !code.is_empty()
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                out.insert(code);
+            }
+        }
         for call in [
             "Error::new(",
             "Issue::error(",
