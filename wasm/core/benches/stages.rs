@@ -54,12 +54,42 @@ fn bench(c: &mut Criterion) {
             n
         })
     });
+    c.bench_function("stage_quick_xml_events_no_attrs", |b| {
+        b.iter(|| {
+            let mut reader = quick_xml::Reader::from_str(black_box(sample));
+            reader.config_mut().trim_text(false);
+            reader.config_mut().check_end_names = false;
+            let mut n = 0usize;
+            loop {
+                match reader.read_event() {
+                    Ok(quick_xml::events::Event::Eof) | Err(_) => break,
+                    Ok(_) => n += 1,
+                }
+            }
+            n
+        })
+    });
+    c.bench_function("stage_memchr_lt_scan", |b| {
+        b.iter(|| black_box(sample).bytes().filter(|&c| c == b'<').count())
+    });
     c.bench_function("stage_parse", |b| {
         b.iter(|| zatca_core::xml::parse(black_box(sample)).expect("parse"))
     });
     let doc = zatca_core::xml::parse(sample).expect("parse");
     c.bench_function("stage_hash_c14n_sha256", |b| {
         b.iter(|| zatca_core::hash::hash_document(black_box(&doc)))
+    });
+    let hash_input = zatca_core::hash::hash_input(&doc);
+    c.bench_function("stage_c14n_only", |b| b.iter(|| zatca_core::hash::hash_input(black_box(&doc))));
+    c.bench_function("stage_sha256_of_c14n", |b| {
+        b.iter(|| <sha2::Sha256 as sha2::Digest>::digest(black_box(hash_input.as_bytes())))
+    });
+    c.bench_function("stage_ecdsa_sign_prehash", |b| {
+        use k256::ecdsa::signature::hazmat::PrehashSigner;
+        b.iter(|| {
+            let s: k256::ecdsa::Signature = key.signing_key().sign_prehash(black_box(&[7u8; 32])).expect("sign");
+            s
+        })
     });
     c.bench_function("stage_ecdsa_sign", |b| {
         b.iter(|| {

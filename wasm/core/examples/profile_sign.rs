@@ -1,5 +1,5 @@
 //! Runs build + sign of a 10-line invoice in a loop, for profilers (callgrind, perf).
-//! `cargo run --release -p zatca-core --example profile_sign -- 200`
+//! `cargo run --release -p zatca-core --example profile_sign -- 200 [xml]` (xml: re-sign the SDK sample)
 
 use zatca_core::cert::Certificate;
 use zatca_core::keys::PrivateKey;
@@ -33,6 +33,16 @@ fn main() -> Result<(), zatca_core::Error> {
         uuid: "u-1".into(),
     };
     let mut total = 0;
+    if std::env::args().nth(2).as_deref() == Some("xml") {
+        let sample =
+            include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Simplified/Invoice/Simplified_Invoice.xml");
+        let unsigned = sign::strip_signature(sample.as_bytes())?;
+        for _ in 0..n {
+            total += sign::sign_xml(unsigned.as_bytes(), &signer, Some("2025-07-22T15:51:28"))?.xml.len();
+        }
+        println!("{total}");
+        return Ok(());
+    }
     for _ in 0..n {
         let input = InvoiceInput::from_json(json.as_bytes())?;
         total += sign::sign_invoice(&input, &chain, &signer, None)?.xml.len();
