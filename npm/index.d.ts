@@ -438,6 +438,7 @@ export type ZatcaErrorCode =
   | "incomplete_seller_address"
   | "internal"
   | "invalid_argument"
+  | "invalid_character"
   | "invalid_backup"
   | "invalid_building_number"
   | "invalid_buyer_id"

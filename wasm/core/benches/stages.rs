@@ -80,7 +80,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| zatca_core::hash::hash_document(black_box(&doc)))
     });
     let hash_input = zatca_core::hash::hash_input(&doc);
-    c.bench_function("stage_c14n_only", |b| b.iter(|| zatca_core::hash::hash_input(black_box(&doc))));
+    c.bench_function("stage_c14n_only", |b| {
+        b.iter(|| zatca_core::hash::hash_input(black_box(&doc)))
+    });
     c.bench_function("stage_sha256_of_c14n", |b| {
         b.iter(|| <sha2::Sha256 as sha2::Digest>::digest(black_box(hash_input.as_bytes())))
     });

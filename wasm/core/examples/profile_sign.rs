@@ -38,7 +38,9 @@ fn main() -> Result<(), zatca_core::Error> {
             include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Simplified/Invoice/Simplified_Invoice.xml");
         let unsigned = sign::strip_signature(sample.as_bytes())?;
         for _ in 0..n {
-            total += sign::sign_xml(unsigned.as_bytes(), &signer, Some("2025-07-22T15:51:28"))?.xml.len();
+            total += sign::sign_xml(unsigned.as_bytes(), &signer, Some("2025-07-22T15:51:28"))?
+                .xml
+                .len();
         }
         println!("{total}");
         return Ok(());

@@ -11,6 +11,7 @@ pub mod hash;
 pub mod keys;
 pub mod model;
 pub mod qr;
+mod scan;
 pub mod sign;
 pub mod totals;
 pub mod ubl;

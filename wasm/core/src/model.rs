@@ -341,12 +341,20 @@ impl<'a> Obj<'a> {
     }
 
     fn string(&mut self, key: &'static str, issues: &mut Vec<Issue>) -> Option<String> {
-        let path = join(&self.path, key);
         match self.get(key)? {
             Value::String(s) => {
                 let trimmed = s.trim();
                 if trimmed.is_empty() {
-                    issues.push(Issue::error("empty_value", "must not be empty").at(path));
+                    issues.push(Issue::error("empty_value", "must not be empty").at(join(&self.path, key)));
+                    None
+                } else if let Some(c) = trimmed.chars().find(|&c| !is_xml_char(c)) {
+                    issues.push(
+                        Issue::error(
+                            "invalid_character",
+                            format!("contains U+{:04X}, a character XML documents cannot carry", c as u32),
+                        )
+                        .at(join(&self.path, key)),
+                    );
                     None
                 } else {
                     Some(trimmed.to_owned())
@@ -354,7 +362,7 @@ impl<'a> Obj<'a> {
             }
             Value::Number(n) => Some(n.to_string()),
             _ => {
-                issues.push(type_error(&path, "a string"));
+                issues.push(type_error(&join(&self.path, key), "a string"));
                 None
             }
         }
@@ -370,7 +378,6 @@ impl<'a> Obj<'a> {
     }
 
     fn decimal(&mut self, key: &'static str, issues: &mut Vec<Issue>) -> Option<Decimal> {
-        let path = join(&self.path, key);
         let text = match self.get(key)? {
             // serde_json writes a float number as the shortest text that reads back as the same
             // double (ryu): the decimal the caller wrote for amounts of up to 15 significant
@@ -378,38 +385,39 @@ impl<'a> Obj<'a> {
             Value::Number(n) => n.to_string(),
             Value::String(s) => s.trim().to_owned(),
             _ => {
-                issues.push(type_error(&path, "a number"));
+                issues.push(type_error(&join(&self.path, key), "a number"));
                 return None;
             }
         };
         match parse_decimal(&text) {
             Some(d) => Some(d),
             None => {
-                issues.push(Issue::error("invalid_number", format!("`{text}` is not a decimal number")).at(path));
+                issues.push(
+                    Issue::error("invalid_number", format!("`{text}` is not a decimal number"))
+                        .at(join(&self.path, key)),
+                );
                 None
             }
         }
     }
 
     fn boolean(&mut self, key: &'static str, issues: &mut Vec<Issue>) -> bool {
-        let path = join(&self.path, key);
         match self.get(key) {
             None => false,
             Some(Value::Bool(b)) => *b,
             Some(_) => {
-                issues.push(type_error(&path, "true or false"));
+                issues.push(type_error(&join(&self.path, key), "true or false"));
                 false
             }
         }
     }
 
     fn choice<T: Copy>(&mut self, key: &'static str, options: &[(&str, T)], issues: &mut Vec<Issue>) -> Option<T> {
-        let path = join(&self.path, key);
         let text = match self.get(key)? {
             Value::String(s) => s.trim().to_owned(),
             Value::Number(n) => n.to_string(),
             _ => {
-                issues.push(type_error(&path, "a string"));
+                issues.push(type_error(&join(&self.path, key), "a string"));
                 return None;
             }
         };
@@ -419,7 +427,10 @@ impl<'a> Obj<'a> {
             .map(|(_, v)| *v);
         if found.is_none() {
             let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-            issues.push(Issue::error("invalid_value", format!("`{text}` is not one of {}", names.join(", "))).at(path));
+            issues.push(
+                Issue::error("invalid_value", format!("`{text}` is not one of {}", names.join(", ")))
+                    .at(join(&self.path, key)),
+            );
         }
         found
     }
@@ -431,6 +442,12 @@ impl<'a> Obj<'a> {
             }
         }
     }
+}
+
+/// Whether XML 1.0 can carry the character (its `Char` production; Rust strings hold no
+/// surrogates).
+fn is_xml_char(c: char) -> bool {
+    !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
 }
 
 /// Parses a plain decimal (optional sign, digits, optional fraction, optional exponent).

@@ -10,13 +10,15 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use k256::ecdsa::signature::Signer as _;
 use k256::ecdsa::{DerSignature, Signature};
+use sha2::{Digest, Sha256};
 
 use crate::cert::Certificate;
 use crate::error::{Error, Issue, Result};
 use crate::hash::{self, InvoiceHash};
 use crate::keys::PrivateKey;
-use crate::model::InvoiceInput;
+use crate::model::{InvoiceInput, InvoiceType};
 use crate::qr::{self, QrFields};
+use crate::scan::{self, Span};
 use crate::ubl::{self, ChainInputs};
 use crate::xades::{self, SignatureValues, SignedProperties};
 use crate::xml::{self, Document, Element, NS_CAC, NS_CBC, NS_EXT};
@@ -89,7 +91,25 @@ pub fn sign_invoice(
     signing_time: Option<&str>,
 ) -> Result<SignedInvoice> {
     let built = ubl::build(input, chain)?;
-    let mut signed = sign_str(&built.xml, signer, signing_time)?;
+    // The writer emits the root element in canonical form, so its bytes are the hash input
+    // as they stand; the golden tests check that this equals signing the XML from scratch.
+    let layout = &built.layout;
+    let root = built.xml.get(layout.root.0..layout.root.1).unwrap_or_default();
+    let facts = Facts {
+        hash: InvoiceHash(Sha256::digest(root.as_bytes()).into()),
+        base: built.qr_base,
+        simplified: input.invoice_type == InvoiceType::Simplified,
+        uuid: chain.uuid.clone(),
+        icv: Some(chain.icv),
+        places: Places {
+            body_start: layout.body_start,
+            extensions: None,
+            qr: None,
+            signature: None,
+            last_reference_end: layout.last_reference_end,
+        },
+    };
+    let mut signed = finish(&built.xml, facts, signer, signing_time)?;
     signed.warnings = built.warnings;
     Ok(signed)
 }
@@ -179,10 +199,38 @@ pub fn sign_xml(unsigned: &[u8], signer: &Signer, signing_time: Option<&str>) ->
     sign_str(xml::utf8(unsigned)?, signer, signing_time)
 }
 
+/// What signing needs to know about a document, however it was learnt: from one streaming
+/// pass over given XML, or from the writer that just produced it.
+pub(crate) struct Facts {
+    /// The invoice hash.
+    pub hash: InvoiceHash,
+    /// The QR fields the document repeats (tags 1–5).
+    pub base: QrFields,
+    /// Whether the document is simplified (QR tag 9).
+    pub simplified: bool,
+    /// `cbc:UUID`.
+    pub uuid: String,
+    /// The ICV, when it fits a u64.
+    pub icv: Option<u64>,
+    /// Where the blocks go.
+    pub places: Places,
+}
+
+/// Where the three signature blocks go: after the root's start tag (or over an existing
+/// `ext:UBLExtensions`), and after the last `cac:AdditionalDocumentReference` (or over an
+/// existing QR reference and `cac:Signature`).
+pub(crate) struct Places {
+    pub body_start: usize,
+    pub extensions: Option<Span>,
+    pub qr: Option<Span>,
+    pub signature: Option<Span>,
+    pub last_reference_end: usize,
+}
+
 /// [`sign_xml`] over text that is already known to be UTF-8.
 fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Result<SignedInvoice> {
-    let first = xml::parse(original)?;
-    if !first.root.is(xml::NS_INVOICE, "Invoice") {
+    let mut scanned = scan::scan(original)?;
+    if !scanned.is_invoice {
         return Err(Error::new(
             "not_an_invoice",
             "the root element must be a UBL 2.1 Invoice",
@@ -191,23 +239,22 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
     // The inserted blocks use the ext/cac/cbc prefixes as children of the root, so the root must
     // bind them to the UBL namespaces. Missing declarations are added (they become part of the
     // hashed document); conflicting ones are refused.
-    let declarations = missing_declarations(&first)?;
+    let declarations = missing_declarations(&scanned.root_prefixes)?;
     let patched;
-    let reparsed;
-    let (src, doc) = if declarations.is_empty() {
-        (original, &first)
+    let src = if declarations.is_empty() {
+        original
     } else {
-        let at = first.root.start_tag_end - 1;
+        let at = scanned.body_start - 1;
         patched = format!(
             "{}{declarations}{}",
             original.get(..at).unwrap_or_default(),
             original.get(at..).unwrap_or_default()
         );
-        reparsed = xml::parse(&patched)?;
-        (patched.as_str(), &reparsed)
+        scanned = scan::scan(&patched)?;
+        patched.as_str()
     };
     let mut problems = Vec::new();
-    let icv_text = icv(doc);
+    let icv_text = scanned.icv.clone().flatten();
     match &icv_text {
         None => problems.push(Issue::error("missing_icv", "the document has no ICV reference").rule("BR-KSA-33")),
         Some(v) if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) => {
@@ -215,26 +262,84 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
         }
         Some(_) => {}
     }
-    if additional_reference(doc, "PIH").is_none() {
+    if !scanned.has_pih {
         problems.push(Issue::error("missing_pih", "the document has no PIH reference").rule("BR-KSA-61"));
     }
-    let uuid = top_text(doc, "UUID").unwrap_or_default();
+    let uuid = scanned.uuid.take().unwrap_or_default();
     if uuid.is_empty() {
         problems.push(Issue::error("missing_uuid", "the document has no cbc:UUID").rule("BR-KSA-03"));
     }
-    let base = qr_base_fields(doc);
+    let base = scanned_base_fields(&mut scanned);
     if let Err(e) = &base {
         problems.extend(e.issues().iter().cloned());
     }
     if !problems.is_empty() {
         return Err(Error::from_issues(problems));
     }
-    let base = base?;
+    let last_reference_end = scanned
+        .last_reference_end
+        .ok_or_else(|| Error::new("missing_icv", "the document has no AdditionalDocumentReference"))?;
+    let facts = Facts {
+        hash: scanned.hash.unwrap_or(InvoiceHash([0; 32])),
+        base: base?,
+        simplified: scanned.type_name.as_deref().is_some_and(|n| n.starts_with("02")),
+        uuid,
+        icv: icv_text.and_then(|v| v.parse().ok()),
+        places: Places {
+            body_start: scanned.body_start,
+            extensions: scanned.extensions,
+            qr: scanned.qr,
+            signature: scanned.signature,
+            last_reference_end,
+        },
+    };
+    finish(src, facts, signer, signing_time)
+}
 
-    let hash = hash::hash_document(doc);
-    let hash_b64 = hash.to_base64();
-    let signature = signer.sign_hash(&hash);
-    let cert = &signer.certificate;
+/// The QR base fields from a scan, with the errors [`qr_base_fields`] gives.
+fn scanned_base_fields(s: &mut scan::Scanned) -> Result<QrFields> {
+    let missing = |what: &str| Error::new("missing_element", format!("the document has no {what}"));
+    if !s.has_supplier {
+        return Err(missing("cac:AccountingSupplierParty"));
+    }
+    let seller_name = s.seller_name.take().ok_or_else(|| missing("seller RegistrationName"))?;
+    let vat_number = s
+        .vat_number
+        .take()
+        .ok_or_else(|| missing("seller VAT number (PartyTaxScheme/CompanyID)"))?;
+    let date = s.issue_date.take().ok_or_else(|| missing("cbc:IssueDate"))?;
+    let time = s.issue_time.take().ok_or_else(|| missing("cbc:IssueTime"))?;
+    let total_with_vat = s
+        .total_with_vat
+        .take()
+        .ok_or_else(|| missing("LegalMonetaryTotal/TaxInclusiveAmount"))?;
+    let vat_total = s
+        .vat_total
+        .take()
+        .ok_or_else(|| missing("cac:TaxTotal/cbc:TaxAmount"))?;
+    Ok(QrFields {
+        seller_name,
+        vat_number,
+        timestamp: format!("{date}T{time}"),
+        total_with_vat,
+        vat_total,
+        invoice_hash: None,
+        signature: None,
+        public_key: None,
+        certificate_signature: None,
+    })
+}
+
+/// Signs the hash, renders the signature and QR blocks and puts them into `src`.
+pub(crate) fn finish(src: &str, facts: Facts, signer: &Signer, signing_time: Option<&str>) -> Result<SignedInvoice> {
+    let Facts {
+        hash,
+        base,
+        simplified,
+        uuid,
+        icv,
+        places,
+    } = facts;
     let default_time;
     let signing_time = match signing_time {
         Some(t) => t,
@@ -247,6 +352,9 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
     if !is_signing_time(signing_time) {
         return Err(Error::new("invalid_signing_time", "signing time must be yyyy-MM-ddTHH:mm:ss").at("signing_time"));
     }
+    let hash_b64 = hash.to_base64();
+    let signature = signer.sign_hash(&hash);
+    let cert = &signer.certificate;
     let properties = SignedProperties {
         signing_time,
         cert_digest: cert.cert_digest(),
@@ -266,37 +374,45 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
         invoice_hash: Some(hash_b64.clone()),
         signature: Some(signature.clone()),
         public_key: Some(cert.public_key_der().to_vec()),
-        certificate_signature: is_simplified(doc).then(|| cert.signature().to_vec()),
+        certificate_signature: simplified.then(|| cert.signature().to_vec()),
         ..base
     };
     let qr = qr::encode(&fields)?;
 
-    let xml = insert_blocks(src, doc, &extensions, &xades::render_qr_reference(&qr))?;
+    let xml = insert_blocks(src, &places, &extensions, &xades::render_qr_reference(&qr))?;
     Ok(SignedInvoice {
         xml,
         hash: hash_b64,
         signature,
         qr,
         uuid,
-        icv: icv_text.and_then(|v| v.parse().ok()),
+        icv,
         signing_time: signing_time.to_owned(),
         warnings: Vec::new(),
     })
 }
 
-fn missing_declarations(doc: &Document) -> Result<String> {
+fn missing_declarations(declared: &[Option<String>; 3]) -> Result<String> {
     let mut out = String::new();
-    for (prefix, uri) in [("ext", NS_EXT), ("cac", NS_CAC), ("cbc", NS_CBC)] {
-        let attr = format!("xmlns:{prefix}");
-        match doc.root.attrs.iter().find(|(k, _)| *k == attr) {
-            Some((_, v)) if v == uri => {}
-            Some((_, v)) => {
+    for ((prefix, uri), value) in [("ext", NS_EXT), ("cac", NS_CAC), ("cbc", NS_CBC)]
+        .into_iter()
+        .zip(declared)
+    {
+        match value {
+            Some(v) if v == uri => {}
+            Some(v) => {
                 return Err(Error::new(
                     "namespace_conflict",
                     format!("the root binds prefix `{prefix}` to `{v}`; the signature needs `{uri}`"),
                 ));
             }
-            None => out.push_str(&format!(" {attr}=\"{uri}\"")),
+            None => {
+                out.push_str(" xmlns:");
+                out.push_str(prefix);
+                out.push_str("=\"");
+                out.push_str(uri);
+                out.push('"');
+            }
         }
     }
     Ok(out)
@@ -312,49 +428,34 @@ fn is_signing_time(t: &str) -> bool {
 /// Puts the three blocks into the source text: each replaces an existing block of its kind,
 /// or is inserted where the UBL schema wants it (extensions first in the root, the QR reference
 /// after the last `cac:AdditionalDocumentReference`, the signature right after it).
-fn insert_blocks(src: &str, doc: &Document, extensions: &str, qr_ref: &str) -> Result<String> {
-    let root = &doc.root;
-    let mut edits: Vec<(usize, usize, String)> = Vec::new();
-    match root.elements().find(|e| e.is(NS_EXT, "UBLExtensions")) {
-        Some(e) => edits.push((e.start, e.end, extensions.to_owned())),
-        None => edits.push((root.start_tag_end, root.start_tag_end, extensions.to_owned())),
-    }
-    let existing_qr = additional_reference(doc, "QR");
-    let existing_sig = root.elements().find(|e| e.is(NS_CAC, "Signature"));
-    let last_adr = root
-        .elements()
-        .filter(|e| e.is(NS_CAC, "AdditionalDocumentReference"))
-        .last()
-        .ok_or_else(|| Error::new("missing_icv", "the document has no AdditionalDocumentReference"))?;
-    match (existing_qr, existing_sig) {
-        (Some(q), Some(s)) => {
-            edits.push((q.start, q.end, qr_ref.to_owned()));
-            edits.push((s.start, s.end, xades::SIGNATURE_REFERENCE.to_owned()));
-        }
-        (Some(q), None) => {
-            edits.push((q.start, q.end, format!("{qr_ref}{}", xades::SIGNATURE_REFERENCE)));
-        }
-        (None, Some(s)) => {
-            edits.push((last_adr.end, last_adr.end, qr_ref.to_owned()));
-            edits.push((s.start, s.end, xades::SIGNATURE_REFERENCE.to_owned()));
-        }
-        (None, None) => {
-            edits.push((
-                last_adr.end,
-                last_adr.end,
-                format!("{qr_ref}{}", xades::SIGNATURE_REFERENCE),
-            ));
-        }
-    }
-    edits.sort_by_key(|(start, _, _)| *start);
-    let mut out = String::with_capacity(src.len() + edits.iter().map(|e| e.2.len()).sum::<usize>());
+fn insert_blocks(src: &str, places: &Places, extensions: &str, qr_ref: &str) -> Result<String> {
+    let signature = xades::SIGNATURE_REFERENCE;
+    let mut edits: [(usize, usize, &str, &str); 3] = [(0, 0, "", ""); 3];
+    edits[0] = match places.extensions {
+        Some((start, end)) => (start, end, extensions, ""),
+        None => (places.body_start, places.body_start, extensions, ""),
+    };
+    let at = places.last_reference_end;
+    (edits[1], edits[2]) = match (places.qr, places.signature) {
+        (Some(q), Some(s)) => ((q.0, q.1, qr_ref, ""), (s.0, s.1, signature, "")),
+        (Some(q), None) => ((q.0, q.1, qr_ref, signature), (usize::MAX, usize::MAX, "", "")),
+        (None, Some(s)) => ((at, at, qr_ref, ""), (s.0, s.1, signature, "")),
+        (None, None) => ((at, at, qr_ref, signature), (usize::MAX, usize::MAX, "", "")),
+    };
+    edits.sort_by_key(|(start, ..)| *start);
+    let added: usize = edits.iter().map(|e| e.2.len() + e.3.len()).sum();
+    let mut out = String::with_capacity(src.len() + added);
     let mut pos = 0;
-    for (start, end, text) in edits {
+    for (start, end, first, second) in edits {
+        if start == usize::MAX {
+            continue;
+        }
         let before = src
             .get(pos..start)
             .ok_or_else(|| Error::new("internal", "overlapping signature blocks"))?;
         out.push_str(before);
-        out.push_str(&text);
+        out.push_str(first);
+        out.push_str(second);
         pos = end;
     }
     out.push_str(src.get(pos..).unwrap_or_default());

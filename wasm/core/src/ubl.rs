@@ -3,14 +3,14 @@
 //! (SPEC §2–§3). The output is unsigned: the signer inserts `ext:UBLExtensions`, the QR
 //! reference and `cac:Signature` without touching any other byte.
 
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Issue, Result, Severity};
 use crate::model::{InvoiceInput, Party, join_bilingual};
+use crate::qr::QrFields;
 use crate::totals::{self, Totals};
 use crate::validate;
+use crate::xml::{escape_attr, escape_text};
 
 /// The chain inputs of a document: its counter, the previous invoice hash and its UUID.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,10 @@ pub struct BuiltInvoice {
     pub warnings: Vec<Issue>,
     /// The computed totals.
     pub totals: Totals,
+    /// QR tags 1–5 as the document carries them.
+    pub(crate) qr_base: QrFields,
+    /// Where the signer's inputs are in `xml`.
+    pub(crate) layout: Layout,
 }
 
 /// Validates the input and writes the unsigned UBL document.
@@ -43,11 +47,25 @@ pub fn build(input: &InvoiceInput, chain: &ChainInputs) -> Result<BuiltInvoice> 
         return Err(Error::from_issues(issues));
     }
     let totals = totals::compute(input)?;
-    let xml = write(input, chain, &totals).map_err(|e| Error::new("internal", format!("XML writer failed: {e}")))?;
+    // The values the QR code repeats, as the document will carry them.
+    let qr_base = QrFields {
+        seller_name: input.seller.display_name().unwrap_or_default(),
+        vat_number: input.seller.vat_number.clone().unwrap_or_default(),
+        timestamp: format!("{}T{}", input.invoice_date, input.invoice_time),
+        total_with_vat: amount(totals.tax_inclusive),
+        vat_total: amount(totals.vat_total_sar),
+        invoice_hash: None,
+        signature: None,
+        public_key: None,
+        certificate_signature: None,
+    };
+    let (xml, layout) = write(input, chain, &totals, &qr_base);
     Ok(BuiltInvoice {
         xml,
         warnings: issues,
         totals,
+        qr_base,
+        layout,
     })
 }
 
@@ -101,233 +119,282 @@ fn plain(d: Decimal, min_scale: u32) -> String {
     }
 }
 
-type W = Writer<Vec<u8>>;
-type Io = std::io::Result<()>;
-
-fn start(w: &mut W, name: &str) -> Io {
-    w.write_event(Event::Start(BytesStart::new(name)))
+/// Writes the document as canonical XML (C14N 1.1) from the start of the root element on, with
+/// four-space indentation: empty elements written out in full, attributes in canonical order,
+/// and text and attribute values escaped exactly as canonicalisation escapes them. The bytes of
+/// the root element are therefore the bytes of the invoice hash input, and the signer hashes
+/// them as written instead of parsing the document back.
+struct Out {
+    s: String,
+    depth: usize,
 }
 
-fn end(w: &mut W, name: &str) -> Io {
-    w.write_event(Event::End(BytesEnd::new(name)))
+impl Out {
+    fn newline(&mut self) {
+        self.s.push('\n');
+        for _ in 0..self.depth {
+            self.s.push_str("    ");
+        }
+    }
+
+    fn open(&mut self, name: &str) {
+        self.newline();
+        self.s.push('<');
+        self.s.push_str(name);
+        self.s.push('>');
+        self.depth += 1;
+    }
+
+    fn close(&mut self, name: &str) {
+        self.depth = self.depth.saturating_sub(1);
+        self.newline();
+        self.s.push_str("</");
+        self.s.push_str(name);
+        self.s.push('>');
+    }
+
+    fn leaf(&mut self, name: &str, value: &str) {
+        self.leaf_attrs(name, &[], value);
+    }
+
+    /// An element with text; `attrs` must be sorted by name (canonical order for attributes
+    /// without a prefix).
+    fn leaf_attrs(&mut self, name: &str, attrs: &[(&str, &str)], value: &str) {
+        debug_assert!(attrs.windows(2).all(|w| w[0].0 < w[1].0), "attributes out of order");
+        self.newline();
+        self.s.push('<');
+        self.s.push_str(name);
+        for (key, v) in attrs {
+            self.s.push(' ');
+            self.s.push_str(key);
+            self.s.push_str("=\"");
+            escape_attr(&mut self.s, v);
+            self.s.push('"');
+        }
+        self.s.push('>');
+        escape_text(&mut self.s, value);
+        self.s.push_str("</");
+        self.s.push_str(name);
+        self.s.push('>');
+    }
+
+    fn money(&mut self, name: &str, currency: &str, value: Decimal) {
+        self.leaf_attrs(name, &[("currencyID", currency)], &amount(value));
+    }
 }
 
-fn text(w: &mut W, name: &str, value: &str) -> Io {
-    w.create_element(name).write_text_content(BytesText::new(value))?;
-    Ok(())
+/// Where the writer put what the signer needs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Layout {
+    /// The root element's span: the invoice hash input.
+    pub root: (usize, usize),
+    /// Byte offset just after the root's start tag.
+    pub body_start: usize,
+    /// Byte offset just after the last `cac:AdditionalDocumentReference` (PIH).
+    pub last_reference_end: usize,
 }
 
-fn text_attrs(w: &mut W, name: &str, attrs: &[(&str, &str)], value: &str) -> Io {
-    w.create_element(name)
-        .with_attributes(attrs.iter().copied())
-        .write_text_content(BytesText::new(value))?;
-    Ok(())
-}
+const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
 
-fn money(w: &mut W, name: &str, currency: &str, value: Decimal) -> Io {
-    text_attrs(w, name, &[("currencyID", currency)], &amount(value))
-}
-
-fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals) -> std::io::Result<String> {
-    let mut w = Writer::new_with_indent(Vec::with_capacity(4096 + input.line_items.len() * 900), b' ', 4);
+fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals, q: &QrFields) -> (String, Layout) {
+    let mut w = Out {
+        s: String::with_capacity(4096 + input.line_items.len() * 1024),
+        depth: 0,
+    };
+    let mut layout = Layout::default();
     let cur = input.currency.as_str();
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    let root = BytesStart::new("Invoice").with_attributes([
-        ("xmlns", crate::xml::NS_INVOICE),
-        ("xmlns:cac", crate::xml::NS_CAC),
-        ("xmlns:cbc", crate::xml::NS_CBC),
-        ("xmlns:ext", crate::xml::NS_EXT),
-    ]);
-    w.write_event(Event::Start(root))?;
-    text(&mut w, "cbc:ProfileID", "reporting:1.0")?;
-    text(&mut w, "cbc:ID", &input.invoice_number)?;
-    text(&mut w, "cbc:UUID", &chain.uuid)?;
-    text(&mut w, "cbc:IssueDate", &input.invoice_date)?;
-    text(&mut w, "cbc:IssueTime", &input.invoice_time)?;
-    text_attrs(
-        &mut w,
+    w.s.push_str(XML_DECLARATION);
+    w.newline();
+    layout.root.0 = w.s.len();
+    // Namespace declarations in canonical order: the default namespace first, then by prefix.
+    w.s.push_str("<Invoice xmlns=\"");
+    w.s.push_str(crate::xml::NS_INVOICE);
+    w.s.push_str("\" xmlns:cac=\"");
+    w.s.push_str(crate::xml::NS_CAC);
+    w.s.push_str("\" xmlns:cbc=\"");
+    w.s.push_str(crate::xml::NS_CBC);
+    w.s.push_str("\" xmlns:ext=\"");
+    w.s.push_str(crate::xml::NS_EXT);
+    w.s.push_str("\">");
+    layout.body_start = w.s.len();
+    w.depth = 1;
+    w.leaf("cbc:ProfileID", "reporting:1.0");
+    w.leaf("cbc:ID", &input.invoice_number);
+    w.leaf("cbc:UUID", &chain.uuid);
+    let (date, time) = q.timestamp.split_once('T').unwrap_or_default();
+    w.leaf("cbc:IssueDate", date);
+    w.leaf("cbc:IssueTime", time);
+    w.leaf_attrs(
         "cbc:InvoiceTypeCode",
         &[("name", &input.transaction_code())],
         input.document_type.code(),
-    )?;
+    );
     if let Some(note) = &input.note {
-        text(&mut w, "cbc:Note", note)?;
+        w.leaf("cbc:Note", note);
     }
-    text(&mut w, "cbc:DocumentCurrencyCode", cur)?;
-    text(&mut w, "cbc:TaxCurrencyCode", "SAR")?;
+    w.leaf("cbc:DocumentCurrencyCode", cur);
+    w.leaf("cbc:TaxCurrencyCode", "SAR");
     if let Some(po) = &input.purchase_order_id {
-        start(&mut w, "cac:OrderReference")?;
-        text(&mut w, "cbc:ID", po)?;
-        end(&mut w, "cac:OrderReference")?;
+        w.open("cac:OrderReference");
+        w.leaf("cbc:ID", po);
+        w.close("cac:OrderReference");
     }
     if input.document_type.is_note() {
-        start(&mut w, "cac:BillingReference")?;
-        start(&mut w, "cac:InvoiceDocumentReference")?;
+        w.open("cac:BillingReference");
+        w.open("cac:InvoiceDocumentReference");
         let id = input
             .original_invoice_number
             .as_deref()
             .or(input.original_invoice_uuid.as_deref())
             .unwrap_or_default();
-        text(&mut w, "cbc:ID", id)?;
-        end(&mut w, "cac:InvoiceDocumentReference")?;
-        end(&mut w, "cac:BillingReference")?;
+        w.leaf("cbc:ID", id);
+        w.close("cac:InvoiceDocumentReference");
+        w.close("cac:BillingReference");
     }
     if let Some(contract) = &input.contract_id {
-        start(&mut w, "cac:ContractDocumentReference")?;
-        text(&mut w, "cbc:ID", contract)?;
-        end(&mut w, "cac:ContractDocumentReference")?;
+        w.open("cac:ContractDocumentReference");
+        w.leaf("cbc:ID", contract);
+        w.close("cac:ContractDocumentReference");
     }
-    start(&mut w, "cac:AdditionalDocumentReference")?;
-    text(&mut w, "cbc:ID", "ICV")?;
-    text(&mut w, "cbc:UUID", &chain.icv.to_string())?;
-    end(&mut w, "cac:AdditionalDocumentReference")?;
-    start(&mut w, "cac:AdditionalDocumentReference")?;
-    text(&mut w, "cbc:ID", "PIH")?;
-    start(&mut w, "cac:Attachment")?;
-    text_attrs(
-        &mut w,
+    w.open("cac:AdditionalDocumentReference");
+    w.leaf("cbc:ID", "ICV");
+    w.leaf("cbc:UUID", &chain.icv.to_string());
+    w.close("cac:AdditionalDocumentReference");
+    w.open("cac:AdditionalDocumentReference");
+    w.leaf("cbc:ID", "PIH");
+    w.open("cac:Attachment");
+    w.leaf_attrs(
         "cbc:EmbeddedDocumentBinaryObject",
         &[("mimeCode", "text/plain")],
         &chain.pih,
-    )?;
-    end(&mut w, "cac:Attachment")?;
-    end(&mut w, "cac:AdditionalDocumentReference")?;
+    );
+    w.close("cac:Attachment");
+    w.close("cac:AdditionalDocumentReference");
+    layout.last_reference_end = w.s.len();
 
-    start(&mut w, "cac:AccountingSupplierParty")?;
-    write_party(&mut w, &input.seller)?;
-    end(&mut w, "cac:AccountingSupplierParty")?;
+    w.open("cac:AccountingSupplierParty");
+    write_party(&mut w, &input.seller);
+    w.close("cac:AccountingSupplierParty");
     // The customer party is mandatory in the UBL schema, even when empty (B2C).
-    match &input.buyer {
-        Some(buyer) => {
-            start(&mut w, "cac:AccountingCustomerParty")?;
-            write_party(&mut w, buyer)?;
-            end(&mut w, "cac:AccountingCustomerParty")?;
-        }
-        None => w.write_event(Event::Empty(BytesStart::new("cac:AccountingCustomerParty")))?,
+    w.open("cac:AccountingCustomerParty");
+    if let Some(buyer) = &input.buyer {
+        write_party(&mut w, buyer);
+        w.close("cac:AccountingCustomerParty");
+    } else {
+        w.depth -= 1;
+        w.s.push_str("</cac:AccountingCustomerParty>");
     }
     if input.delivery_date.is_some() || input.delivery_end_date.is_some() {
-        start(&mut w, "cac:Delivery")?;
+        w.open("cac:Delivery");
         if let Some(d) = &input.delivery_date {
-            text(&mut w, "cbc:ActualDeliveryDate", d)?;
+            w.leaf("cbc:ActualDeliveryDate", d);
         }
         if let Some(d) = &input.delivery_end_date {
-            text(&mut w, "cbc:LatestDeliveryDate", d)?;
+            w.leaf("cbc:LatestDeliveryDate", d);
         }
-        end(&mut w, "cac:Delivery")?;
+        w.close("cac:Delivery");
     }
-    start(&mut w, "cac:PaymentMeans")?;
-    text(&mut w, "cbc:PaymentMeansCode", &input.payment_means_code)?;
+    w.open("cac:PaymentMeans");
+    w.leaf("cbc:PaymentMeansCode", &input.payment_means_code);
     if input.document_type.is_note() {
         if let Some(reason) = join_bilingual(input.reason.as_deref(), input.reason_ar.as_deref()) {
-            text(&mut w, "cbc:InstructionNote", &reason)?;
+            w.leaf("cbc:InstructionNote", &reason);
         }
     }
-    end(&mut w, "cac:PaymentMeans")?;
+    w.close("cac:PaymentMeans");
 
     // BT-111 first (SAR, no breakdown): QR tag 5 reads the first TaxTotal (SPEC §8).
-    start(&mut w, "cac:TaxTotal")?;
-    money(&mut w, "cbc:TaxAmount", "SAR", t.vat_total_sar)?;
-    end(&mut w, "cac:TaxTotal")?;
-    start(&mut w, "cac:TaxTotal")?;
-    money(&mut w, "cbc:TaxAmount", cur, t.vat_total)?;
+    w.open("cac:TaxTotal");
+    w.leaf_attrs("cbc:TaxAmount", &[("currencyID", "SAR")], &q.vat_total);
+    w.close("cac:TaxTotal");
+    w.open("cac:TaxTotal");
+    w.money("cbc:TaxAmount", cur, t.vat_total);
     for s in &t.subtotals {
-        start(&mut w, "cac:TaxSubtotal")?;
-        money(&mut w, "cbc:TaxableAmount", cur, s.taxable)?;
-        money(&mut w, "cbc:TaxAmount", cur, s.vat)?;
-        start(&mut w, "cac:TaxCategory")?;
-        text_attrs(
-            &mut w,
+        w.open("cac:TaxSubtotal");
+        w.money("cbc:TaxableAmount", cur, s.taxable);
+        w.money("cbc:TaxAmount", cur, s.vat);
+        w.open("cac:TaxCategory");
+        w.leaf_attrs(
             "cbc:ID",
-            &[("schemeID", "UN/ECE 5305"), ("schemeAgencyID", "6")],
+            &[("schemeAgencyID", "6"), ("schemeID", "UN/ECE 5305")],
             s.category.code(),
-        )?;
-        text(&mut w, "cbc:Percent", &percent(s.rate))?;
+        );
+        w.leaf("cbc:Percent", &percent(s.rate));
         if let Some(code) = &s.exemption_code {
-            text(&mut w, "cbc:TaxExemptionReasonCode", code)?;
+            w.leaf("cbc:TaxExemptionReasonCode", code);
         }
         if let Some(reason) = &s.exemption_reason {
-            text(&mut w, "cbc:TaxExemptionReason", reason)?;
+            w.leaf("cbc:TaxExemptionReason", reason);
         }
-        start(&mut w, "cac:TaxScheme")?;
-        text_attrs(
-            &mut w,
-            "cbc:ID",
-            &[("schemeID", "UN/ECE 5153"), ("schemeAgencyID", "6")],
-            "VAT",
-        )?;
-        end(&mut w, "cac:TaxScheme")?;
-        end(&mut w, "cac:TaxCategory")?;
-        end(&mut w, "cac:TaxSubtotal")?;
+        w.open("cac:TaxScheme");
+        w.leaf_attrs("cbc:ID", &[("schemeAgencyID", "6"), ("schemeID", "UN/ECE 5153")], "VAT");
+        w.close("cac:TaxScheme");
+        w.close("cac:TaxCategory");
+        w.close("cac:TaxSubtotal");
     }
-    end(&mut w, "cac:TaxTotal")?;
+    w.close("cac:TaxTotal");
 
-    start(&mut w, "cac:LegalMonetaryTotal")?;
-    money(&mut w, "cbc:LineExtensionAmount", cur, t.line_extension)?;
-    money(&mut w, "cbc:TaxExclusiveAmount", cur, t.tax_exclusive)?;
-    money(&mut w, "cbc:TaxInclusiveAmount", cur, t.tax_inclusive)?;
-    money(&mut w, "cbc:AllowanceTotalAmount", cur, t.allowance_total)?;
-    money(&mut w, "cbc:PrepaidAmount", cur, t.prepaid)?;
-    money(&mut w, "cbc:PayableAmount", cur, t.payable)?;
-    end(&mut w, "cac:LegalMonetaryTotal")?;
+    w.open("cac:LegalMonetaryTotal");
+    w.money("cbc:LineExtensionAmount", cur, t.line_extension);
+    w.money("cbc:TaxExclusiveAmount", cur, t.tax_exclusive);
+    w.leaf_attrs("cbc:TaxInclusiveAmount", &[("currencyID", cur)], &q.total_with_vat);
+    w.money("cbc:AllowanceTotalAmount", cur, t.allowance_total);
+    w.money("cbc:PrepaidAmount", cur, t.prepaid);
+    w.money("cbc:PayableAmount", cur, t.payable);
+    w.close("cac:LegalMonetaryTotal");
 
     for (i, (item, lt)) in input.line_items.iter().zip(&t.lines).enumerate() {
-        start(&mut w, "cac:InvoiceLine")?;
-        text(&mut w, "cbc:ID", &(i + 1).to_string())?;
-        text_attrs(
-            &mut w,
+        w.open("cac:InvoiceLine");
+        w.leaf("cbc:ID", &(i + 1).to_string());
+        w.leaf_attrs(
             "cbc:InvoicedQuantity",
             &[("unitCode", &item.unit_code)],
             &plain(item.quantity, 0),
-        )?;
-        money(&mut w, "cbc:LineExtensionAmount", cur, lt.net)?;
+        );
+        w.money("cbc:LineExtensionAmount", cur, lt.net);
         if !lt.discount.is_zero() {
-            start(&mut w, "cac:AllowanceCharge")?;
-            text(&mut w, "cbc:ChargeIndicator", "false")?;
-            text(&mut w, "cbc:AllowanceChargeReasonCode", "95")?;
-            text(&mut w, "cbc:AllowanceChargeReason", "Discount")?;
-            money(&mut w, "cbc:Amount", cur, lt.discount)?;
-            end(&mut w, "cac:AllowanceCharge")?;
+            w.open("cac:AllowanceCharge");
+            w.leaf("cbc:ChargeIndicator", "false");
+            w.leaf("cbc:AllowanceChargeReasonCode", "95");
+            w.leaf("cbc:AllowanceChargeReason", "Discount");
+            w.money("cbc:Amount", cur, lt.discount);
+            w.close("cac:AllowanceCharge");
         }
-        start(&mut w, "cac:TaxTotal")?;
-        money(&mut w, "cbc:TaxAmount", cur, lt.vat)?;
-        money(&mut w, "cbc:RoundingAmount", cur, lt.with_vat)?;
-        end(&mut w, "cac:TaxTotal")?;
-        start(&mut w, "cac:Item")?;
+        w.open("cac:TaxTotal");
+        w.money("cbc:TaxAmount", cur, lt.vat);
+        w.money("cbc:RoundingAmount", cur, lt.with_vat);
+        w.close("cac:TaxTotal");
+        w.open("cac:Item");
         let name = join_bilingual(Some(&item.description), item.description_ar.as_deref()).unwrap_or_default();
-        text(&mut w, "cbc:Name", &name)?;
-        start(&mut w, "cac:ClassifiedTaxCategory")?;
-        text(&mut w, "cbc:ID", item.vat_category.code())?;
-        text(&mut w, "cbc:Percent", &percent(item.vat_rate))?;
-        start(&mut w, "cac:TaxScheme")?;
-        text(&mut w, "cbc:ID", "VAT")?;
-        end(&mut w, "cac:TaxScheme")?;
-        end(&mut w, "cac:ClassifiedTaxCategory")?;
-        end(&mut w, "cac:Item")?;
-        start(&mut w, "cac:Price")?;
-        text_attrs(
-            &mut w,
-            "cbc:PriceAmount",
-            &[("currencyID", cur)],
-            &plain(lt.net_price, 2),
-        )?;
-        end(&mut w, "cac:Price")?;
-        end(&mut w, "cac:InvoiceLine")?;
+        w.leaf("cbc:Name", &name);
+        w.open("cac:ClassifiedTaxCategory");
+        w.leaf("cbc:ID", item.vat_category.code());
+        w.leaf("cbc:Percent", &percent(item.vat_rate));
+        w.open("cac:TaxScheme");
+        w.leaf("cbc:ID", "VAT");
+        w.close("cac:TaxScheme");
+        w.close("cac:ClassifiedTaxCategory");
+        w.close("cac:Item");
+        w.open("cac:Price");
+        w.leaf_attrs("cbc:PriceAmount", &[("currencyID", cur)], &plain(lt.net_price, 2));
+        w.close("cac:Price");
+        w.close("cac:InvoiceLine");
     }
-    end(&mut w, "Invoice")?;
-    let mut bytes = w.into_inner();
-    bytes.push(b'\n');
-    String::from_utf8(bytes).map_err(std::io::Error::other)
+    w.close("Invoice");
+    layout.root.1 = w.s.len();
+    w.s.push('\n');
+    (w.s, layout)
 }
 
-fn write_party(w: &mut W, party: &Party) -> Io {
-    start(w, "cac:Party")?;
+fn write_party(w: &mut Out, party: &Party) {
+    w.open("cac:Party");
     if let Some(id) = party.identification() {
-        start(w, "cac:PartyIdentification")?;
-        text_attrs(w, "cbc:ID", &[("schemeID", &id.scheme)], &id.value)?;
-        end(w, "cac:PartyIdentification")?;
+        w.open("cac:PartyIdentification");
+        w.leaf_attrs("cbc:ID", &[("schemeID", &id.scheme)], &id.value);
+        w.close("cac:PartyIdentification");
     }
     if let Some(a) = &party.address {
-        start(w, "cac:PostalAddress")?;
+        w.open("cac:PostalAddress");
         let fields = [
             ("cbc:StreetName", &a.street),
             ("cbc:BuildingNumber", &a.building_number),
@@ -338,30 +405,30 @@ fn write_party(w: &mut W, party: &Party) -> Io {
         ];
         for (name, value) in fields {
             if let Some(v) = value {
-                text(w, name, v)?;
+                w.leaf(name, v);
             }
         }
         if let Some(country) = &a.country {
-            start(w, "cac:Country")?;
-            text(w, "cbc:IdentificationCode", country)?;
-            end(w, "cac:Country")?;
+            w.open("cac:Country");
+            w.leaf("cbc:IdentificationCode", country);
+            w.close("cac:Country");
         }
-        end(w, "cac:PostalAddress")?;
+        w.close("cac:PostalAddress");
     }
     if let Some(vat) = &party.vat_number {
-        start(w, "cac:PartyTaxScheme")?;
-        text(w, "cbc:CompanyID", vat)?;
-        start(w, "cac:TaxScheme")?;
-        text(w, "cbc:ID", "VAT")?;
-        end(w, "cac:TaxScheme")?;
-        end(w, "cac:PartyTaxScheme")?;
+        w.open("cac:PartyTaxScheme");
+        w.leaf("cbc:CompanyID", vat);
+        w.open("cac:TaxScheme");
+        w.leaf("cbc:ID", "VAT");
+        w.close("cac:TaxScheme");
+        w.close("cac:PartyTaxScheme");
     }
     if let Some(name) = party.display_name() {
-        start(w, "cac:PartyLegalEntity")?;
-        text(w, "cbc:RegistrationName", &name)?;
-        end(w, "cac:PartyLegalEntity")?;
+        w.open("cac:PartyLegalEntity");
+        w.leaf("cbc:RegistrationName", &name);
+        w.close("cac:PartyLegalEntity");
     }
-    end(w, "cac:Party")
+    w.close("cac:Party");
 }
 
 #[cfg(test)]

@@ -131,6 +131,35 @@ fn xml_error(message: impl Into<String>) -> Error {
     Error::new("invalid_xml", message)
 }
 
+/// A start tag as the reader reports it. Names and (unchanged) values borrow from the source;
+/// the attribute list is the reader's buffer, valid during the callback only.
+pub(crate) struct StartTag<'a, 's> {
+    /// Qualified name as written.
+    pub name: &'a str,
+    /// Namespace URI the prefix resolves to ("" when none).
+    pub ns: &'s Cow<'a, str>,
+    /// Attributes as (qualified name, normalised value), in document order.
+    pub attrs: &'s [(&'a str, Cow<'a, str>)],
+    /// Byte offset of `<`.
+    pub start: usize,
+    /// Byte offset just after the `>` of the start tag.
+    pub start_tag_end: usize,
+}
+
+/// What the reader reports, in document order. Every `start` is followed by its `end` (empty
+/// elements included), and character data may arrive in several pieces.
+pub(crate) trait Handler<'a> {
+    /// An element starts.
+    fn start(&mut self, tag: &StartTag<'a, '_>);
+    /// The innermost open element ends; `end` is the byte offset just after it.
+    fn end(&mut self, end: usize);
+    /// A piece of character data inside the root (decoded: entities resolved, line ends
+    /// normalised).
+    fn text(&mut self, text: Cow<'a, str>);
+    /// A processing instruction; `depth` 0 is outside the root, `after_root` tells which side.
+    fn pi(&mut self, target: &str, content: &str, depth: usize, after_root: bool);
+}
+
 /// In-scope namespace bindings while parsing: (prefix, uri) pushed per element.
 struct Scope<'a> {
     bindings: Vec<(&'a str, Cow<'a, str>)>,
@@ -161,9 +190,10 @@ fn prefix_of(qname: &str) -> &str {
     qname.split_once(':').map_or("", |(p, _)| p)
 }
 
-/// Parses UTF-8 XML text (an optional BOM is skipped) into a [`Document`] that borrows names,
-/// attribute values and text from `src` wherever decoding leaves them unchanged.
-pub fn parse(src: &str) -> Result<Document<'_>> {
+/// Reads UTF-8 XML text (an optional BOM is skipped) and reports it to `handler`: one pass of
+/// quick-xml events with namespaces resolved, well-formedness and namespace errors reported,
+/// DTDs refused. Offsets count from the start of `src`.
+pub(crate) fn read<'a>(src: &'a str, handler: &mut impl Handler<'a>) -> Result<()> {
     let offset = if src.starts_with('\u{feff}') { 3 } else { 0 };
     let body = src.get(offset..).unwrap_or_default();
     let mut reader = Reader::from_str(body);
@@ -176,11 +206,9 @@ pub fn parse(src: &str) -> Result<Document<'_>> {
         bindings: Vec::new(),
         marks: Vec::new(),
     };
-    let mut stack: Vec<Element<'_>> = Vec::new();
-    let mut before = Vec::new();
-    let mut after = Vec::new();
-    let mut root: Option<Element<'_>> = None;
-    let mut pending: Option<Cow<'_, str>> = None;
+    let mut attrs: Vec<(&'a str, Cow<'a, str>)> = Vec::new();
+    let mut depth = 0usize;
+    let mut root_done = false;
 
     loop {
         let pos = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
@@ -191,28 +219,23 @@ pub fn parse(src: &str) -> Result<Document<'_>> {
             ))
         })?;
         let end_pos = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-        if !matches!(event, Event::Text(_) | Event::GeneralRef(_) | Event::CData(_)) {
-            if let (Some(text), Some(parent)) = (pending.take(), stack.last_mut()) {
-                parent.children.push(Node::Text(text));
-            }
-        }
         let (event, is_empty) = match event {
             Event::Empty(tag) => (Event::Start(tag), true),
             other => (other, false),
         };
         match event {
             Event::Start(tag) => {
-                if root.is_some() {
+                if root_done {
                     return Err(xml_error("content after the root element"));
                 }
-                if stack.len() >= MAX_DEPTH {
+                if depth >= MAX_DEPTH {
                     return Err(xml_error(format!("elements nested deeper than {MAX_DEPTH}")));
                 }
                 let name_len = tag.name().as_ref().len();
                 let name = body
                     .get(pos + 1..pos + 1 + name_len)
                     .ok_or_else(|| xml_error("bad start tag"))?;
-                let mut attrs = Vec::new();
+                attrs.clear();
                 scope.marks.push(scope.bindings.len());
                 for attr in tag.attributes() {
                     let attr = attr.map_err(|e| xml_error(format!("bad attribute in <{name}>: {e}")))?;
@@ -248,102 +271,161 @@ pub fn parse(src: &str) -> Result<Document<'_>> {
                         return Err(xml_error(format!("undeclared namespace prefix of attribute {key}")));
                     }
                 }
-                let element = Element {
+                handler.start(&StartTag {
                     name,
-                    ns,
-                    attrs,
-                    children: Vec::new(),
+                    ns: &ns,
+                    attrs: &attrs,
                     start: pos + offset,
                     start_tag_end: end_pos + offset,
-                    end: end_pos + offset,
-                };
+                });
                 if is_empty {
                     if let Some(mark) = scope.marks.pop() {
                         scope.bindings.truncate(mark);
                     }
-                    attach(&mut stack, &mut root, element);
+                    handler.end(end_pos + offset);
+                    root_done = depth == 0;
                 } else {
-                    stack.push(element);
+                    depth += 1;
                 }
             }
             Event::End(_) => {
-                let Some(mut element) = stack.pop() else {
+                if depth == 0 {
                     return Err(xml_error("unexpected end tag"));
-                };
+                }
+                depth -= 1;
                 if let Some(mark) = scope.marks.pop() {
                     scope.bindings.truncate(mark);
                 }
-                element.end = end_pos + offset;
-                attach(&mut stack, &mut root, element);
+                handler.end(end_pos + offset);
+                root_done = depth == 0;
             }
             Event::Text(text) => {
                 let content = text.xml10_content();
-                if stack.is_empty() {
+                if depth == 0 {
                     if !content.trim().is_empty() {
                         return Err(xml_error("text outside the root element"));
                     }
                 } else {
-                    append(&mut pending, content);
+                    handler.text(content);
                 }
             }
             Event::GeneralRef(reference) => {
-                if stack.is_empty() {
+                if depth == 0 {
                     return Err(xml_error("entity reference outside the root element"));
                 }
                 if let Some(ch) = reference
                     .resolve_char_ref()
                     .map_err(|e| xml_error(format!("bad character reference: {e}")))?
                 {
-                    append(&mut pending, Cow::Owned(ch.to_string()));
+                    handler.text(Cow::Owned(ch.to_string()));
                 } else {
                     let name = reference.xml10_content();
                     let value = resolve_predefined_entity(&name)
                         .ok_or_else(|| xml_error(format!("unknown entity &{name};")))?;
-                    append(&mut pending, Cow::Borrowed(value));
+                    handler.text(Cow::Borrowed(value));
                 }
             }
             Event::CData(data) => {
-                if stack.is_empty() {
+                if depth == 0 {
                     return Err(xml_error("CDATA outside the root element"));
                 }
-                append(&mut pending, Cow::Owned(data.xml10_content().into_owned()));
+                handler.text(Cow::Owned(data.xml10_content().into_owned()));
             }
             Event::PI(pi) => {
-                let target = pi.target().to_owned();
-                let content = pi.content().trim_start().to_owned();
-                if let Some(parent) = stack.last_mut() {
-                    parent.children.push(Node::Pi(target, content));
-                } else if root.is_none() {
-                    before.push((target, content));
-                } else {
-                    after.push((target, content));
-                }
+                handler.pi(pi.target(), pi.content().trim_start(), depth, root_done);
             }
             Event::DocType(_) => return Err(xml_error("DOCTYPE declarations are not accepted")),
             Event::Comment(_) | Event::Decl(_) | Event::Empty(_) => {}
             Event::Eof => break,
         }
     }
-    if !stack.is_empty() {
+    if depth != 0 {
         return Err(xml_error("unclosed element at end of input"));
     }
-    let root = root.ok_or_else(|| xml_error("no root element"))?;
-    Ok(Document { before, root, after })
+    if !root_done {
+        return Err(xml_error("no root element"));
+    }
+    Ok(())
 }
 
-/// Adjacent character data (text, references, CDATA) becomes one text node.
-fn append<'a>(pending: &mut Option<Cow<'a, str>>, piece: Cow<'a, str>) {
-    match pending {
-        None => *pending = Some(piece),
-        Some(text) => text.to_mut().push_str(&piece),
+/// Builds the [`Document`] tree from reader events.
+struct TreeBuilder<'a> {
+    stack: Vec<Element<'a>>,
+    root: Option<Element<'a>>,
+    before: Vec<(String, String)>,
+    after: Vec<(String, String)>,
+    /// Adjacent character data (text, references, CDATA) becomes one text node.
+    pending: Option<Cow<'a, str>>,
+}
+
+impl<'a> TreeBuilder<'a> {
+    fn flush_text(&mut self) {
+        if let (Some(text), Some(parent)) = (self.pending.take(), self.stack.last_mut()) {
+            parent.children.push(Node::Text(text));
+        }
     }
 }
 
-fn attach<'a>(stack: &mut [Element<'a>], root: &mut Option<Element<'a>>, element: Element<'a>) {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(Node::Element(element)),
-        None => *root = Some(element),
+impl<'a> Handler<'a> for TreeBuilder<'a> {
+    fn start(&mut self, tag: &StartTag<'a, '_>) {
+        self.flush_text();
+        self.stack.push(Element {
+            name: tag.name,
+            ns: tag.ns.clone(),
+            attrs: tag.attrs.to_vec(),
+            children: Vec::new(),
+            start: tag.start,
+            start_tag_end: tag.start_tag_end,
+            end: tag.start_tag_end,
+        });
     }
+
+    fn end(&mut self, end: usize) {
+        self.flush_text();
+        if let Some(mut element) = self.stack.pop() {
+            element.end = end;
+            match self.stack.last_mut() {
+                Some(parent) => parent.children.push(Node::Element(element)),
+                None => self.root = Some(element),
+            }
+        }
+    }
+
+    fn text(&mut self, piece: Cow<'a, str>) {
+        match &mut self.pending {
+            None => self.pending = Some(piece),
+            Some(text) => text.to_mut().push_str(&piece),
+        }
+    }
+
+    fn pi(&mut self, target: &str, content: &str, depth: usize, after_root: bool) {
+        self.flush_text();
+        let pi = (target.to_owned(), content.to_owned());
+        match self.stack.last_mut() {
+            Some(parent) if depth > 0 => parent.children.push(Node::Pi(pi.0, pi.1)),
+            _ if after_root => self.after.push(pi),
+            _ => self.before.push(pi),
+        }
+    }
+}
+
+/// Parses UTF-8 XML text (an optional BOM is skipped) into a [`Document`] that borrows names,
+/// attribute values and text from `src` wherever decoding leaves them unchanged.
+pub fn parse(src: &str) -> Result<Document<'_>> {
+    let mut builder = TreeBuilder {
+        stack: Vec::new(),
+        root: None,
+        before: Vec::new(),
+        after: Vec::new(),
+        pending: None,
+    };
+    read(src, &mut builder)?;
+    let root = builder.root.ok_or_else(|| xml_error("no root element"))?;
+    Ok(Document {
+        before: builder.before,
+        root,
+        after: builder.after,
+    })
 }
 
 /// Appends `s` escaped as C14N text content.
@@ -364,7 +446,7 @@ pub(crate) fn escape_text(out: &mut String, s: &str) {
 }
 
 /// Appends `s` escaped as a C14N attribute value.
-fn escape_attr(out: &mut String, s: &str) {
+pub(crate) fn escape_attr(out: &mut String, s: &str) {
     if !s.contains(['&', '<', '"', '\t', '\n', '\r']) {
         out.push_str(s);
         return;
@@ -382,121 +464,161 @@ fn escape_attr(out: &mut String, s: &str) {
     }
 }
 
+/// A streaming writer of Canonical XML 1.1 (inclusive, without comments), fed element by
+/// element. Namespace declarations are rendered where they change the binding in scope (every
+/// ancestor of a rendered element is rendered: only whole subtrees are ever left out), and
+/// attributes are sorted by (namespace URI, local name).
+pub(crate) struct Canonicalizer<'a> {
+    /// The canonical text written so far.
+    pub out: String,
+    scope: Vec<(&'a str, Cow<'a, str>)>,
+    /// Per open element: its name and the scope length before it.
+    open: Vec<(&'a str, usize)>,
+    order: Vec<usize>,
+}
+
+impl<'a> Canonicalizer<'a> {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Canonicalizer {
+            out: String::with_capacity(capacity),
+            scope: Vec::new(),
+            open: Vec::new(),
+            order: Vec::new(),
+        }
+    }
+
+    fn in_scope(&self, prefix: &str) -> Option<&str> {
+        self.scope
+            .iter()
+            .rev()
+            .find(|(p, _)| *p == prefix)
+            .map(|(_, u)| u.as_ref())
+    }
+
+    fn declared_prefix(key: &str) -> Option<&str> {
+        if key == "xmlns" {
+            Some("")
+        } else {
+            key.strip_prefix("xmlns:")
+        }
+    }
+
+    /// The namespace URI and local name an attribute sorts by.
+    fn attr_key<'k>(&'k self, key: &'k str) -> (&'k str, &'k str) {
+        match key.split_once(':') {
+            Some(("xml", local)) => (NS_XML, local),
+            Some((prefix, local)) => (self.in_scope(prefix).unwrap_or(""), local),
+            None => ("", key),
+        }
+    }
+
+    /// Writes a start tag.
+    pub(crate) fn start(&mut self, name: &'a str, attrs: &[(&'a str, Cow<'a, str>)]) {
+        let mark = self.scope.len();
+        self.open.push((name, mark));
+        self.out.push('<');
+        self.out.push_str(name);
+        if !attrs.is_empty() {
+            // Declarations that change the binding in scope, sorted by prefix.
+            let mut order = std::mem::take(&mut self.order);
+            order.clear();
+            for (i, (key, value)) in attrs.iter().enumerate() {
+                if let Some(prefix) = Self::declared_prefix(key) {
+                    if self.in_scope(prefix).unwrap_or("") != value.as_ref() {
+                        order.push(i);
+                    }
+                }
+            }
+            order.sort_unstable_by(|&a, &b| Self::declared_prefix(attrs[a].0).cmp(&Self::declared_prefix(attrs[b].0)));
+            for &i in &order {
+                let (key, value) = &attrs[i];
+                self.out.push(' ');
+                self.out.push_str(key);
+                self.out.push_str("=\"");
+                escape_attr(&mut self.out, value);
+                self.out.push('"');
+            }
+            for (key, value) in attrs {
+                if let Some(prefix) = Self::declared_prefix(key) {
+                    self.scope.push((prefix, value.clone()));
+                }
+            }
+            // Other attributes, sorted by (namespace URI, local name).
+            order.clear();
+            order.extend((0..attrs.len()).filter(|&i| Self::declared_prefix(attrs[i].0).is_none()));
+            order.sort_unstable_by(|&a, &b| self.attr_key(attrs[a].0).cmp(&self.attr_key(attrs[b].0)));
+            for &i in &order {
+                let (key, value) = &attrs[i];
+                self.out.push(' ');
+                self.out.push_str(key);
+                self.out.push_str("=\"");
+                escape_attr(&mut self.out, value);
+                self.out.push('"');
+            }
+            self.order = order;
+        }
+        self.out.push('>');
+    }
+
+    /// Writes the end tag of the innermost open element.
+    pub(crate) fn end(&mut self) {
+        if let Some((name, mark)) = self.open.pop() {
+            self.out.push_str("</");
+            self.out.push_str(name);
+            self.out.push('>');
+            self.scope.truncate(mark);
+        }
+    }
+
+    /// Writes character data.
+    pub(crate) fn text(&mut self, text: &str) {
+        escape_text(&mut self.out, text);
+    }
+
+    /// Writes a processing instruction (the caller adds the line breaks C14N puts around those
+    /// outside the root).
+    pub(crate) fn pi(&mut self, target: &str, content: &str) {
+        self.out.push_str("<?");
+        self.out.push_str(target);
+        if !content.is_empty() {
+            self.out.push(' ');
+            self.out.push_str(content);
+        }
+        self.out.push_str("?>");
+    }
+}
+
 /// Canonical XML 1.1 (inclusive, without comments) of the document, leaving out every child of
 /// the root for which `exclude` returns true. Whitespace text around excluded elements is kept,
 /// as an XPath node-set filter keeps it.
 pub fn canonicalize(doc: &Document<'_>, exclude: &dyn Fn(&Element<'_>) -> bool) -> String {
-    let mut out = String::with_capacity(doc.root.end.saturating_sub(doc.root.start));
+    let mut c = Canonicalizer::with_capacity(doc.root.end.saturating_sub(doc.root.start));
     for (target, content) in &doc.before {
-        write_pi(&mut out, target, content);
-        out.push('\n');
+        c.pi(target, content);
+        c.out.push('\n');
     }
-    let mut scope: Vec<(&str, &str)> = Vec::new();
-    write_element(&mut out, &doc.root, &mut scope, Some(exclude));
+    replay(&mut c, &doc.root, Some(exclude));
     for (target, content) in &doc.after {
-        out.push('\n');
-        write_pi(&mut out, target, content);
+        c.out.push('\n');
+        c.pi(target, content);
     }
-    out
+    c.out
 }
 
-fn write_pi(out: &mut String, target: &str, content: &str) {
-    out.push_str("<?");
-    out.push_str(target);
-    if !content.is_empty() {
-        out.push(' ');
-        out.push_str(content);
-    }
-    out.push_str("?>");
-}
-
-fn in_scope<'s>(scope: &[(&'s str, &'s str)], prefix: &str) -> Option<&'s str> {
-    scope.iter().rev().find(|(p, _)| *p == prefix).map(|(_, u)| *u)
-}
-
-/// Writes one element in canonical form. Namespace declarations are rendered where they
-/// change the binding in scope (the parent is always rendered: only whole subtrees of the
-/// root's children are ever excluded), attributes sorted by (namespace URI, local name).
-fn write_element<'s>(
-    out: &mut String,
-    el: &'s Element<'_>,
-    scope: &mut Vec<(&'s str, &'s str)>,
-    exclude_children: Option<&dyn Fn(&Element<'_>) -> bool>,
-) {
-    let mark = scope.len();
-    out.push('<');
-    out.push_str(el.name);
-    if !el.attrs.is_empty() {
-        let mut ns_out: Vec<(&str, &str)> = Vec::new();
-        for (key, value) in &el.attrs {
-            let decl = if *key == "xmlns" {
-                Some("")
-            } else {
-                key.strip_prefix("xmlns:")
-            };
-            if let Some(prefix) = decl {
-                if in_scope(scope, prefix).unwrap_or("") != value.as_ref() {
-                    ns_out.push((prefix, value.as_ref()));
-                }
-            }
-        }
-        for (key, value) in &el.attrs {
-            if *key == "xmlns" {
-                scope.push(("", value.as_ref()));
-            } else if let Some(prefix) = key.strip_prefix("xmlns:") {
-                scope.push((prefix, value.as_ref()));
-            }
-        }
-        let mut attrs_out: Vec<(&str, &str, &str, &str)> = Vec::new();
-        for (key, value) in &el.attrs {
-            if *key == "xmlns" || key.starts_with("xmlns:") {
-                continue;
-            }
-            let (uri, local) = match key.split_once(':') {
-                Some(("xml", local)) => (NS_XML, local),
-                Some((prefix, local)) => (in_scope(scope, prefix).unwrap_or(""), local),
-                None => ("", *key),
-            };
-            attrs_out.push((uri, local, key, value.as_ref()));
-        }
-        ns_out.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        attrs_out.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        for (prefix, uri) in &ns_out {
-            if prefix.is_empty() {
-                out.push_str(" xmlns=\"");
-            } else {
-                out.push_str(" xmlns:");
-                out.push_str(prefix);
-                out.push_str("=\"");
-            }
-            escape_attr(out, uri);
-            out.push('"');
-        }
-        for (_, _, key, value) in &attrs_out {
-            out.push(' ');
-            out.push_str(key);
-            out.push_str("=\"");
-            escape_attr(out, value);
-            out.push('"');
-        }
-    }
-    out.push('>');
+fn replay<'a>(c: &mut Canonicalizer<'a>, el: &Element<'a>, exclude_children: Option<&dyn Fn(&Element<'_>) -> bool>) {
+    c.start(el.name, &el.attrs);
     for child in &el.children {
         match child {
             Node::Element(e) => {
-                if exclude_children.is_some_and(|f| f(e)) {
-                    continue;
+                if !exclude_children.is_some_and(|f| f(e)) {
+                    replay(c, e, None);
                 }
-                write_element(out, e, scope, None);
             }
-            Node::Text(t) => escape_text(out, t),
-            Node::Pi(target, content) => write_pi(out, target, content),
+            Node::Text(t) => c.text(t),
+            Node::Pi(target, content) => c.pi(target, content),
         }
     }
-    out.push_str("</");
-    out.push_str(el.name);
-    out.push('>');
-    scope.truncate(mark);
+    c.end();
 }
 
 /// Checks that input bytes are UTF-8 (the only encoding ZATCA accepts).
