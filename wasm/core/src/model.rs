@@ -2,12 +2,15 @@
 //!
 //! Field names follow the hosted API's request bodies (`invoice_number`, `seller`,
 //! `line_items`, …) plus the optional fields ZATCA needs and that API lacks. Decoding walks a
-//! `serde_json::Value` by hand instead of deriving `Deserialize`, so that every unknown field
-//! and every bad value is reported at once, each with its JSON path.
+//! parsed JSON tree by hand instead of deriving `Deserialize`, so that every unknown field and
+//! every bad value is reported at once, each with its JSON path.
+
+use std::borrow::Cow;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Number, Value};
 
 use crate::error::{Error, Issue, Result};
 
@@ -247,13 +250,17 @@ pub struct InvoiceInput {
 impl InvoiceInput {
     /// Decodes the JSON contract, reporting every unknown field and bad value at once.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        let value: Value =
+        let value: Json =
             serde_json::from_slice(bytes).map_err(|e| Error::new("invalid_json", format!("not valid JSON: {e}")))?;
-        Self::from_value(&value)
+        Self::decode(&value)
     }
 
     /// Decodes an already parsed JSON value.
     pub fn from_value(value: &Value) -> Result<Self> {
+        Self::decode(&Json::borrow(value))
+    }
+
+    fn decode(value: &Json) -> Result<Self> {
         let mut issues = Vec::new();
         let input = decode_invoice(value, &mut issues);
         match input {
@@ -300,9 +307,114 @@ impl InvoiceInput {
     }
 }
 
+/// A parsed JSON value. Strings borrow from the input unless they hold escapes, objects keep
+/// their entries in document order: decoding allocates little beyond what the model keeps.
+#[derive(Debug)]
+enum Json<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    Object(Vec<(Cow<'a, str>, Json<'a>)>),
+}
+
+impl<'a> Json<'a> {
+    /// A view of a `serde_json::Value` (strings borrowed from it).
+    fn borrow(value: &'a Value) -> Self {
+        match value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Number(n) => Json::Number(n.clone()),
+            Value::String(s) => Json::String(Cow::Borrowed(s)),
+            Value::Array(items) => Json::Array(items.iter().map(Json::borrow).collect()),
+            Value::Object(map) => Json::Object(
+                map.iter()
+                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Json::borrow(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Json<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        deserializer.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> std::result::Result<Json<'de>, E> {
+        Ok(Json::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> std::result::Result<Json<'de>, E> {
+        Ok(Json::Number(n.into()))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> std::result::Result<Json<'de>, E> {
+        Ok(Json::Number(n.into()))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> std::result::Result<Json<'de>, E> {
+        Ok(Number::from_f64(n).map_or(Json::Null, Json::Number))
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> std::result::Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> std::result::Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(s.to_owned())))
+    }
+
+    fn visit_string<E>(self, s: String) -> std::result::Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(s)))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_none<E>(self) -> std::result::Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Json<'de>, D::Error> {
+        Json::deserialize(d)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Json<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Json<'de>, A::Error> {
+        let mut entries = Vec::with_capacity(8);
+        while let Some((key, value)) = map.next_entry::<Json<'de>, Json<'de>>()? {
+            match key {
+                Json::String(key) => entries.push((key, value)),
+                _ => return Err(serde::de::Error::custom("object keys must be strings")),
+            }
+        }
+        Ok(Json::Object(entries))
+    }
+}
+
 /// Reads one JSON object, remembering which keys were read so the rest can be reported.
 struct Obj<'a> {
-    map: &'a Map<String, Value>,
+    map: &'a [(Cow<'a, str>, Json<'a>)],
     path: String,
     known: Vec<&'static str>,
 }
@@ -320,14 +432,14 @@ fn type_error(path: &str, expected: &str) -> Issue {
 }
 
 impl<'a> Obj<'a> {
-    fn new(value: &'a Value, path: &str, issues: &mut Vec<Issue>) -> Option<Self> {
-        match value.as_object() {
-            Some(map) => Some(Obj {
+    fn new(value: &'a Json<'a>, path: &str, issues: &mut Vec<Issue>) -> Option<Self> {
+        match value {
+            Json::Object(map) => Some(Obj {
                 map,
                 path: path.to_owned(),
                 known: Vec::new(),
             }),
-            None => {
+            _ => {
                 issues.push(type_error(if path.is_empty() { "$" } else { path }, "an object"));
                 None
             }
@@ -335,14 +447,20 @@ impl<'a> Obj<'a> {
     }
 
     /// The value of a key that is present and not null.
-    fn get(&mut self, key: &'static str) -> Option<&'a Value> {
+    fn get(&mut self, key: &'static str) -> Option<&'a Json<'a>> {
         self.known.push(key);
-        self.map.get(key).filter(|v| !v.is_null())
+        self.raw(key).filter(|v| !matches!(v, Json::Null))
+    }
+
+    /// The value of a key, null included; the last one when a key repeats (as serde_json's
+    /// `Value` keeps it).
+    fn raw(&self, key: &str) -> Option<&'a Json<'a>> {
+        self.map.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     fn string(&mut self, key: &'static str, issues: &mut Vec<Issue>) -> Option<String> {
         match self.get(key)? {
-            Value::String(s) => {
+            Json::String(s) => {
                 let trimmed = s.trim();
                 if trimmed.is_empty() {
                     issues.push(Issue::error("empty_value", "must not be empty").at(join(&self.path, key)));
@@ -360,7 +478,7 @@ impl<'a> Obj<'a> {
                     Some(trimmed.to_owned())
                 }
             }
-            Value::Number(n) => Some(n.to_string()),
+            Json::Number(n) => Some(n.to_string()),
             _ => {
                 issues.push(type_error(&join(&self.path, key), "a string"));
                 None
@@ -369,7 +487,7 @@ impl<'a> Obj<'a> {
     }
 
     fn required_string(&mut self, key: &'static str, issues: &mut Vec<Issue>) -> Option<String> {
-        let present = self.map.get(key).is_some_and(|v| !v.is_null());
+        let present = self.raw(key).is_some_and(|v| !matches!(v, Json::Null));
         let value = self.string(key, issues);
         if !present {
             issues.push(Issue::error("missing_field", "is required").at(join(&self.path, key)));
@@ -382,8 +500,8 @@ impl<'a> Obj<'a> {
             // serde_json writes a float number as the shortest text that reads back as the same
             // double (ryu): the decimal the caller wrote for amounts of up to 15 significant
             // digits. (core's f64 formatting would do the same, at ~30 KiB of WebAssembly.)
-            Value::Number(n) => n.to_string(),
-            Value::String(s) => s.trim().to_owned(),
+            Json::Number(n) => n.to_string(),
+            Json::String(s) => s.trim().to_owned(),
             _ => {
                 issues.push(type_error(&join(&self.path, key), "a number"));
                 return None;
@@ -404,7 +522,7 @@ impl<'a> Obj<'a> {
     fn boolean(&mut self, key: &'static str, issues: &mut Vec<Issue>) -> bool {
         match self.get(key) {
             None => false,
-            Some(Value::Bool(b)) => *b,
+            Some(Json::Bool(b)) => *b,
             Some(_) => {
                 issues.push(type_error(&join(&self.path, key), "true or false"));
                 false
@@ -414,8 +532,8 @@ impl<'a> Obj<'a> {
 
     fn choice<T: Copy>(&mut self, key: &'static str, options: &[(&str, T)], issues: &mut Vec<Issue>) -> Option<T> {
         let text = match self.get(key)? {
-            Value::String(s) => s.trim().to_owned(),
-            Value::Number(n) => n.to_string(),
+            Json::String(s) => s.trim().to_owned(),
+            Json::Number(n) => n.to_string(),
             _ => {
                 issues.push(type_error(&join(&self.path, key), "a string"));
                 return None;
@@ -436,8 +554,12 @@ impl<'a> Obj<'a> {
     }
 
     fn finish(self, issues: &mut Vec<Issue>) {
-        for key in self.map.keys() {
-            if !self.known.iter().any(|k| k == key) {
+        // Sorted and once per key, as the keys of a JSON object map are.
+        let mut keys: Vec<&str> = self.map.iter().map(|(k, _)| k.as_ref()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            if !self.known.iter().any(|k| *k == key) {
                 issues.push(Issue::error("unknown_field", format!("unknown field `{key}`")).at(join(&self.path, key)));
             }
         }
@@ -462,7 +584,7 @@ fn parse_decimal(text: &str) -> Option<Decimal> {
     }
 }
 
-fn decode_invoice(value: &Value, issues: &mut Vec<Issue>) -> Option<InvoiceInput> {
+fn decode_invoice(value: &Json, issues: &mut Vec<Issue>) -> Option<InvoiceInput> {
     let mut o = Obj::new(value, "", issues)?;
     let egs_unit_id = o.string("egs_unit_id", issues);
     let invoice_number = o.required_string("invoice_number", issues);
@@ -503,7 +625,7 @@ fn decode_invoice(value: &Value, issues: &mut Vec<Issue>) -> Option<InvoiceInput
     let buyer = o.get("buyer").and_then(|v| decode_party(v, "buyer", issues));
     let prices_include_vat = o.boolean("prices_include_vat", issues);
     let line_items = match o.get("line_items") {
-        Some(Value::Array(items)) => items
+        Some(Json::Array(items)) => items
             .iter()
             .enumerate()
             .filter_map(|(i, v)| decode_line(v, &format!("line_items[{i}]"), issues))
@@ -560,7 +682,7 @@ fn decode_invoice(value: &Value, issues: &mut Vec<Issue>) -> Option<InvoiceInput
     })
 }
 
-fn decode_party(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Party> {
+fn decode_party(value: &Json, path: &str, issues: &mut Vec<Issue>) -> Option<Party> {
     let mut o = Obj::new(value, path, issues)?;
     let name = o.string("name", issues);
     let name_ar = o.string("name_ar", issues);
@@ -601,13 +723,13 @@ fn decode_party(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Pa
     })
 }
 
-fn decode_line(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<LineItem> {
+fn decode_line(value: &Json, path: &str, issues: &mut Vec<Issue>) -> Option<LineItem> {
     let mut o = Obj::new(value, path, issues)?;
     let description = o.required_string("description", issues);
     let description_ar = o.string("description_ar", issues);
-    let quantity_present = o.map.contains_key("quantity");
+    let quantity_present = o.raw("quantity").is_some();
     let quantity = o.decimal("quantity", issues);
-    let price_present = o.map.contains_key("unit_price");
+    let price_present = o.raw("unit_price").is_some();
     let unit_price = o.decimal("unit_price", issues);
     for (present, key) in [(quantity_present, "quantity"), (price_present, "unit_price")] {
         if !present {
@@ -659,7 +781,7 @@ fn decode_line(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Lin
     })
 }
 
-fn decode_flags(value: &Value, issues: &mut Vec<Issue>) -> TransactionFlags {
+fn decode_flags(value: &Json, issues: &mut Vec<Issue>) -> TransactionFlags {
     let Some(mut o) = Obj::new(value, "transaction_flags", issues) else {
         return TransactionFlags::default();
     };
