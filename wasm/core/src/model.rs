@@ -559,7 +559,7 @@ impl<'a> Obj<'a> {
         keys.sort_unstable();
         keys.dedup();
         for key in keys {
-            if !self.known.iter().any(|k| *k == key) {
+            if !self.known.contains(&key) {
                 issues.push(Issue::error("unknown_field", format!("unknown field `{key}`")).at(join(&self.path, key)));
             }
         }
