@@ -198,7 +198,7 @@ impl<'a> Handler<'a> for Scanner<'a> {
     fn start(&mut self, tag: &StartTag<'a, '_>) {
         let depth = self.frames.len();
         if depth == 0 {
-            self.result.is_invoice = tag.ns.as_ref() == NS_INVOICE && local(tag.name) == "Invoice";
+            self.result.is_invoice = tag.ns.as_ref() == NS_INVOICE && tag.local == "Invoice";
             self.result.body_start = tag.start_tag_end;
             for (slot, prefix) in self
                 .result
@@ -209,7 +209,7 @@ impl<'a> Handler<'a> for Scanner<'a> {
                 *slot = tag.attrs.iter().find(|(k, _)| *k == prefix).map(|(_, v)| v.to_string());
             }
         } else if depth == 1 {
-            let (ns, name) = (tag.ns.as_ref(), local(tag.name));
+            let (ns, name) = (tag.ns.as_ref(), tag.local);
             self.child_start = tag.start;
             self.child_mark = self.c14n.out.len();
             self.child = if ns == NS_EXT && name == "UBLExtensions" {
@@ -240,7 +240,7 @@ impl<'a> Handler<'a> for Scanner<'a> {
                 let Some(&(ns, name)) = steps.get(depth - 1) else {
                     continue;
                 };
-                if !(ns.accepts(tag.ns) && local(tag.name) == name) {
+                if !(tag.local == name && ns.accepts(tag.ns)) {
                     continue;
                 }
                 let bit = 1 << path;
@@ -323,10 +323,6 @@ impl<'a> Handler<'a> for Scanner<'a> {
             self.c14n.out.push('\n');
         }
     }
-}
-
-fn local(qname: &str) -> &str {
-    qname.rsplit_once(':').map_or(qname, |(_, l)| l)
 }
 
 /// Scans a document (UTF-8 text) in one pass.

@@ -136,6 +136,8 @@ fn xml_error(message: impl Into<String>) -> Error {
 pub(crate) struct StartTag<'a, 's> {
     /// Qualified name as written.
     pub name: &'a str,
+    /// The part of the name after the prefix.
+    pub local: &'a str,
     /// Namespace URI the prefix resolves to ("" when none).
     pub ns: &'s Cow<'a, str>,
     /// Attributes as (qualified name, normalised value), in document order.
@@ -186,8 +188,20 @@ fn offset_in(body: &str, inner: &[u8]) -> Option<usize> {
     (start + inner.len() <= body.len()).then_some(start)
 }
 
+/// Splits a qualified name at its colon: (prefix, local name). A byte loop: names are short,
+/// and this runs for every tag and attribute.
+pub(crate) fn split_qname(qname: &str) -> (&str, &str) {
+    match qname.bytes().position(|b| b == b':') {
+        Some(at) => (
+            qname.get(..at).unwrap_or_default(),
+            qname.get(at + 1..).unwrap_or_default(),
+        ),
+        None => ("", qname),
+    }
+}
+
 fn prefix_of(qname: &str) -> &str {
-    qname.split_once(':').map_or("", |(p, _)| p)
+    split_qname(qname).0
 }
 
 /// Reads UTF-8 XML text (an optional BOM is skipped) and reports it to `handler`: one pass of
@@ -259,7 +273,7 @@ pub(crate) fn read<'a>(src: &'a str, handler: &mut impl Handler<'a>) -> Result<(
                     }
                     attrs.push((key, value));
                 }
-                let prefix = prefix_of(name);
+                let (prefix, local) = split_qname(name);
                 let ns = match scope.resolve(prefix) {
                     Some(u) => u,
                     None if prefix.is_empty() => Cow::Borrowed(""),
@@ -273,6 +287,7 @@ pub(crate) fn read<'a>(src: &'a str, handler: &mut impl Handler<'a>) -> Result<(
                 }
                 handler.start(&StartTag {
                     name,
+                    local,
                     ns: &ns,
                     attrs: &attrs,
                     start: pos + offset,
@@ -431,7 +446,7 @@ pub fn parse(src: &str) -> Result<Document<'_>> {
 /// Appends `s` with the characters C14N escapes replaced; everything between them is copied in
 /// runs (the characters are ASCII, so every cut is on a character boundary).
 fn escape_with(out: &mut String, s: &str, replacement: impl Fn(u8) -> Option<&'static str>) {
-    // Most values need nothing; a branch-free pass (vectorised) says so.
+    // Most values need nothing; one branch-free pass says so.
     if !s.bytes().fold(false, |found, b| found | replacement(b).is_some()) {
         out.push_str(s);
         return;
