@@ -130,14 +130,27 @@ fn plain(d: Decimal, min_scale: u32) -> String {
 fn push_decimal(out: &mut String, d: Decimal, min_scale: u32) {
     let scale = d.scale() as usize;
     let mut digits = [0u8; 40];
-    let mut n = d.mantissa().unsigned_abs();
+    let mantissa = d.mantissa().unsigned_abs();
     let mut len = 0;
-    loop {
-        digits[len] = b'0' + (n % 10) as u8;
-        n /= 10;
-        len += 1;
-        if n == 0 {
-            break;
+    // u128 division is a library call per digit; amounts fit in u64.
+    if let Ok(mut n) = u64::try_from(mantissa) {
+        loop {
+            digits[len] = b'0' + (n % 10) as u8;
+            n /= 10;
+            len += 1;
+            if n == 0 {
+                break;
+            }
+        }
+    } else {
+        let mut n = mantissa;
+        loop {
+            digits[len] = b'0' + (n % 10) as u8;
+            n /= 10;
+            len += 1;
+            if n == 0 {
+                break;
+            }
         }
     }
     // At least one digit before the point.
