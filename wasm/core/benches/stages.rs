@@ -54,23 +54,8 @@ fn bench(c: &mut Criterion) {
             n
         })
     });
-    c.bench_function("stage_quick_xml_events_no_attrs", |b| {
-        b.iter(|| {
-            let mut reader = quick_xml::Reader::from_str(black_box(sample));
-            reader.config_mut().trim_text(false);
-            reader.config_mut().check_end_names = false;
-            let mut n = 0usize;
-            loop {
-                match reader.read_event() {
-                    Ok(quick_xml::events::Event::Eof) | Err(_) => break,
-                    Ok(_) => n += 1,
-                }
-            }
-            n
-        })
-    });
-    c.bench_function("stage_memchr_lt_scan", |b| {
-        b.iter(|| black_box(sample).bytes().filter(|&c| c == b'<').count())
+    c.bench_function("stage_streaming_hash", |b| {
+        b.iter(|| zatca_core::hash::invoice_hash(black_box(sample.as_bytes())).expect("hash"))
     });
     c.bench_function("stage_parse", |b| {
         b.iter(|| zatca_core::xml::parse(black_box(sample)).expect("parse"))
