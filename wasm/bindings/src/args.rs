@@ -2,7 +2,6 @@
 //! they are copied in), certificates, chain inputs and options.
 
 use js_sys::Uint8Array;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use zatca_core::cert::Certificate;
@@ -81,31 +80,126 @@ pub fn decode_required<T: DeserializeOwned>(value: JsValue, name: &str) -> JsRes
     })
 }
 
-/// The chain inputs of a document, as JavaScript passes them.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Chain {
-    /// Invoice counter value.
-    pub icv: u64,
-    /// Previous invoice hash, base64.
-    pub pih: String,
-    /// Document UUID.
-    pub uuid: String,
-}
+// The signing module's arguments (`chain`, `options`) are decoded by hand rather than with
+// `serde_wasm_bindgen::from_value`: a serde deserializer there cost ≈ 24 KiB of the signing
+// module (its generic visitors, and serde's `Unexpected`, which formats floats). The error
+// messages are those serde-wasm-bindgen wrote, word for word (`invalid type: …, expected …`,
+// `missing field `…``), and so are the accepted values.
 
-impl From<Chain> for ChainInputs {
-    fn from(c: Chain) -> Self {
-        ChainInputs {
-            icv: c.icv,
-            pih: c.pih,
-            uuid: c.uuid,
-        }
+/// What serde's `Unexpected` calls a JavaScript value, as serde-wasm-bindgen classifies it.
+fn unexpected(value: &JsValue) -> String {
+    if value.loose_eq(&JsValue::NULL) {
+        "unit value".to_owned()
+    } else if let Some(b) = value.as_bool() {
+        format!("boolean `{b}`")
+    } else if let Some(f) = value.as_f64() {
+        format!("floating point `{}`", float_text(value, f))
+    } else if let Some(text) = value.as_string() {
+        format!("string {text:?}")
+    } else if value.is_instance_of::<Uint8Array>() || value.is_instance_of::<js_sys::ArrayBuffer>() {
+        "byte array".to_owned()
+    } else {
+        format!("{value:?}")
     }
 }
 
+/// A number as Rust's `Display` writes an `f64` (shortest round-trip digits, never an
+/// exponent, `inf`/`NaN`), with `.0` added to whole numbers as serde does. JavaScript's own
+/// `toString` gives the same shortest digits, in exponent form for very large or small values.
+fn float_text(value: &JsValue, f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".to_owned();
+    }
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    if f.is_infinite() {
+        return format!("{sign}inf");
+    }
+    let js = js_sys::Number::from(value.clone())
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_default();
+    let js = js.trim_start_matches('-');
+    let (mantissa, exponent) = match js.split_once('e') {
+        Some((m, e)) => (m, e.trim_start_matches('+').parse::<i32>().unwrap_or(0)),
+        None => (js, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int_part}{frac_part}");
+    // The decimal point sits after `point` digits of `digits`.
+    let point = i32::try_from(int_part.len()).unwrap_or(0) + exponent;
+    let mut out = String::from(sign);
+    if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', usize::try_from(-point).unwrap_or(0)));
+        out.push_str(&digits);
+    } else {
+        let point = usize::try_from(point).unwrap_or(0);
+        if point >= digits.len() {
+            out.push_str(&digits);
+            out.extend(std::iter::repeat_n('0', point - digits.len()));
+            out.push_str(".0");
+        } else {
+            out.push_str(digits.get(..point).unwrap_or_default());
+            out.push('.');
+            out.push_str(digits.get(point..).unwrap_or_default());
+        }
+    }
+    out
+}
+
+fn invalid_type(value: &JsValue, expected: &str) -> String {
+    format!("invalid type: {}, expected {expected}", unexpected(value))
+}
+
+/// The value of field `name` of an object, `None` when it has no such property (a property
+/// holding `undefined` is present, as for serde-wasm-bindgen).
+fn field(object: &JsValue, name: &str) -> Option<JsValue> {
+    let key = JsValue::from_str(name);
+    let value = js_sys::Reflect::get(object, &key).unwrap_or_else(|e| wasm_bindgen::throw_val(e));
+    if value.is_undefined() && !js_sys::Reflect::has(object, &key).unwrap_or(false) {
+        None
+    } else {
+        Some(value)
+    }
+}
+
+fn string_field(value: JsValue) -> Result<String, String> {
+    value.as_string().ok_or_else(|| invalid_type(&value, "a string"))
+}
+
+fn missing(name: &str) -> String {
+    format!("missing field `{name}`")
+}
+
+/// Decodes the chain inputs of a document, `{icv, pih, uuid}`: `icv` a non-negative safe
+/// integer or a `BigInt` within u64, `pih` and `uuid` strings. Unknown keys are refused.
+pub fn chain(value: &JsValue) -> JsResult<ChainInputs> {
+    check_keys(value, "chain", &["icv", "pih", "uuid"])?;
+    let fail = |message: String| invalid_argument("chain", message);
+    if !value.is_object() {
+        return Err(fail(invalid_type(value, "struct Chain")));
+    }
+    let icv = match field(value, "icv") {
+        Some(icv) if icv.is_bigint() => Some(u64::try_from(icv).map_err(|_| {
+            fail("Couldn't deserialize u64 from a BigInt outside u64::MIN..u64::MAX bounds".to_owned())
+        })?),
+        Some(icv) => match icv.as_f64() {
+            Some(n) if js_sys::Number::is_safe_integer(&icv) && n >= 0.0 => Some(n as u64),
+            _ => return Err(fail(invalid_type(&icv, "u64"))),
+        },
+        None => None,
+    };
+    let pih = field(value, "pih").map(string_field).transpose().map_err(fail)?;
+    let uuid = field(value, "uuid").map(string_field).transpose().map_err(fail)?;
+    Ok(ChainInputs {
+        icv: icv.ok_or_else(|| fail(missing("icv")))?,
+        pih: pih.ok_or_else(|| fail(missing("pih")))?,
+        uuid: uuid.ok_or_else(|| fail(missing("uuid")))?,
+    })
+}
+
 /// Options of the signing exports.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Default)]
 pub struct SignOptions {
     /// `yyyy-MM-ddTHH:mm:ss`; by default the document's issue date and time.
     pub signing_time: Option<String>,
@@ -114,12 +208,39 @@ pub struct SignOptions {
     pub unchecked_certificate: bool,
 }
 
+impl SignOptions {
+    /// Decodes `{signing_time?: string | null, unchecked_certificate?: boolean}`, or the
+    /// defaults when `undefined`/`null`. Unknown keys are refused.
+    pub fn decode(value: &JsValue) -> JsResult<Self> {
+        check_keys(value, "options", &["signing_time", "unchecked_certificate"])?;
+        if value.is_undefined() || value.is_null() {
+            return Ok(SignOptions::default());
+        }
+        let fail = |message: String| invalid_argument("options", message);
+        if !value.is_object() {
+            return Err(fail(invalid_type(value, "struct SignOptions")));
+        }
+        let signing_time = match field(value, "signing_time") {
+            Some(time) if time.loose_eq(&JsValue::NULL) => None,
+            Some(time) => Some(string_field(time).map_err(fail)?),
+            None => None,
+        };
+        let unchecked_certificate = match field(value, "unchecked_certificate") {
+            Some(flag) => flag.as_bool().ok_or_else(|| fail(invalid_type(&flag, "a boolean")))?,
+            None => false,
+        };
+        Ok(SignOptions {
+            signing_time,
+            unchecked_certificate,
+        })
+    }
+}
+
 /// Builds the signer from a key array and certificate text, and decodes the sign options.
 /// The key is copied and wiped first, so it is wiped even when another argument is bad.
 pub fn signer(key: &Uint8Array, certificate: &str, options: JsValue) -> JsResult<(Signer, SignOptions)> {
     let key = take_key(key)?;
-    check_keys(&options, "options", &["signing_time", "unchecked_certificate"])?;
-    let options: SignOptions = decode(options, "options")?;
+    let options = SignOptions::decode(&options)?;
     let certificate = Certificate::parse(certificate).js()?;
     let signer = if options.unchecked_certificate {
         Signer::new_unchecked(key, certificate)

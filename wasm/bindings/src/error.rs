@@ -6,7 +6,7 @@ use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
 use zatca_core::Error;
 
-use crate::out::{IssueOut, to_value};
+use crate::out;
 
 /// Codes the bindings add to the core's: a JavaScript argument of the wrong shape, and no
 /// randomness source (no `crypto.getRandomValues`).
@@ -29,9 +29,8 @@ pub fn to_js(err: &Error) -> JsValue {
     set(&js, "code", &JsValue::from_str(primary.code));
     set(&js, "path", &opt_str(primary.path.as_deref()));
     set(&js, "rule", &opt_str(primary.rule));
-    set(&js, "severity", &JsValue::from_str(IssueOut::from(primary).severity));
-    let issues: Vec<IssueOut<'_>> = err.issues().iter().map(IssueOut::from).collect();
-    set(&js, "issues", &to_value(&issues));
+    set(&js, "severity", &JsValue::from_str(out::severity(primary.severity)));
+    set(&js, "issues", &out::issues(err.issues()));
     js.into()
 }
 

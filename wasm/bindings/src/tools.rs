@@ -14,25 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::args::{secret_bytes, take_key};
 use crate::error::{IntoJs, JsResult, to_js};
-use crate::out::{self, CertificateInfo, IssueOut, bytes, to_value};
-
-#[derive(Serialize)]
-struct VerificationOut<'a> {
-    ok: bool,
-    issues: Vec<IssueOut<'a>>,
-    hash: &'a str,
-    uuid: &'a str,
-    icv: Option<u64>,
-    pih: Option<&'a str>,
-    invoice_type_code: &'a str,
-    transaction_code: &'a str,
-    is_simplified: bool,
-    issue_date: &'a str,
-    issue_time: &'a str,
-    seller_vat: &'a str,
-    certificate: Option<CertificateInfo<'a>>,
-    qr: Option<&'a QrFields>,
-}
+use crate::out::{self, Obj, bytes, to_value};
 
 /// Verifies a signed document as ZATCA does (hash, signature, SignedProperties, certificate
 /// digest, QR, and with `expectedPih` the chain link). Findings are in `issues` (`ok` when
@@ -40,22 +22,28 @@ struct VerificationOut<'a> {
 #[wasm_bindgen(js_name = verifyInvoice)]
 pub fn verify_invoice(xml: &[u8], expected_pih: Option<String>) -> JsResult<JsValue> {
     let v = verify::verify(xml, expected_pih.as_deref()).js()?;
-    Ok(to_value(&VerificationOut {
-        ok: v.is_ok(),
-        issues: out::issues(&v.issues),
-        hash: &v.hash,
-        uuid: &v.uuid,
-        icv: v.icv,
-        pih: v.pih.as_deref(),
-        invoice_type_code: &v.invoice_type_code,
-        transaction_code: &v.transaction_code,
-        is_simplified: v.is_simplified,
-        issue_date: &v.issue_date,
-        issue_time: &v.issue_time,
-        seller_vat: &v.seller_vat,
-        certificate: v.certificate.as_ref().map(CertificateInfo::from),
-        qr: v.qr.as_ref(),
-    }))
+    let Ok(icv) = out::opt_u64(v.icv) else {
+        return Ok(JsValue::NULL);
+    };
+    Ok(Obj::new()
+        .bool("ok", v.is_ok())
+        .set("issues", &out::issues(&v.issues))
+        .str("hash", &v.hash)
+        .str("uuid", &v.uuid)
+        .set("icv", &icv)
+        .opt_str("pih", v.pih.as_deref())
+        .str("invoice_type_code", &v.invoice_type_code)
+        .str("transaction_code", &v.transaction_code)
+        .bool("is_simplified", v.is_simplified)
+        .str("issue_date", &v.issue_date)
+        .str("issue_time", &v.issue_time)
+        .str("seller_vat", &v.seller_vat)
+        .set(
+            "certificate",
+            &v.certificate.as_ref().map_or(JsValue::NULL, out::certificate_info),
+        )
+        .set("qr", &v.qr.as_ref().map_or(JsValue::NULL, out::qr_fields))
+        .build())
 }
 
 /// The QR payload (base64 TLV) embedded in a document.

@@ -1,17 +1,16 @@
 //! X.509 CSID certificates: parsed once into the exact strings ZATCA's signature, QR and API
 //! need (one-line base64, CertDigest, issuer name, decimal serial, CA signature, SAN fields).
 
+use der::Encode;
 use der::asn1::{Any, ObjectIdentifier};
-use der::{Decode, Encode, Tag, Tagged};
 use k256::ecdsa::VerifyingKey;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use x509_cert::ext::pkix::SubjectAltName;
-use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::Name;
 
+use crate::asn1::{self, Reader, Tlv};
 use crate::error::{Error, Result};
-use crate::keys::{PrivateKey, armor, hex_lower, verifying_key_from_spki};
+use crate::keys::{COMPRESSED_SPKI_PREFIX, PrivateKey, armor, hex_lower, verifying_key_from_spki};
 
 /// `subjectAltName` extension (RFC 5280).
 pub(crate) const ID_CE_SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
@@ -35,12 +34,6 @@ pub(crate) const AT_ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwra
 pub(crate) const AT_ORGANIZATIONAL_UNIT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.11");
 
 /// The ZATCA attributes of the certificate's (or CSR's) `subjectAltName` directory name,
-/// SubjectPublicKeyInfo prefix of a compressed secp256k1 key (id-ecPublicKey, secp256k1).
-const COMPRESSED_SPKI_PREFIX: [u8; 23] = [
-    0x30, 0x36, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00,
-    0x0a, 0x03, 0x22, 0x00,
-];
-
 /// named like the [`crate::csr::CsrConfig`] fields they come from. `None` when absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SanFields {
@@ -125,37 +118,32 @@ impl Certificate {
     }
 
     /// Parses a DER certificate.
+    ///
+    /// Read with the small DER reader of [`crate::asn1`] rather than `x509-cert`: the signing
+    /// WebAssembly module parses a certificate for every signer, and a full X.509 decoder
+    /// would be a fifth of its size. The structure is checked as strictly as `x509-cert` does
+    /// for every field this type exposes.
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        let cert = x509_cert::Certificate::from_der(der)
-            .map_err(|e| Error::new("invalid_certificate", format!("malformed X.509 certificate: {e}")))?;
-        let tbs = cert.tbs_certificate();
-        let public_key_der = tbs
-            .subject_public_key_info()
-            .to_der()
-            .map_err(|e| Error::new("invalid_certificate", format!("malformed subject public key: {e}")))?;
-        let validity = tbs.validity();
-        let san = tbs
-            .extensions()
-            .into_iter()
-            .flatten()
-            .find(|ext| ext.extn_id == ID_CE_SUBJECT_ALT_NAME)
-            .map(|ext| san_fields_from_extension(ext.extn_value.as_bytes()))
-            .unwrap_or_default();
+        let parts = parse_der(der).map_err(|what| {
+            let mut message = String::from("malformed X.509 certificate: ");
+            message.push_str(what);
+            Error::new("invalid_certificate", message)
+        })?;
         let base64 = armor::base64_encode(der);
         let cert_digest = armor::base64_encode(hex_lower(&Sha256::digest(base64.as_bytes())).as_bytes());
         Ok(Certificate {
             der: der.to_vec(),
             base64,
             cert_digest,
-            issuer_name: format_name(tbs.issuer()),
-            subject_name: format_name(tbs.subject()),
-            subject_common_name: name_attribute(tbs.subject(), AT_COMMON_NAME),
-            serial_decimal: unsigned_decimal(tbs.serial_number().as_bytes()),
-            public_key_der,
-            signature: cert.signature().raw_bytes().to_vec(),
-            not_before_unix: unix_seconds(validity.not_before),
-            not_after_unix: unix_seconds(validity.not_after),
-            san,
+            issuer_name: format_rdns(&parts.issuer),
+            subject_name: format_rdns(&parts.subject),
+            subject_common_name: rdns_attribute(&parts.subject, AT_COMMON_NAME.as_bytes()),
+            serial_decimal: unsigned_decimal(parts.serial),
+            public_key_der: parts.public_key_der.to_vec(),
+            signature: parts.signature.to_vec(),
+            not_before_unix: parts.not_before,
+            not_after_unix: parts.not_after,
+            san: parts.san.map(san_fields_from_extension).unwrap_or_default(),
         })
     }
 
@@ -259,54 +247,221 @@ impl Certificate {
     }
 }
 
-fn unix_seconds(time: x509_cert::time::Time) -> i64 {
-    // x509-cert cannot represent times before 1970 or after 9999, so this never saturates.
-    i64::try_from(time.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+/// One attribute of a `Name`: the index of its RDN, its type (OID contents) and its value.
+struct Atv<'a> {
+    rdn: usize,
+    oid: &'a [u8],
+    value: Tlv<'a>,
+}
+
+/// A `Name` (`SEQUENCE OF RelativeDistinguishedName`): its attributes in encoding order, and
+/// the number of RDNs.
+struct Rdns<'a> {
+    atvs: Vec<Atv<'a>>,
+    count: usize,
+}
+
+/// The fields of a certificate that [`Certificate`] keeps, borrowed from its DER.
+struct CertificateParts<'a> {
+    serial: &'a [u8],
+    issuer: Rdns<'a>,
+    subject: Rdns<'a>,
+    not_before: i64,
+    not_after: i64,
+    public_key_der: &'a [u8],
+    /// The contents of the first `subjectAltName` extension.
+    san: Option<&'a [u8]>,
+    signature: &'a [u8],
+}
+
+/// Reads a DER X.509 certificate (RFC 5280 §4.1); the error names the part that is malformed.
+///
+/// ```text
+/// Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+/// TBSCertificate ::= SEQUENCE { version [0] EXPLICIT DEFAULT v1, serialNumber INTEGER,
+///     signature AlgorithmIdentifier, issuer Name, validity Validity, subject Name,
+///     subjectPublicKeyInfo, issuerUniqueID [1] IMPLICIT OPTIONAL,
+///     subjectUniqueID [2] IMPLICIT OPTIONAL, extensions [3] EXPLICIT OPTIONAL }
+/// ```
+fn parse_der(der: &[u8]) -> core::result::Result<CertificateParts<'_>, &'static str> {
+    let mut cert = Reader::new(asn1::single(der, asn1::SEQUENCE).ok_or("not one complete DER SEQUENCE")?);
+    let mut tbs = Reader::new(cert.read(asn1::SEQUENCE).ok_or("tbsCertificate")?);
+    algorithm_identifier(cert.read(asn1::SEQUENCE)).ok_or("signatureAlgorithm")?;
+    let signature = cert
+        .read(asn1::BIT_STRING)
+        .and_then(asn1::bit_string)
+        .ok_or("signatureValue")?
+        .0;
+    cert.finish().ok_or("trailing data")?;
+
+    if let Some(explicit) = tbs.optional(asn1::context(0, true)).ok_or("version")? {
+        // v1(0), v2(1) or v3(2).
+        asn1::single(explicit, asn1::INTEGER)
+            .and_then(asn1::small_uint)
+            .filter(|v| *v <= 2)
+            .ok_or("version")?;
+    }
+    let serial = tbs
+        .read(asn1::INTEGER)
+        .and_then(asn1::integer)
+        // x509-cert's limit: 20 octets, plus one for implementations that count the value only.
+        .filter(|serial| serial.len() <= 21)
+        .ok_or("serialNumber")?;
+    algorithm_identifier(tbs.read(asn1::SEQUENCE)).ok_or("signature algorithm")?;
+    let issuer = tbs.read(asn1::SEQUENCE).and_then(rdns).ok_or("issuer")?;
+    let (not_before, not_after) = tbs.read(asn1::SEQUENCE).and_then(validity).ok_or("validity")?;
+    let subject = tbs.read(asn1::SEQUENCE).and_then(rdns).ok_or("subject")?;
+    let public_key_der = tbs
+        .any()
+        .filter(|spki| spki.tag == asn1::SEQUENCE && subject_public_key_info(spki.value).is_some())
+        .ok_or("subjectPublicKeyInfo")?
+        .raw;
+    for (number, what) in [(1, "issuerUniqueID"), (2, "subjectUniqueID")] {
+        if let Some(id) = tbs.optional(asn1::context(number, false)).ok_or(what)? {
+            asn1::bit_string(id).ok_or(what)?;
+        }
+    }
+    let san = match tbs.optional(asn1::context(3, true)).ok_or("extensions")? {
+        Some(explicit) => asn1::single(explicit, asn1::SEQUENCE)
+            .and_then(extensions)
+            .ok_or("extensions")?,
+        None => None,
+    };
+    tbs.finish().ok_or("tbsCertificate")?;
+    Ok(CertificateParts {
+        serial,
+        issuer,
+        subject,
+        not_before,
+        not_after,
+        public_key_der,
+        san,
+        signature,
+    })
+}
+
+/// `AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL }`.
+fn algorithm_identifier(contents: Option<&[u8]>) -> Option<()> {
+    let mut reader = Reader::new(contents?);
+    asn1::oid(reader.read(asn1::OID)?)?;
+    if !reader.is_empty() {
+        reader.any()?;
+    }
+    reader.finish()
+}
+
+/// `SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }`.
+fn subject_public_key_info(contents: &[u8]) -> Option<()> {
+    let mut reader = Reader::new(contents);
+    algorithm_identifier(reader.read(asn1::SEQUENCE))?;
+    asn1::bit_string(reader.read(asn1::BIT_STRING)?)?;
+    reader.finish()
+}
+
+/// `Validity ::= SEQUENCE { notBefore Time, notAfter Time }` as Unix seconds.
+fn validity(contents: &[u8]) -> Option<(i64, i64)> {
+    let mut reader = Reader::new(contents);
+    let mut time = || reader.any().and_then(|t| asn1::unix_time(t.tag, t.value));
+    let times = (time()?, time()?);
+    reader.finish()?;
+    Some(times)
+}
+
+/// `Extensions ::= SEQUENCE OF SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT
+/// FALSE, extnValue OCTET STRING }`: checks every extension and returns the contents of the
+/// first `subjectAltName`.
+fn extensions(contents: &[u8]) -> Option<Option<&[u8]>> {
+    let mut san = None;
+    for ext in asn1::elements(contents)? {
+        if ext.tag != asn1::SEQUENCE {
+            return None;
+        }
+        let mut reader = Reader::new(ext.value);
+        let id = asn1::oid(reader.read(asn1::OID)?)?;
+        if let Some(critical) = reader.optional(asn1::BOOLEAN)? {
+            if !matches!(critical, [0x00] | [0xff]) {
+                return None;
+            }
+        }
+        let value = reader.read(asn1::OCTET_STRING)?;
+        reader.finish()?;
+        if san.is_none() && id == ID_CE_SUBJECT_ALT_NAME.as_bytes() {
+            san = Some(value);
+        }
+    }
+    Some(san)
+}
+
+/// Reads the RDNs of a `Name` given as its contents; `None` unless every attribute is a
+/// `SEQUENCE { type OBJECT IDENTIFIER, value ANY }` inside a `SET`.
+fn rdns(contents: &[u8]) -> Option<Rdns<'_>> {
+    let mut atvs = Vec::new();
+    let mut count = 0;
+    let mut name = Reader::new(contents);
+    while !name.is_empty() {
+        let mut rdn = Reader::new(name.read(asn1::SET)?);
+        while !rdn.is_empty() {
+            let mut atv = Reader::new(rdn.read(asn1::SEQUENCE)?);
+            let oid = asn1::oid(atv.read(asn1::OID)?)?;
+            let value = atv.any()?;
+            atv.finish()?;
+            atvs.push(Atv { rdn: count, oid, value });
+        }
+        count += 1;
+    }
+    Some(Rdns { atvs, count })
+}
+
+/// The text of the first attribute `oid` (OID contents) in the RDNs, when it is a string type.
+fn rdns_attribute(rdns: &Rdns<'_>, oid: &[u8]) -> Option<String> {
+    let atv = rdns.atvs.iter().find(|atv| atv.oid == oid)?;
+    string_value(atv.value.tag, atv.value.value)
 }
 
 /// Reads the ZATCA attributes of the first directory name in a DER `SubjectAltName`.
 /// A SAN that does not decode yields empty fields rather than failing the whole certificate.
 pub(crate) fn san_fields_from_extension(san_der: &[u8]) -> SanFields {
-    let Ok(san) = SubjectAltName::from_der(san_der) else {
+    let directory_name = asn1::single(san_der, asn1::SEQUENCE)
+        .and_then(asn1::elements)
+        .and_then(|names| names.into_iter().find(|name| name.tag == asn1::context(4, true)))
+        .and_then(|name| asn1::single(name.value, asn1::SEQUENCE))
+        .and_then(rdns);
+    let Some(name) = directory_name else {
         return SanFields::default();
     };
-    san.0
-        .iter()
-        .find_map(|name| match name {
-            GeneralName::DirectoryName(dir) => Some(san_fields_from_name(dir)),
-            _ => None,
-        })
-        .unwrap_or_default()
-}
-
-fn san_fields_from_name(name: &Name) -> SanFields {
     SanFields {
-        serial_number: name_attribute(name, AT_SURNAME),
-        organization_identifier: name_attribute(name, AT_UID),
-        invoice_type: name_attribute(name, AT_TITLE),
-        location_address: name_attribute(name, AT_REGISTERED_ADDRESS),
-        industry_business_category: name_attribute(name, AT_BUSINESS_CATEGORY),
+        serial_number: rdns_attribute(&name, AT_SURNAME.as_bytes()),
+        organization_identifier: rdns_attribute(&name, AT_UID.as_bytes()),
+        invoice_type: rdns_attribute(&name, AT_TITLE.as_bytes()),
+        location_address: rdns_attribute(&name, AT_REGISTERED_ADDRESS.as_bytes()),
+        industry_business_category: rdns_attribute(&name, AT_BUSINESS_CATEGORY.as_bytes()),
     }
 }
 
-/// The text of the first attribute `oid` in `name`, when it is a string type.
+/// The text of the first attribute `oid` in `name`, when it is a string type (CSR parsing).
 pub(crate) fn name_attribute(name: &Name, oid: ObjectIdentifier) -> Option<String> {
-    name.iter()
-        .find(|atv| atv.oid == oid)
-        .and_then(|atv| attribute_text(&atv.value))
+    let der = name.to_der().ok()?;
+    let rdns = asn1::single(&der, asn1::SEQUENCE).and_then(rdns)?;
+    rdns_attribute(&rdns, oid.as_bytes())
 }
 
-/// The text of a directory-string-like attribute value (UTF8String, PrintableString,
-/// IA5String, TeletexString as Latin-1, BMPString); `None` for other types.
+/// The text of a directory-string-like attribute value; see [`string_value`] (CSR parsing).
 pub(crate) fn attribute_text(value: &Any) -> Option<String> {
-    let bytes = value.value();
-    match value.tag() {
-        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::VisibleString | Tag::NumericString => {
+    let der = value.to_der().ok()?;
+    let tlv = Reader::new(&der).any()?;
+    string_value(tlv.tag, tlv.value)
+}
+
+/// The text of a directory-string-like value (UTF8String, PrintableString, IA5String,
+/// VisibleString, NumericString, TeletexString as Latin-1, BMPString); `None` for other types.
+fn string_value(tag: u8, bytes: &[u8]) -> Option<String> {
+    match tag {
+        asn1::UTF8_STRING | asn1::PRINTABLE_STRING | asn1::IA5_STRING | asn1::VISIBLE_STRING | asn1::NUMERIC_STRING => {
             core::str::from_utf8(bytes).ok().map(str::to_owned)
         }
         // T.61 in theory; every CA that uses it in practice means Latin-1.
-        Tag::TeletexString => Some(bytes.iter().map(|&b| char::from(b)).collect()),
-        Tag::BmpString => {
+        asn1::TELETEX_STRING => Some(bytes.iter().map(|&b| char::from(b)).collect()),
+        asn1::BMP_STRING => {
             if bytes.len() % 2 != 0 {
                 return None;
             }
@@ -325,47 +480,62 @@ pub(crate) fn attribute_text(value: &Any) -> Option<String> {
 /// `ds:X509IssuerName`: RDNs most specific first joined by `", "`, multi-valued RDNs joined by
 /// `" + "`, `KEY=value` with conventional short names, values holding DN syntax characters in
 /// double quotes, non-string values as `#` + hex of their DER.
-pub(crate) fn format_name(name: &Name) -> String {
-    let rdns: Vec<String> = name
-        .iter_rdn()
-        .map(|rdn| {
-            rdn.iter()
-                .map(|atv| {
-                    let key = attribute_short_name(&atv.oid);
-                    let value = match attribute_text(&atv.value) {
-                        Some(text) => quote_dn_value(&text),
-                        None => format!("#{}", hex_lower(&atv.value.to_der().unwrap_or_default())),
-                    };
-                    format!("{key}={value}")
-                })
-                .collect::<Vec<_>>()
-                .join(" + ")
-        })
-        .collect();
+fn format_rdns(rdns: &Rdns<'_>) -> String {
+    let mut out = String::new();
     // DER stores the least specific RDN first (DC=local, …); ZATCA wants the reverse.
-    rdns.into_iter().rev().collect::<Vec<_>>().join(", ")
+    for rdn in (0..rdns.count).rev() {
+        if rdn + 1 < rdns.count {
+            out.push_str(", ");
+        }
+        let mut first = true;
+        for atv in rdns.atvs.iter().filter(|atv| atv.rdn == rdn) {
+            if !first {
+                out.push_str(" + ");
+            }
+            first = false;
+            match attribute_short_name(atv.oid) {
+                Some(name) => out.push_str(name),
+                None => out.push_str(&asn1::oid_string(atv.oid)),
+            }
+            out.push('=');
+            match string_value(atv.value.tag, atv.value.value) {
+                Some(text) => out.push_str(&quote_dn_value(&text)),
+                None => {
+                    out.push('#');
+                    out.push_str(&hex_lower(atv.value.raw));
+                }
+            }
+        }
+    }
+    out
 }
 
-fn attribute_short_name(oid: &ObjectIdentifier) -> String {
-    let name = match oid.to_string().as_str() {
-        "2.5.4.3" => "CN",
-        "2.5.4.4" => "SN",
-        "2.5.4.5" => "SERIALNUMBER",
-        "2.5.4.6" => "C",
-        "2.5.4.7" => "L",
-        "2.5.4.8" => "ST",
-        "2.5.4.9" => "STREET",
-        "2.5.4.10" => "O",
-        "2.5.4.11" => "OU",
-        "2.5.4.12" => "T",
-        "2.5.4.42" => "GIVENNAME",
-        "2.5.4.97" => "organizationIdentifier",
-        "0.9.2342.19200300.100.1.1" => "UID",
-        "0.9.2342.19200300.100.1.25" => "DC",
-        "1.2.840.113549.1.9.1" => "E",
-        other => return other.to_owned(),
-    };
-    name.to_owned()
+/// The conventional short name of an attribute type (OID contents), as Java prints it.
+fn attribute_short_name(oid: &[u8]) -> Option<&'static str> {
+    const X520: [(u8, &str); 12] = [
+        (3, "CN"),
+        (4, "SN"),
+        (5, "SERIALNUMBER"),
+        (6, "C"),
+        (7, "L"),
+        (8, "ST"),
+        (9, "STREET"),
+        (10, "O"),
+        (11, "OU"),
+        (12, "T"),
+        (42, "GIVENNAME"),
+        (97, "organizationIdentifier"),
+    ];
+    match oid {
+        // 2.5.4.n
+        [0x55, 0x04, n] => X520.iter().find(|(k, _)| k == n).map(|(_, name)| *name),
+        // 0.9.2342.19200300.100.1.1 / .25
+        [0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x01] => Some("UID"),
+        [0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19] => Some("DC"),
+        // 1.2.840.113549.1.9.1
+        [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01] => Some("E"),
+        _ => None,
+    }
 }
 
 /// Java's RFC 1779 quoting: a value with any of `, = + < > # ; \ "` or a newline, or with
@@ -509,6 +679,131 @@ mod tests {
         assert_eq!(cert.public_key_der(), key.public_key_der().as_slice());
         let other = PrivateKey::from_seed([1u8; 32]).unwrap();
         assert!(!cert.matches_key(&other));
+    }
+
+    /// Issuer, subject, CN, serial, SPKI, signature, validity and SAN fields.
+    type Fields = (
+        String,
+        String,
+        Option<String>,
+        String,
+        Vec<u8>,
+        Vec<u8>,
+        i64,
+        i64,
+        SanFields,
+    );
+
+    /// What `x509-cert` makes of a certificate: the fields [`Certificate`] keeps.
+    fn x509_cert_fields(der: &[u8]) -> Option<Fields> {
+        use der::Decode;
+        use x509_cert::ext::pkix::SubjectAltName;
+        use x509_cert::ext::pkix::name::GeneralName;
+        let cert = x509_cert::Certificate::from_der(der).ok()?;
+        let tbs = cert.tbs_certificate();
+        let name_text = |name: &Name, oid: ObjectIdentifier| {
+            name.iter()
+                .find(|atv| atv.oid == oid)
+                .and_then(|atv| attribute_text(&atv.value))
+        };
+        let format = |name: &Name| {
+            let rdns: Vec<String> = name
+                .iter_rdn()
+                .map(|rdn| {
+                    rdn.iter()
+                        .map(|atv| {
+                            let oid = atv.oid.to_string();
+                            let key = attribute_short_name(atv.oid.as_bytes()).unwrap_or(&oid);
+                            let value = match attribute_text(&atv.value) {
+                                Some(text) => quote_dn_value(&text),
+                                None => format!("#{}", hex_lower(&atv.value.to_der().unwrap())),
+                            };
+                            format!("{key}={value}")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                })
+                .collect();
+            rdns.into_iter().rev().collect::<Vec<_>>().join(", ")
+        };
+        let san = tbs
+            .extensions()
+            .into_iter()
+            .flatten()
+            .find(|ext| ext.extn_id == ID_CE_SUBJECT_ALT_NAME)
+            .and_then(|ext| SubjectAltName::from_der(ext.extn_value.as_bytes()).ok())
+            .and_then(|san| {
+                san.0.iter().find_map(|name| match name {
+                    GeneralName::DirectoryName(dir) => Some(SanFields {
+                        serial_number: name_text(dir, AT_SURNAME),
+                        organization_identifier: name_text(dir, AT_UID),
+                        invoice_type: name_text(dir, AT_TITLE),
+                        location_address: name_text(dir, AT_REGISTERED_ADDRESS),
+                        industry_business_category: name_text(dir, AT_BUSINESS_CATEGORY),
+                    }),
+                    _ => None,
+                })
+            })
+            .unwrap_or_default();
+        let unix = |t: x509_cert::time::Time| i64::try_from(t.to_unix_duration().as_secs()).unwrap();
+        Some((
+            format(tbs.issuer()),
+            format(tbs.subject()),
+            name_text(tbs.subject(), AT_COMMON_NAME),
+            unsigned_decimal(tbs.serial_number().as_bytes()),
+            tbs.subject_public_key_info().to_der().unwrap(),
+            cert.signature().raw_bytes().to_vec(),
+            unix(tbs.validity().not_before),
+            unix(tbs.validity().not_after),
+            san,
+        ))
+    }
+
+    fn fields(cert: &Certificate) -> Fields {
+        (
+            cert.issuer_name().to_owned(),
+            cert.subject_name().to_owned(),
+            cert.subject_common_name().map(str::to_owned),
+            cert.serial_decimal().to_owned(),
+            cert.public_key_der().to_vec(),
+            cert.signature().to_vec(),
+            cert.not_before_unix(),
+            cert.not_after_unix(),
+            cert.san_fields().clone(),
+        )
+    }
+
+    #[test]
+    fn der_reader_agrees_with_x509_cert() {
+        let der = Certificate::parse(CERT_B64).unwrap().der().to_vec();
+        let mut both = 0;
+        let mut disagreements = Vec::new();
+        let mut check = |bytes: &[u8], what: String| {
+            let reference = x509_cert_fields(bytes);
+            match (Certificate::from_der(bytes), reference) {
+                (Ok(cert), Some(reference)) => {
+                    assert_eq!(fields(&cert), reference, "{what}");
+                    both += 1;
+                }
+                (Err(_), None) => {}
+                (ours, _) => disagreements.push(format!("{what}: ours ok = {}", ours.is_ok())),
+            }
+        };
+        check(&der, "sdk certificate".to_owned());
+        for i in 0..der.len() {
+            check(&der[..i], format!("truncated at {i}"));
+            for flip in [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xa5, 0xff] {
+                let mut bad = der.clone();
+                bad[i] ^= flip;
+                check(&bad, format!("byte {i} ^ {flip:#x}"));
+            }
+        }
+        assert!(both > 100, "only {both} corruptions parsed");
+        assert!(
+            disagreements.is_empty(),
+            "{} disagreements: {disagreements:#?}",
+            disagreements.len()
+        );
     }
 
     #[test]

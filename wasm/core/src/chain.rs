@@ -1,8 +1,5 @@
 //! The invoice chain of an EGS unit: every document carries the hash of the previous one (PIH).
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-
 use crate::error::Result;
 
 /// PIH of the first document of an EGS unit: base64 of the *hex text* of SHA-256("0")
@@ -17,7 +14,7 @@ pub fn next_pih(signed_xml: &[u8]) -> Result<String> {
 
 /// Whether `pih` is a base64 SHA-256 hash (32 bytes) or the initial value.
 pub fn is_valid_pih(pih: &str) -> bool {
-    pih == INITIAL_PIH || STANDARD.decode(pih).is_ok_and(|b| b.len() == 32)
+    pih == INITIAL_PIH || crate::b64::decode(pih).is_ok_and(|b| b.len() == 32)
 }
 
 #[cfg(test)]
@@ -28,7 +25,7 @@ mod tests {
     #[test]
     fn initial_pih_is_base64_of_hex_of_sha256_of_zero() {
         let hex: String = Sha256::digest(b"0").iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(STANDARD.encode(hex), INITIAL_PIH);
+        assert_eq!(crate::b64::encode(hex), INITIAL_PIH);
         assert!(is_valid_pih(INITIAL_PIH));
         assert!(is_valid_pih("z5F9qsS6oWyDhehD8u8S0DaxV+2CUiUz9Y+UsR61JgQ="));
         assert!(!is_valid_pih("abc"));

@@ -5,8 +5,6 @@
 //! the whitespace text around them stays. Removing an element together with its neighbouring
 //! whitespace (as DOM "remove node" helpers do) gives a different hash for every SDK sample.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
@@ -19,7 +17,7 @@ pub struct InvoiceHash(pub [u8; 32]);
 impl InvoiceHash {
     /// The base64 form used in `DigestValue`, the PIH, the API body and QR tag 6.
     pub fn to_base64(&self) -> String {
-        STANDARD.encode(self.0)
+        crate::b64::encode(self.0)
     }
 }
 

@@ -3,14 +3,15 @@
 
 use core::fmt;
 
+use der::Decode;
 use der::asn1::{AnyRef, ObjectIdentifier};
-use der::{Decode, Tag, Tagged};
 use k256::ecdsa::signature::Verifier;
 use k256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use k256::elliptic_curve::zeroize::{Zeroize, Zeroizing};
-use k256::pkcs8::{EncodePrivateKey, EncodePublicKey, PrivateKeyInfoRef};
+use k256::pkcs8::EncodePrivateKey;
 use k256::{PublicKey, SecretKey};
 
+use crate::asn1;
 use crate::error::{Error, Result};
 
 /// `id-ecPublicKey` (RFC 5480): the algorithm of every EC key, whatever the curve.
@@ -89,25 +90,26 @@ impl PrivateKey {
 
     /// Parses a DER private key, either SEC1 `ECPrivateKey` or PKCS#8 `PrivateKeyInfo`.
     /// Keys on any curve other than secp256k1 fail with `unsupported_curve`.
+    ///
+    /// Read with the small DER reader of [`crate::asn1`], with the checks of the `sec1` and
+    /// `pkcs8` crates, so that the signing WebAssembly module needs no generic DER decoder.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         // Look at the curve first: k256 would only say "malformed" for a P-256 key, and
         // P-256 is the mistake people actually make (the ZATCA PDF's profile table says P-256).
-        if let Ok(info) = PrivateKeyInfoRef::from_der(der) {
-            check_algorithm(info.algorithm.oid, info.algorithm.parameters)?;
-            let inner = SigningKey::try_from(info)
-                .map_err(|_| Error::new("invalid_private_key", "malformed PKCS#8 secp256k1 private key"))?;
+        if let Some(info) = pkcs8_private_key_info(der) {
+            check_algorithm(info.algorithm, info.curve)?;
+            let inner = ec_private_key(info.private_key)
+                .ok_or_else(|| Error::new("invalid_private_key", "malformed PKCS#8 secp256k1 private key"))?;
             return Ok(PrivateKey { inner });
         }
         if let Some(curve) = sec1_curve(der) {
-            if curve != SECP256K1 {
-                return Err(unsupported_curve(&curve));
+            if curve != SECP256K1.as_bytes() {
+                return Err(unsupported_curve(curve));
             }
         }
-        match SecretKey::from_sec1_der(der) {
-            Ok(secret) => Ok(PrivateKey {
-                inner: SigningKey::from(secret),
-            }),
-            Err(_) => Err(Error::new(
+        match ec_private_key(der) {
+            Some(inner) => Ok(PrivateKey { inner }),
+            None => Err(Error::new(
                 "invalid_private_key",
                 "not a SEC1 or PKCS#8 DER secp256k1 private key",
             )),
@@ -147,6 +149,38 @@ impl PrivateKey {
         spki_der(self.inner.verifying_key())
     }
 
+    /// ECDSA-SHA256 over `message` (RFC 6979 nonce, low S), as DER `SEQUENCE { r, s }`: the
+    /// bytes k256's `Signature::to_der` gives, encoded here so that the WebAssembly signing
+    /// module needs no DER encoder.
+    pub fn sign_der(&self, message: &[u8]) -> Vec<u8> {
+        use k256::ecdsa::signature::Signer as _;
+        let signature: Signature = self.inner.sign(message);
+        let (r, s) = (signature.r().to_bytes(), signature.s().to_bytes());
+        let mut body = Vec::with_capacity(70);
+        for scalar in [r.as_slice(), s.as_slice()] {
+            // Shortest unsigned INTEGER: no leading zero octets, one 0x00 when the top bit is set.
+            let start = scalar
+                .iter()
+                .position(|&b| b != 0)
+                .unwrap_or(scalar.len().saturating_sub(1));
+            let digits = scalar.get(start..).unwrap_or_default();
+            let pad = digits.first().is_some_and(|&b| b >= 0x80);
+            body.push(asn1::INTEGER);
+            // At most 33 octets: the length is one short-form octet.
+            body.push(u8::try_from(digits.len() + usize::from(pad)).unwrap_or(0));
+            if pad {
+                body.push(0);
+            }
+            body.extend_from_slice(digits);
+        }
+        let mut der = Vec::with_capacity(body.len() + 2);
+        der.push(asn1::SEQUENCE);
+        // At most 70 octets.
+        der.push(u8::try_from(body.len()).unwrap_or(0));
+        der.extend_from_slice(&body);
+        der
+    }
+
     /// The underlying k256 signing key, for signing.
     pub fn signing_key(&self) -> &SigningKey {
         &self.inner
@@ -158,13 +192,24 @@ impl PrivateKey {
     }
 }
 
-/// `SubjectPublicKeyInfo` DER of a verifying key (uncompressed point, as ZATCA certificates use).
+/// `SubjectPublicKeyInfo` DER prefix of an uncompressed secp256k1 key (id-ecPublicKey,
+/// secp256k1, a 66-byte BIT STRING); the 65-byte SEC1 point follows.
+pub(crate) const UNCOMPRESSED_SPKI_PREFIX: [u8; 23] = [
+    0x30, 0x56, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00,
+    0x0a, 0x03, 0x42, 0x00,
+];
+
+/// `SubjectPublicKeyInfo` DER prefix of a compressed secp256k1 key; the 33-byte point follows.
+pub(crate) const COMPRESSED_SPKI_PREFIX: [u8; 23] = [
+    0x30, 0x36, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00,
+    0x0a, 0x03, 0x22, 0x00,
+];
+
+/// `SubjectPublicKeyInfo` DER of a verifying key (uncompressed point, as ZATCA certificates use):
+/// the fixed prefix and the point, exactly what `EncodePublicKey` writes.
 pub(crate) fn spki_der(key: &VerifyingKey) -> Vec<u8> {
-    match key.to_public_key_der() {
-        Ok(doc) => doc.into_vec(),
-        // Unreachable: encoding a valid point into a Vec cannot fail.
-        Err(_) => Vec::new(),
-    }
+    let point = key.to_sec1_point(false);
+    [UNCOMPRESSED_SPKI_PREFIX.as_slice(), point.as_bytes()].concat()
 }
 
 /// Parses a `SubjectPublicKeyInfo` DER public key, requiring EC secp256k1
@@ -172,7 +217,7 @@ pub(crate) fn spki_der(key: &VerifyingKey) -> Vec<u8> {
 pub fn verifying_key_from_spki(der: &[u8]) -> Result<VerifyingKey> {
     let spki = k256::pkcs8::SubjectPublicKeyInfoRef::from_der(der)
         .map_err(|_| Error::new("invalid_public_key", "malformed SubjectPublicKeyInfo"))?;
-    check_algorithm(spki.algorithm.oid, spki.algorithm.parameters)?;
+    check_algorithm_identifier(spki.algorithm.oid, spki.algorithm.parameters)?;
     let bytes = spki
         .subject_public_key
         .as_bytes()
@@ -195,18 +240,18 @@ pub fn verify_sha256_der(key: &VerifyingKey, message: &[u8], der_signature: &[u8
     key.verify(message, &signature.normalize_s()).is_ok()
 }
 
-/// Rejects anything but `id-ecPublicKey` with the named curve secp256k1.
-fn check_algorithm(oid: ObjectIdentifier, parameters: Option<AnyRef<'_>>) -> Result<()> {
-    if oid != ID_EC_PUBLIC_KEY {
-        return Err(Error::new(
-            "unsupported_curve",
-            format!("key algorithm {oid} is not elliptic-curve; ZATCA requires secp256k1"),
-        ));
+/// Rejects anything but `id-ecPublicKey` (`algorithm`, OID contents) with the named curve
+/// secp256k1 (`curve`: the OID contents of the parameters, `None` when they are not an OID).
+fn check_algorithm(algorithm: &[u8], curve: Option<&[u8]>) -> Result<()> {
+    if algorithm != ID_EC_PUBLIC_KEY.as_bytes() {
+        let mut message = String::from("key algorithm ");
+        message.push_str(&asn1::oid_string(algorithm));
+        message.push_str(" is not elliptic-curve; ZATCA requires secp256k1");
+        return Err(Error::new("unsupported_curve", message));
     }
-    let curve = parameters.and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
     match curve {
-        Some(curve) if curve == SECP256K1 => Ok(()),
-        Some(curve) => Err(unsupported_curve(&curve)),
+        Some(curve) if curve == SECP256K1.as_bytes() => Ok(()),
+        Some(curve) => Err(unsupported_curve(curve)),
         None => Err(Error::new(
             "unsupported_curve",
             "key does not name its curve; ZATCA requires secp256k1 (1.3.132.0.10)",
@@ -214,27 +259,139 @@ fn check_algorithm(oid: ObjectIdentifier, parameters: Option<AnyRef<'_>>) -> Res
     }
 }
 
-fn unsupported_curve(curve: &ObjectIdentifier) -> Error {
-    let name = match curve.to_string().as_str() {
+/// [`check_algorithm`] for an `AlgorithmIdentifier` decoded by `der`.
+fn check_algorithm_identifier(oid: ObjectIdentifier, parameters: Option<AnyRef<'_>>) -> Result<()> {
+    let curve = parameters.and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    check_algorithm(oid.as_bytes(), curve.as_ref().map(ObjectIdentifier::as_bytes))
+}
+
+fn unsupported_curve(curve: &[u8]) -> Error {
+    let dotted = asn1::oid_string(curve);
+    let name = match dotted.as_str() {
         "1.2.840.10045.3.1.7" => "P-256 (prime256v1)",
         "1.3.132.0.34" => "P-384",
         "1.3.132.0.35" => "P-521",
         _ => "another curve",
     };
-    Error::new(
-        "unsupported_curve",
-        format!("key is on {name} ({curve}); ZATCA requires secp256k1 (1.3.132.0.10)"),
-    )
+    let mut message = String::from("key is on ");
+    for part in [name, " (", &dotted, "); ZATCA requires secp256k1 (1.3.132.0.10)"] {
+        message.push_str(part);
+    }
+    Error::new("unsupported_curve", message)
 }
 
-/// The named curve of a SEC1 `ECPrivateKey` (`[0] EXPLICIT parameters`), when it has one.
-fn sec1_curve(der: &[u8]) -> Option<ObjectIdentifier> {
+/// The parts of a PKCS#8 `PrivateKeyInfo` (RFC 5958) that [`PrivateKey::from_der`] reads.
+struct PrivateKeyInfo<'a> {
+    /// OID contents of the key algorithm.
+    algorithm: &'a [u8],
+    /// OID contents of the algorithm parameters, when they are an OID.
+    curve: Option<&'a [u8]>,
+    /// The `privateKey` OCTET STRING contents (a SEC1 `ECPrivateKey` for EC keys).
+    private_key: &'a [u8],
+}
+
+/// Reads a PKCS#8 `PrivateKeyInfo` / `OneAsymmetricKey` with the checks of the `pkcs8` crate:
+///
+/// ```text
+/// SEQUENCE { version INTEGER (0 | 1), privateKeyAlgorithm AlgorithmIdentifier,
+///            privateKey OCTET STRING, attributes [0] IMPLICIT SET OPTIONAL,
+///            publicKey [1] IMPLICIT BIT STRING OPTIONAL -- present exactly in version 1
+///            [n] EXPLICIT extensions ignored }
+/// ```
+fn pkcs8_private_key_info(der: &[u8]) -> Option<PrivateKeyInfo<'_>> {
+    let mut reader = asn1::Reader::new(asn1::single(der, asn1::SEQUENCE)?);
+    let version = asn1::small_uint(reader.read(asn1::INTEGER)?)?;
+    if version > 1 {
+        return None;
+    }
+    let mut algorithm = asn1::Reader::new(reader.read(asn1::SEQUENCE)?);
+    let oid = asn1::oid(algorithm.read(asn1::OID)?)?;
+    let parameters = if algorithm.is_empty() {
+        None
+    } else {
+        Some(algorithm.any()?)
+    };
+    algorithm.finish()?;
+    let curve = parameters
+        .filter(|p| p.tag == asn1::OID)
+        .and_then(|p| asn1::oid(p.value));
+    let private_key = reader.read(asn1::OCTET_STRING)?;
+    // Context-specific fields: the tag number decides, the constructed bit must then be right.
+    let class_and_number = |tag: Option<u8>| tag.map(|t| t & !0x20);
+    if class_and_number(reader.peek_tag()) == Some(asn1::context(0, false)) {
+        reader.read(asn1::context(0, true))?;
+    }
+    let mut has_public_key = false;
+    if class_and_number(reader.peek_tag()) == Some(asn1::context(1, false)) {
+        asn1::bit_string(reader.read(asn1::context(1, false))?)?;
+        has_public_key = true;
+    }
+    if has_public_key != (version == 1) {
+        return None;
+    }
+    while !reader.is_empty() {
+        let field = reader.any()?;
+        if field.tag & 0xe0 != 0xa0 {
+            return None;
+        }
+        let mut inner = asn1::Reader::new(field.value);
+        inner.any()?;
+        inner.finish()?;
+    }
+    Some(PrivateKeyInfo {
+        algorithm: oid,
+        curve,
+        private_key,
+    })
+}
+
+/// Reads a SEC1 `ECPrivateKey` (RFC 5915) with the checks of the `sec1` and `elliptic-curve`
+/// crates: version 1, a 24- to 32-byte scalar in range, the named curve secp256k1 when
+/// parameters are present, and the public key, when present, matching the scalar.
+///
+/// ```text
+/// SEQUENCE { version INTEGER (1), privateKey OCTET STRING,
+///            parameters [0] EXPLICIT OBJECT IDENTIFIER OPTIONAL,
+///            publicKey [1] EXPLICIT BIT STRING OPTIONAL }
+/// ```
+fn ec_private_key(der: &[u8]) -> Option<SigningKey> {
+    let mut reader = asn1::Reader::new(asn1::single(der, asn1::SEQUENCE)?);
+    if asn1::small_uint(reader.read(asn1::INTEGER)?)? != 1 {
+        return None;
+    }
+    let scalar = reader.read(asn1::OCTET_STRING)?;
+    let curve = match reader.optional(asn1::context(0, true))? {
+        Some(explicit) => Some(asn1::oid(asn1::single(explicit, asn1::OID)?)?),
+        None => None,
+    };
+    let public_key = match reader.optional(asn1::context(1, true))? {
+        Some(explicit) => match asn1::bit_string(asn1::single(explicit, asn1::BIT_STRING)?)? {
+            (bytes, 0) => Some(bytes),
+            _ => return None,
+        },
+        None => None,
+    };
+    reader.finish()?;
+    if curve.is_some_and(|curve| curve != SECP256K1.as_bytes()) {
+        return None;
+    }
+    let key = SigningKey::from(SecretKey::from_slice(scalar).ok()?);
+    if let Some(public_key) = public_key {
+        let compressed = matches!(public_key.first(), Some(0x02 | 0x03));
+        if key.verifying_key().to_sec1_point(compressed).as_bytes() != public_key {
+            return None;
+        }
+    }
+    Some(key)
+}
+
+/// The named curve (OID contents) of a SEC1 `ECPrivateKey` (`[0] EXPLICIT parameters`), when
+/// the outer structure reads and has one.
+fn sec1_curve(der: &[u8]) -> Option<&[u8]> {
     // ECPrivateKey ::= SEQUENCE { version, privateKey, [0] parameters OPTIONAL, [1] publicKey OPTIONAL }
-    let fields: Vec<AnyRef<'_>> = Vec::from_der(der).ok()?;
-    let parameters = fields
-        .iter()
-        .find(|f| matches!(f.tag(), Tag::ContextSpecific { constructed: true, number } if number.value() == 0))?;
-    ObjectIdentifier::from_der(parameters.value()).ok()
+    let fields = asn1::elements(asn1::single(der, asn1::SEQUENCE)?)?;
+    let parameters = fields.iter().find(|f| f.tag == asn1::context(0, true))?;
+    asn1::oid(asn1::single(parameters.value, asn1::OID)?)
 }
 
 /// Lowercase hex of bytes.
@@ -252,16 +409,6 @@ pub(crate) fn hex_lower(bytes: &[u8]) -> String {
 /// Text armour shared by `keys`, `cert` and `csr`: PEM blocks and the bare base64 the ZATCA SDK
 /// and API use. Lenient on input (any line width, CRLF, surrounding text), canonical on output.
 pub(crate) mod armor {
-    use base64::Engine;
-    use base64::alphabet;
-    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-
-    /// Standard alphabet; padding optional on input (some tools strip it), always written.
-    const LENIENT: GeneralPurpose = GeneralPurpose::new(
-        &alphabet::STANDARD,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    );
-
     /// What a piece of text turned out to hold.
     pub(crate) enum Decoded {
         /// A PEM block: its label and decoded body.
@@ -320,12 +467,13 @@ pub(crate) mod armor {
         if compact.is_empty() {
             return None;
         }
-        LENIENT.decode(compact.as_bytes()).ok()
+        // Padding optional on input (some tools strip it), always written.
+        crate::b64::decode_padding_optional(compact.as_bytes()).ok()
     }
 
     /// Standard base64 with padding, one line.
     pub(crate) fn base64_encode(bytes: &[u8]) -> String {
-        base64::engine::general_purpose::STANDARD.encode(bytes)
+        crate::b64::encode(bytes)
     }
 
     /// PEM text as OpenSSL writes it: 64-column lines, LF line ends, final newline.
@@ -428,6 +576,155 @@ UJzwWVb/hByMcq+1pkGZ5t9JzQ13t47iJct+LJhTtMs1lvTj2N6vwJq8
         assert!(err.to_string().contains("P-256"));
         let err = PrivateKey::parse(P256_PKCS8_PEM).unwrap_err();
         assert_eq!(err.code(), "unsupported_curve", "{err}");
+    }
+
+    /// What the `pkcs8`/`sec1`/`elliptic-curve` decoders make of a DER key (the code this
+    /// module used before its own DER reader): the key, or the error code and message.
+    fn reference_from_der(der: &[u8]) -> core::result::Result<SigningKey, (String, String)> {
+        use der::Tag;
+        use der::Tagged;
+        use k256::pkcs8::PrivateKeyInfoRef;
+        let fail = |e: Error| (e.code().to_owned(), e.to_string());
+        let reference_unsupported = |curve: &ObjectIdentifier| fail(unsupported_curve(curve.as_bytes()));
+        if let Ok(info) = PrivateKeyInfoRef::from_der(der) {
+            let oid = info.algorithm.oid;
+            if oid != ID_EC_PUBLIC_KEY {
+                return Err(fail(Error::new(
+                    "unsupported_curve",
+                    format!("key algorithm {oid} is not elliptic-curve; ZATCA requires secp256k1"),
+                )));
+            }
+            match info
+                .algorithm
+                .parameters
+                .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+            {
+                Some(curve) if curve == SECP256K1 => {}
+                Some(curve) => return Err(reference_unsupported(&curve)),
+                None => return Err(fail(check_algorithm(oid.as_bytes(), None).unwrap_err())),
+            }
+            return SigningKey::try_from(info).map_err(|_| {
+                fail(Error::new(
+                    "invalid_private_key",
+                    "malformed PKCS#8 secp256k1 private key",
+                ))
+            });
+        }
+        let curve = Vec::<AnyRef<'_>>::from_der(der).ok().and_then(|fields| {
+            let parameters = fields.iter().find(
+                |f| matches!(f.tag(), Tag::ContextSpecific { constructed: true, number } if number.value() == 0),
+            )?;
+            ObjectIdentifier::from_der(parameters.value()).ok()
+        });
+        if let Some(curve) = curve {
+            if curve != SECP256K1 {
+                return Err(reference_unsupported(&curve));
+            }
+        }
+        SecretKey::from_sec1_der(der).map(SigningKey::from).map_err(|_| {
+            fail(Error::new(
+                "invalid_private_key",
+                "not a SEC1 or PKCS#8 DER secp256k1 private key",
+            ))
+        })
+    }
+
+    #[test]
+    fn der_reader_agrees_with_the_pkcs8_and_sec1_crates() {
+        let keys = [
+            armor::base64_decode(SDK_KEY).unwrap(),
+            armor::pem_decode(SEC1_PEM).unwrap().1,
+            armor::pem_decode(PKCS8_PEM).unwrap().1,
+            armor::pem_decode(P256_SEC1_PEM).unwrap().1,
+            armor::pem_decode(P256_PKCS8_PEM).unwrap().1,
+            // SEC1 without parameters and public key, and with a compressed public key.
+            {
+                let key = PrivateKey::parse(SDK_KEY).unwrap();
+                let scalar = key.signing_key().to_bytes();
+                [&[0x30, 0x25, 0x02, 0x01, 0x01, 0x04, 0x20][..], scalar.as_slice()].concat()
+            },
+            {
+                let key = PrivateKey::parse(SDK_KEY).unwrap();
+                let scalar = key.signing_key().to_bytes();
+                let point = key.verifying_key().to_sec1_point(true);
+                [
+                    &[0x30, 0x4b, 0x02, 0x01, 0x01, 0x04, 0x20][..],
+                    scalar.as_slice(),
+                    &[0xa1, 0x24, 0x03, 0x22, 0x00],
+                    point.as_bytes(),
+                ]
+                .concat()
+            },
+        ];
+        let mut parsed = 0;
+        let mut disagreements = Vec::new();
+        let mut check = |bytes: &[u8], what: String| {
+            let ours = PrivateKey::from_der(bytes)
+                .map(|k| k.inner)
+                .map_err(|e| (e.code().to_owned(), e.to_string()));
+            let reference = reference_from_der(bytes);
+            if ours.is_ok() {
+                parsed += 1;
+            }
+            if ours != reference {
+                disagreements.push(format!(
+                    "{what}: ours {:?}, reference {:?}",
+                    ours.map(|_| ()),
+                    reference.map(|_| ())
+                ));
+            }
+        };
+        for (k, der) in keys.iter().enumerate() {
+            check(der, format!("key {k}"));
+            for i in 0..der.len() {
+                check(&der[..i], format!("key {k} truncated at {i}"));
+                for flip in [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xa5, 0xff] {
+                    let mut bad = der.clone();
+                    bad[i] ^= flip;
+                    check(&bad, format!("key {k} byte {i} ^ {flip:#x}"));
+                }
+            }
+        }
+        assert!(parsed > 100, "only {parsed} keys parsed");
+        assert!(
+            disagreements.is_empty(),
+            "{} disagreements: {disagreements:#?}",
+            disagreements.len()
+        );
+    }
+
+    #[test]
+    fn sign_der_matches_k256() {
+        use k256::ecdsa::signature::Signer as _;
+        let key = PrivateKey::parse(SDK_KEY).unwrap();
+        let mut lengths = std::collections::BTreeSet::new();
+        for i in 0u32..1000 {
+            let message = i.to_be_bytes();
+            let expected: Signature = key.signing_key().sign(&message);
+            let der = key.sign_der(&message);
+            assert_eq!(der, expected.to_der().as_bytes(), "message {i}");
+            lengths.insert(der.len());
+        }
+        // A padded r (71), an unpadded one (70) and a shorter integer (r or s below 2^248).
+        assert!(
+            lengths.contains(&71) && lengths.contains(&70) && lengths.len() >= 3,
+            "{lengths:?}"
+        );
+    }
+
+    #[test]
+    fn spki_der_matches_the_pkcs8_encoder() {
+        use k256::pkcs8::EncodePublicKey;
+        for seed in [[1u8; 32], [7; 32], [0x42; 32]] {
+            let key = PrivateKey::from_seed(seed).unwrap();
+            let expected = key.verifying_key().to_public_key_der().unwrap();
+            assert_eq!(key.public_key_der(), expected.as_bytes());
+            let compressed = key.verifying_key().to_sec1_point(true);
+            assert_eq!(
+                verifying_key_from_spki(&[COMPRESSED_SPKI_PREFIX.as_slice(), compressed.as_bytes()].concat()).unwrap(),
+                key.verifying_key()
+            );
+        }
     }
 
     #[test]

@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+pub mod b64;
 pub mod error;
 
 pub use error::{Error, Issue, Result, Severity};
+mod asn1;
 pub mod cert;
 pub mod chain;
 pub mod csr;
@@ -13,6 +15,7 @@ pub mod model;
 pub mod qr;
 mod scan;
 pub mod sign;
+mod sort;
 pub mod totals;
 pub mod ubl;
 pub mod validate;

@@ -281,7 +281,7 @@ impl InvoiceInput {
                         .into_iter()
                         .filter(|i| !i.path.as_deref().is_some_and(repeats)),
                 );
-                issues.sort_by_key(|i| i.severity == crate::Severity::Warning);
+                crate::sort::partition_stable(&mut issues, |i| i.severity != crate::Severity::Warning);
                 Err(Error::from_issues(issues))
             }
             None => Err(Error::from_issues(issues)),
@@ -556,7 +556,8 @@ impl<'a> Obj<'a> {
     fn finish(self, issues: &mut Vec<Issue>) {
         // Sorted and once per key, as the keys of a JSON object map are.
         let mut keys: Vec<&str> = self.map.iter().map(|(k, _)| k.as_ref()).collect();
-        keys.sort_unstable();
+        // Any correct sort puts equal keys next to each other, which is all `dedup` needs.
+        crate::sort::sort_distinct_by(&mut keys, |a, b| a < b);
         keys.dedup();
         for key in keys {
             if !self.known.contains(&key) {

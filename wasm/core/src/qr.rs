@@ -21,8 +21,6 @@
 
 use std::fmt::Write as _;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use qrcode::{EcLevel, QrCode};
 use serde::{Deserialize, Serialize};
 
@@ -170,7 +168,7 @@ pub fn encode_tlv(fields: &QrFields) -> Result<Vec<u8>> {
 /// Fails with `qr_too_long` (rule BR-CL-KSA-14) when the text would exceed
 /// [`MAX_QR_BASE64_LEN`] characters. The stricter [`PRINT_QR_BASE64_LEN`] is not enforced.
 pub fn encode(fields: &QrFields) -> Result<String> {
-    let text = STANDARD.encode(encode_tlv(fields)?);
+    let text = crate::b64::encode(encode_tlv(fields)?);
     if text.len() > MAX_QR_BASE64_LEN {
         return Err(Issue::error(
             "qr_too_long",
@@ -192,8 +190,7 @@ pub fn encode(fields: &QrFields) -> Result<String> {
 /// anything else that is not canonical padded standard base64 is `invalid_qr`. Any tag value is
 /// accepted here, so that [`describe`] can show it; [`decode_fields`] checks the tag set.
 pub fn decode(b64: &str) -> Result<Vec<TlvField>> {
-    let bytes = STANDARD
-        .decode(b64.trim_ascii())
+    let bytes = crate::b64::decode(b64.trim_ascii())
         .map_err(|e| Error::new("invalid_qr", format!("qr is not valid base64: {e}")).at("qr"))?;
     decode_tlv(&bytes)
 }
@@ -370,9 +367,7 @@ fn symbol(b64: &str) -> Result<(usize, Vec<Run>)> {
     if text.is_empty() {
         return Err(Error::new("invalid_qr", "qr is empty").at("qr"));
     }
-    STANDARD
-        .decode(text)
-        .map_err(|e| Error::new("invalid_qr", format!("qr is not valid base64: {e}")).at("qr"))?;
+    crate::b64::decode(text).map_err(|e| Error::new("invalid_qr", format!("qr is not valid base64: {e}")).at("qr"))?;
     let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(|e| {
         Error::new(
             "qr_too_long",
@@ -497,20 +492,18 @@ pub fn to_png(b64: &str, module_px: u32) -> Result<Vec<u8>> {
 
 /// Serde adapter: `Option<Vec<u8>>` as an optional standard base64 string.
 mod opt_base64 {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::STANDARD;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub(super) fn serialize<S: Serializer>(value: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         match value {
-            Some(bytes) => s.serialize_some(&STANDARD.encode(bytes)),
+            Some(bytes) => s.serialize_some(&crate::b64::encode(bytes)),
             None => s.serialize_none(),
         }
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
         Option::<String>::deserialize(d)?
-            .map(|text| STANDARD.decode(text.as_bytes()).map_err(serde::de::Error::custom))
+            .map(|text| crate::b64::decode(text.as_bytes()).map_err(serde::de::Error::custom))
             .transpose()
     }
 }
@@ -518,6 +511,9 @@ mod opt_base64 {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
 
     use super::*;
     use proptest::prelude::*;

@@ -6,10 +6,6 @@
 //! without adding or removing a single byte outside them, so the hash of the unsigned input
 //! equals the hash of the signed output. Any UBL invoice can be signed this way, not only ours.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use k256::ecdsa::signature::Signer as _;
-use k256::ecdsa::{DerSignature, Signature};
 use sha2::{Digest, Sha256};
 
 use crate::cert::Certificate;
@@ -56,9 +52,7 @@ impl Signer {
 
     /// ECDSA-SHA256 over the 32 hash bytes, DER, base64 (SPEC §7.4).
     pub fn sign_hash(&self, hash: &InvoiceHash) -> String {
-        let signature: Signature = self.key.signing_key().sign(&hash.0);
-        let der: DerSignature = signature.to_der();
-        STANDARD.encode(der.as_bytes())
+        crate::b64::encode(self.key.sign_der(&hash.0))
     }
 }
 
@@ -442,7 +436,7 @@ fn insert_blocks(src: &str, places: &Places, extensions: &str, qr_ref: &str) -> 
         (None, Some(s)) => ((at, at, qr_ref, ""), (s.0, s.1, signature, "")),
         (None, None) => ((at, at, qr_ref, signature), (usize::MAX, usize::MAX, "", "")),
     };
-    edits.sort_by_key(|(start, ..)| *start);
+    crate::sort::sort_few_by_key(&mut edits, |(start, ..)| *start);
     let added: usize = edits.iter().map(|e| e.2.len() + e.3.len()).sum();
     let mut out = String::with_capacity(src.len() + added);
     let mut pos = 0;
@@ -473,7 +467,7 @@ pub fn strip_signature(signed: &[u8]) -> Result<String> {
         .filter(|e| hash::is_excluded(e))
         .map(|e| (e.start, e.end))
         .collect();
-    spans.sort_unstable();
+    crate::sort::sort_distinct_by(&mut spans, |a, b| a < b);
     let mut out = String::with_capacity(src.len());
     let mut pos = 0;
     for (start, end) in spans {

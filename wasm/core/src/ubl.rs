@@ -43,7 +43,7 @@ pub fn build(input: &InvoiceInput, chain: &ChainInputs) -> Result<BuiltInvoice> 
     let mut issues = validate::validate(input);
     check_chain(chain, &mut issues);
     if issues.iter().any(|i| i.severity == Severity::Error) {
-        issues.sort_by_key(|i| i.severity == Severity::Warning);
+        crate::sort::partition_stable(&mut issues, |i| i.severity != Severity::Warning);
         return Err(Error::from_issues(issues));
     }
     let totals = totals::compute(input)?;

@@ -2,8 +2,6 @@
 //! `DigestValue`, ECDSA signature against the embedded certificate, SignedProperties digest,
 //! certificate digest and issuer/serial, fixed signature identifiers, QR tags, and the PIH.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use k256::ecdsa::Signature;
 use k256::ecdsa::signature::Verifier as _;
 
@@ -268,8 +266,7 @@ fn check_xades(
     };
     match (&certificate, &signature_value) {
         (Some(cert), Some(value)) => {
-            let verified = STANDARD
-                .decode(value)
+            let verified = crate::b64::decode(value)
                 .ok()
                 .and_then(|der| Signature::from_der(&der).ok())
                 .zip(cert.verifying_key().ok())

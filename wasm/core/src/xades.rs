@@ -5,8 +5,6 @@
 //! SignedProperties digest is taken over the serialised text (indentation included), so the
 //! digest input and the embedded element must come from the same characters.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 
 /// Values that vary between signatures.
@@ -107,7 +105,7 @@ pub fn hex_base64_digest(text: &[u8]) -> String {
         hex.push(char::from(HEX[usize::from(byte >> 4)]));
         hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
     }
-    STANDARD.encode(hex)
+    crate::b64::encode(hex)
 }
 
 /// SignedProperties digest (second Reference DigestValue).

@@ -551,7 +551,9 @@ impl<'a> Canonicalizer<'a> {
                     }
                 }
             }
-            order.sort_unstable_by(|&a, &b| Self::declared_prefix(attrs[a].0).cmp(&Self::declared_prefix(attrs[b].0)));
+            crate::sort::sort_distinct_by(&mut order, |&a, &b| {
+                Self::declared_prefix(attrs[a].0) < Self::declared_prefix(attrs[b].0)
+            });
             for &i in &order {
                 let (key, value) = &attrs[i];
                 self.out.push(' ');
@@ -568,7 +570,9 @@ impl<'a> Canonicalizer<'a> {
             // Other attributes, sorted by (namespace URI, local name).
             order.clear();
             order.extend((0..attrs.len()).filter(|&i| Self::declared_prefix(attrs[i].0).is_none()));
-            order.sort_unstable_by(|&a, &b| self.attr_key(attrs[a].0).cmp(&self.attr_key(attrs[b].0)));
+            crate::sort::sort_distinct_by(&mut order, |&a, &b| {
+                self.attr_key(attrs[a].0) < self.attr_key(attrs[b].0)
+            });
             for &i in &order {
                 let (key, value) = &attrs[i];
                 self.out.push(' ');
