@@ -13,12 +13,13 @@ fi
 export CARGO_TARGET_DIR="$cache/target-fuzz"
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
-mkdir -p "$seeds/json" "$seeds/xml" "$seeds/qr"
+mkdir -p "$seeds/json" "$seeds/xml" "$seeds/qr" "$seeds/der"
 for f in tests/fixtures/invoices/*/input.json; do cp "$f" "$seeds/json/$(basename "$(dirname "$f")").json"; done
 for f in tests/fixtures/invoices/*/expected/signed.xml; do cp "$f" "$seeds/xml/$(basename "$(dirname "$(dirname "$f")")").xml"; done
 for f in tests/fixtures/invoices/*/expected/qr.txt; do head -n1 "$f" > "$seeds/qr/$(basename "$(dirname "$(dirname "$f")")")"; done
+cp tests/fixtures/keys/* tests/fixtures/samples/sdk-R3.4.8/Certificates/* "$seeds/der/"
 cd wasm/core/fuzz
-for target in invoice_json:json invoice_xml:xml qr_decode:qr; do
+for target in invoice_json:json invoice_xml:xml qr_decode:qr certificate_and_key:der; do
   name=${target%%:*}; dir=${target##*:}
   echo "fuzz $name for ${seconds}s"
   cargo +nightly fuzz run "$name" "$seeds/$dir" -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 | tail -n 3
