@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::xml::{self, Document, Element, NS_CAC, NS_CBC, NS_EXT};
 
 /// A computed invoice hash: the 32 raw SHA-256 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct InvoiceHash(pub [u8; 32]);
 
 impl InvoiceHash {
@@ -42,7 +42,7 @@ pub fn hash_document(doc: &Document) -> InvoiceHash {
 /// without building a tree; gives what [`hash_document`] gives for the parsed document.
 pub fn invoice_hash(xml: &[u8]) -> Result<String> {
     let scanned = crate::scan::scan(xml::utf8(xml)?)?;
-    Ok(scanned.hash.unwrap_or(InvoiceHash([0; 32])).to_base64())
+    Ok(scanned.hash.to_base64())
 }
 
 #[cfg(test)]

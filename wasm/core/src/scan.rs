@@ -81,7 +81,7 @@ pub(crate) type Span = (usize, usize);
 #[derive(Debug, Default)]
 pub(crate) struct Scanned {
     /// Invoice hash (SPEC §6).
-    pub hash: Option<InvoiceHash>,
+    pub hash: InvoiceHash,
     /// Whether the root is a UBL `Invoice`.
     pub is_invoice: bool,
     /// The root's declarations of the `ext`, `cac` and `cbc` prefixes, when present.
@@ -133,9 +133,18 @@ struct Frame {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Child {
     Other,
-    /// Left out of the hash and not written at all.
-    Skipped,
+    /// `ext:UBLExtensions`: left out of the hash and not written at all.
+    Extensions,
+    /// `cac:Signature`: likewise.
+    Signature,
     Reference,
+}
+
+impl Child {
+    /// Whether the element is skipped whole (known from its start tag, unlike a QR reference).
+    fn skipped(self) -> bool {
+        matches!(self, Child::Extensions | Child::Signature)
+    }
 }
 
 struct Scanner<'a> {
@@ -149,7 +158,6 @@ struct Scanner<'a> {
     child_start: usize,
     /// Length of the canonical text before the open root child.
     child_mark: usize,
-    root_end_seen: bool,
     result: Scanned,
 }
 
@@ -169,7 +177,12 @@ impl<'a> Scanner<'a> {
     fn root_child_ended(&mut self, end: usize) {
         let span = (self.child_start, end);
         match self.child {
-            Child::Skipped => {}
+            Child::Extensions => {
+                self.result.extensions.get_or_insert(span);
+            }
+            Child::Signature => {
+                self.result.signature.get_or_insert(span);
+            }
             Child::Reference => {
                 let id = (self.found & (1 << ADR_ID) != 0).then(|| self.values[ADR_ID].as_str());
                 match id {
@@ -213,11 +226,9 @@ impl<'a> Handler<'a> for Scanner<'a> {
             self.child_start = tag.start;
             self.child_mark = self.c14n.out.len();
             self.child = if ns == NS_EXT && name == "UBLExtensions" {
-                self.result.extensions.get_or_insert((tag.start, 0));
-                Child::Skipped
+                Child::Extensions
             } else if ns == NS_CAC && name == "Signature" {
-                self.result.signature.get_or_insert((tag.start, 0));
-                Child::Skipped
+                Child::Signature
             } else if ns == NS_CAC && name == ADR {
                 self.found &= !PER_ADR;
                 self.values[ADR_ID].clear();
@@ -261,7 +272,7 @@ impl<'a> Handler<'a> for Scanner<'a> {
             frame.on = (1 << PATHS.len()) - 1;
         }
         self.frames.push(frame);
-        if !(depth >= 1 && self.child == Child::Skipped) {
+        if !(depth >= 1 && self.child.skipped()) {
             self.c14n.start(tag.name, tag.attrs);
         }
     }
@@ -273,29 +284,12 @@ impl<'a> Handler<'a> for Scanner<'a> {
             self.collecting &= !frame.target;
             self.found |= frame.target;
         }
-        if !(depth >= 1 && self.child == Child::Skipped) {
+        if !(depth >= 1 && self.child.skipped()) {
             self.c14n.end();
         }
-        match depth {
-            0 => self.root_end_seen = true,
-            1 => {
-                match self.child {
-                    Child::Skipped => {
-                        for span in [&mut self.result.extensions, &mut self.result.signature]
-                            .into_iter()
-                            .flatten()
-                        {
-                            if span.0 == self.child_start && span.1 == 0 {
-                                span.1 = end;
-                            }
-                        }
-                    }
-                    Child::Reference | Child::Other => {}
-                }
-                self.root_child_ended(end);
-                self.child = Child::Other;
-            }
-            _ => {}
+        if depth == 1 {
+            self.root_child_ended(end);
+            self.child = Child::Other;
         }
     }
 
@@ -306,13 +300,13 @@ impl<'a> Handler<'a> for Scanner<'a> {
             collecting &= collecting - 1;
             self.values[path].push_str(&text);
         }
-        if !(self.frames.len() >= 2 && self.child == Child::Skipped) {
+        if !(self.frames.len() >= 2 && self.child.skipped()) {
             self.c14n.text(&text);
         }
     }
 
     fn pi(&mut self, target: &str, content: &str, depth: usize, after_root: bool) {
-        if depth >= 2 && self.child == Child::Skipped {
+        if depth >= 2 && self.child.skipped() {
             return;
         }
         if depth == 0 && after_root {
@@ -337,13 +331,12 @@ pub(crate) fn scan(src: &str) -> Result<Scanned> {
         child: Child::Other,
         child_start: 0,
         child_mark: 0,
-        root_end_seen: false,
         result: Scanned::default(),
     };
     xml::read(src, &mut scanner)?;
     scanner.flush();
     let mut result = std::mem::take(&mut scanner.result);
-    result.hash = Some(InvoiceHash(std::mem::take(&mut scanner.sha).finalize().into()));
+    result.hash = InvoiceHash(std::mem::take(&mut scanner.sha).finalize().into());
     result.has_supplier = scanner.found & (1 << SUPPLIER) != 0;
     result.seller_name = scanner.value(SELLER_NAME);
     result.vat_number = scanner.value(SELLER_VAT);
@@ -369,7 +362,7 @@ mod tests {
         let src = sample("sdk-R3.4.8/Simplified/Invoice/Simplified_Invoice.xml");
         let s = scan(&src).unwrap_or_else(|e| panic!("{e}"));
         let doc = xml::parse(&src).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s.hash, Some(crate::hash::hash_document(&doc)));
+        assert_eq!(s.hash, crate::hash::hash_document(&doc));
         assert!(s.is_invoice);
         let base = crate::sign::qr_base_fields(&doc).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.seller_name, Some(base.seller_name));

@@ -118,43 +118,68 @@ fn top_text(doc: &Document, local: &str) -> Option<String> {
     top(doc, local).map(Element::text)
 }
 
+/// What a document carries for QR tags 1–5, each `None` where the element is missing: found
+/// through the tree or by the streaming scan, then checked in one place.
+struct BaseValues {
+    has_supplier: bool,
+    seller_name: Option<String>,
+    vat_number: Option<String>,
+    date: Option<String>,
+    time: Option<String>,
+    total_with_vat: Option<String>,
+    vat_total: Option<String>,
+}
+
+impl BaseValues {
+    /// The QR fields, or the first missing element (in document order of the checks).
+    fn into_fields(self) -> Result<QrFields> {
+        let missing = |what: &str| Error::new("missing_element", format!("the document has no {what}"));
+        if !self.has_supplier {
+            return Err(missing("cac:AccountingSupplierParty"));
+        }
+        let seller_name = self.seller_name.ok_or_else(|| missing("seller RegistrationName"))?;
+        let vat_number = self
+            .vat_number
+            .ok_or_else(|| missing("seller VAT number (PartyTaxScheme/CompanyID)"))?;
+        let date = self.date.ok_or_else(|| missing("cbc:IssueDate"))?;
+        let time = self.time.ok_or_else(|| missing("cbc:IssueTime"))?;
+        let total_with_vat = self
+            .total_with_vat
+            .ok_or_else(|| missing("LegalMonetaryTotal/TaxInclusiveAmount"))?;
+        let vat_total = self.vat_total.ok_or_else(|| missing("cac:TaxTotal/cbc:TaxAmount"))?;
+        Ok(QrFields {
+            seller_name,
+            vat_number,
+            timestamp: format!("{date}T{time}"),
+            total_with_vat,
+            vat_total,
+            invoice_hash: None,
+            signature: None,
+            public_key: None,
+            certificate_signature: None,
+        })
+    }
+}
+
 /// Reads the fields the QR code repeats from the document (SPEC §8).
 pub(crate) fn qr_base_fields(doc: &Document) -> Result<QrFields> {
-    let missing = |what: &str| Error::new("missing_element", format!("the document has no {what}"));
-    let supplier = doc
-        .root
-        .path(&[(NS_CAC, "AccountingSupplierParty"), (NS_CAC, "Party")])
-        .ok_or_else(|| missing("cac:AccountingSupplierParty"))?;
-    let seller_name = supplier
-        .path(&[(NS_CAC, "PartyLegalEntity"), (NS_CBC, "RegistrationName")])
-        .map(Element::text)
-        .ok_or_else(|| missing("seller RegistrationName"))?;
-    let vat_number = supplier
-        .path(&[(NS_CAC, "PartyTaxScheme"), (NS_CBC, "CompanyID")])
-        .map(Element::text)
-        .ok_or_else(|| missing("seller VAT number (PartyTaxScheme/CompanyID)"))?;
-    let date = top_text(doc, "IssueDate").ok_or_else(|| missing("cbc:IssueDate"))?;
-    let time = top_text(doc, "IssueTime").ok_or_else(|| missing("cbc:IssueTime"))?;
-    let total_with_vat = doc
-        .root
-        .path(&[(NS_CAC, "LegalMonetaryTotal"), (NS_CBC, "TaxInclusiveAmount")])
-        .map(Element::text)
-        .ok_or_else(|| missing("LegalMonetaryTotal/TaxInclusiveAmount"))?;
-    let vat_total = top(doc, "TaxTotal")
-        .and_then(|t| t.child(NS_CBC, "TaxAmount"))
-        .map(Element::text)
-        .ok_or_else(|| missing("cac:TaxTotal/cbc:TaxAmount"))?;
-    Ok(QrFields {
-        seller_name,
-        vat_number,
-        timestamp: format!("{date}T{time}"),
-        total_with_vat,
-        vat_total,
-        invoice_hash: None,
-        signature: None,
-        public_key: None,
-        certificate_signature: None,
-    })
+    let supplier = doc.root.path(&[(NS_CAC, "AccountingSupplierParty"), (NS_CAC, "Party")]);
+    let text_at = |steps: &[(&str, &str)]| supplier.and_then(|p| p.path(steps)).map(Element::text);
+    BaseValues {
+        has_supplier: supplier.is_some(),
+        seller_name: text_at(&[(NS_CAC, "PartyLegalEntity"), (NS_CBC, "RegistrationName")]),
+        vat_number: text_at(&[(NS_CAC, "PartyTaxScheme"), (NS_CBC, "CompanyID")]),
+        date: top_text(doc, "IssueDate"),
+        time: top_text(doc, "IssueTime"),
+        total_with_vat: doc
+            .root
+            .path(&[(NS_CAC, "LegalMonetaryTotal"), (NS_CBC, "TaxInclusiveAmount")])
+            .map(Element::text),
+        vat_total: top(doc, "TaxTotal")
+            .and_then(|t| t.child(NS_CBC, "TaxAmount"))
+            .map(Element::text),
+    }
+    .into_fields()
 }
 
 /// The Phase 1 QR code of a document (tags 1–5: seller, VAT number, timestamp, total with VAT,
@@ -166,9 +191,12 @@ pub fn phase1_qr(xml_bytes: &[u8]) -> Result<String> {
 
 /// Whether the document is simplified (KSA-2 starts with `02`): only those get QR tag 9.
 pub(crate) fn is_simplified(doc: &Document) -> bool {
-    top(doc, "InvoiceTypeCode")
-        .and_then(|e| e.attr("name"))
-        .is_some_and(|n| n.starts_with("02"))
+    is_simplified_code(top(doc, "InvoiceTypeCode").and_then(|e| e.attr("name")))
+}
+
+/// Whether a KSA-2 code (`InvoiceTypeCode/@name`) is a simplified document's.
+fn is_simplified_code(name: Option<&str>) -> bool {
+    name.is_some_and(|n| n.starts_with("02"))
 }
 
 /// The ICV value, when present.
@@ -274,9 +302,9 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
         .last_reference_end
         .ok_or_else(|| Error::new("missing_icv", "the document has no AdditionalDocumentReference"))?;
     let facts = Facts {
-        hash: scanned.hash.unwrap_or(InvoiceHash([0; 32])),
+        hash: scanned.hash,
         base: base?,
-        simplified: scanned.type_name.as_deref().is_some_and(|n| n.starts_with("02")),
+        simplified: is_simplified_code(scanned.type_name.as_deref()),
         uuid,
         icv: icv_text.and_then(|v| v.parse().ok()),
         places: Places {
@@ -292,36 +320,16 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
 
 /// The QR base fields from a scan, with the errors [`qr_base_fields`] gives.
 fn scanned_base_fields(s: &mut scan::Scanned) -> Result<QrFields> {
-    let missing = |what: &str| Error::new("missing_element", format!("the document has no {what}"));
-    if !s.has_supplier {
-        return Err(missing("cac:AccountingSupplierParty"));
+    BaseValues {
+        has_supplier: s.has_supplier,
+        seller_name: s.seller_name.take(),
+        vat_number: s.vat_number.take(),
+        date: s.issue_date.take(),
+        time: s.issue_time.take(),
+        total_with_vat: s.total_with_vat.take(),
+        vat_total: s.vat_total.take(),
     }
-    let seller_name = s.seller_name.take().ok_or_else(|| missing("seller RegistrationName"))?;
-    let vat_number = s
-        .vat_number
-        .take()
-        .ok_or_else(|| missing("seller VAT number (PartyTaxScheme/CompanyID)"))?;
-    let date = s.issue_date.take().ok_or_else(|| missing("cbc:IssueDate"))?;
-    let time = s.issue_time.take().ok_or_else(|| missing("cbc:IssueTime"))?;
-    let total_with_vat = s
-        .total_with_vat
-        .take()
-        .ok_or_else(|| missing("LegalMonetaryTotal/TaxInclusiveAmount"))?;
-    let vat_total = s
-        .vat_total
-        .take()
-        .ok_or_else(|| missing("cac:TaxTotal/cbc:TaxAmount"))?;
-    Ok(QrFields {
-        seller_name,
-        vat_number,
-        timestamp: format!("{date}T{time}"),
-        total_with_vat,
-        vat_total,
-        invoice_hash: None,
-        signature: None,
-        public_key: None,
-        certificate_signature: None,
-    })
+    .into_fields()
 }
 
 /// Signs the hash, renders the signature and QR blocks and puts them into `src`.
