@@ -3,33 +3,17 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use k256::ecdsa::signature::Signer as _;
 use std::hint::black_box;
-use zatca_core::cert::Certificate;
 use zatca_core::keys::PrivateKey;
 
+mod common;
+
 fn bench(c: &mut Criterion) {
+    let signer = common::signer();
     let key = PrivateKey::parse(include_str!("../../../tests/fixtures/keys/sdk-test-key.pem")).expect("key");
-    let cert = Certificate::parse(include_str!("../../../tests/fixtures/keys/sdk-test-cert.pem")).expect("cert");
-    let sample = include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Simplified/Invoice/Simplified_Invoice.xml");
-    let lines: Vec<String> = (1..=10)
-        .map(|i| {
-            format!(
-                r#"{{"description":"Item {i}","quantity":{i},"unit_price":{}.75}}"#,
-                i * 3
-            )
-        })
-        .collect();
-    let json = format!(
-        r#"{{"invoice_number":"P-1","invoice_date":"2025-01-15","invoice_time":"14:30:00",
-        "seller":{{"name":"Maximum Speed Tech Supply LTD","vat_number":"399999999900003","crn":"1010010000",
-          "address":{{"street":"Prince Sultan","building_number":"2322","district":"Al-Murabba","city":"Riyadh","postal_code":"23333","country":"SA"}}}},
-        "line_items":[{}]}}"#,
-        lines.join(",")
-    );
-    let chain = zatca_core::ubl::ChainInputs {
-        icv: 1,
-        pih: zatca_core::chain::INITIAL_PIH.into(),
-        uuid: "u-1".into(),
-    };
+    let cert = signer.certificate();
+    let sample = common::SDK_SIMPLIFIED_INVOICE;
+    let json = common::ten_line_invoice();
+    let chain = common::chain();
     c.bench_function("stage_json_decode", |b| {
         b.iter(|| zatca_core::model::InvoiceInput::from_json(black_box(json.as_bytes())).expect("json"))
     });
@@ -84,7 +68,7 @@ fn bench(c: &mut Criterion) {
             s
         })
     });
-    c.bench_function("stage_cert_digest", |b| b.iter(|| black_box(&cert).cert_digest()));
+    c.bench_function("stage_cert_digest", |b| b.iter(|| black_box(cert).cert_digest()));
 }
 
 criterion_group!(benches, bench);
