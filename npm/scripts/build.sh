@@ -58,7 +58,7 @@ PROFILE_ARGS=(
 # The elliptic-curve and hash crates at opt-level 3: ~17% faster signing of a small invoice in
 # Node, and no larger (measured 1 KiB raw / 0.9 KiB gzip smaller than all-"z" for the signing
 # module); everything else stays at "z", where size matters more.
-for crate in k256 crypto-bigint elliptic-curve primeorder ecdsa rfc6979 hmac sha2 digest; do
+for crate in k256 crypto-bigint elliptic-curve primeorder ecdsa rfc6979 hmac sha2 digest ctutils subtle; do
     PROFILE_ARGS+=(--config "profile.$PROFILE.package.$crate.opt-level=3")
 done
 ZATCA_GIT_SHA=$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || true)

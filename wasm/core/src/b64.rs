@@ -39,24 +39,26 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 /// Base64 text of `bytes`, with padding.
 pub fn encode(bytes: impl AsRef<[u8]>) -> String {
     let bytes = bytes.as_ref();
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
-        let n = (b(0) << 16) | (b(1) << 8) | b(2);
-        for k in 0..4 {
-            if k <= chunk.len() {
-                // A 6-bit index into the 64-symbol alphabet.
-                let symbol = ALPHABET
-                    .get(((n >> (18 - 6 * k)) & 0x3f) as usize)
-                    .copied()
-                    .unwrap_or(b'=');
-                out.push(char::from(symbol));
-            } else {
-                out.push('=');
-            }
-        }
+    // Bytes first (one push per symbol, no char encoding), then one ASCII check.
+    let mut out = Vec::with_capacity(bytes.len().div_ceil(3) * 4);
+    let symbol = |n: u32, shift: u32| ALPHABET[((n >> shift) & 0x3f) as usize];
+    let mut chunks = bytes.chunks_exact(3);
+    for c in &mut chunks {
+        let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
+        out.extend_from_slice(&[symbol(n, 18), symbol(n, 12), symbol(n, 6), symbol(n, 0)]);
     }
-    out
+    match *chunks.remainder() {
+        [a] => {
+            let n = u32::from(a) << 16;
+            out.extend_from_slice(&[symbol(n, 18), symbol(n, 12), b'=', b'=']);
+        }
+        [a, b] => {
+            let n = (u32::from(a) << 16) | (u32::from(b) << 8);
+            out.extend_from_slice(&[symbol(n, 18), symbol(n, 12), symbol(n, 6), b'=']);
+        }
+        _ => {}
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Decodes base64 text with canonical padding (`STANDARD`).
@@ -69,16 +71,23 @@ pub(crate) fn decode_padding_optional(input: &[u8]) -> Result<Vec<u8>, DecodeErr
     decode_with(input, false)
 }
 
+/// Symbol values, `INVALID` outside the alphabet: one load per symbol.
+const INVALID: u8 = 0xff;
+const VALUES: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 64 {
+        table[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
 fn value(symbol: u8) -> Option<u32> {
-    let v = match symbol {
-        b'A'..=b'Z' => symbol - b'A',
-        b'a'..=b'z' => symbol - b'a' + 26,
-        b'0'..=b'9' => symbol - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    };
-    Some(u32::from(v))
+    match VALUES[usize::from(symbol)] {
+        INVALID => None,
+        v => Some(u32::from(v)),
+    }
 }
 
 /// The `base64` crate's decoding order, so that the first error found is the same: every

@@ -463,12 +463,14 @@ pub(crate) mod armor {
 
     /// Decodes standard base64, ignoring ASCII whitespace anywhere; `None` when empty or invalid.
     pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
-        let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        // Bytes, not chars: base64 is ASCII, and a multi-byte character is invalid either way.
+        let mut compact = text.as_bytes().to_vec();
+        compact.retain(|b| !b.is_ascii_whitespace());
         if compact.is_empty() {
             return None;
         }
         // Padding optional on input (some tools strip it), always written.
-        crate::b64::decode_padding_optional(compact.as_bytes()).ok()
+        crate::b64::decode_padding_optional(&compact).ok()
     }
 
     /// Standard base64 with padding, one line.

@@ -443,47 +443,56 @@ pub fn parse(src: &str) -> Result<Document<'_>> {
     })
 }
 
-/// Appends `s` with the characters C14N escapes replaced; everything between them is copied in
-/// runs (the characters are ASCII, so every cut is on a character boundary).
-fn escape_with(out: &mut String, s: &str, replacement: impl Fn(u8) -> Option<&'static str>) {
-    // Most values need nothing; one branch-free pass says so.
-    if !s.bytes().fold(false, |found, b| found | replacement(b).is_some()) {
-        out.push_str(s);
-        return;
+/// What C14N escapes, per byte: in text content (`TEXT`), in attribute values (`ATTR`).
+const TEXT: u8 = 1;
+const ATTR: u8 = 2;
+const ESCAPED: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b'&' as usize] = TEXT | ATTR;
+    table[b'<' as usize] = TEXT | ATTR;
+    table[b'\r' as usize] = TEXT | ATTR;
+    table[b'>' as usize] = TEXT;
+    table[b'"' as usize] = ATTR;
+    table[b'\t' as usize] = ATTR;
+    table[b'\n' as usize] = ATTR;
+    table
+};
+
+fn reference(b: u8) -> &'static str {
+    match b {
+        b'&' => "&amp;",
+        b'<' => "&lt;",
+        b'>' => "&gt;",
+        b'"' => "&quot;",
+        b'\t' => "&#x9;",
+        b'\n' => "&#xA;",
+        _ => "&#xD;",
     }
+}
+
+/// Appends `s` with the bytes of `class` replaced by references; unescaped runs are copied
+/// whole (a table lookup per byte: this runs over every value of every document).
+fn escape_with(out: &mut String, s: &str, class: u8) {
     let mut last = 0;
     for (i, &b) in s.as_bytes().iter().enumerate() {
-        if let Some(rep) = replacement(b) {
+        if ESCAPED[usize::from(b)] & class != 0 {
+            // `b` is ASCII, so `i` and `i + 1` are character boundaries.
             out.push_str(s.get(last..i).unwrap_or_default());
-            out.push_str(rep);
+            out.push_str(reference(b));
             last = i + 1;
         }
     }
     out.push_str(s.get(last..).unwrap_or_default());
 }
 
-/// Appends `s` escaped as C14N text content.
+/// Appends `s` escaped as C14N text content (`&`, `<`, `>`, CR).
 pub(crate) fn escape_text(out: &mut String, s: &str) {
-    escape_with(out, s, |b| match b {
-        b'&' => Some("&amp;"),
-        b'<' => Some("&lt;"),
-        b'>' => Some("&gt;"),
-        b'\r' => Some("&#xD;"),
-        _ => None,
-    });
+    escape_with(out, s, TEXT);
 }
 
-/// Appends `s` escaped as a C14N attribute value.
+/// Appends `s` escaped as a C14N attribute value (`&`, `<`, `"`, TAB, LF, CR).
 pub(crate) fn escape_attr(out: &mut String, s: &str) {
-    escape_with(out, s, |b| match b {
-        b'&' => Some("&amp;"),
-        b'<' => Some("&lt;"),
-        b'"' => Some("&quot;"),
-        b'\t' => Some("&#x9;"),
-        b'\n' => Some("&#xA;"),
-        b'\r' => Some("&#xD;"),
-        _ => None,
-    });
+    escape_with(out, s, ATTR);
 }
 
 /// A streaming writer of Canonical XML 1.1 (inclusive, without comments), fed element by
