@@ -1,11 +1,11 @@
 //! X.509 CSID certificates: parsed once into the exact strings ZATCA's signature, QR and API
 //! need (one-line base64, CertDigest, issuer name, decimal serial, CA signature, SAN fields).
 
+use crate::sha256::Sha256;
 use der::Encode;
 use der::asn1::{Any, ObjectIdentifier};
 use k256::ecdsa::VerifyingKey;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use x509_cert::name::Name;
 
 use crate::asn1::{self, Reader, Tlv};

@@ -20,7 +20,7 @@ pub fn is_valid_pih(pih: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sha2::{Digest, Sha256};
+    use crate::sha256::Sha256;
 
     #[test]
     fn initial_pih_is_base64_of_hex_of_sha256_of_zero() {

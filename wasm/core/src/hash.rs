@@ -5,7 +5,7 @@
 //! the whitespace text around them stays. Removing an element together with its neighbouring
 //! whitespace (as DOM "remove node" helpers do) gives a different hash for every SDK sample.
 
-use sha2::{Digest, Sha256};
+use crate::sha256::Sha256;
 
 use crate::error::Result;
 use crate::xml::{self, Document, Element, NS_CAC, NS_CBC, NS_EXT};
@@ -35,7 +35,7 @@ pub fn hash_input(doc: &Document) -> String {
 
 /// Invoice hash of a parsed document.
 pub fn hash_document(doc: &Document) -> InvoiceHash {
-    InvoiceHash(Sha256::digest(hash_input(doc).as_bytes()).into())
+    InvoiceHash(Sha256::digest(hash_input(doc).as_bytes()))
 }
 
 /// Invoice hash (base64) of an XML document given as bytes, signed or not. One streaming pass,

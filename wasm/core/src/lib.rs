@@ -14,6 +14,7 @@ pub mod keys;
 pub mod model;
 pub mod qr;
 mod scan;
+pub mod sha256;
 pub mod sign;
 mod sort;
 pub mod totals;

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use sha2::{Digest, Sha256};
+use crate::sha256::Sha256;
 
 use crate::error::Result;
 use crate::hash::InvoiceHash;
@@ -336,7 +336,7 @@ pub(crate) fn scan(src: &str) -> Result<Scanned> {
     xml::read(src, &mut scanner)?;
     scanner.flush();
     let mut result = std::mem::take(&mut scanner.result);
-    result.hash = InvoiceHash(std::mem::take(&mut scanner.sha).finalize().into());
+    result.hash = InvoiceHash(std::mem::take(&mut scanner.sha).finalize());
     result.has_supplier = scanner.found & (1 << SUPPLIER) != 0;
     result.seller_name = scanner.value(SELLER_NAME);
     result.vat_number = scanner.value(SELLER_VAT);

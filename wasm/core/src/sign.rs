@@ -6,7 +6,7 @@
 //! without adding or removing a single byte outside them, so the hash of the unsigned input
 //! equals the hash of the signed output. Any UBL invoice can be signed this way, not only ours.
 
-use sha2::{Digest, Sha256};
+use crate::sha256::Sha256;
 
 use crate::cert::Certificate;
 use crate::error::{Error, Issue, Result};
@@ -90,7 +90,7 @@ pub fn sign_invoice(
     let layout = &built.layout;
     let root = built.xml.get(layout.root.0..layout.root.1).unwrap_or_default();
     let facts = Facts {
-        hash: InvoiceHash(Sha256::digest(root.as_bytes()).into()),
+        hash: InvoiceHash(Sha256::digest(root.as_bytes())),
         base: built.qr_base,
         simplified: input.invoice_type == InvoiceType::Simplified,
         uuid: chain.uuid.clone(),

@@ -5,7 +5,7 @@
 //! SignedProperties digest is taken over the serialised text (indentation included), so the
 //! digest input and the embedded element must come from the same characters.
 
-use sha2::{Digest, Sha256};
+use crate::sha256::Sha256;
 
 /// Values that vary between signatures.
 #[derive(Debug, Clone)]
