@@ -53,6 +53,10 @@ fn bench(c: &mut Criterion) {
         b.iter(|| zatca_core::hash::hash_input(black_box(&doc)))
     });
     c.bench_function("stage_sha256_of_c14n", |b| {
+        b.iter(|| zatca_core::sha256::Sha256::digest(black_box(hash_input.as_bytes())))
+    });
+    // The same bytes through the `sha2` crate's portable code, the fallback without AVX2/BMI2.
+    c.bench_function("stage_sha256_of_c14n_sha2_crate", |b| {
         b.iter(|| <sha2::Sha256 as sha2::Digest>::digest(black_box(hash_input.as_bytes())))
     });
     c.bench_function("stage_ecdsa_sign_prehash", |b| {
