@@ -1,7 +1,6 @@
 //! X.509 CSID certificates: parsed once into the exact strings ZATCA's signature, QR and API
 //! need (one-line base64, CertDigest, issuer name, decimal serial, CA signature, SAN fields).
 
-use crate::sha256::Sha256;
 use der::Encode;
 use der::asn1::{Any, ObjectIdentifier};
 use k256::ecdsa::VerifyingKey;
@@ -130,7 +129,7 @@ impl Certificate {
             Error::new("invalid_certificate", message)
         })?;
         let base64 = armor::base64_encode(der);
-        let cert_digest = armor::base64_encode(hex_lower(&Sha256::digest(base64.as_bytes())).as_bytes());
+        let cert_digest = crate::xades::hex_base64_digest(base64.as_bytes());
         Ok(Certificate {
             der: der.to_vec(),
             base64,

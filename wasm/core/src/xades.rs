@@ -98,14 +98,7 @@ pub fn signed_properties_digest_input(p: &SignedProperties<'_>) -> String {
 /// `base64(hex(SHA-256(text)))`: the "hex then base64" digest form ZATCA uses for the
 /// SignedProperties and certificate digests (SPEC §7.2–7.3).
 pub fn hex_base64_digest(text: &[u8]) -> String {
-    let digest = Sha256::digest(text);
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        hex.push(char::from(HEX[usize::from(byte >> 4)]));
-        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
-    crate::b64::encode(hex)
+    crate::b64::encode(crate::keys::hex_lower(&Sha256::digest(text)))
 }
 
 /// SignedProperties digest (second Reference DigestValue).
