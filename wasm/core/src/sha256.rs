@@ -67,16 +67,12 @@ impl Sha256 {
             if self.pending_len < 64 {
                 return;
             }
-            compress(&mut self.state, &[self.pending]);
+            compress(&mut self.state, &self.pending);
             self.pending_len = 0;
         }
-        let mut chunks = data.chunks_exact(64);
-        for chunk in &mut chunks {
-            if let Ok(block) = <&[u8; 64]>::try_from(chunk) {
-                compress(&mut self.state, std::slice::from_ref(block));
-            }
-        }
-        let rest = chunks.remainder();
+        let whole = data.len() - data.len() % 64;
+        let (blocks, rest) = data.split_at(whole);
+        compress(&mut self.state, blocks);
         if let Some(dst) = self.pending.get_mut(..rest.len()) {
             dst.copy_from_slice(rest);
         }
@@ -99,11 +95,7 @@ impl Sha256 {
         if let Some(dst) = tail.get_mut(total - 8..total) {
             dst.copy_from_slice(&bits.to_be_bytes());
         }
-        for chunk in tail.get(..total).unwrap_or_default().chunks_exact(64) {
-            if let Ok(block) = <&[u8; 64]>::try_from(chunk) {
-                compress(&mut self.state, std::slice::from_ref(block));
-            }
-        }
+        compress(&mut self.state, tail.get(..total).unwrap_or_default());
         let mut out = [0u8; 32];
         for (chunk, word) in out.chunks_exact_mut(4).zip(self.state) {
             chunk.copy_from_slice(&word.to_be_bytes());
@@ -112,8 +104,9 @@ impl Sha256 {
     }
 }
 
-fn compress(state: &mut [u32; 8], blocks: &[[u8; 64]]) {
-    if blocks.is_empty() {
+/// Runs the block function over `blocks`, whole 64-byte blocks (a shorter tail is ignored).
+fn compress(state: &mut [u32; 8], blocks: &[u8]) {
+    if blocks.len() < 64 {
         return;
     }
     #[cfg(target_arch = "x86_64")]
@@ -121,7 +114,11 @@ fn compress(state: &mut [u32; 8], blocks: &[[u8; 64]]) {
         x86::compress(state, blocks);
         return;
     }
-    sha2::block_api::compress256(state, blocks);
+    for chunk in blocks.chunks_exact(64) {
+        if let Ok(block) = <&[u8; 64]>::try_from(chunk) {
+            sha2::block_api::compress256(state, std::slice::from_ref(block));
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -140,7 +137,7 @@ mod x86 {
         std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("bmi2")
     }
 
-    pub(super) fn compress(state: &mut [u32; 8], blocks: &[[u8; 64]]) {
+    pub(super) fn compress(state: &mut [u32; 8], blocks: &[u8]) {
         // SAFETY: `available()` (checked by the caller) found AVX2 and BMI2 on this CPU.
         unsafe { compress_avx2_bmi2(state, blocks) }
     }
@@ -203,9 +200,9 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2,bmi1,bmi2")]
-    fn compress_avx2_bmi2(state: &mut [u32; 8], blocks: &[[u8; 64]]) {
+    fn compress_avx2_bmi2(state: &mut [u32; 8], blocks: &[u8]) {
         let k = |i: usize| K[i] as i32;
-        for block in blocks {
+        for block in blocks.chunks_exact(64) {
             let word =
                 |i: usize| i32::from_be_bytes([block[4 * i], block[4 * i + 1], block[4 * i + 2], block[4 * i + 3]]);
             let load = |i: usize| _mm_set_epi32(word(4 * i + 3), word(4 * i + 2), word(4 * i + 1), word(4 * i));
@@ -245,7 +242,7 @@ mod x86 {
     }
 
     #[cfg(test)]
-    pub(super) fn compress_for_test(state: &mut [u32; 8], blocks: &[[u8; 64]]) -> bool {
+    pub(super) fn compress_for_test(state: &mut [u32; 8], blocks: &[u8]) -> bool {
         if !available() {
             return false;
         }
@@ -318,12 +315,11 @@ mod tests {
     fn vector_block_function_matches_sha2() {
         let d = data(64 * 97, 7);
         let blocks: Vec<[u8; 64]> = d.chunks_exact(64).filter_map(|c| c.try_into().ok()).collect();
-        let blocks = blocks.as_slice();
         for start in [INITIAL, [1, 2, 3, 4, 5, 6, 7, 8], [u32::MAX; 8]] {
             let mut want = start;
-            sha2::block_api::compress256(&mut want, blocks);
+            sha2::block_api::compress256(&mut want, &blocks);
             let mut got = start;
-            if !x86::compress_for_test(&mut got, blocks) {
+            if !x86::compress_for_test(&mut got, &d) {
                 eprintln!("no AVX2/BMI2 on this CPU: vector block function not tested");
                 return;
             }
