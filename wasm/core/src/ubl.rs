@@ -10,7 +10,7 @@ use crate::model::{InvoiceInput, Party, join_bilingual};
 use crate::qr::QrFields;
 use crate::totals::{self, Totals};
 use crate::validate;
-use crate::xml::{escape_attr, escape_text};
+use crate::xml::{escape_text, write_attr};
 
 /// The chain inputs of a document: its counter, the previous invoice hash and its UUID.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,11 +222,7 @@ impl Out {
         self.s.push('<');
         self.s.push_str(name);
         for (key, v) in attrs {
-            self.s.push(' ');
-            self.s.push_str(key);
-            self.s.push_str("=\"");
-            escape_attr(&mut self.s, v);
-            self.s.push('"');
+            write_attr(&mut self.s, key, v);
         }
         self.s.push('>');
         escape_text(&mut self.s, value);

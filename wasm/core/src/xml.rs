@@ -495,6 +495,15 @@ pub(crate) fn escape_attr(out: &mut String, s: &str) {
     escape_with(out, s, ATTR);
 }
 
+/// Appends ` key="value"` with the value escaped as C14N does.
+pub(crate) fn write_attr(out: &mut String, key: &str, value: &str) {
+    out.push(' ');
+    out.push_str(key);
+    out.push_str("=\"");
+    escape_attr(out, value);
+    out.push('"');
+}
+
 /// A streaming writer of Canonical XML 1.1 (inclusive, without comments), fed element by
 /// element. Namespace declarations are rendered where they change the binding in scope (every
 /// ancestor of a rendered element is rendered: only whole subtrees are ever left out), and
@@ -565,11 +574,7 @@ impl<'a> Canonicalizer<'a> {
             });
             for &i in &order {
                 let (key, value) = &attrs[i];
-                self.out.push(' ');
-                self.out.push_str(key);
-                self.out.push_str("=\"");
-                escape_attr(&mut self.out, value);
-                self.out.push('"');
+                write_attr(&mut self.out, key, value);
             }
             for (key, value) in attrs {
                 if let Some(prefix) = Self::declared_prefix(key) {
@@ -584,11 +589,7 @@ impl<'a> Canonicalizer<'a> {
             });
             for &i in &order {
                 let (key, value) = &attrs[i];
-                self.out.push(' ');
-                self.out.push_str(key);
-                self.out.push_str("=\"");
-                escape_attr(&mut self.out, value);
-                self.out.push('"');
+                write_attr(&mut self.out, key, value);
             }
             self.order = order;
         }
