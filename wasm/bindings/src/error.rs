@@ -92,17 +92,22 @@ mod tests {
     /// First string arguments of `Error::new(`, `Issue::error(`, `Issue::warning(` and the
     /// core's `err(`/`warn(`/`problem(` helpers, and codes kept in `…_code: "…"` fields (the
     /// core's per-party identification rules).
+    /// Inserts the text up to the closing quote when it looks like an error code (snake_case).
+    fn insert_code(quoted: &str, out: &mut BTreeSet<String>) {
+        let code: String = quoted.chars().take_while(|c| *c != '"').collect();
+        if !code.is_empty()
+            && code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            out.insert(code);
+        }
+    }
+
     fn codes_in(text: &str, out: &mut BTreeSet<String>) {
         for (i, _) in text.match_indices("_code: \"") {
             let quoted = &text[i + "_code: \"".len()..];
-            let code: String = quoted.chars().take_while(|c| *c != '"').collect();
-            if !code.is_empty()
-                && code
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            {
-                out.insert(code);
-            }
+            insert_code(quoted, out);
         }
         for call in [
             "Error::new(",
@@ -119,14 +124,7 @@ mod tests {
                 }
                 let rest = text[i + call.len()..].trim_start();
                 if let Some(quoted) = rest.strip_prefix('"') {
-                    let code: String = quoted.chars().take_while(|c| *c != '"').collect();
-                    if !code.is_empty()
-                        && code
-                            .chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-                    {
-                        out.insert(code);
-                    }
+                    insert_code(quoted, out);
                 }
             }
         }
