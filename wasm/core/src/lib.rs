@@ -10,6 +10,7 @@ pub mod cert;
 pub mod chain;
 pub mod csr;
 pub mod hash;
+pub mod hijri;
 pub mod keys;
 pub mod model;
 pub mod qr;
