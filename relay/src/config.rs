@@ -95,6 +95,12 @@ pub struct Config {
     #[arg(long, env = "RELAY_ALLOW_SIGNUP", default_value_t = true, action = clap::ArgAction::Set)]
     pub allow_signup: bool,
 
+    /// Whether `POST /v1/onboard` may create production accounts (a `zatca_live_` first key).
+    /// Default: only in demo mode; elsewhere sign-up creates sandbox accounts and an operator
+    /// turns this on deliberately.
+    #[arg(long, env = "RELAY_ALLOW_PRODUCTION_SIGNUP", action = clap::ArgAction::Set)]
+    pub allow_production_signup: Option<bool>,
+
     /// Solution name in the EGS serial number `1-<solution>|2-<model>|3-<uuid>` of generated CSRs.
     #[arg(long, env = "RELAY_EGS_SOLUTION_NAME", default_value = "ZatcaRelay")]
     pub egs_solution_name: String,
@@ -130,6 +136,37 @@ pub struct Config {
     /// Seconds to wait for in-flight requests and jobs at shutdown.
     #[arg(long, env = "RELAY_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+
+    /// Most client connections open at once. At the cap, a new connection evicts the
+    /// connection idle the longest (one waiting for request headers counts as idle); when none
+    /// is idle it is answered `503 SERVER_BUSY` and closed. Also kept below the process's
+    /// open-file limit.
+    #[arg(long, env = "RELAY_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, env = "RELAY_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a client has to send a whole request body (`408 REQUEST_TIMEOUT` after).
+    #[arg(long, env = "RELAY_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_timeout_secs: u64,
+
+    /// Seconds a connection may stay idle (no request in flight) before it is closed.
+    #[arg(long, env = "RELAY_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+
+    /// Audit-log rows older than this many days are deleted (0 keeps them by age).
+    #[arg(long, env = "RELAY_AUDIT_RETENTION_DAYS", default_value_t = 90)]
+    pub audit_retention_days: u32,
+
+    /// Most audit-log rows kept per EGS unit; older ones are deleted (0: no limit).
+    #[arg(long, env = "RELAY_AUDIT_MAX_ROWS_PER_UNIT", default_value_t = 1000)]
+    pub audit_max_rows_per_unit: u32,
+
+    /// How often the audit-log retention runs, in seconds (it also runs at start).
+    #[arg(long, env = "RELAY_AUDIT_PRUNE_INTERVAL_SECS", default_value_t = 3600)]
+    pub audit_prune_interval_secs: u64,
 }
 
 impl Config {
@@ -159,7 +196,20 @@ impl Config {
             log_format: LogFormat::Text,
             log: "info,zatca_relay=info,sqlx=warn".into(),
             shutdown_grace_secs: 10,
+            allow_production_signup: None,
+            max_connections: 4096,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            audit_retention_days: 90,
+            audit_max_rows_per_unit: 1000,
+            audit_prune_interval_secs: 3600,
         }
+    }
+
+    /// Whether sign-up may create production accounts (default: only in demo mode).
+    pub fn production_signup_allowed(&self) -> bool {
+        self.allow_production_signup.unwrap_or(self.demo)
     }
 
     /// The gateway in effect (`sim` in demo mode unless set).

@@ -12,8 +12,10 @@ pub mod demo;
 pub mod error;
 pub mod onboarding;
 pub mod queue;
+pub mod retention;
 pub mod routes;
 pub mod secret;
+pub mod server;
 pub mod signing;
 pub mod store;
 
@@ -149,6 +151,7 @@ pub struct RelayHandle {
     shutdown: CancellationToken,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     worker: queue::WorkerHandle,
+    retention: tokio::task::JoinHandle<()>,
     sims: Option<demo::Simulators>,
 }
 
@@ -185,6 +188,9 @@ impl RelayHandle {
             None => tokio::time::timeout(grace, server).await,
         };
         self.worker.join().await;
+        if let Err(err) = self.retention.await {
+            tracing::warn!(error = %err, "audit retention task ended abnormally");
+        }
         if let Some(sims) = self.sims {
             sims.shutdown().await;
         }
@@ -250,17 +256,20 @@ pub async fn spawn(config: Config) -> anyhow::Result<RelayHandle> {
 
     let shutdown = CancellationToken::new();
     let worker = queue::Worker::new(state.clone(), shutdown.clone()).start().await?;
+    let retention = retention::spawn(state.clone(), shutdown.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     let router = app(state.clone());
     let token = shutdown.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move { token.cancelled().await })
-            .await
-    });
+    let limits = server::Limits {
+        max_connections: config.max_connections.max(1),
+        header_timeout: Duration::from_secs(config.header_timeout_secs.max(1)),
+        idle_timeout: Duration::from_secs(config.idle_timeout_secs.max(1)),
+    }
+    .fit_to_fd_limit();
+    let server = tokio::spawn(server::serve(listener, router, limits, token));
     tracing::info!(
         listen = %addr,
         database = ?config.database_url,
@@ -275,6 +284,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<RelayHandle> {
         shutdown,
         server,
         worker,
+        retention,
         sims,
     })
 }

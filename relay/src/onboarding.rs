@@ -126,6 +126,36 @@ async fn authority_failure(state: &AppState, unit: &mut EgsUnit, step: &str, err
     .await
 }
 
+/// A compliance-CSID request was sent before and its answer never recorded (the relay died, or
+/// the request timed out): ZATCA may have issued a CSID that nobody holds. The new request's
+/// CSID (the newest) is the one used; the possible orphan is noted in the audit log and the log.
+async fn note_possible_orphan(state: &AppState, unit: &EgsUnit, previous: chrono::DateTime<Utc>) {
+    let note = format!(
+        "A compliance CSID request sent at {} got no recorded answer (relay restart or timeout). \
+         ZATCA may have issued a CSID for it that was never received (an orphan, unused). Requesting \
+         again; the newest CSID is the one used.",
+        crate::store::iso(previous)
+    );
+    tracing::warn!(egs.id = %unit.id, attempted_at = %crate::store::iso(previous), "possible orphaned compliance CSID; requesting again");
+    let entry = crate::store::AuditEntry {
+        id: 0,
+        egs_unit_id: unit.id,
+        at: Utc::now(),
+        operation: "compliance_csid_reconcile".into(),
+        method: "-".into(),
+        url: "-".into(),
+        request_headers: json!({}),
+        request_body: None,
+        response_status: None,
+        response_body: None,
+        duration_ms: 0,
+        error: Some(note),
+    };
+    if let Err(err) = state.store.insert_audit(&entry).await {
+        tracing::warn!(egs.id = %unit.id, error = %err, "cannot record the reconciliation note");
+    }
+}
+
 macro_rules! step {
     ($expr:expr) => {
         match $expr {
@@ -166,10 +196,27 @@ pub async fn run_onboard_job(state: &AppState, job: &Job) -> JobOutcome {
                 return fail_unit(state, &mut unit, format!("cannot decrypt the OTP: {err}"), vec![]).await;
             }
         };
+        if let Some(previous) = unit.compliance_attempted_at {
+            note_possible_orphan(state, &unit, previous).await;
+        }
+        // Recorded before sending: ZATCA's `/compliance` has no idempotency key, so a crash
+        // with the request in flight is only visible through this mark (at-least-once).
+        let attempted_at = Utc::now();
+        step!(state.store.set_compliance_attempt(unit.id, Some(attempted_at)).await);
+        unit.compliance_attempted_at = Some(attempted_at);
         let csid = match state.authority.compliance_csid(ctx(&unit), &csr, &otp).await {
             Ok(csid) => csid,
-            Err(err) => return authority_failure(state, &mut unit, "compliance CSID", err).await,
+            Err(err) => {
+                // An answer arrived (a rejection, a 5xx): ZATCA issued nothing. A timeout or a
+                // transport error leaves the mark: ZATCA may have acted.
+                if matches!(err, AuthorityError::Status { .. }) {
+                    unit.compliance_attempted_at = None;
+                    step!(state.store.set_compliance_attempt(unit.id, None).await);
+                }
+                return authority_failure(state, &mut unit, "compliance CSID", err).await;
+            }
         };
+        unit.compliance_attempted_at = None;
         unit.compliance = Some(step!(store_csid(state, &unit, "compliance", &csid)));
         set_cert_dates(&mut unit, &csid.token);
         unit.status_message = Some("Compliance CSID issued".into());

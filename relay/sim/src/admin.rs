@@ -1,5 +1,7 @@
 //! Admin endpoints for tests and demos (not part of ZATCA's API; no `Accept-Version`, no auth,
-//! no fault injection): counters, faults, OTPs, issued CSIDs and the CA certificate.
+//! no fault injection): counters, faults, OTPs, issued CSIDs and the CA certificate. The
+//! simulator binds only to 127.0.0.1, and these routes also refuse any peer that is not a
+//! loopback address, so they stay reachable from this machine only.
 
 use std::time::Duration;
 
@@ -16,14 +18,27 @@ use crate::state::{Counters, CsidInfo, SimState};
 
 /// The admin routes.
 pub(crate) fn router() -> Router<SimState> {
-    Router::new()
+    let routes = Router::new()
         .route("/admin/health", get(health))
         .route("/admin/counters", get(counters).delete(reset_counters))
         .route("/admin/counters/reset", post(reset_counters))
         .route("/admin/faults", get(faults).post(patch_faults))
         .route("/admin/otp", post(issue_otp))
         .route("/admin/csids", get(csids))
-        .route("/admin/ca", get(ca_certificate))
+        .route("/admin/ca", get(ca_certificate));
+    routes.route_layer(axum::middleware::from_fn(loopback_only))
+}
+
+/// Refuses admin calls from a non-loopback peer (in-process callers have no peer address).
+async fn loopback_only(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    if peer.is_some_and(|ip| !ip.is_loopback()) {
+        return (StatusCode::FORBIDDEN, "admin endpoints answer loopback clients only").into_response();
+    }
+    next.run(request).await
 }
 
 async fn health(State(state): State<SimState>) -> Json<serde_json::Value> {
@@ -84,4 +99,35 @@ async fn ca_certificate(State(state): State<SimState>) -> Response {
         state.ca().certificate_pem(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt as _;
+
+    use crate::{SimConfig, SimState, app};
+
+    async fn admin_status(peer: Option<&str>) -> StatusCode {
+        let mut request = Request::get("/admin/counters").body(Body::empty()).expect("request");
+        if let Some(peer) = peer {
+            let addr: SocketAddr = peer.parse().expect("addr");
+            request.extensions_mut().insert(ConnectInfo(addr));
+        }
+        let router = app(SimState::new(SimConfig::default()));
+        router.oneshot(request).await.expect("answer").status()
+    }
+
+    #[tokio::test]
+    async fn admin_routes_answer_loopback_peers_only() {
+        assert_eq!(admin_status(Some("127.0.0.1:5000")).await, StatusCode::OK);
+        assert_eq!(admin_status(Some("[::1]:5000")).await, StatusCode::OK);
+        assert_eq!(admin_status(None).await, StatusCode::OK);
+        assert_eq!(admin_status(Some("10.1.2.3:5000")).await, StatusCode::FORBIDDEN);
+        assert_eq!(admin_status(Some("192.168.0.7:5000")).await, StatusCode::FORBIDDEN);
+    }
 }

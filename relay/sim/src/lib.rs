@@ -96,7 +96,8 @@ pub async fn spawn_on(config: SimConfig, port: u16) -> std::io::Result<SimHandle
     let router = app(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(listener, service).with_graceful_shutdown(async {
             let _ = rx.await;
         });
         if let Err(e) = serve.await {

@@ -1,6 +1,10 @@
 //! Accounts and API keys: `POST /v1/onboard` (sign-up, first key), `GET /v1/account`, and key
 //! management (`GET|POST /v1/keys`, `PATCH|DELETE /v1/keys/{id}`). Full keys appear only in
 //! the response that creates them; listings show the masked form.
+//!
+//! A key sees and manages only keys it may stand for: a sandbox (`zatca_test_`) key the
+//! account's sandbox keys; a production (`zatca_live_`) key every key of the account (it may
+//! also create sandbox keys). Keys outside a caller's reach answer `404 API_KEY_NOT_FOUND`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -15,7 +19,20 @@ use super::{ApiJson, Auth};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::secret::generate_api_key;
-use crate::store::{Account, ApiKey, Environment, iso};
+use crate::store::{Account, ApiKey, Environment, RevokeOutcome, iso};
+
+/// Whether a caller's key may see and manage `target`.
+fn may_manage(caller: &ApiKey, target: &ApiKey) -> bool {
+    caller.account_id == target.account_id
+        && (caller.environment == Environment::Production || target.environment == caller.environment)
+}
+
+fn key_not_found() -> AppError {
+    AppError::NotFound {
+        code: "API_KEY_NOT_FOUND",
+        message: "API key not found",
+    }
+}
 
 /// Routes without authentication.
 pub fn public_router() -> Router<AppState> {
@@ -111,6 +128,13 @@ async fn onboard(
         }
     }
     let environment = body.environment.unwrap_or(Environment::Sandbox);
+    if environment == Environment::Production && !state.config.production_signup_allowed() {
+        return Err(AppError::Forbidden {
+            code: "PRODUCTION_SIGNUP_DISABLED",
+            message: "Sign-up creates sandbox accounts on this relay; production access is granted by its operator"
+                .into(),
+        });
+    }
     let account = Account {
         id: Uuid::new_v4(),
         name: body.name,
@@ -161,9 +185,12 @@ async fn account(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Va
 
 async fn list_keys(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
     let keys = state.store.list_api_keys(auth.account.id).await?;
-    Ok(Json(
-        json!({ "data": keys.iter().map(|k| key_json(k, None)).collect::<Vec<_>>() }),
-    ))
+    let visible: Vec<Value> = keys
+        .iter()
+        .filter(|k| may_manage(&auth.key, k))
+        .map(|k| key_json(k, None))
+        .collect();
+    Ok(Json(json!({ "data": visible })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,10 +241,21 @@ async fn check_default_unit(state: &AppState, auth: &Auth, environment: Environm
 }
 
 fn key_id(id: &str) -> AppResult<Uuid> {
-    Uuid::parse_str(id).map_err(|_| AppError::NotFound {
-        code: "API_KEY_NOT_FOUND",
-        message: "API key not found",
-    })
+    Uuid::parse_str(id).map_err(|_| key_not_found())
+}
+
+/// A key the caller may manage, or 404.
+async fn managed_key(state: &AppState, auth: &Auth, id: &str) -> AppResult<ApiKey> {
+    let id = key_id(id)?;
+    let key = state
+        .store
+        .api_key(auth.account.id, id)
+        .await?
+        .ok_or_else(key_not_found)?;
+    if !may_manage(&auth.key, &key) {
+        return Err(key_not_found());
+    }
+    Ok(key)
 }
 
 #[derive(Debug, Deserialize)]
@@ -241,15 +279,8 @@ async fn update_key(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateKeyRequest>,
 ) -> AppResult<Json<Value>> {
-    let id = key_id(&id)?;
-    let key = state
-        .store
-        .api_key(auth.account.id, id)
-        .await?
-        .ok_or(AppError::NotFound {
-            code: "API_KEY_NOT_FOUND",
-            message: "API key not found",
-        })?;
+    let key = managed_key(&state, &auth, &id).await?;
+    let id = key.id;
     if key.revoked_at.is_some() {
         return Err(AppError::rejected("API_KEY_REVOKED", "This API key is revoked"));
     }
@@ -284,26 +315,26 @@ async fn update_key(
 }
 
 async fn revoke_key(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<Value>> {
-    let id = key_id(&id)?;
-    let keys = state.store.list_api_keys(auth.account.id).await?;
-    let Some(key) = keys.iter().find(|k| k.id == id) else {
-        return Err(AppError::NotFound {
-            code: "API_KEY_NOT_FOUND",
-            message: "API key not found",
-        });
-    };
-    if key.revoked_at.is_some() {
-        return Ok(Json(key_json(key, None)));
+    let key = managed_key(&state, &auth, &id).await?;
+    let id = key.id;
+    match state
+        .store
+        .revoke_api_key(auth.account.id, id, auth.key.id, Utc::now())
+        .await?
+    {
+        RevokeOutcome::Revoked => {
+            tracing::info!(account.id = %auth.account.id, key.id = %id, "API key revoked");
+        }
+        RevokeOutcome::AlreadyRevoked => {}
+        RevokeOutcome::NotFound => return Err(key_not_found()),
+        RevokeOutcome::LastActiveKey => {
+            return Err(AppError::Conflict {
+                code: "LAST_ACTIVE_KEY",
+                message: "This is the account's last active key; create another before revoking it".into(),
+                retryable: false,
+            });
+        }
     }
-    if keys.iter().filter(|k| k.revoked_at.is_none()).count() == 1 {
-        return Err(AppError::Conflict {
-            code: "LAST_ACTIVE_KEY",
-            message: "This is the account's last active key; create another before revoking it".into(),
-            retryable: false,
-        });
-    }
-    state.store.revoke_api_key(auth.account.id, id, Utc::now()).await?;
-    tracing::info!(account.id = %auth.account.id, key.id = %id, "API key revoked");
     let revoked = state
         .store
         .api_key(auth.account.id, id)

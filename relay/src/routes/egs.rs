@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
             get(list_compliance_documents).post(submit_compliance_document),
         )
         .route("/egs/{id}/audit-log", get(audit_log))
+        .route("/egs/{id}/retry-onboarding", post(retry_onboarding))
 }
 
 /// `POST /v1/egs` body: the hosted API's `CreateEgsDto` plus `seller`, `custody` and `csr`.
@@ -360,6 +361,7 @@ async fn create_unit(
         production: None,
         cert_issued_at: None,
         cert_expires_at: None,
+        compliance_attempted_at: None,
         invoice_counter: 0,
         last_invoice_hash: signing::initial_pih(),
         created_at: now,
@@ -765,6 +767,129 @@ async fn audit_log(
         "duration_ms": e.duration_ms,
         "error": e.error,
     })).collect::<Vec<_>>() })))
+}
+
+/// `POST /v1/egs/{id}/retry-onboarding` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetryOnboardingDto {
+    /// A fresh OTP: required when ZATCA has not issued the compliance CSID yet (optional for
+    /// sandbox units, which use the sandbox OTP).
+    #[serde(default)]
+    otp: Option<SecretString>,
+}
+
+/// Restarts the onboarding of a unit that failed: from the compliance CSID (with a fresh OTP)
+/// when ZATCA never issued one, else from the compliance documents.
+async fn retry_onboarding(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RetryOnboardingDto>,
+) -> AppResult<Json<Created>> {
+    if let Some(otp) = &body.otp {
+        check_otp(otp, "otp")?;
+    }
+    let unit = load_unit(&state, &auth, &id).await?;
+    let (_guard, mut unit) = lock_and_reload(&state, auth.account.id, unit.id).await?;
+    if unit.onboarding_status != OnboardingStatus::Failed {
+        return Err(AppError::Conflict {
+            code: "EGS_NOT_FAILED",
+            message: format!(
+                "Only a unit whose onboarding failed can be retried; this one is `{}`",
+                unit.onboarding_status.as_str()
+            ),
+            retryable: false,
+        });
+    }
+    if state.store.open_jobs_for_unit(unit.id).await? > 0 {
+        return Err(AppError::Conflict {
+            code: "EGS_BUSY",
+            message: "Another operation on this EGS unit is in progress; retry shortly".into(),
+            retryable: true,
+        });
+    }
+    let limit = state
+        .config
+        .plans
+        .quota(&auth.account.plan)
+        .map_or(0, |q| match unit.environment {
+            Environment::Sandbox => q.sandbox,
+            Environment::Production => q.production,
+        });
+    let now = Utc::now();
+    let mut job = None;
+    let message;
+    if unit.compliance.is_none() {
+        let otp = match (body.otp, unit.environment) {
+            (Some(otp), _) => otp,
+            (None, Environment::Sandbox) => state.config.sandbox_default_otp.clone(),
+            (None, Environment::Production) => {
+                return Err(AppError::rejected(
+                    "OTP_REQUIRED",
+                    "A fresh OTP from the Fatoora portal is required: ZATCA has not issued this unit's compliance CSID",
+                ));
+            }
+        };
+        unit.onboarding_status = OnboardingStatus::Pending;
+        message = "Onboarding restarted: requesting the compliance CSID with the new OTP.";
+        job = Some(Job {
+            id: Uuid::new_v4(),
+            kind: JOB_ONBOARD.into(),
+            egs_unit_id: unit.id,
+            payload: json!({ "otp": state.master_key.encrypt_str(&otp, &onboarding::otp_context(unit.id))? }),
+            attempts: 0,
+        });
+    } else if unit.custody == Custody::Device {
+        unit.onboarding_status = OnboardingStatus::AwaitingComplianceDocuments;
+        message = "Onboarding restarted: submit the remaining signed compliance documents.";
+    } else {
+        unit.onboarding_status = OnboardingStatus::Pending;
+        message = "Onboarding restarted: the compliance documents are being signed and checked again.";
+        job = Some(Job {
+            id: Uuid::new_v4(),
+            kind: JOB_ONBOARD.into(),
+            egs_unit_id: unit.id,
+            payload: json!({}),
+            attempts: 0,
+        });
+    }
+    unit.status_message = Some(message.into());
+    unit.updated_at = now;
+    match state
+        .store
+        .restart_onboarding_within_quota(&unit, limit, job.as_ref())
+        .await?
+    {
+        QuotaOutcome::Inserted => {}
+        QuotaOutcome::Exceeded { used: u32::MAX } => {
+            return Err(AppError::Conflict {
+                code: "EGS_NOT_FAILED",
+                message: "The unit's onboarding is no longer failed".into(),
+                retryable: false,
+            });
+        }
+        QuotaOutcome::Exceeded { used } => {
+            return Err(AppError::Forbidden {
+                code: "EGS_QUOTA_EXCEEDED",
+                message: format!(
+                    "The `{}` plan allows {limit} {} EGS unit(s) and {used} exist",
+                    auth.account.plan, unit.environment
+                ),
+            });
+        }
+    }
+    tracing::info!(egs.id = %unit.id, egs.status = unit.onboarding_status.as_str(), "onboarding retried");
+    if job.is_some() {
+        state.jobs.notify_one();
+    }
+    Ok(Json(Created {
+        egs_unit_id: unit.id,
+        serial_number: unit.serial_number.clone(),
+        onboarding_status: unit.onboarding_status.as_str(),
+        message,
+        poll_url: format!("/v1/egs/{}/status", unit.id),
+    }))
 }
 
 /// Takes the unit's lock (one operation per unit at a time: `409 EGS_BUSY` otherwise) and reads

@@ -53,7 +53,58 @@ pub fn router(state: AppState) -> Router {
         ),
         None => app.fallback(not_found),
     };
-    app.layer(middleware::from_fn(log_requests)).with_state(state)
+    app.layer(middleware::from_fn_with_state(state.clone(), set_body_deadline))
+        .layer(middleware::from_fn(envelope_bare_errors))
+        .layer(middleware::from_fn(log_requests))
+        .with_state(state)
+}
+
+/// The instant by which a request's body must have arrived (`--body-timeout-secs`), read by
+/// [`ApiJson`] so that a body trickled in a few bytes at a time is cut off with `408`.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub tokio::time::Instant);
+
+async fn set_body_deadline(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let timeout = std::time::Duration::from_secs(state.config.body_timeout_secs.max(1));
+    request
+        .extensions_mut()
+        .insert(BodyDeadline(tokio::time::Instant::now() + timeout));
+    next.run(request).await
+}
+
+/// A safety net: an error answer from a layer below that is not JSON (axum's own rejections,
+/// tower-http's static files) gets the envelope, with a code derived from its status.
+async fn envelope_bare_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("NOT_FOUND", "No such endpoint"),
+        StatusCode::METHOD_NOT_ALLOWED => ("METHOD_NOT_ALLOWED", "Method not allowed on this endpoint"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "Request body is too large"),
+        StatusCode::REQUEST_TIMEOUT => ("REQUEST_TIMEOUT", "The request was not received in time"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UNSUPPORTED_MEDIA_TYPE", "Unsupported content type"),
+        s if s.is_server_error() => ("INTERNAL_ERROR", "Internal error; it has been logged"),
+        _ => ("BAD_REQUEST", "The request could not be understood"),
+    };
+    let mut fixed = (
+        status,
+        axum::Json(crate::error::envelope(code, message, status.is_server_error(), &[])),
+    )
+        .into_response();
+    for (name, value) in response.headers() {
+        if name != CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            fixed.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    fixed
 }
 
 async fn not_found() -> AppError {
@@ -72,11 +123,11 @@ async fn method_not_allowed() -> AppError {
 async fn log_requests(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
+    // The route template, never the raw path: a key pasted into a URL must not reach the log.
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| request.uri().path().chars().take(200).collect());
+        .map_or_else(|| "<unmatched>".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -171,13 +222,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let deadline = request.extensions().get::<BodyDeadline>().copied();
         let json_type = request
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
             .map(|v| v == "application/json" || (v.starts_with("application/") && v.ends_with("+json")));
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+        let read = Bytes::from_request(request, state);
+        let read = match deadline {
+            Some(BodyDeadline(at)) => tokio::time::timeout_at(at, read)
+                .await
+                .map_err(|_| AppError::BadRequest {
+                    status: StatusCode::REQUEST_TIMEOUT,
+                    code: "REQUEST_TIMEOUT",
+                    message: "The request body did not arrive in time".into(),
+                    details: vec![],
+                })?,
+            None => read.await,
+        };
+        let bytes = read.map_err(|rejection| {
             let status = rejection.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
                 AppError::BadRequest {
@@ -212,8 +276,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Deserialises JSON, reporting the path of a wrong field.
+/// Deserialises a JSON object, reporting the path of a wrong field. Any other JSON value at the
+/// top is refused: serde's derived structs would otherwise read an array as the fields in order.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(AppError::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            code: "INVALID_JSON",
+            message: "The request body must be a JSON object".into(),
+            details: vec![Detail::field("body", "must be a JSON object")],
+        });
+    }
     let syntax = |message: String| AppError::BadRequest {
         status: StatusCode::BAD_REQUEST,
         code: "INVALID_JSON",

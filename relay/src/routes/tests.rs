@@ -70,6 +70,7 @@ async fn test_app(configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::defaults();
     config.database_url = DatabaseUrl::new(format!("sqlite://{}", dir.path().join("relay.db").display()));
     config.demo_dir = Some(dir.path().join("no-demo-here"));
+    config.allow_production_signup = Some(true);
     configure(&mut config);
     let store = crate::store::from_url(&config.database_url).await.expect("store");
     let state = AppState::new(

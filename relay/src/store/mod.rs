@@ -409,6 +409,9 @@ pub struct EgsUnit {
     pub cert_issued_at: Option<DateTime<Utc>>,
     /// `notAfter` of the certificate in use.
     pub cert_expires_at: Option<DateTime<Utc>>,
+    /// When a compliance-CSID request was last sent without its answer being recorded yet
+    /// (cleared once the CSID is saved).
+    pub compliance_attempted_at: Option<DateTime<Utc>>,
     /// ICV of the last document issued (0: none yet).
     pub invoice_counter: i64,
     /// Hash of the last document issued (the next PIH).
@@ -495,6 +498,19 @@ pub enum QuotaOutcome {
     },
 }
 
+/// Outcome of revoking an API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    /// Revoked now.
+    Revoked,
+    /// It was already revoked.
+    AlreadyRevoked,
+    /// It is the account's last active key (or the calling key was revoked meanwhile).
+    LastActiveKey,
+    /// No such key in the account.
+    NotFound,
+}
+
 /// Persistence operations, named by what they do in the domain.
 #[async_trait]
 pub trait Store: Send + Sync + fmt::Debug {
@@ -513,8 +529,16 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn list_api_keys(&self, account_id: Uuid) -> StoreResult<Vec<ApiKey>>;
     /// One key of an account.
     async fn api_key(&self, account_id: Uuid, id: Uuid) -> StoreResult<Option<ApiKey>>;
-    /// Revokes a key; false when it was already revoked or is not the account's.
-    async fn revoke_api_key(&self, account_id: Uuid, id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Revokes a key unless it is the account's last active one, in one atomic step (two keys
+    /// revoking each other at the same moment must not both succeed). `by` is the key making
+    /// the call: a key revoked in the meantime cannot revoke another.
+    async fn revoke_api_key(
+        &self,
+        account_id: Uuid,
+        id: Uuid,
+        by: Uuid,
+        at: DateTime<Utc>,
+    ) -> StoreResult<RevokeOutcome>;
     /// Updates a key's name and default unit.
     async fn update_api_key(
         &self,
@@ -528,6 +552,16 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// units in that environment. Units whose onboarding failed before ZATCA issued any CSID
     /// do not count.
     async fn insert_unit_within_quota(
+        &self,
+        unit: &EgsUnit,
+        limit: u32,
+        job: Option<&Job>,
+    ) -> StoreResult<QuotaOutcome>;
+    /// Puts a failed unit back to `status` (pending, or awaiting compliance documents) with its
+    /// job if any, unless that would exceed the quota (a unit that failed before any CSID was
+    /// issued does not count while failed). `Exceeded { used: u32::MAX }` when the unit is no
+    /// longer failed.
+    async fn restart_onboarding_within_quota(
         &self,
         unit: &EgsUnit,
         limit: u32,
@@ -577,6 +611,14 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn insert_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
     /// A unit's audit log, newest first.
     async fn audit_log(&self, unit_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// Deletes audit rows older than `before` (if given) and all but the newest `keep_per_unit`
+    /// rows of each unit (if given). Returns the number of rows deleted.
+    async fn prune_audit(&self, before: Option<DateTime<Utc>>, keep_per_unit: Option<u32>) -> StoreResult<u64>;
+
+    /// Marks that a compliance-CSID request is about to be sent for a unit (before it is sent:
+    /// ZATCA has no idempotency key, so a crash in flight must be detectable), or clears the
+    /// mark (`None`) once an answer arrived.
+    async fn set_compliance_attempt(&self, unit_id: Uuid, at: Option<DateTime<Utc>>) -> StoreResult<()>;
 
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;

@@ -118,6 +118,7 @@ fn unit_from_row(row: &SqliteRow) -> StoreResult<EgsUnit> {
         production: csid_from_row(row, "production")?,
         cert_issued_at: opt_time_col(row, "cert_issued_at")?,
         cert_expires_at: opt_time_col(row, "cert_expires_at")?,
+        compliance_attempted_at: opt_time_col(row, "compliance_attempted_at")?,
         invoice_counter: row.try_get("invoice_counter")?,
         last_invoice_hash: row.try_get("last_invoice_hash")?,
         created_at: time_col(row, "created_at")?,
@@ -169,6 +170,9 @@ const COUNT_UNITS_SQL: &str = "SELECT COUNT(*) FROM egs_units WHERE account_id =
 impl SqliteStore {
     /// Opens (creating if missing) the database and applies migrations.
     pub async fn open(url: &DatabaseUrl) -> anyhow::Result<Self> {
+        if let Some(path) = url.sqlite_path() {
+            restrict_files(&path)?;
+        }
         let base = SqliteConnectOptions::from_str(url.expose())?
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
@@ -287,15 +291,39 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn revoke_api_key(&self, account_id: Uuid, id: Uuid, at: DateTime<Utc>) -> StoreResult<bool> {
-        let done =
-            sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND id = ? AND revoked_at IS NULL")
-                .bind(to_millis(at))
+    async fn revoke_api_key(
+        &self,
+        account_id: Uuid,
+        id: Uuid,
+        by: Uuid,
+        at: DateTime<Utc>,
+    ) -> StoreResult<RevokeOutcome> {
+        // One statement: the count, the caller's own state and the update are one atomic step.
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = ?1 WHERE account_id = ?2 AND id = ?3 AND revoked_at IS NULL \
+             AND (SELECT COUNT(*) FROM api_keys WHERE account_id = ?2 AND revoked_at IS NULL) > 1 \
+             AND EXISTS (SELECT 1 FROM api_keys WHERE account_id = ?2 AND id = ?4 AND revoked_at IS NULL)",
+        )
+        .bind(to_millis(at))
+        .bind(account_id.to_string())
+        .bind(id.to_string())
+        .bind(by.to_string())
+        .execute(&self.writer)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(RevokeOutcome::Revoked);
+        }
+        let revoked: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT revoked_at FROM api_keys WHERE account_id = ? AND id = ?")
                 .bind(account_id.to_string())
                 .bind(id.to_string())
-                .execute(&self.writer)
+                .fetch_optional(&self.writer)
                 .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(match revoked {
+            None => RevokeOutcome::NotFound,
+            Some(Some(_)) => RevokeOutcome::AlreadyRevoked,
+            Some(None) => RevokeOutcome::LastActiveKey,
+        })
     }
 
     async fn update_api_key(
@@ -367,6 +395,43 @@ impl Store for SqliteStore {
         Ok(QuotaOutcome::Inserted)
     }
 
+    async fn restart_onboarding_within_quota(
+        &self,
+        unit: &EgsUnit,
+        limit: u32,
+        job: Option<&Job>,
+    ) -> StoreResult<QuotaOutcome> {
+        let mut tx = self.writer.begin().await?;
+        let used: i64 = sqlx::query_scalar(&format!("{COUNT_UNITS_SQL} AND id != ?"))
+            .bind(unit.account_id.to_string())
+            .bind(unit.environment.as_str())
+            .bind(unit.id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let used = u32::try_from(used).unwrap_or(u32::MAX);
+        if used >= limit {
+            return Ok(QuotaOutcome::Exceeded { used });
+        }
+        let done = sqlx::query(
+            "UPDATE egs_units SET onboarding_status = ?, status_message = ?, errors = NULL, updated_at = ? \
+             WHERE id = ? AND onboarding_status = 'failed'",
+        )
+        .bind(unit.onboarding_status.as_str())
+        .bind(&unit.status_message)
+        .bind(to_millis(unit.updated_at))
+        .bind(unit.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(QuotaOutcome::Exceeded { used: u32::MAX });
+        }
+        if let Some(job) = job {
+            Self::insert_job_tx(&mut tx, job, unit.updated_at).await?;
+        }
+        tx.commit().await?;
+        Ok(QuotaOutcome::Inserted)
+    }
+
     async fn count_units(&self, account_id: Uuid, environment: Environment) -> StoreResult<u32> {
         let used: i64 = sqlx::query_scalar(COUNT_UNITS_SQL)
             .bind(account_id.to_string())
@@ -412,7 +477,7 @@ impl Store for SqliteStore {
             "UPDATE egs_units SET onboarding_status = ?, status_message = ?, errors = ?, csr_pem = ?, private_key_enc = ?, \
              compliance_token = ?, compliance_secret_enc = ?, compliance_request_id = ?, \
              production_token = ?, production_secret_enc = ?, production_request_id = ?, \
-             cert_issued_at = ?, cert_expires_at = ?, updated_at = ? WHERE id = ?",
+             cert_issued_at = ?, cert_expires_at = ?, compliance_attempted_at = ?, updated_at = ? WHERE id = ?",
         )
         .bind(unit.onboarding_status.as_str())
         .bind(&unit.status_message)
@@ -427,6 +492,7 @@ impl Store for SqliteStore {
         .bind(p_req)
         .bind(unit.cert_issued_at.map(to_millis))
         .bind(unit.cert_expires_at.map(to_millis))
+        .bind(unit.compliance_attempted_at.map(to_millis))
         .bind(to_millis(unit.updated_at))
         .bind(unit.id.to_string())
         .execute(&self.writer)
@@ -614,6 +680,38 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn prune_audit(&self, before: Option<DateTime<Utc>>, keep_per_unit: Option<u32>) -> StoreResult<u64> {
+        let mut deleted = 0;
+        if let Some(before) = before {
+            deleted += sqlx::query("DELETE FROM zatca_audit WHERE at < ?")
+                .bind(to_millis(before))
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+        }
+        if let Some(keep) = keep_per_unit {
+            deleted += sqlx::query(
+                "DELETE FROM zatca_audit WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER \
+                 (PARTITION BY egs_unit_id ORDER BY id DESC) AS n FROM zatca_audit) WHERE n > ?)",
+            )
+            .bind(i64::from(keep))
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+        }
+        Ok(deleted)
+    }
+
+    async fn set_compliance_attempt(&self, unit_id: Uuid, at: Option<DateTime<Utc>>) -> StoreResult<()> {
+        sqlx::query("UPDATE egs_units SET compliance_attempted_at = ?, updated_at = ? WHERE id = ?")
+            .bind(at.map(to_millis))
+            .bind(to_millis(Utc::now()))
+            .bind(unit_id.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
@@ -623,6 +721,37 @@ impl Store for SqliteStore {
         self.reader.close().await;
         self.writer.close().await;
     }
+}
+
+/// The database holds seller details, e-mails and the audit log: create it owner-only (SQLite
+/// gives its `-wal` and `-shm` files the main file's mode) and tighten files left looser by an
+/// earlier version.
+fn restrict_files(path: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let file = std::path::PathBuf::from(file);
+            if let Ok(meta) = std::fs::metadata(&file) {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn csid_cols(csid: Option<&StoredCsid>) -> (Option<&str>, Option<&str>, Option<&str>) {

@@ -129,6 +129,8 @@ pub fn relay_config(dir: &Path, sandbox_url: &str, production_url: &str) -> Conf
     config.job_max_attempts = 50;
     config.shutdown_grace_secs = 2;
     config.demo_dir = Some(dir.join("no-demo"));
+    // The operator setting that lets sign-up hand out production keys (off outside demo mode).
+    config.allow_production_signup = Some(true);
     config
 }
 
