@@ -106,6 +106,14 @@ enum Command {
         #[arg(long)]
         png: Option<PathBuf>,
     },
+    /// Render a signed or cleared document as a bilingual PDF/A-3b (PDF on stdout, XML embedded).
+    Pdf {
+        /// Signed or cleared XML document.
+        file: PathBuf,
+        /// Write the PDF here instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Recompute hash, signature, SignedProperties digest and QR of a signed document.
     Verify {
         /// Signed XML document.
@@ -293,6 +301,17 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             }
             if let Some(path) = png {
                 write_file(&path, &qr::to_png(&doc_qr, 6)?)?;
+            }
+        }
+        Command::Pdf { file, output } => {
+            let pdf = zatca_pdf::render(&read(&file)?, &zatca_pdf::Options::default())
+                .map_err(|e| Failure::Other(format!("{} ({})", e.message(), e.code())))?;
+            match output {
+                Some(path) => write_file(&path, &pdf)?,
+                None => std::io::stdout()
+                    .lock()
+                    .write_all(&pdf)
+                    .map_err(|e| Failure::Other(format!("cannot write to stdout: {e}")))?,
             }
         }
         Command::Verify { file, pih } => {
