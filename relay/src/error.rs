@@ -6,38 +6,11 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::authority::{AuthorityError, ZatcaMessage};
 
-/// One detail of an error: a field path or a ZATCA message.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Detail {
-    /// Machine-readable code (ZATCA's code, or `invalid` for input fields).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// JSON path of the offending field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// ZATCA's category, when the detail is a ZATCA message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
-    /// Human-readable message.
-    pub message: String,
-}
-
-impl Detail {
-    /// A detail about an input field.
-    pub fn field(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Detail {
-            code: None,
-            path: Some(path.into()),
-            category: None,
-            message: message.into(),
-        }
-    }
-}
+pub use crate::domain::Detail;
 
 impl From<&ZatcaMessage> for Detail {
     fn from(m: &ZatcaMessage) -> Self {

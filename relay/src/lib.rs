@@ -9,6 +9,7 @@
 pub mod authority;
 pub mod config;
 pub mod demo;
+pub mod domain;
 pub mod error;
 pub mod onboarding;
 pub mod queue;
@@ -33,9 +34,10 @@ use uuid::Uuid;
 use crate::authority::TaxAuthority;
 use crate::authority::http::{BaseUrls, ZatcaClient};
 use crate::config::{Config, Gateway, SandboxTarget};
+use crate::domain::Environment;
 use crate::secret::MasterKey;
 use crate::signing::CsrTemplate;
-use crate::store::{Environment, Store};
+use crate::store::Store;
 
 /// Shared state of every handler and of the worker.
 #[derive(Debug, Clone)]

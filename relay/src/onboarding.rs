@@ -15,13 +15,14 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::authority::{AuthorityError, CallContext, Credentials, Csid, ZatcaMessage};
+use crate::domain::{
+    AuditEntry, ComplianceDocument, ComplianceKind, Custody, EgsUnit, Environment, Job, JobKind, OnboardJob,
+    OnboardingStatus, StoredCsid, iso,
+};
 use crate::error::{AppError, AppResult, Detail};
 use crate::routes::egs::ComplianceDocumentDto;
 use crate::secret::SecretString;
 use crate::signing;
-use crate::store::{
-    ComplianceDocument, ComplianceKind, Custody, EgsUnit, Environment, Job, OnboardingStatus, StoredCsid,
-};
 
 /// Associated data binding an encrypted private key to its unit.
 pub fn key_context(unit: Uuid) -> String {
@@ -92,10 +93,9 @@ fn details(messages: &[ZatcaMessage]) -> Vec<Detail> {
 }
 
 async fn fail_unit(state: &AppState, unit: &mut EgsUnit, message: String, errors: Vec<Detail>) -> JobOutcome {
-    unit.onboarding_status = OnboardingStatus::Failed;
-    unit.status_message = Some(message.clone());
-    unit.errors = errors;
-    unit.updated_at = Utc::now();
+    if let Err(err) = unit.fail(message.clone(), errors, Utc::now()) {
+        return JobOutcome::Fail(format!("{message} ({err})"));
+    }
     if let Err(err) = state.store.save_unit_onboarding(unit).await {
         return JobOutcome::Retry(format!("cannot record the failure: {err}"));
     }
@@ -134,10 +134,10 @@ async fn note_possible_orphan(state: &AppState, unit: &EgsUnit, previous: chrono
         "A compliance CSID request sent at {} got no recorded answer (relay restart or timeout). \
          ZATCA may have issued a CSID for it that was never received (an orphan, unused). Requesting \
          again; the newest CSID is the one used.",
-        crate::store::iso(previous)
+        iso(previous)
     );
-    tracing::warn!(egs.id = %unit.id, attempted_at = %crate::store::iso(previous), "possible orphaned compliance CSID; requesting again");
-    let entry = crate::store::AuditEntry {
+    tracing::warn!(egs.id = %unit.id, attempted_at = %iso(previous), "possible orphaned compliance CSID; requesting again");
+    let entry = AuditEntry {
         id: 0,
         egs_unit_id: unit.id,
         at: Utc::now(),
@@ -181,7 +181,7 @@ pub async fn run_onboard_job(state: &AppState, job: &Job) -> JobOutcome {
         let Some(csr) = unit.csr_pem.clone() else {
             return fail_unit(state, &mut unit, "the unit has no CSR".into(), vec![]).await;
         };
-        let Some(otp_enc) = job.payload.get("otp").and_then(Value::as_str) else {
+        let JobKind::Onboard(OnboardJob { otp_enc: Some(otp_enc) }) = &job.kind else {
             return fail_unit(
                 state,
                 &mut unit,
@@ -223,25 +223,31 @@ pub async fn run_onboard_job(state: &AppState, job: &Job) -> JobOutcome {
         unit.updated_at = Utc::now();
         step!(state.store.save_unit_onboarding(&unit).await);
         // The OTP is spent: drop it from the job so it is not kept (even encrypted) any longer.
-        step!(state.store.update_job_payload(job.id, &json!({}), Utc::now()).await);
+        step!(
+            state
+                .store
+                .update_job(job.id, &JobKind::Onboard(OnboardJob::default()), Utc::now())
+                .await
+        );
         tracing::info!(egs.id = %unit.id, "compliance CSID issued");
     }
 
     match unit.custody {
         Custody::Device => {
-            unit.onboarding_status = OnboardingStatus::AwaitingComplianceDocuments;
             let pending: Vec<&str> = unit
                 .invoice_type
                 .required_documents()
                 .iter()
                 .map(|k| k.as_str())
                 .collect();
-            unit.status_message = Some(format!(
+            let message = format!(
                 "Compliance CSID issued. Sign these compliance documents on the device and POST them to /v1/egs/{}/compliance-documents: {}",
                 unit.id,
                 pending.join(", ")
-            ));
-            unit.updated_at = Utc::now();
+            );
+            if let Err(err) = unit.transition(OnboardingStatus::AwaitingComplianceDocuments, message, Utc::now()) {
+                return JobOutcome::Fail(err.to_string());
+            }
             step!(state.store.save_unit_onboarding(&unit).await);
             JobOutcome::Done
         }
@@ -318,7 +324,9 @@ async fn run_relay_compliance(state: &AppState, mut unit: EgsUnit) -> JobOutcome
         tracing::info!(egs.id = %unit.id, compliance.kind = kind.as_str(), "compliance document accepted");
         pih = signed.hash;
     }
-    complete_compliance(&mut unit);
+    if let Err(err) = complete_compliance(&mut unit) {
+        return JobOutcome::Fail(err.to_string());
+    }
     step!(state.store.save_unit_onboarding(&unit).await);
     tracing::info!(egs.id = %unit.id, egs.status = unit.onboarding_status.as_str(), "compliance checks passed");
     JobOutcome::Done
@@ -326,23 +334,18 @@ async fn run_relay_compliance(state: &AppState, mut unit: EgsUnit) -> JobOutcome
 
 /// All compliance documents passed: sandbox units go active on the compliance CSID, production
 /// units wait for `request-production`.
-fn complete_compliance(unit: &mut EgsUnit) {
-    unit.errors.clear();
-    unit.updated_at = Utc::now();
-    match unit.environment {
-        Environment::Sandbox => {
-            unit.onboarding_status = OnboardingStatus::Active;
-            unit.status_message = Some(
-                "Compliance checks passed; active with the compliance CSID. POST request-production with an OTP for a production CSID."
-                    .into(),
-            );
-        }
-        Environment::Production => {
-            unit.onboarding_status = OnboardingStatus::ReadyForProduction;
-            unit.status_message =
-                Some("Compliance checks passed. POST /v1/egs/{id}/request-production with the OTP to get the production CSID.".into());
-        }
-    }
+fn complete_compliance(unit: &mut EgsUnit) -> Result<(), crate::domain::IllegalTransition> {
+    let (next, message) = match unit.environment {
+        Environment::Sandbox => (
+            OnboardingStatus::Active,
+            "Compliance checks passed; active with the compliance CSID. POST request-production with an OTP for a production CSID.",
+        ),
+        Environment::Production => (
+            OnboardingStatus::ReadyForProduction,
+            "Compliance checks passed. POST /v1/egs/{id}/request-production with the OTP to get the production CSID.",
+        ),
+    };
+    unit.transition(next, message, Utc::now())
 }
 
 /// `request-production` / `renew`: the first production CSID (from the compliance CSID) or a
@@ -404,13 +407,12 @@ pub async fn obtain_production_csid(
             set_cert_dates(&mut unit, &csid.token);
         }
     }
-    unit.onboarding_status = OnboardingStatus::Active;
-    unit.status_message = Some(format!(
-        "Active with a production CSID (obtained {})",
-        crate::store::iso(now)
-    ));
-    unit.errors.clear();
-    unit.updated_at = Utc::now();
+    unit.transition(
+        OnboardingStatus::Active,
+        format!("Active with a production CSID (obtained {})", iso(now)),
+        Utc::now(),
+    )
+    .map_err(anyhow::Error::new)?;
     state.store.save_unit_onboarding(&unit).await?;
     tracing::info!(egs.id = %unit.id, "production CSID obtained");
     Ok(unit)
@@ -554,7 +556,7 @@ pub async fn submit_device_document(
         .map(|k| k.as_str())
         .collect();
     if pending.is_empty() {
-        complete_compliance(&mut unit);
+        complete_compliance(&mut unit).map_err(anyhow::Error::new)?;
         state.store.save_unit_onboarding(&unit).await?;
         tracing::info!(egs.id = %unit.id, egs.status = unit.onboarding_status.as_str(), "device compliance checks passed");
     }

@@ -17,7 +17,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use sha2::{Digest, Sha256};
 
-use crate::store::Environment;
+use crate::domain::Environment;
 
 /// A string that must never be logged: `Debug` and `Display` print `[redacted]`.
 #[derive(Clone, PartialEq, Eq, Default)]

@@ -14,9 +14,9 @@ use zatca_core::model::InvoiceInput;
 use zatca_core::sign::{Signer, sign_invoice};
 use zatca_core::ubl::ChainInputs;
 
+use crate::domain::{ComplianceKind, EgsUnit, Environment, InvoiceTypes, SellerProfile};
 use crate::error::AppError;
 use crate::secret::{SecretString, random_array};
-use crate::store::{ComplianceKind, EgsUnit, Environment, InvoiceTypes, SellerProfile};
 
 /// Which CA template the CSR asks for (SPEC §9.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

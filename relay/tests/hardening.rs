@@ -323,7 +323,7 @@ async fn audit_log_retention_prunes_by_rows_and_age() {
 
     // By age: a row older than the retention goes.
     let unit_id = uuid::Uuid::parse_str(&unit).expect("uuid");
-    let old = zatca_relay::store::AuditEntry {
+    let old = zatca_relay::domain::AuditEntry {
         id: 0,
         egs_unit_id: unit_id,
         at: chrono::Utc::now() - chrono::Duration::days(91),

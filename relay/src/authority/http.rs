@@ -13,7 +13,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::store::{AuditEntry, Store};
+use crate::domain::AuditEntry;
+use crate::store::Store;
 
 /// Bodies longer than this are truncated in the audit log.
 const AUDIT_BODY_LIMIT: usize = 256 * 1024;

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::Environment;
 use crate::secret::SecretString;
-use crate::store::Environment;
 
 /// A CSID (compliance or production) as ZATCA issues it.
 #[derive(Clone, PartialEq, Eq)]

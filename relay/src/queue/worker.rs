@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::AppState;
+use crate::domain::{Job, JobKind};
 use crate::onboarding::{self, JobOutcome};
-use crate::store::{JOB_ONBOARD, Job};
 
 /// A job's lease: a claimed job not finished within this time is claimed again.
 const LEASE: Duration = Duration::from_secs(300);
@@ -120,7 +120,7 @@ async fn run_job(state: AppState, job: Job) {
     let span = tracing::info_span!(
         "job",
         job.id = %job.id,
-        job.kind = %job.kind,
+        job.kind = job.kind.name(),
         egs.id = %job.egs_unit_id,
         job.attempt = job.attempts
     );
@@ -128,9 +128,8 @@ async fn run_job(state: AppState, job: Job) {
 }
 
 async fn run_job_in_span(state: AppState, job: Job) {
-    let outcome = match job.kind.as_str() {
-        JOB_ONBOARD => onboarding::run_onboard_job(&state, &job).await,
-        other => JobOutcome::Fail(format!("unknown job kind `{other}`")),
+    let outcome = match &job.kind {
+        JobKind::Onboard(_) => onboarding::run_onboard_job(&state, &job).await,
     };
     let now = Utc::now();
     let result = match outcome {
@@ -157,12 +156,11 @@ async fn give_up(state: &AppState, job: &Job, reason: &str) {
     let Ok(Some(mut unit)) = state.store.unit_by_id(job.egs_unit_id).await else {
         return;
     };
-    unit.onboarding_status = crate::store::OnboardingStatus::Failed;
-    unit.status_message = Some(format!(
-        "ZATCA could not be reached after {} attempts: {reason}",
-        job.attempts
-    ));
-    unit.updated_at = Utc::now();
+    let message = format!("ZATCA could not be reached after {} attempts: {reason}", job.attempts);
+    if let Err(err) = unit.fail(message, Vec::new(), Utc::now()) {
+        tracing::warn!(egs.id = %unit.id, error = %err, "retries exhausted on a unit that cannot fail now");
+        return;
+    }
     if let Err(err) = state.store.save_unit_onboarding(&unit).await {
         tracing::error!(error = %err, "cannot record the unit's failure");
     }

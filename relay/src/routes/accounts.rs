@@ -17,9 +17,10 @@ use uuid::Uuid;
 
 use super::{ApiJson, Auth};
 use crate::AppState;
+use crate::domain::{Account, ApiKey, Environment, iso};
 use crate::error::{AppError, AppResult};
 use crate::secret::generate_api_key;
-use crate::store::{Account, ApiKey, Environment, RevokeOutcome, iso};
+use crate::store::RevokeOutcome;
 
 /// Whether a caller's key may see and manage `target`.
 fn may_manage(caller: &ApiKey, target: &ApiKey) -> bool {

@@ -13,14 +13,15 @@ use uuid::Uuid;
 
 use super::{ApiJson, Auth};
 use crate::AppState;
+use crate::domain::{
+    Address, ComplianceKind, Custody, EgsUnit, Environment, InvoiceTypes, Job, JobKind, OnboardJob, OnboardingStatus,
+    SellerProfile, iso,
+};
 use crate::error::{AppError, AppResult, Detail};
 use crate::onboarding;
 use crate::secret::SecretString;
 use crate::signing;
-use crate::store::{
-    Address, ComplianceKind, Custody, EgsUnit, Environment, InvoiceTypes, JOB_ONBOARD, Job, OnboardingStatus,
-    QuotaOutcome, SellerProfile, iso,
-};
+use crate::store::QuotaOutcome;
 
 /// The EGS routes.
 pub fn router() -> Router<AppState> {
@@ -352,8 +353,14 @@ async fn create_unit(
         serial_number: public_serial(id),
         egs_serial: None,
         seller,
-        onboarding_status: OnboardingStatus::Pending,
-        status_message: None,
+        // A unit is born `pending` (phase 2) or `active` (phase 1: no ZATCA onboarding).
+        onboarding_status: if phase == 1 {
+            OnboardingStatus::Active
+        } else {
+            OnboardingStatus::Pending
+        },
+        status_message: (phase == 1)
+            .then(|| "Phase 1 unit: simplified invoices with a QR code; no ZATCA onboarding".to_owned()),
         errors: Vec::new(),
         csr_pem: None,
         private_key_enc: None,
@@ -371,8 +378,6 @@ async fn create_unit(
     let mut job = None;
     let message;
     if phase == 1 {
-        unit.onboarding_status = OnboardingStatus::Active;
-        unit.status_message = Some("Phase 1 unit: simplified invoices with a QR code; no ZATCA onboarding".into());
         message = "Phase 1 unit active. It issues simplified invoices with a QR code; no ZATCA onboarding is needed.";
     } else {
         match unit.custody {
@@ -434,13 +439,12 @@ async fn create_unit(
             }
         }
         let otp = otp.ok_or_else(|| anyhow::anyhow!("otp missing after validation"))?;
-        job = Some(Job {
-            id: Uuid::new_v4(),
-            kind: JOB_ONBOARD.into(),
-            egs_unit_id: id,
-            payload: json!({ "otp": state.master_key.encrypt_str(&otp, &onboarding::otp_context(id))? }),
-            attempts: 0,
-        });
+        job = Some(Job::new(
+            id,
+            JobKind::Onboard(OnboardJob {
+                otp_enc: Some(state.master_key.encrypt_str(&otp, &onboarding::otp_context(id))?),
+            }),
+        ));
     }
     let _ = invoice_type;
 
@@ -819,7 +823,7 @@ async fn retry_onboarding(
         });
     let now = Utc::now();
     let mut job = None;
-    let message;
+    let (next, message);
     if unit.compliance.is_none() {
         let otp = match (body.otp, unit.environment) {
             (Some(otp), _) => otp,
@@ -831,31 +835,23 @@ async fn retry_onboarding(
                 ));
             }
         };
-        unit.onboarding_status = OnboardingStatus::Pending;
+        next = OnboardingStatus::Pending;
         message = "Onboarding restarted: requesting the compliance CSID with the new OTP.";
-        job = Some(Job {
-            id: Uuid::new_v4(),
-            kind: JOB_ONBOARD.into(),
-            egs_unit_id: unit.id,
-            payload: json!({ "otp": state.master_key.encrypt_str(&otp, &onboarding::otp_context(unit.id))? }),
-            attempts: 0,
-        });
+        job = Some(Job::new(
+            unit.id,
+            JobKind::Onboard(OnboardJob {
+                otp_enc: Some(state.master_key.encrypt_str(&otp, &onboarding::otp_context(unit.id))?),
+            }),
+        ));
     } else if unit.custody == Custody::Device {
-        unit.onboarding_status = OnboardingStatus::AwaitingComplianceDocuments;
+        next = OnboardingStatus::AwaitingComplianceDocuments;
         message = "Onboarding restarted: submit the remaining signed compliance documents.";
     } else {
-        unit.onboarding_status = OnboardingStatus::Pending;
+        next = OnboardingStatus::Pending;
         message = "Onboarding restarted: the compliance documents are being signed and checked again.";
-        job = Some(Job {
-            id: Uuid::new_v4(),
-            kind: JOB_ONBOARD.into(),
-            egs_unit_id: unit.id,
-            payload: json!({}),
-            attempts: 0,
-        });
+        job = Some(Job::new(unit.id, JobKind::Onboard(OnboardJob::default())));
     }
-    unit.status_message = Some(message.into());
-    unit.updated_at = now;
+    unit.transition(next, message, now).map_err(anyhow::Error::new)?;
     match state
         .store
         .restart_onboarding_within_quota(&unit, limit, job.as_ref())

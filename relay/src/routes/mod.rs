@@ -22,9 +22,9 @@ use serde::de::DeserializeOwned;
 use tower_http::services::ServeDir;
 
 use crate::AppState;
+use crate::domain::{Account, ApiKey};
 use crate::error::{AppError, Detail};
 use crate::secret::{api_key_environment, hash_api_key};
-use crate::store::{Account, ApiKey};
 
 /// Largest accepted request body (signed compliance documents are the largest bodies).
 const BODY_LIMIT: usize = 2 * 1024 * 1024;

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::config::DatabaseUrl;
+use crate::domain::{Account, ApiKey, AuditEntry, ComplianceDocument, EgsUnit, Environment, Job, JobKind, StoredCsid};
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
@@ -127,13 +128,15 @@ fn unit_from_row(row: &SqliteRow) -> StoreResult<EgsUnit> {
 }
 
 fn job_from_row(row: &SqliteRow) -> StoreResult<Job> {
+    let kind: String = row.try_get("kind")?;
     let payload: String = row.try_get("payload")?;
+    let payload: serde_json::Value = serde_json::from_str(&payload).map_err(|e| decode_err("payload", e))?;
     let attempts: i64 = row.try_get("attempts")?;
     Ok(Job {
         id: uuid_col(row, "id")?,
-        kind: row.try_get("kind")?,
         egs_unit_id: uuid_col(row, "egs_unit_id")?,
-        payload: serde_json::from_str(&payload).map_err(|e| decode_err("payload", e))?,
+        kind: serde_json::from_value(serde_json::json!({ "kind": kind, "payload": payload }))
+            .map_err(|e| decode_err("kind", e))?,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
     })
 }
@@ -158,7 +161,13 @@ fn audit_from_row(row: &SqliteRow) -> StoreResult<AuditEntry> {
     })
 }
 
-fn json_text<T: Serialize>(value: &T) -> StoreResult<String> {
+/// The `payload` column of a job: its variant's fields.
+fn payload_text(kind: &JobKind) -> StoreResult<String> {
+    let value = serde_json::to_value(kind).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    json_text(&value.get("payload").cloned().unwrap_or_else(|| serde_json::json!({})))
+}
+
+fn json_text<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))
 }
 
@@ -207,9 +216,9 @@ impl SqliteStore {
              VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?)",
         )
         .bind(job.id.to_string())
-        .bind(&job.kind)
+        .bind(job.kind.name())
         .bind(job.egs_unit_id.to_string())
-        .bind(json_text(&job.payload)?)
+        .bind(payload_text(&job.kind)?)
         .bind(to_millis(now))
         .bind(to_millis(now))
         .bind(to_millis(now))
@@ -620,9 +629,9 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn update_job_payload(&self, id: Uuid, payload: &serde_json::Value, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn update_job(&self, id: Uuid, kind: &JobKind, now: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query("UPDATE jobs SET payload = ?, updated_at = ? WHERE id = ?")
-            .bind(json_text(payload)?)
+            .bind(payload_text(kind)?)
             .bind(to_millis(now))
             .bind(id.to_string())
             .execute(&self.writer)

@@ -1,0 +1,56 @@
+//! Background jobs of the durable queue, as a typed enum: the store keeps the variant's name in
+//! `jobs.kind` and its fields as JSON in `jobs.payload` (secret fields encrypted).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What a job does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum JobKind {
+    /// Onboard a unit: the compliance CSID, then the compliance documents.
+    Onboard(OnboardJob),
+}
+
+impl JobKind {
+    /// The name kept in `jobs.kind` and shown in logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            JobKind::Onboard(_) => "onboard",
+        }
+    }
+}
+
+/// Fields of an onboarding job.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OnboardJob {
+    /// The OTP (encrypted under the master key) until ZATCA has consumed it; dropped once the
+    /// compliance CSID is recorded.
+    #[serde(default, rename = "otp", skip_serializing_if = "Option::is_none")]
+    pub otp_enc: Option<String>,
+}
+
+/// A background job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Identifier.
+    pub id: Uuid,
+    /// The unit it works on.
+    pub egs_unit_id: Uuid,
+    /// What it does.
+    pub kind: JobKind,
+    /// Attempts so far, including the one in progress once claimed.
+    pub attempts: u32,
+}
+
+impl Job {
+    /// A new job, not attempted yet.
+    pub fn new(egs_unit_id: Uuid, kind: JobKind) -> Self {
+        Job {
+            id: Uuid::new_v4(),
+            egs_unit_id,
+            kind,
+            attempts: 0,
+        }
+    }
+}
