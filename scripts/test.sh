@@ -10,6 +10,18 @@ export CARGO_TERM_COLOR=never
 step() { printf '\n==> %s\n' "$*"; }
 start=$(date +%s)
 
+# zatca-pdf's tests check the rendered PDFs with qpdf, poppler (pdftotext, pdftoppm) and zbarimg.
+pdf_tools=()
+command -v qpdf >/dev/null || pdf_tools+=(qpdf)
+{ command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null; } || pdf_tools+=(poppler-utils)
+command -v zbarimg >/dev/null || pdf_tools+=(zbar-tools)
+if [ ${#pdf_tools[@]} -gt 0 ]; then
+  step "install ${pdf_tools[*]} (apt) for the PDF tests"
+  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${pdf_tools[@]}"
+fi
+
 step "format"
 cargo fmt --all --check
 

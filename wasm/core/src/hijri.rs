@@ -5,8 +5,8 @@
 //! al-Qura table for 1300–1600 AH (1882-11-12 to 2174-11-25) and falls back to the tabular
 //! Islamic calendar outside it. It needs no locale data, so it adds no provider or blob.
 
-use icu_calendar::cal::Hijri;
 use icu_calendar::Date;
+use icu_calendar::cal::Hijri;
 
 use crate::{Error, Result};
 
@@ -98,7 +98,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        for bad in ["", "2025-1-15", "2025-02-30", "2025-13-01", "20250115xx", "2025-01-15T00", "２０２５-01-15"] {
+        for bad in [
+            "",
+            "2025-1-15",
+            "2025-02-30",
+            "2025-13-01",
+            "20250115xx",
+            "2025-01-15T00",
+            "２０２５-01-15",
+        ] {
             assert_eq!(umm_al_qura(bad).map_err(|e| e.code()), Err("invalid_date"), "{bad}");
         }
     }

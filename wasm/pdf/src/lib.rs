@@ -22,7 +22,7 @@ use layout::{Op, PAGE_H, PAGE_W, Rgb};
 
 /// Why a document could not be rendered: a stable snake_case `code` and a message.
 ///
-/// Codes: `invalid_xml` (not well-formed, not UTF-8, has a DTD), `missing_field` (no invoice
+/// Codes: `xml_not_utf8`, `invalid_xml` (not well-formed, or has a DTD), `missing_field` (no invoice
 /// number, issue date, currency or seller name), `missing_qr` (not signed or cleared),
 /// `unsupported_document_type`, `invalid_date`, `invalid_qr`, `unsupported_character` (text the
 /// embedded fonts cannot show, which PDF/A forbids), `internal`.
@@ -61,7 +61,8 @@ impl std::error::Error for Error {}
 
 impl From<zatca_core::Error> for Error {
     fn from(e: zatca_core::Error) -> Self {
-        Error::new(e.code(), e.to_string())
+        let message: Vec<&str> = e.issues().iter().map(|i| i.message.as_str()).collect();
+        Error::new(e.code(), message.join("; "))
     }
 }
 

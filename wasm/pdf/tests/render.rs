@@ -1,0 +1,300 @@
+//! Renders every signed document of the golden corpus and every SDK sample, then checks the
+//! PDF with independent tools: `qpdf --check` (structure), `qpdf --show-attachment` (the
+//! embedded XML is the input, byte for byte), `pdftotext` (every amount and identifier of the
+//! XML is on the page), `pdftoppm` + `zbarimg` (the QR code scans back to the XML's QR text), and
+//! the PDF/A-3b objects (XMP identification, sRGB output intent, associated file, embedded
+//! fonts) in qpdf's uncompressed QDF form.
+//!
+//! The tools come from Debian's poppler-utils, qpdf and zbar-tools (scripts/test.sh installs
+//! them); a missing tool fails the test with the package to install. The PDFs and page-1 PNGs
+//! are kept under `$CARGO_TARGET_TMPDIR/zatca-pdf/` for people to look at.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use zatca_core::xml::{self, Element, NS_CAC, NS_CBC, Node};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn artefacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("zatca-pdf");
+    std::fs::create_dir_all(&dir).expect("create the artefact directory");
+    dir
+}
+
+/// Every signed document: the golden corpus and the SDK samples (plus the third-party one).
+fn documents() -> Vec<(String, PathBuf)> {
+    let mut docs = Vec::new();
+    let corpus = repo().join("tests/fixtures/invoices");
+    for entry in std::fs::read_dir(&corpus).expect("read the corpus") {
+        let dir = entry.expect("corpus entry").path();
+        let signed = dir.join("expected/signed.xml");
+        if signed.is_file() {
+            let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            docs.push((name, signed));
+        }
+    }
+    let mut stack = vec![
+        repo().join("tests/fixtures/samples/sdk-R3.4.8/Simplified"),
+        repo().join("tests/fixtures/samples/sdk-R3.4.8/Standard"),
+        repo().join("tests/fixtures/samples/third-party"),
+    ];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read the samples") {
+            let path = entry.expect("sample entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "xml") {
+                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                docs.push((format!("sdk-{}", stem.replace(' ', "_")), path));
+            }
+        }
+    }
+    docs.sort();
+    assert!(
+        docs.len() >= 40,
+        "expected the 20 corpus documents and the SDK samples, found {}",
+        docs.len()
+    );
+    docs
+}
+
+fn run(tool: &str, package: &str, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(tool).args(args).output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run `{tool}` ({e}); install Debian's {package} (scripts/test.sh does: apt-get install -y {package})"
+        )
+    });
+    assert!(
+        out.status.success(),
+        "`{tool} {}` failed: {}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The strings the page must show, read straight from the XML (not through the renderer's own
+/// reader): invoice number, UUID, VAT numbers, party IDs, billing references, line quantities
+/// and amounts, tax subtotals, document allowances and charges, monetary totals, tax totals.
+fn expected_strings(xml_text: &str) -> Vec<String> {
+    let doc = xml::parse(xml_text).expect("the fixture parses");
+    let root = &doc.root;
+    let mut out = Vec::new();
+    let text = |e: &Element<'_>| e.text().trim().to_owned();
+    for name in ["ID", "UUID", "IssueDate"] {
+        if let Some(e) = root.child(NS_CBC, name) {
+            out.push(text(e));
+        }
+    }
+    fn walk(el: &Element<'_>, path: &mut Vec<String>, out: &mut Vec<String>) {
+        for child in &el.children {
+            let Node::Element(e) = child else { continue };
+            let local = e.local_name().to_owned();
+            if matches!(
+                local.as_str(),
+                "UBLExtensions" | "Signature" | "AdditionalDocumentReference"
+            ) {
+                continue;
+            }
+            path.push(local.clone());
+            let value = e.text().trim().to_owned();
+            let in_price = path.iter().any(|p| p == "Price");
+            let amount = e.attr("currencyID").is_some();
+            let wanted = (amount
+                && !(in_price && local == "Amount" && value.trim_start_matches(['0', '.']).is_empty()))
+                || matches!(
+                    local.as_str(),
+                    "CompanyID" | "InvoicedQuantity" | "CreditedQuantity" | "DebitedQuantity"
+                )
+                || (local == "ID"
+                    && path
+                        .iter()
+                        .any(|p| p == "PartyIdentification" || p == "InvoiceDocumentReference"));
+            if wanted && e.elements().next().is_none() && !value.is_empty() {
+                out.push(value);
+            }
+            walk(e, path, out);
+            path.pop();
+        }
+    }
+    walk(root, &mut Vec::new(), &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn qr_text(xml_text: &str) -> String {
+    let doc = xml::parse(xml_text).expect("the fixture parses");
+    doc.root
+        .elements()
+        .filter(|e| e.is(NS_CAC, "AdditionalDocumentReference"))
+        .find(|r| r.child(NS_CBC, "ID").is_some_and(|id| id.text().trim() == "QR"))
+        .and_then(|r| r.path(&[(NS_CAC, "Attachment"), (NS_CBC, "EmbeddedDocumentBinaryObject")]))
+        .map(|e| e.text().split_whitespace().collect())
+        .expect("the fixture has a QR code")
+}
+
+fn check(name: &str, source: &Path, dir: &Path) {
+    let xml_bytes = std::fs::read(source).expect("read the fixture");
+    let xml_text = String::from_utf8(xml_bytes.clone()).expect("UTF-8 fixture");
+    let pdf = zatca_pdf::render(&xml_bytes, &zatca_pdf::Options::default())
+        .unwrap_or_else(|e| panic!("{name}: render failed: {e}"));
+    let pdf_path = dir.join(format!("{name}.pdf"));
+    std::fs::write(&pdf_path, &pdf).expect("write the PDF");
+    let p = pdf_path.to_str().expect("UTF-8 path");
+
+    // Structure.
+    run("qpdf", "qpdf", &["--check", p]);
+
+    // The embedded file is the XML as given.
+    let listing = String::from_utf8(run("qpdf", "qpdf", &["--list-attachments", p])).expect("UTF-8 listing");
+    let key = listing.split(" -> ").next().unwrap_or_default().trim().to_owned();
+    assert!(!key.is_empty(), "{name}: no attachment listed: {listing}");
+    let attached = run("qpdf", "qpdf", &[&format!("--show-attachment={key}"), p]);
+    assert!(attached == xml_bytes, "{name}: the embedded XML differs from the input");
+
+    // PDF/A-3b objects, in the uncompressed QDF form.
+    let qdf = dir.join(format!("{name}.qdf.pdf"));
+    let q = qdf.to_str().expect("UTF-8 path");
+    run("qpdf", "qpdf", &["--qdf", "--object-streams=disable", p, q]);
+    let raw = String::from_utf8_lossy(&std::fs::read(&qdf).expect("read the QDF")).into_owned();
+    let _ = std::fs::remove_file(&qdf);
+    for needle in [
+        "/Type /Metadata",
+        "/OutputIntents",
+        "/S /GTS_PDFA1",
+        "/DestOutputProfile",
+        "/EmbeddedFiles",
+        "/AF [",
+        "/AFRelationship /Source",
+    ] {
+        assert!(raw.contains(needle), "{name}: the PDF has no `{needle}`");
+    }
+    assert!(
+        raw.to_ascii_lowercase().contains("/subtype /application#2fxml"),
+        "{name}: the attachment is not application/xml"
+    );
+    let part = raw.contains("<pdfaid:part>3</pdfaid:part>") || raw.contains("pdfaid:part=\"3\"");
+    let conformance =
+        raw.contains("<pdfaid:conformance>B</pdfaid:conformance>") || raw.contains("pdfaid:conformance=\"B\"");
+    assert!(
+        part && conformance,
+        "{name}: the XMP metadata lacks pdfaid part 3 / conformance B"
+    );
+    assert!(raw.contains("sRGB"), "{name}: the output intent is not sRGB");
+    let descriptors = raw.matches("/Type /FontDescriptor").count();
+    let programs = raw.matches("/FontFile2").count() + raw.matches("/FontFile3").count();
+    assert!(
+        descriptors > 0 && programs >= descriptors,
+        "{name}: {descriptors} fonts but {programs} embedded font programs"
+    );
+
+    // Every amount and identifier of the XML is on the page (bidi controls removed).
+    let text = String::from_utf8(run("pdftotext", "poppler-utils", &["-enc", "UTF-8", p, "-"])).expect("UTF-8 text");
+    let text: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'))
+        .collect();
+    let missing: Vec<String> = expected_strings(&xml_text)
+        .into_iter()
+        .filter(|s| !text.contains(s.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "{name}: not on the page: {missing:?}");
+    // Arabic comes out as text (shaped glyphs keep their Unicode mapping).
+    for word in ["فاتورة", "ضريبة", "البائع"] {
+        if word == "فاتورة" && (xml_text.contains(">381<") || xml_text.contains(">383<")) {
+            continue;
+        }
+        assert!(text.contains(word), "{name}: `{word}` not in the extracted text");
+    }
+
+    // Page 1 renders, and its QR code scans back to the XML's QR text.
+    let png_prefix = dir.join(name);
+    let pp = png_prefix.to_str().expect("UTF-8 path");
+    run(
+        "pdftoppm",
+        "poppler-utils",
+        &["-r", "200", "-f", "1", "-l", "1", "-png", "-singlefile", p, pp],
+    );
+    let png = format!("{pp}.png");
+    let scanned = run(
+        "zbarimg",
+        "zbar-tools",
+        &["--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", &png],
+    );
+    let scanned = String::from_utf8(scanned).expect("UTF-8 QR");
+    assert_eq!(
+        scanned.trim_end_matches('\n'),
+        qr_text(&xml_text),
+        "{name}: the QR code scans to something else"
+    );
+}
+
+#[test]
+fn corpus_and_sdk_samples() {
+    let dir = artefacts();
+    let docs = documents();
+    // Two workers: the external tools dominate and CI has two cores.
+    let (a, b) = docs.split_at(docs.len() / 2);
+    std::thread::scope(|s| {
+        for half in [a, b] {
+            let dir = &dir;
+            s.spawn(move || {
+                for (name, path) in half {
+                    check(name, path, dir);
+                }
+            });
+        }
+    });
+    eprintln!(
+        "{} documents rendered and checked; PDFs and PNGs in {}",
+        docs.len(),
+        dir.display()
+    );
+}
+
+#[test]
+fn bad_input_is_a_structured_error() {
+    let cases: [(&[u8], &str); 6] = [
+        (b"", "invalid_xml"),
+        (b"not xml", "invalid_xml"),
+        (b"\xff\xfe<Invoice/>", "xml_not_utf8"),
+        (
+            b"<Order xmlns=\"urn:x\"><ID>1</ID></Order>",
+            "unsupported_document_type",
+        ),
+        (b"<!DOCTYPE x [<!ENTITY a \"b\">]><Invoice/>", "invalid_xml"),
+        (
+            b"<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\"/>",
+            "missing_field",
+        ),
+    ];
+    for (input, code) in cases {
+        let err = zatca_pdf::render(input, &zatca_pdf::Options::default()).expect_err("bad input must fail");
+        assert_eq!(err.code(), code, "{:?}: {err}", String::from_utf8_lossy(input));
+    }
+    // An unsigned document has no QR code: it cannot be printed as an e-invoice.
+    let unsigned =
+        std::fs::read(repo().join("tests/fixtures/invoices/standard-invoice/expected/unsigned.xml")).expect("fixture");
+    let err = zatca_pdf::render(&unsigned, &zatca_pdf::Options::default()).expect_err("unsigned");
+    assert_eq!(err.code(), "missing_qr");
+    // Truncated documents fail cleanly at every length.
+    let signed =
+        std::fs::read(repo().join("tests/fixtures/invoices/standard-invoice/expected/signed.xml")).expect("fixture");
+    for len in (0..signed.len()).step_by(97) {
+        assert!(zatca_pdf::render(&signed[..len], &zatca_pdf::Options::default()).is_err());
+    }
+}
+
+#[test]
+fn output_is_deterministic() {
+    let signed =
+        std::fs::read(repo().join("tests/fixtures/invoices/simplified-invoice/expected/signed.xml")).expect("fixture");
+    let a = zatca_pdf::render(&signed, &zatca_pdf::Options::default()).expect("renders");
+    let b = zatca_pdf::render(&signed, &zatca_pdf::Options::default()).expect("renders");
+    assert!(a == b, "two renderings of the same XML differ");
+}
