@@ -1,5 +1,5 @@
 //! Admin endpoints for tests and demos (not part of ZATCA's API; no `Accept-Version`, no auth,
-//! no fault injection): counters, faults, OTPs, issued CSIDs and the CA certificate. The
+//! no fault injection): counters, faults, OTPs, issued CSIDs, the CA and stamp certificates. The
 //! simulator binds only to 127.0.0.1, and these routes also refuse any peer that is not a
 //! loopback address, so they stay reachable from this machine only.
 
@@ -25,7 +25,8 @@ pub(crate) fn router() -> Router<SimState> {
         .route("/admin/faults", get(faults).post(patch_faults))
         .route("/admin/otp", post(issue_otp))
         .route("/admin/csids", get(csids))
-        .route("/admin/ca", get(ca_certificate));
+        .route("/admin/ca", get(ca_certificate))
+        .route("/admin/stamp", get(stamp_certificate));
     routes.route_layer(axum::middleware::from_fn(loopback_only))
 }
 
@@ -97,6 +98,14 @@ async fn ca_certificate(State(state): State<SimState>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/x-pem-file")],
         state.ca().certificate_pem(),
+    )
+        .into_response()
+}
+
+async fn stamp_certificate(State(state): State<SimState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        state.stamp_certificate_pem(),
     )
         .into_response()
 }

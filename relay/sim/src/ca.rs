@@ -212,6 +212,52 @@ impl CertificateAuthority {
         der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &self.certificate_der).unwrap_or_default()
     }
 
+    /// A secp256k1 scalar for the gateway's stamping key, derived from the CA key (so a seeded CA
+    /// always stamps with the same key and certificate): SHA-256 over a label, the CA key and a
+    /// counter, until the digest is a valid scalar.
+    pub(crate) fn stamp_key_seed(&self, counter: u32) -> [u8; 32] {
+        Sha256::new()
+            .chain_update(b"zatca-sim stamp key")
+            .chain_update(self.key.to_bytes())
+            .chain_update(counter.to_be_bytes())
+            .finalize()
+            .into()
+    }
+
+    /// Issues the certificate of the gateway's own cryptographic stamp (what ZATCA signs cleared
+    /// invoices with): `CN=ZATCA-SIM-STAMP`, signed by this CA, for `public_key`. Serial and
+    /// validity are fixed so that a seeded CA issues the same stamp certificate on every start.
+    pub(crate) fn issue_stamp_certificate(
+        &self,
+        public_key: &k256::ecdsa::VerifyingKey,
+    ) -> Result<Vec<u8>, IssueError> {
+        let subject = Name::from_str("CN=ZATCA-SIM-STAMP,OU=Clearance,O=ZATCA Simulator,C=SA").map_err(issue_err)?;
+        let serial_seed: [u8; 32] = Sha256::new()
+            .chain_update(b"zatca-sim stamp serial")
+            .chain_update(public_key.to_sec1_bytes())
+            .finalize()
+            .into();
+        let mut serial = [0u8; 19];
+        serial.copy_from_slice(&serial_seed[..19]);
+        let not_before = SystemTime::UNIX_EPOCH + Duration::from_secs(1_704_067_200); // 2024-01-01
+        let not_after = SystemTime::UNIX_EPOCH + Duration::from_secs(2_524_608_000); // 2050-01-01
+        let validity = Validity::new(
+            x509_time(not_before).map_err(issue_err)?,
+            x509_time(not_after).map_err(issue_err)?,
+        );
+        let spki = SubjectPublicKeyInfoOwned::from_key(public_key).map_err(issue_err)?;
+        let profile = Profile {
+            issuer: self.name.clone(),
+            subject,
+            ca: false,
+            subject_alt_name: None,
+        };
+        let builder = CertificateBuilder::new(profile, serial_from(serial).map_err(issue_err)?, validity, spki)
+            .map_err(issue_err)?;
+        let cert = builder.build::<_, DerSignature>(&self.key).map_err(issue_err)?;
+        cert.to_der().map_err(issue_err)
+    }
+
     /// Issues a CSID certificate for the CSR's key, subject and SAN, valid from one minute ago
     /// (clock skew) for `validity`. Returns the DER.
     pub fn issue(&self, csr: &CsrRequest, now: SystemTime, validity: Duration) -> Result<Vec<u8>, IssueError> {

@@ -167,8 +167,9 @@ pub struct SimConfig {
     pub ca_seed: Option<[u8; 32]>,
     /// Validity of compliance CSID certificates (default 365 days).
     pub compliance_validity: Duration,
-    /// Validity of production CSID certificates (default 5 years, as ZATCA's issued
-    /// certificates, e.g. the SDK test certificate 2024-01-11 → 2029-01-09; SPEC §9.2).
+    /// Validity of production CSID certificates (default one year: ZATCA's integration guide says
+    /// "the production CSID is valid for one year", and clients must plan their renewal on that;
+    /// the SDK's own test certificate runs five years, SPEC §9.2, so this is configurable).
     pub production_validity: Duration,
     /// Simplified documents reported later than this after their issue time get the BR-KSA-98
     /// warning (HTTP 202).
@@ -190,7 +191,7 @@ impl Default for SimConfig {
             otp_ttl: Duration::from_secs(3600),
             ca_seed: None,
             compliance_validity: DAY * 365,
-            production_validity: DAY * (5 * 365 + 1),
+            production_validity: DAY * 365,
             reporting_deadline: DAY,
             max_body_bytes: 10 * 1024 * 1024,
             faults: Faults::default(),

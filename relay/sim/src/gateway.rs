@@ -314,6 +314,12 @@ async fn compliance_invoices(State(state): State<SimState>, headers: HeaderMap, 
     }
 }
 
+/// `POST /invoices/reporting/single`. Reporting and clearance accept only a production CSID
+/// ("used … for both reporting & clearance API", ZATCA on its developer community; SPEC §10.3).
+/// A compliance CSID is refused like any credential the endpoint does not accept: ZATCA's
+/// gateway answers `401` with its Spring body (a compliance CSID on clearance is reported as
+/// "401 Unauthorized" on ZATCA's community), and neither SPEC nor the guide documents another
+/// answer. `authenticate` gives exactly that when the CSID's kind is not the endpoint's.
 async fn reporting(State(state): State<SimState>, headers: HeaderMap, body: Bytes) -> Response {
     match authenticate(&state, &headers, CsidKind::Production) {
         Ok(csid) => submit(&state, &csid, DocEndpoint::Reporting, &body),
@@ -321,14 +327,29 @@ async fn reporting(State(state): State<SimState>, headers: HeaderMap, body: Byte
     }
 }
 
+/// `POST /invoices/clearance/single`: production CSID (see [`reporting`]) and
+/// `Clearance-Status: 1`.
 async fn clearance(State(state): State<SimState>, headers: HeaderMap, body: Bytes) -> Response {
     if state.clearance_disabled() {
         return responses::clearance_deactivated();
     }
-    match authenticate(&state, &headers, CsidKind::Production) {
-        Ok(csid) => submit(&state, &csid, DocEndpoint::Clearance, &body),
-        Err(refused) => refused.into_response(),
+    let csid = match authenticate(&state, &headers, CsidKind::Production) {
+        Ok(csid) => csid,
+        Err(refused) => return refused.into_response(),
+    };
+    // ZATCA's swagger marks `Clearance-Status` as a required header of clearance ("1" when
+    // clearance is enabled; SPEC §10.3). The gateway is a Spring application (its 401 is
+    // Spring's body), which answers a missing required header with its 400 body after the
+    // credentials were checked; a value other than "1" contradicts the endpoint and is refused
+    // as a malformed request (400 without `validationResults`, SPEC §10.4).
+    match headers.get("clearance-status").map(|v| v.to_str().map(str::trim)) {
+        None => return responses::missing_header("Clearance-Status"),
+        Some(Ok("1")) => {}
+        Some(_) => {
+            return invalid_request("Clearance-Status must be 1 on /invoices/clearance/single (clearance enabled)");
+        }
     }
+    submit(&state, &csid, DocEndpoint::Clearance, &body)
 }
 
 /// The body of the document endpoints.
@@ -430,6 +451,23 @@ fn examine(state: &SimState, csid: &Csid, endpoint: DocEndpoint, req: &DocumentR
     }
 
     let accepted = errors.is_empty();
+    // ZATCA stamps the invoices it clears; the stamped XML is the `clearedInvoice`.
+    let cleared = match (endpoint, accepted, &bytes, &inspection) {
+        (DocEndpoint::Clearance, true, Some(submitted), Some(doc)) => {
+            match state.stamp().stamp(
+                submitted,
+                &doc.hash,
+                &riyadh_timestamp(crate::state::unix(SystemTime::now())),
+            ) {
+                Ok(xml) => Some(B64.encode(xml)),
+                Err(e) => {
+                    tracing::error!(error = %e, "stamping a cleared invoice failed");
+                    return (StatusCode::INTERNAL_SERVER_ERROR, responses::server_error_body());
+                }
+            }
+        }
+        _ => None,
+    };
     let status = if !accepted {
         StatusCode::BAD_REQUEST
     } else if !warnings.is_empty() {
@@ -459,13 +497,8 @@ fn examine(state: &SimState, csid: &Csid, endpoint: DocEndpoint, req: &DocumentR
             json!({"validationResults": results, "reportingStatus": if accepted { "REPORTED" } else { "NOT_REPORTED" }})
         }
         DocEndpoint::Clearance => {
-            let cleared = if accepted {
-                req.invoice.as_deref().map(|s| json!(s.trim()))
-            } else {
-                None
-            };
             json!({"validationResults": results, "clearanceStatus": if accepted { "CLEARED" } else { "NOT_CLEARED" },
-                   "clearedInvoice": cleared.unwrap_or(Value::Null)})
+                   "clearedInvoice": cleared})
         }
     };
     if accepted && endpoint != DocEndpoint::Compliance {
@@ -496,38 +529,120 @@ fn duplicate_answer(endpoint: DocEndpoint, earlier: Accepted) -> (StatusCode, Va
     }
 }
 
-/// Maps a core issue to a ZATCA validation message: rule findings keep their id (`BR-KSA-…` in
-/// category `KSA`, others `EN_16931`); signature and QR findings get ZATCA's codes (SPEC §10.4,
-/// §8); anything else keeps the core's code.
+/// Maps a core issue to a ZATCA validation message. Signature, certificate and QR findings get
+/// the codes, categories and texts ZATCA's gateway answers with (SPEC §8 and §10.4, and the
+/// answers quoted on ZATCA's developer community); other rule findings keep their id
+/// (`BR-KSA-…` in category `KSA`, others `EN_16931`); anything else keeps the core's code.
 fn issue_message(issue: &zatca_core::Issue) -> ValidationMessage {
-    let (code, category) = match issue.rule {
-        Some(rule) if rule.starts_with("BR-KSA") => (rule, "KSA"),
-        Some(rule) => (rule, "EN_16931"),
-        None => zatca_code(issue.code),
+    let (code, category, text, severity) = match zatca_code(issue) {
+        Some(z) => (
+            z.code,
+            z.category,
+            z.message.map_or_else(|| issue.message.clone(), str::to_owned),
+            z.severity,
+        ),
+        None => {
+            let (code, category) = match issue.rule {
+                Some(rule) if rule.starts_with("BR-KSA") => (rule, "KSA"),
+                Some(rule) => (rule, "EN_16931"),
+                None => (issue.code, "KSA"),
+            };
+            (code, category, issue.message.clone(), None)
+        }
     };
-    match issue.severity {
-        zatca_core::Severity::Error => ValidationMessage::error(code, category, issue.message.clone()),
-        zatca_core::Severity::Warning => ValidationMessage::warning(code, category, issue.message.clone()),
+    match severity.unwrap_or(issue.severity) {
+        zatca_core::Severity::Error => ValidationMessage::error(code, category, text),
+        zatca_core::Severity::Warning => ValidationMessage::warning(code, category, text),
     }
 }
 
-/// ZATCA code and category for a core issue code without a rule id.
-fn zatca_code(code: &'static str) -> (&'static str, &'static str) {
-    match code {
-        "invoice_hash_mismatch" => ("invalid-invoice-hash", "INVOICE_HASHING_ERRORS"),
-        "invalid_signature" | "missing_signature_value" => ("Signature-Value", "SIGNATURE_ERRORS"),
-        "signed_properties_digest_mismatch" | "missing_signed_properties" => {
-            ("xades-Signed-Properties-Digest-Value", "SIGNATURE_ERRORS")
-        }
-        "cert_digest_mismatch" => ("Signing-Certificate-Digest-Value", "SIGNATURE_ERRORS"),
-        "issuer_name_mismatch" => ("X-509-Issuer-Name", "SIGNATURE_ERRORS"),
-        "serial_number_mismatch" => ("X509-Serial-Number", "SIGNATURE_ERRORS"),
-        "invalid_certificate" | "missing_certificate" => ("Certificate", "SIGNATURE_ERRORS"),
-        "qr_hash_mismatch" => ("invoiceHash_QRCODE_INVALID", "QRCODE_VALIDATION"),
-        c if c.contains("qr") => ("QRCODE_INVALID", "QRCODE_VALIDATION"),
-        c if c.contains("signature") => (c, "SIGNATURE_ERRORS"),
-        c => (c, "KSA"),
+/// ZATCA's answer for one kind of finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ZatcaCode {
+    code: &'static str,
+    category: &'static str,
+    /// ZATCA's text, when known; else the core's message is sent.
+    message: Option<&'static str>,
+    /// ZATCA's severity where it differs from the core's.
+    severity: Option<zatca_core::Severity>,
+}
+
+const fn zatca(code: &'static str, category: &'static str, message: Option<&'static str>) -> ZatcaCode {
+    ZatcaCode {
+        code,
+        category,
+        message,
+        severity: None,
     }
+}
+
+/// ZATCA's code for a core finding about the signature, the certificate or the QR code; `None`
+/// for the others (rule findings and structure).
+fn zatca_code(issue: &zatca_core::Issue) -> Option<ZatcaCode> {
+    Some(match issue.code {
+        "invoice_hash_mismatch" => zatca("invalid-invoice-hash", "INVOICE_HASHING_ERRORS", None),
+        // ZATCA's text has been seen as a warning since a 2025 gateway update; the simulator
+        // keeps it an error: a document whose signature does not verify is a client bug.
+        "invalid_signature" | "missing_signature_value" => zatca(
+            "invalid-digital-signature",
+            "SIGNATURE_ERRORS",
+            Some("Invalid digital signature"),
+        ),
+        "signed_properties_digest_mismatch" | "missing_signed_properties" => zatca(
+            "signed-properties-hashing",
+            "CERTIFICATE_ERRORS",
+            Some("Invalid signed properties hashing, SignedProperties with id='xadesSignedProperties'"),
+        ),
+        "cert_digest_mismatch" => zatca(
+            "certificate-hashing",
+            "CERTIFICATE_ERRORS",
+            Some("Invalid certificate hashing"),
+        ),
+        "issuer_name_mismatch" => zatca("certificate-issuer-name", "CERTIFICATE_ERRORS", None),
+        "serial_number_mismatch" => zatca("X509-Serial-Number", "SIGNATURE_ERRORS", None),
+        "invalid_certificate" | "missing_certificate" => {
+            zatca("invalid-signing-certificate", "CERTIFICATE_ERRORS", None)
+        }
+        "qr_hash_mismatch" => zatca(
+            "invoiceHash_QRCODE_INVALID",
+            "QRCODE_VALIDATION",
+            Some("Invoice xml hash does not match with qr code invoice xml hash"),
+        ),
+        "invalid_qr" | "qr_too_long" => zatca(
+            "QRCODE_INVALID",
+            "QRCODE_VALIDATION",
+            Some("Invalid QR code format, Please follow the ZATCA QR code specifications"),
+        ),
+        "qr_mismatch" => match qr_tag(&issue.message) {
+            // ZATCA answers a QR time that differs from IssueTime with a warning (document
+            // reported), not an error.
+            Some(3) => ZatcaCode {
+                severity: Some(zatca_core::Severity::Warning),
+                ..zatca(
+                    "invoiceTimeStamp_QRCODE_INVALID",
+                    "QRCODE_VALIDATION",
+                    Some(
+                        "Time on QR Code does not match with Invoice Issue Time (KSA-25). If ZATCA's SDK was used to generate QR Code, kindly use the latest version of SDK",
+                    ),
+                )
+            },
+            Some(9) => zatca(
+                "CERTIFICATE_SIGNATURE_QRCODE_INVALID",
+                "QRCODE_VALIDATION",
+                Some("certificate signature does not match with qr certificate signature value"),
+            ),
+            _ => zatca("QRCODE_INVALID", "QRCODE_VALIDATION", None),
+        },
+        _ => return None,
+    })
+}
+
+/// The QR tag a core `qr_mismatch` finding is about: the core names it in its message
+/// ("QR tag 3 (timestamp) does not match the document").
+fn qr_tag(message: &str) -> Option<u8> {
+    let rest = &message[message.find("tag ")? + 4..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// What ZATCA checks beyond the hash: the core's issues, the signing certificate against the
@@ -542,24 +657,31 @@ fn check_document(
     warnings: &mut Vec<ValidationMessage>,
 ) {
     for issue in &doc.issues {
+        // ZATCA's severity, which can differ from the core's (a QR time mismatch is a warning).
         let message = issue_message(issue);
-        match issue.severity {
-            zatca_core::Severity::Error => errors.push(message),
-            zatca_core::Severity::Warning => warnings.push(message),
+        if message.kind == "WARNING" {
+            warnings.push(message);
+        } else {
+            errors.push(message);
         }
     }
+    // ZATCA's code and text for a document signed with a certificate that is not the
+    // submitting CSID's. ZATCA's simulation environment has been seen answering it as a warning;
+    // the simulator refuses it (and SPEC §10.5 notes that only the sandbox does not bind the
+    // signature to the key), so that a client signing with the wrong unit's key fails loudly.
+    const NOT_THE_CSID: &str = "X509Certificate (CCSID / PCSID) used for signing is not valid certificate (CCSID / PCSID) for this VAT Registration Number.";
     let core_reported_certificate = doc.issues.iter().any(|i| i.code.contains("certificate"));
     match &doc.certificate_der {
         None if core_reported_certificate => {}
         None => errors.push(ValidationMessage::error(
-            "Certificate",
-            "SIGNATURE_ERRORS",
-            "The invoice has no signing certificate (ds:X509Certificate)",
+            "invalid-signing-certificate",
+            "CERTIFICATE_ERRORS",
+            NOT_THE_CSID,
         )),
         Some(der) if *der != csid.certificate_der => errors.push(ValidationMessage::error(
-            "Certificate",
-            "SIGNATURE_ERRORS",
-            "The certificate in the invoice signature is not the certificate of the authenticated CSID",
+            "invalid-signing-certificate",
+            "CERTIFICATE_ERRORS",
+            NOT_THE_CSID,
         )),
         Some(_) => {}
     }
@@ -568,7 +690,8 @@ fn check_document(
         errors.push(ValidationMessage::error(
             "certificate-permissions",
             "CERTIFICATE_ERRORS",
-            "User only allowed to use the VAT number that exists in the authentication certificate",
+            // ZATCA's text, word for word (lower-case "vat").
+            "User only allowed to use the vat number that exists in the authentication certificate",
         ));
     }
     match DocumentType::from_codes(&doc.invoice_type_code, doc.is_simplified) {
@@ -632,6 +755,33 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `yyyy-MM-ddTHH:mm:ss` in Riyadh time: the signing time of ZATCA's stamp (ZATCA writes local
+/// time without a zone designator, like its SDK).
+fn riyadh_timestamp(unix_now: u64) -> String {
+    let local = i64::try_from(unix_now).unwrap_or(i64::MAX - RIYADH_OFFSET) + RIYADH_OFFSET;
+    let (y, m, d) = civil_from_days(local.div_euclid(86_400));
+    let secs = local.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 /// `YYYY-MM-DD` as days since the epoch.
 fn parse_date(s: &str) -> Option<i64> {
     let mut parts = s.split('-');
@@ -687,13 +837,57 @@ mod tests {
     }
 
     #[test]
+    fn riyadh_timestamps() {
+        assert_eq!(riyadh_timestamp(0), "1970-01-01T03:00:00");
+        assert_eq!(riyadh_timestamp(1_704_056_400), "2024-01-01T00:00:00");
+        for day in [-1, 0, 59, 365, 19_723, 20_000] {
+            let (y, m, d) = civil_from_days(day);
+            assert_eq!(days_from_civil(y, m, d), day);
+        }
+    }
+
+    fn code_of(code: &'static str, message: &str) -> ValidationMessage {
+        issue_message(&zatca_core::Issue::error(code, message))
+    }
+
+    #[test]
     fn zatca_codes_of_core_codes() {
-        assert_eq!(zatca_code("qr_mismatch"), ("QRCODE_INVALID", "QRCODE_VALIDATION"));
-        assert_eq!(zatca_code("invalid_signature"), ("Signature-Value", "SIGNATURE_ERRORS"));
+        let m = code_of("qr_mismatch", "QR tag 1 (seller name) does not match the document");
         assert_eq!(
-            zatca_code("invoice_hash_mismatch"),
-            ("invalid-invoice-hash", "INVOICE_HASHING_ERRORS")
+            (m.code.as_deref(), m.category.as_deref()),
+            (Some("QRCODE_INVALID"), Some("QRCODE_VALIDATION"))
         );
-        assert_eq!(zatca_code("missing_icv").1, "KSA");
+        let m = code_of("qr_mismatch", "QR tag 3 (timestamp) does not match the document");
+        assert_eq!(m.code.as_deref(), Some("invoiceTimeStamp_QRCODE_INVALID"));
+        assert_eq!(m.kind, "WARNING");
+        let m = code_of("qr_mismatch", "QR tag 9 is not the certificate's signature");
+        assert_eq!(m.code.as_deref(), Some("CERTIFICATE_SIGNATURE_QRCODE_INVALID"));
+        let m = code_of("invalid_signature", "x");
+        assert_eq!(
+            (m.code.as_deref(), m.category.as_deref()),
+            (Some("invalid-digital-signature"), Some("SIGNATURE_ERRORS"))
+        );
+        let m = code_of("signed_properties_digest_mismatch", "x");
+        assert_eq!(m.code.as_deref(), Some("signed-properties-hashing"));
+        assert_eq!(
+            m.message,
+            "Invalid signed properties hashing, SignedProperties with id='xadesSignedProperties'"
+        );
+        let m = code_of("invoice_hash_mismatch", "x");
+        assert_eq!(
+            (m.code.as_deref(), m.category.as_deref()),
+            (Some("invalid-invoice-hash"), Some("INVOICE_HASHING_ERRORS"))
+        );
+        // A rule finding keeps its id, unless ZATCA has its own code for it (an undecodable QR).
+        let rule = issue_message(&zatca_core::Issue::error("missing_icv", "no ICV").rule("BR-KSA-33"));
+        assert_eq!(
+            (rule.code.as_deref(), rule.category.as_deref()),
+            (Some("BR-KSA-33"), Some("KSA"))
+        );
+        let qr = issue_message(&zatca_core::Issue::error("invalid_qr", "bad").rule("BR-KSA-27"));
+        assert_eq!(qr.code.as_deref(), Some("QRCODE_INVALID"));
+        assert_eq!(code_of("missing_icv", "x").category.as_deref(), Some("KSA"));
+        assert_eq!(qr_tag("QR tag 12 (x)"), Some(12));
+        assert_eq!(qr_tag("no tag here"), None);
     }
 }

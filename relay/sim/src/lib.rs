@@ -8,6 +8,7 @@ pub mod csr;
 mod gateway;
 pub mod inspect;
 pub mod responses;
+mod stamp;
 pub mod state;
 
 use std::net::{Ipv4Addr, SocketAddr};

@@ -35,8 +35,8 @@ struct Args {
     /// Validity of compliance certificates, days.
     #[arg(long, env = "ZATCA_SIM_COMPLIANCE_VALIDITY_DAYS", default_value_t = 365)]
     compliance_validity_days: u64,
-    /// Validity of production certificates, days.
-    #[arg(long, env = "ZATCA_SIM_PRODUCTION_VALIDITY_DAYS", default_value_t = 1826)]
+    /// Validity of production certificates, days (ZATCA's guide: production CSIDs last one year).
+    #[arg(long, env = "ZATCA_SIM_PRODUCTION_VALIDITY_DAYS", default_value_t = 365)]
     production_validity_days: u64,
     /// Latency added to every gateway request, ms.
     #[arg(long, env = "ZATCA_SIM_LATENCY_MS", default_value_t = 0)]

@@ -138,6 +138,17 @@ pub(crate) fn unauthorized() -> Response {
     )
 }
 
+/// `400` for a missing required header, in the shape of the gateway's Spring errors (the same
+/// shape as its 401) with Spring's text for a missing `@RequestHeader`.
+pub(crate) fn missing_header(name: &str) -> Response {
+    let timestamp = crate::state::unix(std::time::SystemTime::now()) * 1000;
+    json_response(
+        StatusCode::BAD_REQUEST,
+        &json!({"timestamp": timestamp, "status": 400, "error": "Bad Request",
+                "message": format!("Required request header '{name}' for method parameter type String is not present")}),
+    )
+}
+
 /// `406` plain text.
 pub(crate) fn version_not_supported() -> Response {
     (
@@ -148,12 +159,14 @@ pub(crate) fn version_not_supported() -> Response {
         .into_response()
 }
 
+/// ZATCA's `HTTP-Errors` body of a 500.
+pub(crate) fn server_error_body() -> Value {
+    json!({"category": "HTTP-Errors", "code": "500", "message": "Something went wrong and caused an Internal Server Error."})
+}
+
 /// `500` with ZATCA's `HTTP-Errors` body.
 pub(crate) fn server_error() -> Response {
-    json_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &json!({"category": "HTTP-Errors", "code": "500", "message": "Something went wrong and caused an Internal Server Error."}),
-    )
+    json_response(StatusCode::INTERNAL_SERVER_ERROR, &server_error_body())
 }
 
 /// An injected `500`.

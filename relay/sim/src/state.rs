@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::ca::{CertificateAuthority, IssueError, random_bytes};
 use crate::config::{Faults, FaultsPatch, SimConfig};
 use crate::csr::CsrRequest;
+use crate::stamp::Stamp;
 
 /// The gateway endpoints, as keys of [`Counters::endpoints`].
 pub mod endpoint {
@@ -293,6 +294,7 @@ struct Data {
 struct Inner {
     config: SimConfig,
     ca: CertificateAuthority,
+    stamp: Stamp,
     data: Mutex<Data>,
 }
 
@@ -324,12 +326,18 @@ impl SimState {
             reason = "building the CA from fixed inputs cannot fail at runtime"
         )]
         let ca = CertificateAuthority::new(config.ca_seed).expect("simulator CA certificate");
+        #[expect(
+            clippy::expect_used,
+            reason = "the stamp key and certificate come from the CA's own fixed inputs"
+        )]
+        let stamp = Stamp::new(&ca).expect("simulator stamp certificate");
         let faults = config.faults.clone().normalized();
         let first_id = 1_000_000_000_000 + u64::from(u32::from_be_bytes(random_bytes::<4>())) * 1000;
         SimState {
             inner: Arc::new(Inner {
                 config,
                 ca,
+                stamp,
                 data: Mutex::new(Data {
                     faults,
                     next_request_id: first_id,
@@ -355,6 +363,17 @@ impl SimState {
     /// The CA that issues CSID certificates.
     pub fn ca(&self) -> &CertificateAuthority {
         &self.inner.ca
+    }
+
+    /// The gateway's stamp on cleared invoices.
+    pub(crate) fn stamp(&self) -> &Stamp {
+        &self.inner.stamp
+    }
+
+    /// The certificate of the gateway's stamp on cleared invoices (PEM): the certificate in the
+    /// signature of every `clearedInvoice`.
+    pub fn stamp_certificate_pem(&self) -> String {
+        self.inner.stamp.certificate().pem()
     }
 
     /// The active faults.

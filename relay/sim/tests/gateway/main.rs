@@ -2,6 +2,7 @@
 
 mod support;
 
+mod answers;
 mod documents;
 mod faults;
 mod onboarding;

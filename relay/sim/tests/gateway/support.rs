@@ -372,3 +372,17 @@ pub fn error_codes(body: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Replaces the QR code of a signed document (outside the invoice hash and the signature).
+pub fn with_qr(xml: &str, fields: &zatca_core::qr::QrFields) -> String {
+    let old = zatca_core::verify::embedded_qr(xml.as_bytes()).expect("document has a QR code");
+    let new = zatca_core::qr::encode(fields).expect("QR encodes");
+    assert!(xml.contains(&old), "QR text appears verbatim");
+    xml.replacen(&old, &new, 1)
+}
+
+/// The decoded QR code of a document.
+pub fn qr_of(xml: &[u8]) -> zatca_core::qr::QrFields {
+    let text = zatca_core::verify::embedded_qr(xml).expect("document has a QR code");
+    zatca_core::qr::decode_fields(&text).expect("QR decodes")
+}
