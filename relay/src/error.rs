@@ -23,86 +23,323 @@ impl From<&ZatcaMessage> for Detail {
     }
 }
 
-/// An API error. Each variant's doc names its status and code.
+/// Every error code of the API, with its HTTP status, whether retrying may help, and a default
+/// message: the one place these are decided. Statuses follow the hosted API's documentation
+/// (`EGS_UNIT_NOT_FOUND` is 400 there, wherever the unit is named).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// 400: the body is not JSON, or not a JSON object.
+    InvalidJson,
+    /// 400: a field is missing or wrong (`details[].path`).
+    ValidationError,
+    /// 400: the body could not be read.
+    InvalidBody,
+    /// 400: a request the relay could not understand (answers of lower layers).
+    BadRequest,
+    /// 408: the body did not arrive within the body timeout.
+    RequestTimeout,
+    /// 413: the body is larger than the limit.
+    PayloadTooLarge,
+    /// 415: the body is not sent as JSON.
+    UnsupportedMediaType,
+    /// 401: no API key.
+    Unauthorized,
+    /// 401: unknown or revoked API key.
+    InvalidApiKey,
+    /// 403: a sandbox key asked for production keys.
+    KeyEnvironmentForbidden,
+    /// 403: self sign-up is off.
+    SignupDisabled,
+    /// 403: sign-up may not create production accounts here.
+    ProductionSignupDisabled,
+    /// 403: the plan's unit quota is used up.
+    EgsQuotaExceeded,
+    /// 404: no such endpoint.
+    NotFound,
+    /// 404: no such API key (or not one the caller may manage).
+    ApiKeyNotFound,
+    /// 400: no such EGS unit in the account.
+    EgsUnitNotFound,
+    /// 400: `environment` differs from the key's.
+    EnvironmentKeyMismatch,
+    /// 400: the unit is in the other environment than the key.
+    EgsUnitEnvMismatch,
+    /// 400: the unit's onboarding is not complete.
+    EgsNotReady,
+    /// 400: an OTP is needed.
+    OtpRequired,
+    /// 400: the CSR cannot be used.
+    InvalidCsr,
+    /// 400: ZATCA refused the OTP.
+    InvalidOtp,
+    /// 400: phase 1 units have no CSID or compliance step.
+    Phase1Unit,
+    /// 400: the operation is for the other key custody.
+    CustodyMismatch,
+    /// 400: the API key is revoked.
+    ApiKeyRevoked,
+    /// 405: method not allowed on this endpoint.
+    MethodNotAllowed,
+    /// 405: units cannot be deleted.
+    EgsUnitNotDeletable,
+    /// 409: the account's last active key.
+    LastActiveKey,
+    /// 409: every compliance document was accepted already.
+    ComplianceComplete,
+    /// 409: only a failed unit can retry its onboarding.
+    EgsNotFailed,
+    /// 409 (retryable): another operation on the unit is running.
+    EgsBusy,
+    /// 422: ZATCA rejected the request (its messages in `details`).
+    ZatcaRejected,
+    /// 422: ZATCA rejected a device's compliance document.
+    ComplianceDocumentRejected,
+    /// 500 (retryable): logged, never shown.
+    InternalError,
+    /// 502 (retryable): ZATCA answered with an error status or could not be reached.
+    ZatcaUnavailable,
+    /// 503 (retryable): every connection slot is busy.
+    ServerBusy,
+    /// 504 (retryable): ZATCA did not answer in time.
+    ZatcaTimeout,
+}
+
+impl ErrorCode {
+    /// Every code (for the uniqueness test and documentation).
+    pub const ALL: [ErrorCode; 37] = [
+        ErrorCode::InvalidJson,
+        ErrorCode::ValidationError,
+        ErrorCode::InvalidBody,
+        ErrorCode::BadRequest,
+        ErrorCode::RequestTimeout,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::Unauthorized,
+        ErrorCode::InvalidApiKey,
+        ErrorCode::KeyEnvironmentForbidden,
+        ErrorCode::SignupDisabled,
+        ErrorCode::ProductionSignupDisabled,
+        ErrorCode::EgsQuotaExceeded,
+        ErrorCode::NotFound,
+        ErrorCode::ApiKeyNotFound,
+        ErrorCode::EgsUnitNotFound,
+        ErrorCode::EnvironmentKeyMismatch,
+        ErrorCode::EgsUnitEnvMismatch,
+        ErrorCode::EgsNotReady,
+        ErrorCode::OtpRequired,
+        ErrorCode::InvalidCsr,
+        ErrorCode::InvalidOtp,
+        ErrorCode::Phase1Unit,
+        ErrorCode::CustodyMismatch,
+        ErrorCode::ApiKeyRevoked,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::EgsUnitNotDeletable,
+        ErrorCode::LastActiveKey,
+        ErrorCode::ComplianceComplete,
+        ErrorCode::EgsNotFailed,
+        ErrorCode::EgsBusy,
+        ErrorCode::ZatcaRejected,
+        ErrorCode::ComplianceDocumentRejected,
+        ErrorCode::InternalError,
+        ErrorCode::ZatcaUnavailable,
+        ErrorCode::ServerBusy,
+        ErrorCode::ZatcaTimeout,
+    ];
+
+    /// The code as it appears in the envelope.
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            InvalidJson => "INVALID_JSON",
+            ValidationError => "VALIDATION_ERROR",
+            InvalidBody => "INVALID_BODY",
+            BadRequest => "BAD_REQUEST",
+            RequestTimeout => "REQUEST_TIMEOUT",
+            PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Unauthorized => "UNAUTHORIZED",
+            InvalidApiKey => "INVALID_API_KEY",
+            KeyEnvironmentForbidden => "KEY_ENVIRONMENT_FORBIDDEN",
+            SignupDisabled => "SIGNUP_DISABLED",
+            ProductionSignupDisabled => "PRODUCTION_SIGNUP_DISABLED",
+            EgsQuotaExceeded => "EGS_QUOTA_EXCEEDED",
+            NotFound => "NOT_FOUND",
+            ApiKeyNotFound => "API_KEY_NOT_FOUND",
+            EgsUnitNotFound => "EGS_UNIT_NOT_FOUND",
+            EnvironmentKeyMismatch => "ENVIRONMENT_KEY_MISMATCH",
+            EgsUnitEnvMismatch => "EGS_UNIT_ENV_MISMATCH",
+            EgsNotReady => "EGS_NOT_READY",
+            OtpRequired => "OTP_REQUIRED",
+            InvalidCsr => "INVALID_CSR",
+            InvalidOtp => "INVALID_OTP",
+            Phase1Unit => "PHASE_1_UNIT",
+            CustodyMismatch => "CUSTODY_MISMATCH",
+            ApiKeyRevoked => "API_KEY_REVOKED",
+            MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            EgsUnitNotDeletable => "EGS_UNIT_NOT_DELETABLE",
+            LastActiveKey => "LAST_ACTIVE_KEY",
+            ComplianceComplete => "COMPLIANCE_COMPLETE",
+            EgsNotFailed => "EGS_NOT_FAILED",
+            EgsBusy => "EGS_BUSY",
+            ZatcaRejected => "ZATCA_REJECTED",
+            ComplianceDocumentRejected => "COMPLIANCE_DOCUMENT_REJECTED",
+            InternalError => "INTERNAL_ERROR",
+            ZatcaUnavailable => "ZATCA_UNAVAILABLE",
+            ServerBusy => "SERVER_BUSY",
+            ZatcaTimeout => "ZATCA_TIMEOUT",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(self) -> StatusCode {
+        use ErrorCode::*;
+        match self {
+            InvalidJson
+            | ValidationError
+            | InvalidBody
+            | BadRequest
+            | EgsUnitNotFound
+            | EnvironmentKeyMismatch
+            | EgsUnitEnvMismatch
+            | EgsNotReady
+            | OtpRequired
+            | InvalidCsr
+            | InvalidOtp
+            | Phase1Unit
+            | CustodyMismatch
+            | ApiKeyRevoked => StatusCode::BAD_REQUEST,
+            RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Unauthorized | InvalidApiKey => StatusCode::UNAUTHORIZED,
+            KeyEnvironmentForbidden | SignupDisabled | ProductionSignupDisabled | EgsQuotaExceeded => {
+                StatusCode::FORBIDDEN
+            }
+            NotFound | ApiKeyNotFound => StatusCode::NOT_FOUND,
+            MethodNotAllowed | EgsUnitNotDeletable => StatusCode::METHOD_NOT_ALLOWED,
+            LastActiveKey | ComplianceComplete | EgsNotFailed | EgsBusy => StatusCode::CONFLICT,
+            ZatcaRejected | ComplianceDocumentRejected => StatusCode::UNPROCESSABLE_ENTITY,
+            InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            ZatcaUnavailable => StatusCode::BAD_GATEWAY,
+            ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
+            ZatcaTimeout => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// Whether the same request may succeed later.
+    pub fn retryable(self) -> bool {
+        use ErrorCode::*;
+        matches!(
+            self,
+            EgsBusy | InternalError | ZatcaUnavailable | ServerBusy | ZatcaTimeout
+        )
+    }
+
+    /// The message used when the caller gives none.
+    pub fn default_message(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            InvalidJson => "The request body must be a JSON object",
+            ValidationError => "Some fields are invalid",
+            InvalidBody => "The request body could not be read",
+            BadRequest => "The request could not be understood",
+            RequestTimeout => "The request body did not arrive in time",
+            PayloadTooLarge => "Request body is too large",
+            UnsupportedMediaType => "Send the body as JSON with `Content-Type: application/json`",
+            Unauthorized => "Missing API key: send the header `Authorization: Bearer <your API key>`",
+            InvalidApiKey => "Invalid or revoked API key",
+            KeyEnvironmentForbidden => "A sandbox (zatca_test_) key cannot manage production keys",
+            SignupDisabled => "Self sign-up is disabled on this relay",
+            ProductionSignupDisabled => {
+                "Sign-up creates sandbox accounts on this relay; production access is granted by its operator"
+            }
+            EgsQuotaExceeded => "The plan's EGS unit quota is used up",
+            NotFound => "No such endpoint",
+            ApiKeyNotFound => "API key not found",
+            EgsUnitNotFound => "EGS unit not found",
+            EnvironmentKeyMismatch => "The environment does not match the API key",
+            EgsUnitEnvMismatch => "The EGS unit is in the other environment than this API key",
+            EgsNotReady => "EGS unit onboarding not complete",
+            OtpRequired => "An OTP from the Fatoora portal is required",
+            InvalidCsr => "The CSR cannot be used",
+            InvalidOtp => "ZATCA rejected the OTP",
+            Phase1Unit => "Phase 1 units have no CSID",
+            CustodyMismatch => "This operation is for the other key custody",
+            ApiKeyRevoked => "This API key is revoked",
+            MethodNotAllowed => "Method not allowed on this endpoint",
+            EgsUnitNotDeletable => "EGS units cannot be deleted",
+            LastActiveKey => "This is the account's last active key; create another before revoking it",
+            ComplianceComplete => "All compliance documents were already accepted",
+            EgsNotFailed => "Only a unit whose onboarding failed can be retried",
+            EgsBusy => "Another operation on this EGS unit is in progress; retry shortly",
+            ZatcaRejected => "ZATCA rejected the request",
+            ComplianceDocumentRejected => "ZATCA rejected the compliance document",
+            InternalError => "Internal error; it has been logged",
+            ZatcaUnavailable => "ZATCA is unavailable",
+            ServerBusy => "The relay has too many open connections; retry shortly",
+            ZatcaTimeout => "ZATCA did not answer in time",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An API error: a code (which decides status and retryability) with its message and details,
+/// ZATCA's answer, or an internal failure.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// 400 `INVALID_JSON` / 400 `VALIDATION_ERROR` / 415 / 413: bad input, with details.
-    #[error("{message}")]
-    BadRequest {
-        /// HTTP status (400, 413 or 415).
-        status: StatusCode,
-        /// Error code.
-        code: &'static str,
-        /// Message.
+    /// An error with a code from [`ErrorCode`].
+    #[error("{code}: {message}")]
+    Api {
+        /// The code.
+        code: ErrorCode,
+        /// Message for the caller.
         message: String,
-        /// Field details.
+        /// Field paths of invalid input, or ZATCA's messages.
         details: Vec<Detail>,
     },
-    /// 401 `UNAUTHORIZED` (no key) or `INVALID_API_KEY` (unknown or revoked key).
-    #[error("{message}")]
-    Unauthorized {
-        /// Error code.
-        code: &'static str,
-        /// Message.
-        message: &'static str,
-    },
-    /// 403 with its own code (`EGS_QUOTA_EXCEEDED`, `KEY_ENVIRONMENT_FORBIDDEN`, `SIGNUP_DISABLED`).
-    #[error("{message}")]
-    Forbidden {
-        /// Error code.
-        code: &'static str,
-        /// Message.
-        message: String,
-    },
-    /// 404 with a code (`NOT_FOUND`, `EGS_UNIT_NOT_FOUND`, `API_KEY_NOT_FOUND`).
-    #[error("{message}")]
-    NotFound {
-        /// Error code.
-        code: &'static str,
-        /// Message.
-        message: &'static str,
-    },
-    /// 400 for a request that contradicts the state or environment of the resource
-    /// (`ENVIRONMENT_KEY_MISMATCH`, `EGS_UNIT_ENV_MISMATCH`, `EGS_NOT_READY`, …).
-    #[error("{message}")]
-    Rejected {
-        /// Error code.
-        code: &'static str,
-        /// Message.
-        message: String,
-    },
-    /// 409 for a conflict (`EGS_BUSY` is retryable, `LAST_ACTIVE_KEY` is not).
-    #[error("{message}")]
-    Conflict {
-        /// Error code.
-        code: &'static str,
-        /// Message.
-        message: String,
-        /// Whether retrying later may succeed.
-        retryable: bool,
-    },
-    /// 405 `METHOD_NOT_ALLOWED`.
-    #[error("method not allowed")]
-    MethodNotAllowed,
-    /// ZATCA answered: 400 `INVALID_OTP`, 422 `ZATCA_REJECTED` (with ZATCA's messages), or
-    /// 502/504 `ZATCA_UNAVAILABLE` (retryable).
+    /// ZATCA answered: `INVALID_OTP`, `ZATCA_REJECTED` (with ZATCA's messages), or
+    /// `ZATCA_UNAVAILABLE` / `ZATCA_TIMEOUT` (retryable).
     #[error("ZATCA: {0}")]
     Authority(#[from] AuthorityError),
-    /// 500 `INTERNAL_ERROR`: logged, never shown.
+    /// `INTERNAL_ERROR`: logged, never shown.
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
 
+impl From<ErrorCode> for AppError {
+    fn from(code: ErrorCode) -> Self {
+        AppError::api(code, code.default_message())
+    }
+}
+
 impl AppError {
+    /// An error with a code and a message.
+    pub fn api(code: ErrorCode, message: impl Into<String>) -> Self {
+        AppError::Api {
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// The same error with details.
+    pub fn with_details(self, details: Vec<Detail>) -> Self {
+        match self {
+            AppError::Api { code, message, .. } => AppError::Api { code, message, details },
+            other => other,
+        }
+    }
+
     /// 400 `VALIDATION_ERROR` with one field detail.
     pub fn invalid_field(path: &str, message: impl Into<String>) -> Self {
         let message = message.into();
-        AppError::BadRequest {
-            status: StatusCode::BAD_REQUEST,
-            code: "VALIDATION_ERROR",
-            message: format!("{path}: {message}"),
-            details: vec![Detail::field(path, message)],
-        }
+        AppError::api(ErrorCode::ValidationError, format!("{path}: {message}"))
+            .with_details(vec![Detail::field(path, message)])
     }
 
     /// 400 `VALIDATION_ERROR` with several field details.
@@ -111,99 +348,48 @@ impl AppError {
             [one] => format!("{}: {}", one.path.as_deref().unwrap_or("body"), one.message),
             _ => format!("{} fields are invalid", details.len()),
         };
-        AppError::BadRequest {
-            status: StatusCode::BAD_REQUEST,
-            code: "VALIDATION_ERROR",
-            message,
-            details,
-        }
+        AppError::api(ErrorCode::ValidationError, message).with_details(details)
     }
 
-    /// 404 `EGS_UNIT_NOT_FOUND`.
+    /// 400 `EGS_UNIT_NOT_FOUND`.
     pub fn unit_not_found() -> Self {
-        AppError::NotFound {
-            code: "EGS_UNIT_NOT_FOUND",
-            message: "EGS unit not found",
-        }
+        ErrorCode::EgsUnitNotFound.into()
     }
 
-    /// 400 with a code and message.
-    pub fn rejected(code: &'static str, message: impl Into<String>) -> Self {
-        AppError::Rejected {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// The status, code, message, retryable flag and details of this error.
-    fn parts(&self) -> (StatusCode, &'static str, String, bool, Vec<Detail>) {
+    /// The code, message and details of this error.
+    fn parts(&self) -> (ErrorCode, String, Vec<Detail>) {
         match self {
-            AppError::BadRequest {
-                status,
-                code,
-                message,
-                details,
-            } => (*status, code, message.clone(), false, details.clone()),
-            AppError::Unauthorized { code, message } => {
-                (StatusCode::UNAUTHORIZED, code, (*message).into(), false, vec![])
-            }
-            AppError::Forbidden { code, message } => (StatusCode::FORBIDDEN, code, message.clone(), false, vec![]),
-            AppError::NotFound { code, message } => (StatusCode::NOT_FOUND, code, (*message).into(), false, vec![]),
-            AppError::Rejected { code, message } => (StatusCode::BAD_REQUEST, code, message.clone(), false, vec![]),
-            AppError::Conflict {
-                code,
-                message,
-                retryable,
-            } => (StatusCode::CONFLICT, code, message.clone(), *retryable, vec![]),
-            AppError::MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "METHOD_NOT_ALLOWED",
-                "Method not allowed on this endpoint".into(),
-                false,
-                vec![],
-            ),
+            AppError::Api { code, message, details } => (*code, message.clone(), details.clone()),
             AppError::Authority(err) => authority_parts(err),
             AppError::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL_ERROR",
-                "Internal error; it has been logged".into(),
-                true,
+                ErrorCode::InternalError,
+                ErrorCode::InternalError.default_message().into(),
                 vec![],
             ),
         }
     }
 }
 
-fn authority_parts(err: &AuthorityError) -> (StatusCode, &'static str, String, bool, Vec<Detail>) {
+fn authority_parts(err: &AuthorityError) -> (ErrorCode, String, Vec<Detail>) {
     let details: Vec<Detail> = err.messages().iter().map(Detail::from).collect();
     if err.is_retryable() {
-        let status = if err.is_timeout() {
-            StatusCode::GATEWAY_TIMEOUT
+        let code = if err.is_timeout() {
+            ErrorCode::ZatcaTimeout
         } else {
-            StatusCode::BAD_GATEWAY
+            ErrorCode::ZatcaUnavailable
         };
-        return (
-            status,
-            "ZATCA_UNAVAILABLE",
-            format!("ZATCA is unavailable: {err}"),
-            true,
-            details,
-        );
+        return (code, format!("ZATCA is unavailable: {err}"), details);
     }
     if err.is_otp_error() {
         return (
-            StatusCode::BAD_REQUEST,
-            "INVALID_OTP",
+            ErrorCode::InvalidOtp,
             format!("ZATCA rejected the OTP: {}", err.summary()),
-            false,
             details,
         );
     }
     (
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "ZATCA_REJECTED",
+        ErrorCode::ZatcaRejected,
         format!("ZATCA rejected the request: {}", err.summary()),
-        false,
         details,
     )
 }
@@ -219,15 +405,20 @@ pub fn envelope(code: &str, message: &str, retryable: bool, details: &[Detail]) 
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let (status, code, message, retryable, details) = self.parts();
+        let (code, message, details) = self.parts();
+        let status = code.status();
         match &self {
             AppError::Internal(err) => {
                 tracing::error!(error = format!("{err:#}"), "request failed")
             }
-            AppError::Authority(err) => tracing::warn!(error = %err, code, "ZATCA call failed"),
-            _ => tracing::debug!(code, status = status.as_u16(), "request rejected"),
+            AppError::Authority(err) => tracing::warn!(error = %err, code = code.as_str(), "ZATCA call failed"),
+            AppError::Api { .. } => tracing::debug!(code = code.as_str(), status = status.as_u16(), "request rejected"),
         }
-        (status, Json(envelope(code, &message, retryable, &details))).into_response()
+        (
+            status,
+            Json(envelope(code.as_str(), &message, code.retryable(), &details)),
+        )
+            .into_response()
     }
 }
 
@@ -269,9 +460,40 @@ mod tests {
     #[test]
     fn internal_errors_do_not_leak() {
         let err = AppError::Internal(anyhow::anyhow!("secret table name"));
-        let (status, code, message, _, _) = err.parts();
-        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(code, "INTERNAL_ERROR");
+        let (code, message, _) = err.parts();
+        assert_eq!(code.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(code.as_str(), "INTERNAL_ERROR");
         assert!(!message.contains("secret"));
+    }
+
+    #[test]
+    fn every_code_is_unique_upper_snake_and_has_a_message() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let text = code.as_str();
+            assert!(seen.insert(text), "{text} twice");
+            assert!(
+                text.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'),
+                "{text}"
+            );
+            assert!(!code.default_message().is_empty());
+            assert!(
+                code.status().is_client_error() || code.status().is_server_error(),
+                "{text}"
+            );
+            if code.retryable() {
+                assert!(code.status().is_server_error() || code == ErrorCode::EgsBusy, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn documented_statuses() {
+        // hosted-api-invoices.txt / hosted-api-egs-units.txt
+        assert_eq!(ErrorCode::EgsUnitNotFound.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(ErrorCode::EgsUnitEnvMismatch.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(ErrorCode::EgsNotReady.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(ErrorCode::EnvironmentKeyMismatch.status(), StatusCode::BAD_REQUEST);
     }
 }

@@ -19,7 +19,7 @@ use crate::domain::{
     AuditEntry, ComplianceDocument, ComplianceKind, Custody, EgsUnit, Environment, Job, JobKind, OnboardJob,
     OnboardingStatus, StoredCsid, iso,
 };
-use crate::error::{AppError, AppResult, Detail};
+use crate::error::{AppError, AppResult, Detail, ErrorCode};
 use crate::routes::egs::ComplianceDocumentDto;
 use crate::secret::SecretString;
 use crate::signing;
@@ -359,14 +359,14 @@ pub async fn obtain_production_csid(
     match unit.onboarding_status {
         OnboardingStatus::ReadyForProduction | OnboardingStatus::Active => {}
         OnboardingStatus::Failed => {
-            return Err(AppError::rejected(
-                "EGS_NOT_READY",
+            return Err(AppError::api(
+                ErrorCode::EgsNotReady,
                 "EGS unit onboarding failed; see its status for ZATCA's messages",
             ));
         }
         OnboardingStatus::Pending | OnboardingStatus::AwaitingComplianceDocuments => {
-            return Err(AppError::rejected(
-                "EGS_NOT_READY",
+            return Err(AppError::api(
+                ErrorCode::EgsNotReady,
                 "EGS unit onboarding not complete: the compliance checks must pass first",
             ));
         }
@@ -472,23 +472,22 @@ pub async fn submit_device_document(
     match unit.onboarding_status {
         OnboardingStatus::AwaitingComplianceDocuments => {}
         OnboardingStatus::Pending => {
-            return Err(AppError::rejected(
-                "EGS_NOT_READY",
+            return Err(AppError::api(
+                ErrorCode::EgsNotReady,
                 "The compliance CSID is not issued yet; poll the status first",
             ));
         }
         OnboardingStatus::Failed => {
-            return Err(AppError::rejected(
-                "EGS_NOT_READY",
+            return Err(AppError::api(
+                ErrorCode::EgsNotReady,
                 "EGS unit onboarding failed; see its status for ZATCA's messages",
             ));
         }
         OnboardingStatus::ReadyForProduction | OnboardingStatus::Active => {
-            return Err(AppError::Conflict {
-                code: "COMPLIANCE_COMPLETE",
-                message: "All compliance documents were already accepted".into(),
-                retryable: false,
-            });
+            return Err(AppError::api(
+                ErrorCode::ComplianceComplete,
+                "All compliance documents were already accepted",
+            ));
         }
     }
     let required = unit.invoice_type.required_documents();
@@ -522,15 +521,14 @@ pub async fn submit_device_document(
         .compliance_invoice(ctx(&unit), &creds, &hash, &uuid, &B64.encode(&xml))
         .await?;
     if !result.accepted() {
-        return Err(AppError::BadRequest {
-            status: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            code: "COMPLIANCE_DOCUMENT_REJECTED",
-            message: format!(
+        return Err(AppError::api(
+            ErrorCode::ComplianceDocumentRejected,
+            format!(
                 "ZATCA rejected the {} compliance document; fix it and submit again",
                 dto.kind.as_str()
             ),
-            details: details(&result.errors),
-        });
+        )
+        .with_details(details(&result.errors)));
     }
     let doc = ComplianceDocument {
         kind: dto.kind,

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt as _;
 
-use crate::error::envelope;
+use crate::error::{ErrorCode, envelope};
 
 /// Descriptors kept free for the database, the outgoing ZATCA connections and log files.
 const RESERVED_FDS: u64 = 128;
@@ -204,13 +204,8 @@ pub async fn serve(
 
 /// Answers `503 SERVER_BUSY` with the envelope and closes, without reading the request.
 async fn refuse(mut stream: TcpStream) {
-    let body = envelope(
-        "SERVER_BUSY",
-        "The relay has too many open connections; retry shortly",
-        true,
-        &[],
-    )
-    .to_string();
+    let code = ErrorCode::ServerBusy;
+    let body = envelope(code.as_str(), code.default_message(), code.retryable(), &[]).to_string();
     let response = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
          retry-after: 1\r\nconnection: close\r\n\r\n{body}",

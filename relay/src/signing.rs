@@ -15,7 +15,7 @@ use zatca_core::sign::{Signer, sign_invoice};
 use zatca_core::ubl::ChainInputs;
 
 use crate::domain::{ComplianceKind, EgsUnit, Environment, InvoiceTypes, SellerProfile};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::secret::{SecretString, random_array};
 
 /// Which CA template the CSR asks for (SPEC §9.2).
@@ -130,12 +130,11 @@ pub fn make_csr(
                 crate::error::Detail::field(format!("csr.{}", i.path.clone().unwrap_or_default()), i.message.clone())
             })
             .collect();
-        AppError::BadRequest {
-            status: axum::http::StatusCode::BAD_REQUEST,
-            code: "INVALID_CSR",
-            message: format!("The seller profile cannot go into a ZATCA CSR: {e}"),
-            details,
-        }
+        AppError::api(
+            ErrorCode::InvalidCsr,
+            format!("The seller profile cannot go into a ZATCA CSR: {e}"),
+        )
+        .with_details(details)
     })?;
     Ok(csr.pem().to_owned())
 }

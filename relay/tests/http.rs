@@ -513,7 +513,7 @@ async fn another_accounts_unit_is_not_found() {
         ),
     ] {
         let (code, answer) = t.http.send(method.clone(), &path, Some(&bob), body.as_ref()).await;
-        assert_eq!(code, 404, "{method} {path}: {answer}");
+        assert_eq!(code, 400, "{method} {path}: {answer}");
         assert_envelope(&answer, "EGS_UNIT_NOT_FOUND");
     }
     let (_, list) = t.http.get("/v1/egs", &bob).await;

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::{ApiJson, Auth};
 use crate::AppState;
 use crate::domain::{Account, ApiKey, Environment, iso};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::secret::generate_api_key;
 use crate::store::RevokeOutcome;
 
@@ -29,10 +29,7 @@ fn may_manage(caller: &ApiKey, target: &ApiKey) -> bool {
 }
 
 fn key_not_found() -> AppError {
-    AppError::NotFound {
-        code: "API_KEY_NOT_FOUND",
-        message: "API key not found",
-    }
+    AppError::api(ErrorCode::ApiKeyNotFound, "API key not found")
 }
 
 /// Routes without authentication.
@@ -115,10 +112,10 @@ async fn onboard(
     ApiJson(body): ApiJson<OnboardRequest>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     if !state.config.allow_signup {
-        return Err(AppError::Forbidden {
-            code: "SIGNUP_DISABLED",
-            message: "Self sign-up is disabled on this relay".into(),
-        });
+        return Err(AppError::api(
+            ErrorCode::SignupDisabled,
+            "Self sign-up is disabled on this relay",
+        ));
     }
     check_text("name", body.name.as_deref(), 200)?;
     check_text("key_name", body.key_name.as_deref(), 100)?;
@@ -130,11 +127,10 @@ async fn onboard(
     }
     let environment = body.environment.unwrap_or(Environment::Sandbox);
     if environment == Environment::Production && !state.config.production_signup_allowed() {
-        return Err(AppError::Forbidden {
-            code: "PRODUCTION_SIGNUP_DISABLED",
-            message: "Sign-up creates sandbox accounts on this relay; production access is granted by its operator"
-                .into(),
-        });
+        return Err(AppError::api(
+            ErrorCode::ProductionSignupDisabled,
+            "Sign-up creates sandbox accounts on this relay; production access is granted by its operator",
+        ));
     }
     let account = Account {
         id: Uuid::new_v4(),
@@ -213,10 +209,10 @@ async fn create_key(
     check_text("name", body.name.as_deref(), 100)?;
     let environment = body.environment.unwrap_or(auth.key.environment);
     if auth.key.environment == Environment::Sandbox && environment == Environment::Production {
-        return Err(AppError::Forbidden {
-            code: "KEY_ENVIRONMENT_FORBIDDEN",
-            message: "A sandbox (zatca_test_) key cannot create production keys; use a zatca_live_ key".into(),
-        });
+        return Err(AppError::api(
+            ErrorCode::KeyEnvironmentForbidden,
+            "A sandbox (zatca_test_) key cannot create production keys; use a zatca_live_ key",
+        ));
     }
     let (mut key, full) = new_key_record(auth.account.id, environment, body.name)?;
     if let Some(unit) = &body.default_egs_unit_id {
@@ -229,12 +225,12 @@ async fn create_key(
 
 /// Checks that a unit exists in the account and matches the key's environment.
 async fn check_default_unit(state: &AppState, auth: &Auth, environment: Environment, unit: &str) -> AppResult<Uuid> {
-    let not_found = || AppError::rejected("EGS_UNIT_NOT_FOUND", "EGS unit not found");
+    let not_found = || AppError::api(ErrorCode::EgsUnitNotFound, "EGS unit not found");
     let id = Uuid::parse_str(unit).map_err(|_| not_found())?;
     let unit = state.store.unit(auth.account.id, id).await?.ok_or_else(not_found)?;
     if unit.environment != environment {
-        return Err(AppError::rejected(
-            "EGS_UNIT_ENV_MISMATCH",
+        return Err(AppError::api(
+            ErrorCode::EgsUnitEnvMismatch,
             format!("This API key is for {environment}. Use an EGS unit in {environment} or switch key."),
         ));
     }
@@ -283,7 +279,7 @@ async fn update_key(
     let key = managed_key(&state, &auth, &id).await?;
     let id = key.id;
     if key.revoked_at.is_some() {
-        return Err(AppError::rejected("API_KEY_REVOKED", "This API key is revoked"));
+        return Err(AppError::api(ErrorCode::ApiKeyRevoked, "This API key is revoked"));
     }
     if body.default_egs_unit_id.is_none() && body.name.is_none() {
         return Err(AppError::invalid_field(
@@ -329,11 +325,10 @@ async fn revoke_key(State(state): State<AppState>, auth: Auth, Path(id): Path<St
         RevokeOutcome::AlreadyRevoked => {}
         RevokeOutcome::NotFound => return Err(key_not_found()),
         RevokeOutcome::LastActiveKey => {
-            return Err(AppError::Conflict {
-                code: "LAST_ACTIVE_KEY",
-                message: "This is the account's last active key; create another before revoking it".into(),
-                retryable: false,
-            });
+            return Err(AppError::api(
+                ErrorCode::LastActiveKey,
+                "This is the account's last active key; create another before revoking it",
+            ));
         }
     }
     let revoked = state

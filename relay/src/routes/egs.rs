@@ -17,7 +17,7 @@ use crate::domain::{
     Address, ComplianceKind, Custody, EgsUnit, Environment, InvoiceTypes, Job, JobKind, OnboardJob, OnboardingStatus,
     SellerProfile, iso,
 };
-use crate::error::{AppError, AppResult, Detail};
+use crate::error::{AppError, AppResult, Detail, ErrorCode};
 use crate::onboarding;
 use crate::secret::SecretString;
 use crate::signing;
@@ -244,8 +244,8 @@ pub async fn load_unit(state: &AppState, auth: &Auth, id: &str) -> AppResult<Egs
         .ok_or_else(AppError::unit_not_found)?;
     if unit.environment != auth.key.environment {
         let env = auth.key.environment;
-        return Err(AppError::rejected(
-            "EGS_UNIT_ENV_MISMATCH",
+        return Err(AppError::api(
+            ErrorCode::EgsUnitEnvMismatch,
             format!("This API key is for {env}. Use an EGS unit in {env} or switch key."),
         ));
     }
@@ -260,8 +260,8 @@ async fn create_unit(
     let key_env = auth.key.environment;
     if let Some(requested) = body.environment {
         if requested != key_env {
-            return Err(AppError::rejected(
-                "ENVIRONMENT_KEY_MISMATCH",
+            return Err(AppError::api(
+                ErrorCode::EnvironmentKeyMismatch,
                 format!(
                     "environment `{requested}` does not match the API key: {} keys create {key_env} units",
                     crate::secret::api_key_prefix(key_env)
@@ -320,8 +320,8 @@ async fn create_unit(
         Some(otp) => Some(otp),
         None if phase == 2 && key_env == Environment::Sandbox => Some(state.config.sandbox_default_otp.clone()),
         None if phase == 2 => {
-            return Err(AppError::rejected(
-                "OTP_REQUIRED",
+            return Err(AppError::api(
+                ErrorCode::OtpRequired,
                 "Production units need the OTP from the Fatoora portal (`otp`)",
             ));
         }
@@ -329,10 +329,10 @@ async fn create_unit(
     };
 
     let Some(quota) = state.config.plans.quota(&auth.account.plan) else {
-        return Err(AppError::Forbidden {
-            code: "EGS_QUOTA_EXCEEDED",
-            message: format!("The account's plan `{}` allows no EGS units", auth.account.plan),
-        });
+        return Err(AppError::api(
+            ErrorCode::EgsQuotaExceeded,
+            format!("The account's plan `{}` allows no EGS units", auth.account.plan),
+        ));
     };
     let limit = match key_env {
         Environment::Sandbox => quota.sandbox,
@@ -403,11 +403,9 @@ async fn create_unit(
             }
             Custody::Device => {
                 let csr = body.csr.as_deref().unwrap_or_default();
-                let parsed = signing::inspect_csr(csr).map_err(|m| AppError::BadRequest {
-                    status: axum::http::StatusCode::BAD_REQUEST,
-                    code: "INVALID_CSR",
-                    message: format!("The CSR cannot be used: {m}"),
-                    details: vec![Detail::field("csr", m)],
+                let parsed = signing::inspect_csr(csr).map_err(|m| {
+                    AppError::api(ErrorCode::InvalidCsr, format!("The CSR cannot be used: {m}"))
+                        .with_details(vec![Detail::field("csr", m)])
                 })?;
                 if let Some(title_types) = parsed.invoice_type {
                     if body.invoice_type.is_some_and(|t| t != title_types) {
@@ -451,13 +449,13 @@ async fn create_unit(
     match state.store.insert_unit_within_quota(&unit, limit, job.as_ref()).await? {
         QuotaOutcome::Inserted => {}
         QuotaOutcome::Exceeded { used } => {
-            return Err(AppError::Forbidden {
-                code: "EGS_QUOTA_EXCEEDED",
-                message: format!(
+            return Err(AppError::api(
+                ErrorCode::EgsQuotaExceeded,
+                format!(
                     "The `{}` plan allows {limit} {key_env} EGS unit(s) and {used} exist; units cannot be deleted",
                     auth.account.plan
                 ),
-            });
+            ));
         }
     }
     tracing::info!(
@@ -482,12 +480,10 @@ async fn create_unit(
 
 /// `DELETE /v1/egs/{id}`: units are registered with ZATCA and linked to invoice history.
 async fn cannot_delete() -> AppError {
-    AppError::BadRequest {
-        status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        code: "EGS_UNIT_NOT_DELETABLE",
-        message: "EGS units cannot be deleted: they are registered with ZATCA and linked to invoice history".into(),
-        details: vec![],
-    }
+    AppError::api(
+        ErrorCode::EgsUnitNotDeletable,
+        "EGS units cannot be deleted: they are registered with ZATCA and linked to invoice history",
+    )
 }
 
 /// Certificate health: `healthy`, `expiring_soon` (30 days or less), `expired`, or `none`.
@@ -657,7 +653,7 @@ async fn request_production(
     check_otp(&body.otp, "otp")?;
     let unit = load_unit(&state, &auth, &id).await?;
     if unit.phase == 1 {
-        return Err(AppError::rejected("PHASE_1_UNIT", "Phase 1 units have no CSID"));
+        return Err(AppError::api(ErrorCode::Phase1Unit, "Phase 1 units have no CSID"));
     }
     if body.csr.is_some() && unit.custody != Custody::Device {
         return Err(AppError::invalid_field("csr", "only for custody `device`"));
@@ -678,8 +674,8 @@ async fn list_compliance_documents(
 ) -> AppResult<Json<Value>> {
     let unit = load_unit(&state, &auth, &id).await?;
     if unit.phase == 1 {
-        return Err(AppError::rejected(
-            "PHASE_1_UNIT",
+        return Err(AppError::api(
+            ErrorCode::Phase1Unit,
             "Phase 1 units have no compliance step",
         ));
     }
@@ -729,8 +725,8 @@ async fn submit_compliance_document(
 ) -> AppResult<Json<Value>> {
     let unit = load_unit(&state, &auth, &id).await?;
     if unit.custody != Custody::Device {
-        return Err(AppError::rejected(
-            "CUSTODY_MISMATCH",
+        return Err(AppError::api(
+            ErrorCode::CustodyMismatch,
             "The relay signs this unit's compliance documents itself (custody `relay`)",
         ));
     }
@@ -797,21 +793,19 @@ async fn retry_onboarding(
     let unit = load_unit(&state, &auth, &id).await?;
     let (_guard, mut unit) = lock_and_reload(&state, auth.account.id, unit.id).await?;
     if unit.onboarding_status != OnboardingStatus::Failed {
-        return Err(AppError::Conflict {
-            code: "EGS_NOT_FAILED",
-            message: format!(
+        return Err(AppError::api(
+            ErrorCode::EgsNotFailed,
+            format!(
                 "Only a unit whose onboarding failed can be retried; this one is `{}`",
                 unit.onboarding_status.as_str()
             ),
-            retryable: false,
-        });
+        ));
     }
     if state.store.open_jobs_for_unit(unit.id).await? > 0 {
-        return Err(AppError::Conflict {
-            code: "EGS_BUSY",
-            message: "Another operation on this EGS unit is in progress; retry shortly".into(),
-            retryable: true,
-        });
+        return Err(AppError::api(
+            ErrorCode::EgsBusy,
+            "Another operation on this EGS unit is in progress; retry shortly",
+        ));
     }
     let limit = state
         .config
@@ -829,8 +823,8 @@ async fn retry_onboarding(
             (Some(otp), _) => otp,
             (None, Environment::Sandbox) => state.config.sandbox_default_otp.clone(),
             (None, Environment::Production) => {
-                return Err(AppError::rejected(
-                    "OTP_REQUIRED",
+                return Err(AppError::api(
+                    ErrorCode::OtpRequired,
                     "A fresh OTP from the Fatoora portal is required: ZATCA has not issued this unit's compliance CSID",
                 ));
             }
@@ -859,20 +853,19 @@ async fn retry_onboarding(
     {
         QuotaOutcome::Inserted => {}
         QuotaOutcome::Exceeded { used: u32::MAX } => {
-            return Err(AppError::Conflict {
-                code: "EGS_NOT_FAILED",
-                message: "The unit's onboarding is no longer failed".into(),
-                retryable: false,
-            });
+            return Err(AppError::api(
+                ErrorCode::EgsNotFailed,
+                "The unit's onboarding is no longer failed",
+            ));
         }
         QuotaOutcome::Exceeded { used } => {
-            return Err(AppError::Forbidden {
-                code: "EGS_QUOTA_EXCEEDED",
-                message: format!(
+            return Err(AppError::api(
+                ErrorCode::EgsQuotaExceeded,
+                format!(
                     "The `{}` plan allows {limit} {} EGS unit(s) and {used} exist",
                     auth.account.plan, unit.environment
                 ),
-            });
+            ));
         }
     }
     tracing::info!(egs.id = %unit.id, egs.status = unit.onboarding_status.as_str(), "onboarding retried");
@@ -891,10 +884,11 @@ async fn retry_onboarding(
 /// Takes the unit's lock (one operation per unit at a time: `409 EGS_BUSY` otherwise) and reads
 /// the unit again under it, so the operation starts from what the previous one left.
 async fn lock_and_reload(state: &AppState, account_id: Uuid, id: Uuid) -> AppResult<(crate::UnitGuard, EgsUnit)> {
-    let guard = state.lock_unit(id).ok_or_else(|| AppError::Conflict {
-        code: "EGS_BUSY",
-        message: "Another operation on this EGS unit is in progress; retry shortly".into(),
-        retryable: true,
+    let guard = state.lock_unit(id).ok_or_else(|| {
+        AppError::api(
+            ErrorCode::EgsBusy,
+            "Another operation on this EGS unit is in progress; retry shortly",
+        )
     })?;
     let unit = state
         .store

@@ -23,7 +23,7 @@ use tower_http::services::ServeDir;
 
 use crate::AppState;
 use crate::domain::{Account, ApiKey};
-use crate::error::{AppError, Detail};
+use crate::error::{AppError, Detail, ErrorCode};
 use crate::secret::{api_key_environment, hash_api_key};
 
 /// Largest accepted request body (signed compliance documents are the largest bodies).
@@ -85,20 +85,18 @@ async fn envelope_bare_errors(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
-    let (code, message) = match status {
-        StatusCode::NOT_FOUND => ("NOT_FOUND", "No such endpoint"),
-        StatusCode::METHOD_NOT_ALLOWED => ("METHOD_NOT_ALLOWED", "Method not allowed on this endpoint"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "Request body is too large"),
-        StatusCode::REQUEST_TIMEOUT => ("REQUEST_TIMEOUT", "The request was not received in time"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UNSUPPORTED_MEDIA_TYPE", "Unsupported content type"),
-        s if s.is_server_error() => ("INTERNAL_ERROR", "Internal error; it has been logged"),
-        _ => ("BAD_REQUEST", "The request could not be understood"),
+    let code = match status {
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::REQUEST_TIMEOUT => ErrorCode::RequestTimeout,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        s if s.is_server_error() => ErrorCode::InternalError,
+        _ => ErrorCode::BadRequest,
     };
-    let mut fixed = (
-        status,
-        axum::Json(crate::error::envelope(code, message, status.is_server_error(), &[])),
-    )
-        .into_response();
+    // The original status stays (a lower layer decided it); the body becomes the envelope.
+    let body = crate::error::envelope(code.as_str(), code.default_message(), code.retryable(), &[]);
+    let mut fixed = (status, axum::Json(body)).into_response();
     for (name, value) in response.headers() {
         if name != CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
             fixed.headers_mut().insert(name.clone(), value.clone());
@@ -108,14 +106,11 @@ async fn envelope_bare_errors(request: Request, next: Next) -> Response {
 }
 
 async fn not_found() -> AppError {
-    AppError::NotFound {
-        code: "NOT_FOUND",
-        message: "No such endpoint",
-    }
+    AppError::api(ErrorCode::NotFound, "No such endpoint")
 }
 
 async fn method_not_allowed() -> AppError {
-    AppError::MethodNotAllowed
+    ErrorCode::MethodNotAllowed.into()
 }
 
 /// Logs one line per request: method, route template, status, duration. Never headers, query
@@ -160,14 +155,11 @@ async fn require_api_key(State(state): State<AppState>, mut request: Request, ne
 }
 
 async fn authenticate(state: &AppState, header: Option<&HeaderValue>) -> Result<Auth, AppError> {
-    let missing = AppError::Unauthorized {
-        code: "UNAUTHORIZED",
-        message: "Missing API key: send the header `Authorization: Bearer <your API key>`",
-    };
-    let invalid = AppError::Unauthorized {
-        code: "INVALID_API_KEY",
-        message: "Invalid or revoked API key",
-    };
+    let missing = AppError::api(
+        ErrorCode::Unauthorized,
+        "Missing API key: send the header `Authorization: Bearer <your API key>`",
+    );
+    let invalid = AppError::api(ErrorCode::InvalidApiKey, "Invalid or revoked API key");
     let header = header.ok_or(missing)?.to_str().map_err(|_| invalid_key())?;
     let (scheme, key) = header.trim().split_once(' ').ok_or_else(invalid_key)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
@@ -198,10 +190,7 @@ async fn authenticate(state: &AppState, header: Option<&HeaderValue>) -> Result<
 }
 
 fn invalid_key() -> AppError {
-    AppError::Unauthorized {
-        code: "INVALID_API_KEY",
-        message: "Invalid or revoked API key",
-    }
+    AppError::api(ErrorCode::InvalidApiKey, "Invalid or revoked API key")
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Auth {
@@ -233,30 +222,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let read = match deadline {
             Some(BodyDeadline(at)) => tokio::time::timeout_at(at, read)
                 .await
-                .map_err(|_| AppError::BadRequest {
-                    status: StatusCode::REQUEST_TIMEOUT,
-                    code: "REQUEST_TIMEOUT",
-                    message: "The request body did not arrive in time".into(),
-                    details: vec![],
-                })?,
+                .map_err(|_| AppError::api(ErrorCode::RequestTimeout, "The request body did not arrive in time"))?,
             None => read.await,
         };
         let bytes = read.map_err(|rejection| {
             let status = rejection.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::BadRequest {
-                    status,
-                    code: "PAYLOAD_TOO_LARGE",
-                    message: format!("Request body is larger than {} bytes", BODY_LIMIT),
-                    details: vec![],
-                }
+                AppError::api(
+                    ErrorCode::PayloadTooLarge,
+                    format!("Request body is larger than {} bytes", BODY_LIMIT),
+                )
             } else {
-                AppError::BadRequest {
-                    status: StatusCode::BAD_REQUEST,
-                    code: "INVALID_BODY",
-                    message: rejection.body_text(),
-                    details: vec![],
-                }
+                AppError::api(ErrorCode::InvalidBody, rejection.body_text())
             }
         })?;
         let body: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -265,12 +242,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             &bytes
         };
         if body != b"{}" && json_type != Some(true) {
-            return Err(AppError::BadRequest {
-                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                code: "UNSUPPORTED_MEDIA_TYPE",
-                message: "Send the body as JSON with `Content-Type: application/json`".into(),
-                details: vec![],
-            });
+            return Err(AppError::api(
+                ErrorCode::UnsupportedMediaType,
+                "Send the body as JSON with `Content-Type: application/json`",
+            ));
         }
         parse_json(body).map(ApiJson)
     }
@@ -281,19 +256,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_some_and(|b| *b != b'{') {
-        return Err(AppError::BadRequest {
-            status: StatusCode::BAD_REQUEST,
-            code: "INVALID_JSON",
-            message: "The request body must be a JSON object".into(),
-            details: vec![Detail::field("body", "must be a JSON object")],
-        });
+        return Err(
+            AppError::api(ErrorCode::InvalidJson, "The request body must be a JSON object")
+                .with_details(vec![Detail::field("body", "must be a JSON object")]),
+        );
     }
-    let syntax = |message: String| AppError::BadRequest {
-        status: StatusCode::BAD_REQUEST,
-        code: "INVALID_JSON",
-        message: format!("Malformed JSON: {message}"),
-        details: vec![],
-    };
+    let syntax = |message: String| AppError::api(ErrorCode::InvalidJson, format!("Malformed JSON: {message}"));
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => value,

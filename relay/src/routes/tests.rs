@@ -396,14 +396,15 @@ async fn unit_lookups_are_scoped_to_the_account_and_environment() {
         format!("/v1/egs/{id}"),
         format!("/v1/egs/{id}/audit-log"),
     ] {
+        // EGS_UNIT_NOT_FOUND is documented as 400, wherever the unit is named.
         let (status, body) = app.call(Method::GET, &path, Some(&bob), None).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
         assert_envelope(&body, "EGS_UNIT_NOT_FOUND");
     }
     let (status, body) = app
         .call(Method::GET, "/v1/egs/not-a-uuid/status", Some(&alice), None)
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_envelope(&body, "EGS_UNIT_NOT_FOUND");
     let (_, list) = app.call(Method::GET, "/v1/egs", Some(&bob), None).await;
     assert_eq!(list["data"], json!([]));
