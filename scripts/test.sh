@@ -31,6 +31,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (core, CLI, golden corpus, SDK parity, seed replay, simulator, relay)"
 cargo test --workspace --locked
 
+step "the relay builds without the simulator (a production build carries no fake CA)"
+cargo check -p zatca-relay --no-default-features --locked
+if cargo tree -p zatca-relay --no-default-features -e normal --locked | grep -q zatca-sim; then
+  echo "zatca-sim is in the relay's production dependency tree" >&2
+  exit 1
+fi
+
 step "zatca-core builds for wasm32-unknown-unknown and pulls in no wasm-bindgen"
 scripts/wasm-build.sh -p zatca-core --release --locked
 scripts/check-core-purity.sh --locked

@@ -15,6 +15,7 @@ use crate::secret::MasterKey;
 pub const DEMO_OTP: &str = "123345";
 
 /// The two simulators of `--gateway sim`.
+#[cfg(feature = "sim")]
 #[derive(Debug)]
 pub struct Simulators {
     /// Plays ZATCA's developer portal (sandbox units).
@@ -23,6 +24,7 @@ pub struct Simulators {
     pub production: zatca_sim::SimHandle,
 }
 
+#[cfg(feature = "sim")]
 impl Simulators {
     /// Starts both on 127.0.0.1 with free ports.
     pub async fn start() -> anyhow::Result<Self> {
@@ -48,6 +50,32 @@ impl Simulators {
     pub async fn shutdown(self) {
         self.sandbox.shutdown().await;
         self.production.shutdown().await;
+    }
+}
+
+/// A relay built without the `sim` feature (a production build) carries no simulator and no
+/// fake certificate authority: `--gateway sim` fails at start.
+#[cfg(not(feature = "sim"))]
+#[derive(Debug)]
+pub struct Simulators {
+    never: std::convert::Infallible,
+}
+
+#[cfg(not(feature = "sim"))]
+impl Simulators {
+    /// Always an error: the simulator is not compiled in.
+    pub async fn start() -> anyhow::Result<Self> {
+        anyhow::bail!("this relay was built without the ZATCA simulator (cargo feature `sim`); use --gateway zatca")
+    }
+
+    /// Unreachable: no value exists.
+    pub fn base_urls(&self) -> BaseUrls {
+        match self.never {}
+    }
+
+    /// Unreachable: no value exists.
+    pub async fn shutdown(self) {
+        match self.never {}
     }
 }
 
@@ -88,9 +116,10 @@ pub fn print_banner(relay: &RelayHandle) {
     let sims = relay
         .simulators()
         .map(|s| {
+            let urls = s.base_urls();
             format!(
                 "ZATCA simulators: sandbox {}  production {}\n",
-                s.sandbox.base_url, s.production.base_url
+                urls.sandbox, urls.production
             )
         })
         .unwrap_or_default();
