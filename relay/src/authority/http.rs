@@ -10,6 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::Utc;
 use reqwest::Method;
+use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 use super::*;
@@ -295,9 +296,8 @@ fn parse_csid(status: u16, body: &Value, raw: &str) -> Result<Csid, AuthorityErr
             body: raw.chars().take(2000).collect(),
         });
     }
-    let token = body.get("binarySecurityToken").and_then(Value::as_str);
-    let secret = body.get("secret").and_then(Value::as_str);
-    let (Some(token), Some(secret)) = (token, secret) else {
+    let answer = CsidAnswer::deserialize(body).unwrap_or_default();
+    let (Some(token), Some(secret)) = (answer.binary_security_token, answer.secret) else {
         let messages = parse_messages(body);
         if !messages.is_empty() {
             return Err(AuthorityError::Status {
@@ -310,22 +310,38 @@ fn parse_csid(status: u16, body: &Value, raw: &str) -> Result<Csid, AuthorityErr
             "CSID response without binarySecurityToken and secret".into(),
         ));
     };
-    let request_id = match body.get("requestID") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
+    let request_id = match answer.request_id {
+        Some(RequestId::Text(text)) => text,
+        Some(RequestId::Number(n)) => n.to_string(),
+        None => String::new(),
     };
-    let disposition = body
-        .get("dispositionMessage")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
     Ok(Csid {
         request_id,
-        disposition,
-        token: token.to_owned(),
-        secret: SecretString::new(secret),
+        disposition: answer.disposition_message.unwrap_or_default(),
+        token,
+        secret: SecretString::new(&secret),
     })
+}
+
+/// ZATCA's answer to the CSID endpoints (`/compliance`, `/production/csids`).
+#[derive(Default, serde::Deserialize)]
+struct CsidAnswer {
+    #[serde(rename = "requestID", default)]
+    request_id: Option<RequestId>,
+    #[serde(rename = "dispositionMessage", default)]
+    disposition_message: Option<String>,
+    #[serde(rename = "binarySecurityToken", default)]
+    binary_security_token: Option<String>,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+/// `requestID` is a number in ZATCA's answers and a string in some of its examples.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum RequestId {
+    Number(u64),
+    Text(String),
 }
 
 fn csr_body(csr_pem: &str) -> Value {
