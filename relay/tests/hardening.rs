@@ -15,15 +15,6 @@ use common::*;
 use serde_json::{Value, json};
 use zatca_sim::Faults;
 
-fn assert_envelope(body: &Value, code: &str) {
-    assert_eq!(body["error"]["code"], code, "{body}");
-    assert!(
-        body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-    assert!(body["error"]["retryable"].is_boolean(), "{body}");
-}
-
 async fn send_raw(c: &Client, method: Method, path: &str, key: Option<&str>, body: &str) -> (u16, Value) {
     let mut request = reqwest::Client::new()
         .request(method, format!("{}{path}", c.base))

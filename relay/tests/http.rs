@@ -25,15 +25,6 @@ fn documented_body() -> Value {
     json!({"unit_name": "Main Branch POS", "invoice_type": "simplified", "phase": 2, "otp": "123345", "environment": "sandbox"})
 }
 
-fn assert_envelope(body: &Value, code: &str) {
-    assert_eq!(body["error"]["code"], code, "{body}");
-    assert!(
-        body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-    assert!(body["error"]["retryable"].is_boolean(), "{body}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_relay_custody_onboarding_as_documented() {
     let t = TestRelay::start().await;
