@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod layout;
+mod qr;
 mod text;
 mod ubl;
 
@@ -9,14 +10,13 @@ use std::fmt;
 use krilla::color::rgb;
 use krilla::configure::{Archival, Configuration, ConfigurationBuilder};
 use krilla::embed::{AssociationKind, EmbeddedFile, MimeType};
-use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::geom::{PathBuilder, Point, Rect, Transform};
 use krilla::metadata::{DateTime, Metadata};
 use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
-use krilla::paint::{Fill, FillRule};
+use krilla::paint::{Fill, FillRule, LineCap, Stroke};
 use krilla::surface::Surface;
 use krilla::{Document, SerializeSettings};
-use qrcode::{EcLevel, QrCode};
 
 use layout::{Op, PAGE_H, PAGE_W, Rgb};
 
@@ -235,33 +235,30 @@ fn draw(surface: &mut Surface<'_>, op: Op) -> Result<(), Error> {
             }
         }
         Op::Qr { x, y, size, text } => {
-            // Level M like the core's QR images; dark modules as merged horizontal runs of squares.
-            let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
-                .map_err(|e| Error::new("invalid_qr", format!("the QR text does not fit a QR symbol: {e}")))?;
-            let width = code.width();
+            let (width, dark) = qr::symbol(&text)?;
             let quiet = 4;
             let module = size / (width + 2 * quiet) as f32;
+            // Drawn in module units under one transform, each row's runs of dark modules as
+            // 1-module-wide stroked lines with butt caps (exactly the squares, in half the bytes
+            // of filled rectangles): a small content stream is quick to compress.
             let mut path = PathBuilder::new();
-            for (row_index, row) in code.to_colors().chunks(width.max(1)).enumerate() {
-                let mut start = None;
-                for (col, color) in row.iter().chain([&qrcode::Color::Light]).enumerate() {
-                    match (start, *color == qrcode::Color::Dark) {
-                        (None, true) => start = Some(col),
-                        (Some(c0), false) => {
-                            let rx = x + (c0 + quiet) as f32 * module;
-                            let ry = y + (row_index + quiet) as f32 * module;
-                            if let Some(rect) = Rect::from_xywh(rx, ry, (col - c0) as f32 * module, module) {
-                                path.push_rect(rect);
-                            }
-                            start = None;
-                        }
-                        _ => {}
-                    }
-                }
+            for (rx, ry, len) in qr::runs(width, &dark) {
+                let y = (ry + quiet) as f32 + 0.5;
+                path.move_to((rx + quiet) as f32, y);
+                path.line_to((rx + quiet + len) as f32, y);
             }
             if let Some(path) = path.finish() {
-                surface.set_fill(Some(fill(Rgb(0, 0, 0))));
+                surface.push_transform(&Transform::from_row(module, 0.0, 0.0, module, x, y));
+                surface.set_fill(None);
+                surface.set_stroke(Some(Stroke {
+                    paint: rgb::Color::new(0, 0, 0).into(),
+                    width: 1.0,
+                    line_cap: LineCap::Butt,
+                    ..Stroke::default()
+                }));
                 surface.draw_path(&path);
+                surface.set_stroke(None);
+                surface.pop();
             }
         }
     }

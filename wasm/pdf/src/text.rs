@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use krilla::text::{Font, GlyphId, KrillaGlyph};
-use rustybuzz::{Direction, Face, UnicodeBuffer};
+use rustybuzz::{Direction, Face, Script, ShapePlan, UnicodeBuffer, script};
 use unicode_bidi::ParagraphBidiInfo;
 
 use crate::Error;
@@ -26,10 +26,14 @@ pub enum Weight {
     Bold,
 }
 
-/// One embedded font: krilla's handle (for drawing) and rustybuzz's face (for shaping).
+/// One embedded font: krilla's handle (for drawing), rustybuzz's face and its shaping plans
+/// (left-to-right and right-to-left). Building a plan costs more than shaping a short string,
+/// so the plans are made once, for the font's own script.
 pub struct Face2 {
     pub pdf: Font,
     shaper: Face<'static>,
+    script: Script,
+    plans: [ShapePlan; 2],
     units_per_em: f32,
 }
 
@@ -40,12 +44,16 @@ pub struct Fonts {
     latin: [Face2; 2],
 }
 
-fn face(data: &'static [u8]) -> Option<Face2> {
+fn face(data: &'static [u8], script: Script) -> Option<Face2> {
     let shaper = Face::from_slice(data, 0)?;
     let units_per_em = shaper.units_per_em() as f32;
+    let plan = |direction| ShapePlan::new(&shaper, direction, Some(script), None, &[]);
+    let plans = [plan(Direction::LeftToRight), plan(Direction::RightToLeft)];
     Some(Face2 {
         pdf: Font::new(data.into(), 0)?,
         shaper,
+        script,
+        plans,
         units_per_em,
     })
 }
@@ -57,8 +65,11 @@ impl Fonts {
         FONTS
             .get_or_init(|| {
                 Some(Fonts {
-                    arabic: [face(ARABIC_REGULAR)?, face(ARABIC_BOLD)?],
-                    latin: [face(LATIN_REGULAR)?, face(LATIN_BOLD)?],
+                    arabic: [
+                        face(ARABIC_REGULAR, script::ARABIC)?,
+                        face(ARABIC_BOLD, script::ARABIC)?,
+                    ],
+                    latin: [face(LATIN_REGULAR, script::LATIN)?, face(LATIN_BOLD, script::LATIN)?],
                 })
             })
             .as_ref()
@@ -127,13 +138,16 @@ impl Fonts {
         let face = self.pick(arabic, weight);
         let mut buffer = UnicodeBuffer::new();
         buffer.push_str(part);
-        buffer.guess_segment_properties();
-        buffer.set_direction(if rtl {
-            Direction::RightToLeft
+        // Direction and script set to the plan's (shaping with a plan made for other segment
+        // properties is a logic error in rustybuzz).
+        buffer.set_script(face.script);
+        let (direction, plan) = if rtl {
+            (Direction::RightToLeft, &face.plans[1])
         } else {
-            Direction::LeftToRight
-        });
-        let shaped = rustybuzz::shape(&face.shaper, &[], buffer);
+            (Direction::LeftToRight, &face.plans[0])
+        };
+        buffer.set_direction(direction);
+        let shaped = rustybuzz::shape_with_plan(&face.shaper, plan, buffer);
         // Each glyph maps to the text from its cluster to the next larger cluster; that is how
         // krilla writes ToUnicode/ActualText, so copied and extracted text stays right.
         let mut clusters: Vec<usize> = shaped.glyph_infos().iter().map(|g| g.cluster as usize).collect();
