@@ -479,13 +479,13 @@ pub fn compose(inv: &Invoice, hijri: &str) -> Result<Vec<Vec<Op>>, Error> {
         Col {
             en: "#",
             ar: "م",
-            w: 20.0,
+            w: 27.0,
             align: Align::Left,
         },
         Col {
             en: "Description",
             ar: "الوصف",
-            w: 166.0,
+            w: 159.0,
             align: Align::Left,
         },
         Col {

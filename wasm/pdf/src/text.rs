@@ -86,6 +86,12 @@ impl Fonts {
 
     /// Shapes one line (no line breaks) into glyph runs in visual order.
     pub fn shape(&'static self, text: &str, size: f32, weight: Weight) -> Line {
+        // Tabs and line breaks inside a value (a name typed on two lines) have no glyph and
+        // would be .notdef, which PDF/A forbids: they print as spaces.
+        if text.chars().any(char::is_control) {
+            let clean: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+            return self.shape(&clean, size, weight);
+        }
         let mut line = Line {
             runs: Vec::new(),
             width: 0.0,
@@ -185,6 +191,12 @@ impl Fonts {
         let mut lines = Vec::new();
         for paragraph in text.split('\n') {
             let paragraph = paragraph.trim();
+            // Most values fit on one line: one shaping instead of one per word.
+            let whole = self.shape(paragraph, size, weight);
+            if whole.width <= width {
+                lines.push(whole);
+                continue;
+            }
             let mut current = String::new();
             for word in paragraph.split_whitespace() {
                 let candidate = if current.is_empty() {

@@ -291,6 +291,25 @@ fn bad_input_is_a_structured_error() {
 }
 
 #[test]
+fn unusual_text() {
+    let signed =
+        std::fs::read(repo().join("tests/fixtures/invoices/standard-invoice/expected/signed.xml")).expect("fixture");
+    let signed = String::from_utf8(signed).expect("UTF-8");
+    // Tabs and line breaks in names print as spaces; long unbroken words are cut to fit.
+    let odd = signed.replacen(
+        "<cbc:Name>Book",
+        "<cbc:Name>Book\tvolume&#10;two ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        1,
+    );
+    assert_ne!(odd, signed);
+    zatca_pdf::render(odd.as_bytes(), &zatca_pdf::Options::default()).expect("renders");
+    // A character neither font has cannot be shown (PDF/A forbids .notdef): a structured error.
+    let emoji = signed.replacen("<cbc:Name>Book", "<cbc:Name>Book \u{1F4DA}", 1);
+    let err = zatca_pdf::render(emoji.as_bytes(), &zatca_pdf::Options::default()).expect_err("no glyph");
+    assert_eq!(err.code(), "unsupported_character", "{err}");
+}
+
+#[test]
 fn output_is_deterministic() {
     let signed =
         std::fs::read(repo().join("tests/fixtures/invoices/simplified-invoice/expected/signed.xml")).expect("fixture");
