@@ -137,6 +137,15 @@ pub struct Config {
     #[arg(long, env = "RELAY_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
 
+    /// How long a create waits for its own first attempt at ZATCA before answering, in
+    /// milliseconds (`0`: answer at once and leave reporting or clearance to the queue).
+    #[arg(long, env = "RELAY_INLINE_SUBMIT_MS", default_value_t = 3000)]
+    pub inline_submit_ms: u64,
+
+    /// Submissions to ZATCA in flight at once per EGS unit.
+    #[arg(long, env = "RELAY_UNIT_CONCURRENCY", default_value_t = 4)]
+    pub unit_concurrency: usize,
+
     /// Most client connections open at once. At the cap, a new connection evicts the
     /// connection idle the longest (one waiting for request headers counts as idle); when none
     /// is idle it is answered `503 SERVER_BUSY` and closed. Also kept below the process's
@@ -197,6 +206,8 @@ impl Config {
             log: "info,zatca_relay=info,sqlx=warn".into(),
             shutdown_grace_secs: 10,
             allow_production_signup: None,
+            inline_submit_ms: 3000,
+            unit_concurrency: 4,
             max_connections: 4096,
             header_timeout_secs: 10,
             body_timeout_secs: 30,

@@ -34,6 +34,24 @@ pub enum ErrorCode {
     ValidationError,
     /// 400: the body could not be read.
     InvalidBody,
+    /// 400: no `egs_unit_id` and the key has no default unit.
+    EgsUnitRequired,
+    /// 400: the unit's certificate does not cover this invoice type.
+    InvoiceTypeNotAllowed,
+    /// 400: the seller VAT number is not the unit's certificate's.
+    SellerVatMismatch,
+    /// 400: a note for a B2B invoice needs the buyer.
+    BuyerRequiredForB2bNote,
+    /// 400: the note's total exceeds the original's.
+    CreditNoteTotalExceedsOriginal,
+    /// 400: the original invoice is not reported or cleared yet.
+    OriginalInvoiceNotReady,
+    /// 404: no such original invoice in the account.
+    OriginalInvoiceNotFound,
+    /// 404: no such invoice in the account.
+    InvoiceNotFound,
+    /// 409: the `Idempotency-Key` was used with another request.
+    IdempotencyKeyReused,
     /// 400: a request the relay could not understand (answers of lower layers).
     BadRequest,
     /// 408: the body did not arrive within the body timeout.
@@ -106,7 +124,16 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code (for the uniqueness test and documentation).
-    pub const ALL: [ErrorCode; 37] = [
+    pub const ALL: [ErrorCode; 46] = [
+        ErrorCode::EgsUnitRequired,
+        ErrorCode::InvoiceTypeNotAllowed,
+        ErrorCode::SellerVatMismatch,
+        ErrorCode::BuyerRequiredForB2bNote,
+        ErrorCode::CreditNoteTotalExceedsOriginal,
+        ErrorCode::OriginalInvoiceNotReady,
+        ErrorCode::OriginalInvoiceNotFound,
+        ErrorCode::InvoiceNotFound,
+        ErrorCode::IdempotencyKeyReused,
         ErrorCode::InvalidJson,
         ErrorCode::ValidationError,
         ErrorCode::InvalidBody,
@@ -153,6 +180,15 @@ impl ErrorCode {
             InvalidJson => "INVALID_JSON",
             ValidationError => "VALIDATION_ERROR",
             InvalidBody => "INVALID_BODY",
+            EgsUnitRequired => "EGS_UNIT_REQUIRED",
+            InvoiceTypeNotAllowed => "INVOICE_TYPE_NOT_ALLOWED",
+            SellerVatMismatch => "SELLER_VAT_MISMATCH",
+            BuyerRequiredForB2bNote => "BUYER_REQUIRED_FOR_B2B_NOTE",
+            CreditNoteTotalExceedsOriginal => "CREDIT_NOTE_TOTAL_EXCEEDS_ORIGINAL",
+            OriginalInvoiceNotReady => "ORIGINAL_INVOICE_NOT_READY",
+            OriginalInvoiceNotFound => "ORIGINAL_INVOICE_NOT_FOUND",
+            InvoiceNotFound => "INVOICE_NOT_FOUND",
+            IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             BadRequest => "BAD_REQUEST",
             RequestTimeout => "REQUEST_TIMEOUT",
             PayloadTooLarge => "PAYLOAD_TOO_LARGE",
@@ -194,6 +230,14 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         use ErrorCode::*;
         match self {
+            EgsUnitRequired
+            | InvoiceTypeNotAllowed
+            | SellerVatMismatch
+            | BuyerRequiredForB2bNote
+            | CreditNoteTotalExceedsOriginal
+            | OriginalInvoiceNotReady => StatusCode::BAD_REQUEST,
+            OriginalInvoiceNotFound | InvoiceNotFound => StatusCode::NOT_FOUND,
+            IdempotencyKeyReused => StatusCode::CONFLICT,
             InvalidJson
             | ValidationError
             | InvalidBody
@@ -242,6 +286,17 @@ impl ErrorCode {
             InvalidJson => "The request body must be a JSON object",
             ValidationError => "Some fields are invalid",
             InvalidBody => "The request body could not be read",
+            EgsUnitRequired => {
+                "Provide egs_unit_id in the request body or set a default EGS unit for this API key in the dashboard."
+            }
+            InvoiceTypeNotAllowed => "This EGS unit is not onboarded for this invoice type",
+            SellerVatMismatch => "The seller VAT number is not the EGS unit's",
+            BuyerRequiredForB2bNote => "Buyer required when original invoice was B2B",
+            CreditNoteTotalExceedsOriginal => "Credit note total must not exceed original invoice total",
+            OriginalInvoiceNotReady => "Original invoice must be reported or cleared",
+            OriginalInvoiceNotFound => "Original invoice not found",
+            InvoiceNotFound => "Invoice not found",
+            IdempotencyKeyReused => "This Idempotency-Key was used with a different request",
             BadRequest => "The request could not be understood",
             RequestTimeout => "The request body did not arrive in time",
             PayloadTooLarge => "Request body is too large",

@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod invoicing;
 pub mod onboarding;
 pub mod queue;
 pub mod retention;
@@ -20,7 +21,7 @@ pub mod server;
 pub mod signing;
 pub mod store;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -44,6 +45,8 @@ use crate::store::Store;
 pub struct AppState {
     /// Persistence.
     pub store: Arc<dyn Store>,
+    /// Signed and cleared XML.
+    pub archive: Arc<dyn store::Archive>,
     /// ZATCA (or a simulator, or a test double).
     pub authority: Arc<dyn TaxAuthority>,
     /// Configuration.
@@ -54,6 +57,10 @@ pub struct AppState {
     pub jobs: Arc<tokio::sync::Notify>,
     /// Units with an operation in flight (one at a time per unit).
     busy: Arc<Mutex<HashSet<Uuid>>>,
+    /// Per unit: the lock held while a document takes the next chain position.
+    chains: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
+    /// Per unit: permits for submissions to ZATCA in flight.
+    submissions: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Semaphore>>>>,
     /// CSR template per environment.
     templates: Templates,
 }
@@ -83,7 +90,7 @@ impl AppState {
     /// State over the given parts. The CSR templates follow the configuration: production →
     /// `ZATCA-Code-Signing`; sandbox → the developer portal's or the simulation's.
     pub fn new(
-        store: Arc<dyn Store>,
+        backend: store::Backend,
         authority: Arc<dyn TaxAuthority>,
         config: Arc<Config>,
         master_key: MasterKey,
@@ -93,12 +100,15 @@ impl AppState {
             _ => CsrTemplate::DeveloperPortal,
         };
         AppState {
-            store,
+            store: backend.store,
+            archive: backend.archive,
             authority,
             config,
             master_key: Arc::new(master_key),
             jobs: Arc::new(tokio::sync::Notify::new()),
             busy: Arc::new(Mutex::new(HashSet::new())),
+            chains: Arc::new(Mutex::new(HashMap::new())),
+            submissions: Arc::new(Mutex::new(HashMap::new())),
             templates: Templates {
                 sandbox,
                 production: CsrTemplate::Production,
@@ -121,6 +131,27 @@ impl AppState {
             busy: self.busy.clone(),
             id,
         })
+    }
+
+    /// The lock of a unit's chain (held while a document is signed and recorded).
+    pub fn chain_lock(&self, unit: Uuid) -> Arc<tokio::sync::Mutex<()>> {
+        match self.chains.lock() {
+            Ok(mut chains) => chains.entry(unit).or_default().clone(),
+            Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// Waits for one of a unit's submission permits (`--unit-concurrency`).
+    pub async fn submission_permit(&self, unit: Uuid) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let permits = self.config.unit_concurrency.max(1);
+        let semaphore = match self.submissions.lock() {
+            Ok(mut map) => map
+                .entry(unit)
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(permits)))
+                .clone(),
+            Err(_) => return None,
+        };
+        semaphore.acquire_owned().await.ok()
     }
 
     /// The static directory served at `/`, if any.
@@ -234,9 +265,10 @@ async fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
 /// worker and the HTTP server. Returns once it listens.
 pub async fn spawn(config: Config) -> anyhow::Result<RelayHandle> {
     let master_key = master_key(&config).await?;
-    let store = store::from_url(&config.database_url)
+    let backend = store::from_url(&config.database_url)
         .await
         .context("opening the database")?;
+    let store = backend.store.clone();
     let sims = match config.effective_gateway() {
         Gateway::Sim => Some(demo::Simulators::start().await.context("starting the simulators")?),
         Gateway::Zatca => None,
@@ -254,7 +286,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<RelayHandle> {
         store.clone(),
     )?;
     let config = Arc::new(config);
-    let state = AppState::new(store, Arc::new(authority), config.clone(), master_key);
+    let state = AppState::new(backend, Arc::new(authority), config.clone(), master_key);
 
     let shutdown = CancellationToken::new();
     let worker = queue::Worker::new(state.clone(), shutdown.clone()).start().await?;

@@ -45,6 +45,8 @@ pub enum JobOutcome {
     Done,
     /// Failed in a way that may pass later (ZATCA unavailable, database busy).
     Retry(String),
+    /// As `Retry`, but not before the given time (ZATCA's `Retry-After`).
+    RetryAfter(String, std::time::Duration),
     /// Failed for good; the unit records why.
     Fail(String),
 }
@@ -64,6 +66,15 @@ fn credentials(state: &AppState, unit: &EgsUnit, which: &str, csid: &StoredCsid)
         token: csid.token.clone(),
         secret,
     })
+}
+
+/// The production CSID's credentials of a unit (reporting and clearance accept no other).
+pub fn production_credentials(state: &AppState, unit: &EgsUnit) -> Result<Credentials, AppError> {
+    let production = unit
+        .production
+        .as_ref()
+        .ok_or_else(|| AppError::from(ErrorCode::EgsNotReady))?;
+    credentials(state, unit, "production", production)
 }
 
 fn store_csid(state: &AppState, unit: &EgsUnit, which: &str, csid: &Csid) -> Result<StoredCsid, AppError> {
@@ -324,28 +335,51 @@ async fn run_relay_compliance(state: &AppState, mut unit: EgsUnit) -> JobOutcome
         tracing::info!(egs.id = %unit.id, compliance.kind = kind.as_str(), "compliance document accepted");
         pih = signed.hash;
     }
-    if let Err(err) = complete_compliance(&mut unit) {
-        return JobOutcome::Fail(err.to_string());
+    match complete_compliance(state, &mut unit).await {
+        Ok(()) => {}
+        Err(AppError::Authority(err)) => return authority_failure(state, &mut unit, "production CSID", err).await,
+        Err(err) => return JobOutcome::Retry(err.to_string()),
     }
     step!(state.store.save_unit_onboarding(&unit).await);
     tracing::info!(egs.id = %unit.id, egs.status = unit.onboarding_status.as_str(), "compliance checks passed");
     JobOutcome::Done
 }
 
-/// All compliance documents passed: sandbox units go active on the compliance CSID, production
-/// units wait for `request-production`.
-fn complete_compliance(unit: &mut EgsUnit) -> Result<(), crate::domain::IllegalTransition> {
-    let (next, message) = match unit.environment {
-        Environment::Sandbox => (
-            OnboardingStatus::Active,
-            "Compliance checks passed; active with the compliance CSID. POST request-production with an OTP for a production CSID.",
-        ),
-        Environment::Production => (
-            OnboardingStatus::ReadyForProduction,
-            "Compliance checks passed. POST /v1/egs/{id}/request-production with the OTP to get the production CSID.",
-        ),
-    };
-    unit.transition(next, message, Utc::now())
+/// All compliance documents passed. Production units wait for `request-production` (ZATCA
+/// wants a fresh OTP there). Sandbox units get their production CSID at once: reporting and
+/// clearance accept only a production CSID, and the documented sandbox flow has no
+/// `request-production` step (create the unit, poll until `active`, submit invoices).
+async fn complete_compliance(state: &AppState, unit: &mut EgsUnit) -> Result<(), AppError> {
+    match unit.environment {
+        Environment::Sandbox => {
+            let compliance = unit
+                .compliance
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("compliance passed without a compliance CSID"))?;
+            let creds = credentials(state, unit, "compliance", &compliance)?;
+            let csid = state
+                .authority
+                .production_csid(ctx(unit), &creds, &compliance.request_id, None)
+                .await?;
+            unit.production = Some(store_csid(state, unit, "production", &csid)?);
+            set_cert_dates(unit, &csid.token);
+            unit.transition(
+                OnboardingStatus::Active,
+                "Compliance checks passed; active with a production CSID: submit invoices.",
+                Utc::now(),
+            )
+            .map_err(anyhow::Error::new)?;
+        }
+        Environment::Production => {
+            unit.transition(
+                OnboardingStatus::ReadyForProduction,
+                "Compliance checks passed. POST /v1/egs/{id}/request-production with the OTP to get the production CSID.",
+                Utc::now(),
+            )
+            .map_err(anyhow::Error::new)?;
+        }
+    }
+    Ok(())
 }
 
 /// `request-production` / `renew`: the first production CSID (from the compliance CSID) or a
@@ -554,7 +588,7 @@ pub async fn submit_device_document(
         .map(|k| k.as_str())
         .collect();
     if pending.is_empty() {
-        complete_compliance(&mut unit).map_err(anyhow::Error::new)?;
+        complete_compliance(state, &mut unit).await?;
         state.store.save_unit_onboarding(&unit).await?;
         tracing::info!(egs.id = %unit.id, egs.status = unit.onboarding_status.as_str(), "device compliance checks passed");
     }

@@ -296,16 +296,14 @@ async fn audit_log_retention_prunes_by_rows_and_age() {
     let key = t.http.onboard("sandbox").await;
     let unit = t.http.create_unit(&key, json!({"unit_name": "POS"})).await;
     t.http.wait_for(&key, &unit, &["active"]).await;
-    // Four exchanges happened (the CSID and three compliance documents); two are kept.
+    // Five exchanges happened (the compliance CSID, three compliance documents, the production
+    // CSID); two are kept.
     let started = Instant::now();
     loop {
         let (_, audit) = t.http.get(&format!("/v1/egs/{unit}/audit-log"), &key).await;
         let rows = audit["data"].as_array().map_or(0, Vec::len);
         if rows == 2 {
-            assert_eq!(
-                audit["data"][0]["operation"], "compliance_invoice",
-                "newest kept: {audit}"
-            );
+            assert_eq!(audit["data"][0]["operation"], "production_csid", "newest kept: {audit}");
             break;
         }
         assert!(started.elapsed() < Duration::from_secs(10), "still {rows} rows");
@@ -610,12 +608,18 @@ async fn a_crash_during_the_compliance_call_is_reconciled_at_restart() {
     let status = http.wait_for(&key, &unit, &["active", "failed"]).await;
     assert_eq!(status["onboarding_status"], "active", "{status}");
 
-    // At least once: ZATCA issued two compliance CSIDs; the unit uses the newest.
+    // At least once: ZATCA issued two compliance CSIDs; the unit used the newest (the one whose
+    // compliance steps passed and from which its production CSID came).
     let csids = sims.sandbox.state.csids();
-    assert_eq!(csids.len(), 2, "{csids:?}");
-    let newest = csids.iter().max_by_key(|c| c.request_id).expect("newest");
-    let (_, docs) = http.get(&format!("/v1/egs/{unit}/compliance-documents"), &key).await;
-    assert_eq!(docs["certificate"], newest.certificate, "{docs}");
+    let compliance: Vec<_> = csids
+        .iter()
+        .filter(|c| c.kind == zatca_sim::CsidKind::Compliance)
+        .collect();
+    assert_eq!(compliance.len(), 2, "{csids:?}");
+    let newest = compliance.iter().max_by_key(|c| c.request_id).expect("newest");
+    let oldest = compliance.iter().min_by_key(|c| c.request_id).expect("oldest");
+    assert_eq!(newest.compliance_steps_passed.len(), 3, "{newest:?}");
+    assert!(oldest.compliance_steps_passed.is_empty(), "the orphan was never used");
     let (_, audit) = http.get(&format!("/v1/egs/{unit}/audit-log"), &key).await;
     let note = audit["data"]
         .as_array()

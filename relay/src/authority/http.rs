@@ -71,7 +71,13 @@ impl ZatcaClient {
     /// Sends one request and writes its audit entry. Returns the status and parsed body (Null
     /// when the body is not JSON; the raw text is in the audit log).
     async fn call(&self, ctx: CallContext, call: Call<'_>) -> Result<(u16, Value, String), AuthorityError> {
+        self.call_full(ctx, call).await.map(|a| (a.status, a.body, a.raw))
+    }
+
+    /// [`Self::call`] with the `Retry-After` header.
+    async fn call_full(&self, ctx: CallContext, call: Call<'_>) -> Result<Answer, AuthorityError> {
         let Call {
+            header,
             operation,
             method,
             path,
@@ -98,6 +104,10 @@ impl ZatcaClient {
             request = request.header("Authorization", format!("Basic {basic}"));
             logged_headers["Authorization"] = json!(format!("Basic {REDACTED}"));
         }
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+            logged_headers[name] = json!(value);
+        }
         if let Some(otp) = otp {
             request = request.header("OTP", otp.expose());
             logged_headers["OTP"] = json!(REDACTED);
@@ -105,9 +115,15 @@ impl ZatcaClient {
         let started = Instant::now();
         let at = Utc::now();
         let result = request.send().await;
+        let mut retry_after_secs = None;
         let (status, text, error) = match result {
             Ok(response) => {
                 let status = response.status().as_u16();
+                retry_after_secs = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok());
                 match response.text().await {
                     Ok(text) => (Some(status), Some(text), None),
                     Err(err) => (Some(status), None, Some(transport(&err))),
@@ -153,12 +169,122 @@ impl ZatcaClient {
         if let Some(err) = error {
             return Err(err);
         }
-        Ok((status.unwrap_or_default(), parsed, response_body.unwrap_or_default()))
+        Ok(Answer {
+            status: status.unwrap_or_default(),
+            body: parsed,
+            raw: response_body.unwrap_or_default(),
+            retry_after_secs,
+        })
     }
+
+    /// Reporting or clearance: the answer read into [`SubmissionResult`]; 429, 5xx and
+    /// answers without `validationResults` are errors.
+    async fn submit(
+        &self,
+        ctx: CallContext,
+        operation: &'static str,
+        path: &'static str,
+        credentials: &Credentials,
+        document: &DocumentSubmission<'_>,
+        duplicate_status: u16,
+    ) -> Result<SubmissionResult, AuthorityError> {
+        let body = json!({
+            "invoiceHash": document.invoice_hash,
+            "uuid": document.uuid,
+            "invoice": document.invoice_base64,
+        });
+        let answer = self
+            .call_full(
+                ctx,
+                Call {
+                    operation,
+                    method: Method::POST,
+                    path,
+                    credentials: Some(credentials),
+                    otp: None,
+                    body: &body,
+                    header: (operation == "clear_invoice").then_some(("Clearance-Status", "1")),
+                },
+            )
+            .await?;
+        let status = answer.status;
+        let typed = SubmissionAnswer::deserialize(&answer.body).ok();
+        let Some(typed) = typed.filter(|t| t.validation_results.is_some()) else {
+            return Err(AuthorityError::Status {
+                status,
+                messages: parse_messages(&answer.body),
+                body: answer.raw.chars().take(2000).collect(),
+                retry_after_secs: answer.retry_after_secs,
+            });
+        };
+        // 400 carries a rejection, 409 a duplicate report: both are answers. Any other 4xx
+        // (credentials, headers) and 429/5xx are errors.
+        if status >= 401 && status != 409 {
+            return Err(AuthorityError::Status {
+                status,
+                messages: parse_messages(&answer.body),
+                body: answer.raw.chars().take(2000).collect(),
+                retry_after_secs: answer.retry_after_secs,
+            });
+        }
+        let validation = typed.validation_results.unwrap_or_default();
+        let duplicate = status == duplicate_status;
+        let cleared_xml = typed.cleared_invoice.and_then(|b64| B64.decode(b64.trim()).ok());
+        Ok(SubmissionResult {
+            status,
+            outcome: typed.reporting_status.or(typed.clearance_status),
+            validation_status: validation.status.unwrap_or_default(),
+            warnings: validation.warning_messages,
+            // A duplicate's "error" is the duplicate notice itself, not a rejection.
+            errors: if duplicate {
+                Vec::new()
+            } else {
+                validation.error_messages
+            },
+            cleared_xml,
+            duplicate,
+        })
+    }
+}
+
+/// One answer from ZATCA.
+struct Answer {
+    status: u16,
+    body: Value,
+    raw: String,
+    retry_after_secs: Option<u64>,
+}
+
+/// The body of a reporting or clearance answer.
+#[derive(Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SubmissionAnswer {
+    #[serde(default)]
+    validation_results: Option<ValidationResults>,
+    #[serde(default)]
+    reporting_status: Option<String>,
+    #[serde(default)]
+    clearance_status: Option<String>,
+    #[serde(default)]
+    cleared_invoice: Option<String>,
+}
+
+/// `validationResults`.
+#[derive(Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ValidationResults {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    warning_messages: Vec<ZatcaMessage>,
+    #[serde(default)]
+    error_messages: Vec<ZatcaMessage>,
 }
 
 /// One request to ZATCA.
 struct Call<'a> {
+    /// An extra header (clearance's `Clearance-Status: 1`).
+    header: Option<(&'static str, &'static str)>,
     operation: &'a str,
     method: Method,
     path: &'a str,
@@ -294,6 +420,7 @@ fn parse_csid(status: u16, body: &Value, raw: &str) -> Result<Csid, AuthorityErr
             status,
             messages: parse_messages(body),
             body: raw.chars().take(2000).collect(),
+            retry_after_secs: None,
         });
     }
     let answer = CsidAnswer::deserialize(body).unwrap_or_default();
@@ -304,6 +431,7 @@ fn parse_csid(status: u16, body: &Value, raw: &str) -> Result<Csid, AuthorityErr
                 status,
                 messages,
                 body: raw.chars().take(2000).collect(),
+                retry_after_secs: None,
             });
         }
         return Err(AuthorityError::Unexpected(
@@ -366,6 +494,7 @@ impl TaxAuthority for ZatcaClient {
                     credentials: None,
                     otp: Some(otp),
                     body: &csr_body(csr_pem),
+                    header: None,
                 },
             )
             .await?;
@@ -391,6 +520,7 @@ impl TaxAuthority for ZatcaClient {
                     credentials: Some(credentials),
                     otp: None,
                     body: &request,
+                    header: None,
                 },
             )
             .await?;
@@ -402,6 +532,7 @@ impl TaxAuthority for ZatcaClient {
                     status,
                     messages: parse_messages(&body),
                     body: raw.chars().take(2000).collect(),
+                    retry_after_secs: None,
                 }
             });
         };
@@ -410,6 +541,7 @@ impl TaxAuthority for ZatcaClient {
                 status,
                 messages: parse_messages(&body),
                 body: raw.chars().take(2000).collect(),
+                retry_after_secs: None,
             });
         }
         let outcome = body
@@ -458,10 +590,45 @@ impl TaxAuthority for ZatcaClient {
                     credentials: Some(compliance),
                     otp,
                     body: &request,
+                    header: None,
                 },
             )
             .await?;
         parse_csid(status, &body, &raw)
+    }
+
+    async fn report_invoice(
+        &self,
+        ctx: CallContext,
+        production: &Credentials,
+        document: &DocumentSubmission<'_>,
+    ) -> Result<SubmissionResult, AuthorityError> {
+        self.submit(
+            ctx,
+            "report_invoice",
+            "/invoices/reporting/single",
+            production,
+            document,
+            409,
+        )
+        .await
+    }
+
+    async fn clear_invoice(
+        &self,
+        ctx: CallContext,
+        production: &Credentials,
+        document: &DocumentSubmission<'_>,
+    ) -> Result<SubmissionResult, AuthorityError> {
+        self.submit(
+            ctx,
+            "clear_invoice",
+            "/invoices/clearance/single",
+            production,
+            document,
+            208,
+        )
+        .await
     }
 
     async fn renew_production_csid(
@@ -481,6 +648,7 @@ impl TaxAuthority for ZatcaClient {
                     credentials: Some(production),
                     otp: Some(otp),
                     body: &csr_body(csr_pem),
+                    header: None,
                 },
             )
             .await?;
@@ -524,6 +692,7 @@ mod tests {
             status: s,
             messages: vec![],
             body: String::new(),
+            retry_after_secs: None,
         };
         assert!(status(500).is_retryable());
         assert!(status(503).is_retryable());

@@ -94,6 +94,43 @@ impl ComplianceResult {
     }
 }
 
+/// A signed document sent for reporting or clearance.
+#[derive(Debug, Clone, Copy)]
+pub struct DocumentSubmission<'a> {
+    /// `invoiceHash`, base64.
+    pub invoice_hash: &'a str,
+    /// `uuid`.
+    pub uuid: &'a str,
+    /// `invoice`: base64 of the signed XML.
+    pub invoice_base64: &'a str,
+}
+
+/// ZATCA's answer to a reporting or clearance request that it processed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmissionResult {
+    /// HTTP status: 200, 202 (accepted with warnings), 208/409 (duplicate) or 400 (rejected).
+    pub status: u16,
+    /// `REPORTED` / `CLEARED` or `NOT_REPORTED` / `NOT_CLEARED`.
+    pub outcome: Option<String>,
+    /// `validationResults.status`: `PASS`, `WARNING` or `ERROR`.
+    pub validation_status: String,
+    /// Warning messages.
+    pub warnings: Vec<ZatcaMessage>,
+    /// Error messages (non-empty means rejected).
+    pub errors: Vec<ZatcaMessage>,
+    /// Clearance: ZATCA's cleared XML (decoded from base64).
+    pub cleared_xml: Option<Vec<u8>>,
+    /// ZATCA already had this document (409 on reporting, 208 on clearance).
+    pub duplicate: bool,
+}
+
+impl SubmissionResult {
+    /// Whether ZATCA accepted the document (now or earlier).
+    pub fn accepted(&self) -> bool {
+        self.duplicate || (self.errors.is_empty() && self.validation_status != "ERROR" && self.status < 300)
+    }
+}
+
 /// Which unit a call is made for: the audit log is kept per unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallContext {
@@ -123,6 +160,8 @@ pub enum AuthorityError {
         messages: Vec<ZatcaMessage>,
         /// Raw body (redacted, truncated).
         body: String,
+        /// `Retry-After` in seconds, when ZATCA sent one (429, 503).
+        retry_after_secs: Option<u64>,
     },
     /// ZATCA answered 2xx with a body that is not what the API documents.
     #[error("unexpected response: {0}")]
@@ -178,6 +217,14 @@ impl AuthorityError {
         }
     }
 
+    /// How long ZATCA asked us to wait (`Retry-After`), if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            AuthorityError::Status { retry_after_secs, .. } => retry_after_secs.map(std::time::Duration::from_secs),
+            _ => None,
+        }
+    }
+
     /// A one-line summary.
     pub fn summary(&self) -> String {
         match self {
@@ -216,6 +263,24 @@ pub trait TaxAuthority: Send + Sync + fmt::Debug {
         compliance_request_id: &str,
         otp: Option<&SecretString>,
     ) -> Result<Csid, AuthorityError>;
+
+    /// `POST /invoices/reporting/single` with the production CSID: a simplified document.
+    /// ZATCA's duplicate answer (409) is a success with `duplicate: true`.
+    async fn report_invoice(
+        &self,
+        ctx: CallContext,
+        production: &Credentials,
+        document: &DocumentSubmission<'_>,
+    ) -> Result<SubmissionResult, AuthorityError>;
+
+    /// `POST /invoices/clearance/single` (`Clearance-Status: 1`) with the production CSID: a
+    /// standard document. ZATCA's duplicate answer (208) is a success with `duplicate: true`.
+    async fn clear_invoice(
+        &self,
+        ctx: CallContext,
+        production: &Credentials,
+        document: &DocumentSubmission<'_>,
+    ) -> Result<SubmissionResult, AuthorityError>;
 
     /// `PATCH /production/csids` with the current production CSID, a new OTP and a CSR: renewal.
     async fn renew_production_csid(

@@ -10,6 +10,8 @@ use uuid::Uuid;
 pub enum JobKind {
     /// Onboard a unit: the compliance CSID, then the compliance documents.
     Onboard(OnboardJob),
+    /// Report (simplified) or clear (standard) an invoice with ZATCA.
+    Submit(SubmitJob),
 }
 
 impl JobKind {
@@ -17,6 +19,7 @@ impl JobKind {
     pub fn name(&self) -> &'static str {
         match self {
             JobKind::Onboard(_) => "onboard",
+            JobKind::Submit(_) => "submit",
         }
     }
 }
@@ -30,6 +33,13 @@ pub struct OnboardJob {
     pub otp_enc: Option<String>,
 }
 
+/// Fields of a submission job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitJob {
+    /// The invoice to report or clear.
+    pub invoice_id: Uuid,
+}
+
 /// A background job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
@@ -41,6 +51,8 @@ pub struct Job {
     pub kind: JobKind,
     /// Attempts so far, including the one in progress once claimed.
     pub attempts: u32,
+    /// When it may first run (`None`: at once).
+    pub not_before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Job {
@@ -51,6 +63,7 @@ impl Job {
             egs_unit_id,
             kind,
             attempts: 0,
+            not_before: None,
         }
     }
 }

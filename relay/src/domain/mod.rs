@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod invoices;
 pub mod jobs;
 pub mod units;
 
@@ -12,7 +13,10 @@ use serde::{Deserialize, Serialize};
 
 pub use accounts::{Account, ApiKey};
 pub use audit::AuditEntry;
-pub use jobs::{Job, JobKind, OnboardJob};
+pub use invoices::{
+    DocumentKind, IllegalInvoiceTransition, Invoice, InvoiceKind, InvoiceStatus, LineSummary, TimelineEntry,
+};
+pub use jobs::{Job, JobKind, OnboardJob, SubmitJob};
 pub use units::{
     Address, ComplianceDocument, ComplianceKind, Custody, EgsUnit, Environment, IllegalTransition, InvoiceTypes,
     OnboardingStatus, SellerProfile, StoredCsid,

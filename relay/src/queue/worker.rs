@@ -130,16 +130,23 @@ async fn run_job(state: AppState, job: Job) {
 async fn run_job_in_span(state: AppState, job: Job) {
     let outcome = match &job.kind {
         JobKind::Onboard(_) => onboarding::run_onboard_job(&state, &job).await,
+        JobKind::Submit(submit) => crate::invoicing::submit(&state, submit.invoice_id, false).await,
     };
     let now = Utc::now();
     let result = match outcome {
         JobOutcome::Done => state.store.finish_job(job.id, now).await,
+        JobOutcome::RetryAfter(reason, wait) if job.attempts < state.config.job_max_attempts => {
+            let backoff = onboarding::backoff(state.config.job_backoff_ms, job.attempts);
+            let delay = jitter(backoff.max(chrono::Duration::from_std(wait).unwrap_or(backoff)));
+            tracing::info!(job.id = %job.id, egs.id = %job.egs_unit_id, job.attempt = job.attempts, retry_in_ms = delay.num_milliseconds(), "job will retry (ZATCA asked to wait): {reason}");
+            state.store.retry_job(job.id, now + delay, &reason, now).await
+        }
         JobOutcome::Retry(reason) if job.attempts < state.config.job_max_attempts => {
-            let delay = onboarding::backoff(state.config.job_backoff_ms, job.attempts);
+            let delay = jitter(onboarding::backoff(state.config.job_backoff_ms, job.attempts));
             tracing::info!(job.id = %job.id, egs.id = %job.egs_unit_id, job.attempt = job.attempts, retry_in_ms = delay.num_milliseconds(), "job will retry: {reason}");
             state.store.retry_job(job.id, now + delay, &reason, now).await
         }
-        JobOutcome::Retry(reason) => {
+        JobOutcome::Retry(reason) | JobOutcome::RetryAfter(reason, _) => {
             tracing::warn!(job.id = %job.id, egs.id = %job.egs_unit_id, "job gave up after {} attempts: {reason}", job.attempts);
             give_up(&state, &job, &reason).await;
             state.store.fail_job(job.id, &reason, now).await
@@ -151,8 +158,24 @@ async fn run_job_in_span(state: AppState, job: Job) {
     }
 }
 
-/// Retries exhausted: the unit fails with the last reason.
+/// Spreads retries of many jobs that failed together (an outage) over ±25 % of the delay.
+fn jitter(delay: chrono::Duration) -> chrono::Duration {
+    let ms = delay.num_milliseconds().max(1);
+    let spread = ms / 2;
+    let random = crate::secret::random_array::<8>()
+        .map(u64::from_le_bytes)
+        .unwrap_or_default();
+    let offset = i64::try_from(random % u64::try_from(spread.max(1)).unwrap_or(1)).unwrap_or_default();
+    chrono::Duration::milliseconds(ms - ms / 4 + offset)
+}
+
+/// Retries exhausted: an onboarding job fails its unit; a submission stays `retrying` for an
+/// operator (the invoice is kept, and a later restart of the job sends it again).
 async fn give_up(state: &AppState, job: &Job, reason: &str) {
+    if !matches!(job.kind, JobKind::Onboard(_)) {
+        tracing::error!(job.id = %job.id, egs.id = %job.egs_unit_id, "submission gave up: {reason}");
+        return;
+    }
     let Ok(Some(mut unit)) = state.store.unit_by_id(job.egs_unit_id).await else {
         return;
     };

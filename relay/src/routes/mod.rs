@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod egs;
 pub mod health;
+pub mod invoices;
 
 use std::time::Instant;
 
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
     let protected = Router::new()
         .merge(accounts::protected_router())
         .merge(egs::router())
+        .merge(invoices::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
     let v1 = Router::new()
         .merge(accounts::public_router())

@@ -27,6 +27,24 @@ fn unreachable() -> AuthorityError {
 
 #[async_trait]
 impl TaxAuthority for Unreachable {
+    async fn report_invoice(
+        &self,
+        _: CallContext,
+        _: &Credentials,
+        _: &crate::authority::DocumentSubmission<'_>,
+    ) -> Result<crate::authority::SubmissionResult, AuthorityError> {
+        Err(unreachable())
+    }
+
+    async fn clear_invoice(
+        &self,
+        _: CallContext,
+        _: &Credentials,
+        _: &crate::authority::DocumentSubmission<'_>,
+    ) -> Result<crate::authority::SubmissionResult, AuthorityError> {
+        Err(unreachable())
+    }
+
     async fn compliance_csid(&self, _: CallContext, _: &str, _: &SecretString) -> Result<Csid, AuthorityError> {
         Err(unreachable())
     }

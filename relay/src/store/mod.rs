@@ -11,7 +11,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::config::DatabaseUrl;
-use crate::domain::{Account, ApiKey, AuditEntry, ComplianceDocument, EgsUnit, Environment, Job, JobKind};
+use crate::domain::{
+    Account, ApiKey, AuditEntry, ComplianceDocument, EgsUnit, Environment, Invoice, InvoiceStatus, Job, JobKind,
+    TimelineEntry,
+};
 
 /// Store result.
 pub type StoreResult<T> = Result<T, sqlx::Error>;
@@ -39,6 +42,76 @@ pub enum RevokeOutcome {
     LastActiveKey,
     /// No such key in the account.
     NotFound,
+}
+
+/// Outcome of recording a new invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueOutcome {
+    /// Recorded; the unit's chain advanced.
+    Issued,
+    /// Another invoice took this chain position first: sign again with the new chain state.
+    ChainMoved,
+    /// The account already has an invoice with this idempotency key (or, for device
+    /// documents, the unit already has this invoice hash): that invoice's id.
+    Exists(Uuid),
+}
+
+/// Filters of `GET /v1/invoices`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvoiceFilter {
+    /// Status.
+    pub status: Option<InvoiceStatus>,
+    /// `simplified` or `standard`.
+    pub invoice_type: Option<String>,
+    /// `invoice`, `credit_note` or `debit_note`.
+    pub document_type: Option<String>,
+    /// Issue date from (inclusive, `YYYY-MM-DD`).
+    pub date_from: Option<String>,
+    /// Issue date to (inclusive).
+    pub date_to: Option<String>,
+    /// Unit.
+    pub egs_unit_id: Option<Uuid>,
+}
+
+/// One page of invoices, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoicePage {
+    /// The invoices.
+    pub invoices: Vec<Invoice>,
+    /// The position after the last one, when more follow.
+    pub next: Option<i64>,
+    /// How many match the filter in all.
+    pub total_count: u64,
+}
+
+/// Where signed and cleared XML is kept (the database today; an S3-compatible store later).
+/// Writes are idempotent, keyed by invoice and kind, and happen before the invoice row is
+/// committed, so no recorded invoice lacks its XML.
+#[async_trait]
+pub trait Archive: Send + Sync + fmt::Debug {
+    /// Stores a document.
+    async fn put(&self, invoice_id: Uuid, kind: ArchiveKind, xml: &[u8]) -> anyhow::Result<()>;
+    /// Reads a document.
+    async fn get(&self, invoice_id: Uuid, kind: ArchiveKind) -> anyhow::Result<Option<Vec<u8>>>;
+}
+
+/// Which document of an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveKind {
+    /// As signed (by the relay or the device).
+    Signed,
+    /// As cleared and stamped by ZATCA.
+    Cleared,
+}
+
+impl ArchiveKind {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArchiveKind::Signed => "signed",
+            ArchiveKind::Cleared => "cleared",
+        }
+    }
 }
 
 /// Persistence operations, named by what they do in the domain.
@@ -150,16 +223,62 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// mark (`None`) once an answer arrived.
     async fn set_compliance_attempt(&self, unit_id: Uuid, at: Option<DateTime<Utc>>) -> StoreResult<()>;
 
+    /// Records a new invoice at chain position `invoice.icv` (the unit's counter must still be
+    /// `icv - 1`, else `ChainMoved`), advances the unit's chain to it, and enqueues its job, in
+    /// one transaction.
+    async fn issue_invoice(&self, invoice: &Invoice, job: Option<&Job>) -> StoreResult<IssueOutcome>;
+    /// One invoice of an account.
+    async fn invoice(&self, account_id: Uuid, id: Uuid) -> StoreResult<Option<Invoice>>;
+    /// An invoice by id alone, for the worker.
+    async fn invoice_by_id(&self, id: Uuid) -> StoreResult<Option<Invoice>>;
+    /// An account's invoice by its `Idempotency-Key`.
+    async fn invoice_by_idempotency_key(&self, account_id: Uuid, key: &str) -> StoreResult<Option<Invoice>>;
+    /// Replaces an invoice's QR code (a cleared invoice carries ZATCA's).
+    async fn save_invoice_qr(&self, id: Uuid, qr: Option<&str>) -> StoreResult<()>;
+    /// An account's invoice by document UUID.
+    async fn invoice_by_uuid(&self, account_id: Uuid, uuid: &str) -> StoreResult<Option<Invoice>>;
+    /// A page of an account's invoices in an environment, newest first, after position `after`.
+    async fn list_invoices(
+        &self,
+        account_id: Uuid,
+        environment: Environment,
+        filter: &InvoiceFilter,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<InvoicePage>;
+    /// Saves an invoice's status, messages and times, and appends the timeline entry.
+    async fn save_invoice_status(&self, invoice: &Invoice, entry: &TimelineEntry) -> StoreResult<()>;
+    /// An invoice's timeline, oldest first.
+    async fn invoice_timeline(&self, invoice_id: Uuid) -> StoreResult<Vec<TimelineEntry>>;
+    /// Sum of the totals of the notes already issued against an original invoice, per kind
+    /// (`credit_note`, `debit_note`), not counting rejected ones.
+    async fn notes_total(&self, original_id: Uuid, document_type: &str) -> StoreResult<rust_decimal::Decimal>;
+    /// Open (queued or running) submission jobs of a unit.
+    async fn open_submissions(&self, unit_id: Uuid) -> StoreResult<u32>;
+
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// Closes the pools (checkpoints the WAL).
     async fn close(&self);
 }
 
-/// Opens the store a URL names, applying migrations.
-pub async fn from_url(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
+/// The persistence of a relay: the store and the archive.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    /// Records.
+    pub store: Arc<dyn Store>,
+    /// Signed and cleared XML.
+    pub archive: Arc<dyn Archive>,
+}
+
+/// Opens the store a URL names, applying migrations; the database also keeps the archive.
+pub async fn from_url(url: &DatabaseUrl) -> anyhow::Result<Backend> {
     if url.scheme() == "sqlite" {
-        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+        let store = Arc::new(sqlite::SqliteStore::open(url).await?);
+        Ok(Backend {
+            store: store.clone(),
+            archive: store,
+        })
     } else {
         anyhow::bail!("unsupported database scheme `{}`", url.scheme())
     }

@@ -138,6 +138,7 @@ fn job_from_row(row: &SqliteRow) -> StoreResult<Job> {
         kind: serde_json::from_value(serde_json::json!({ "kind": kind, "payload": payload }))
             .map_err(|e| decode_err("kind", e))?,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        not_before: None,
     })
 }
 
@@ -159,6 +160,77 @@ fn audit_from_row(row: &SqliteRow) -> StoreResult<AuditEntry> {
         duration_ms: u64::try_from(duration).unwrap_or_default(),
         error: row.try_get("error")?,
     })
+}
+
+fn decimal_col(row: &SqliteRow, col: &str) -> StoreResult<rust_decimal::Decimal> {
+    let text: String = row.try_get(col)?;
+    text.parse().map_err(|e| decode_err(col, e))
+}
+
+fn invoice_from_row(row: &SqliteRow) -> StoreResult<Invoice> {
+    let lines: String = row.try_get("line_items")?;
+    let messages: String = row.try_get("messages")?;
+    Ok(Invoice {
+        id: uuid_col(row, "id")?,
+        account_id: uuid_col(row, "account_id")?,
+        egs_unit_id: uuid_col(row, "egs_unit_id")?,
+        environment: parse_col(row, "environment")?,
+        uuid: row.try_get("uuid")?,
+        invoice_number: row.try_get("invoice_number")?,
+        invoice_type: parse_col(row, "invoice_type")?,
+        document_type: parse_col(row, "document_type")?,
+        status: parse_col(row, "status")?,
+        icv: row.try_get("icv")?,
+        invoice_hash: row.try_get("invoice_hash")?,
+        currency: row.try_get("currency")?,
+        subtotal: decimal_col(row, "subtotal")?,
+        vat: decimal_col(row, "vat")?,
+        total: decimal_col(row, "total")?,
+        invoice_date: row.try_get("invoice_date")?,
+        invoice_time: row.try_get("invoice_time")?,
+        qr_code: row.try_get("qr_code")?,
+        original_invoice_id: opt_uuid_col(row, "original_invoice_id")?,
+        has_buyer: row.try_get::<i64, _>("has_buyer")? != 0,
+        device_signed: row.try_get::<i64, _>("device_signed")? != 0,
+        line_items: serde_json::from_str(&lines).map_err(|e| decode_err("line_items", e))?,
+        messages: serde_json::from_str(&messages).map_err(|e| decode_err("messages", e))?,
+        report_deadline: opt_time_col(row, "report_deadline")?,
+        reported_at: opt_time_col(row, "reported_at")?,
+        cleared_at: opt_time_col(row, "cleared_at")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        request_hash: row.try_get("request_hash")?,
+        created_at: time_col(row, "created_at")?,
+        updated_at: time_col(row, "updated_at")?,
+    })
+}
+
+/// The WHERE clause and its text arguments for a list filter (after account and environment).
+fn filter_sql(filter: &InvoiceFilter) -> (String, Vec<String>) {
+    let mut sql = String::new();
+    let mut args = Vec::new();
+    let mut add = |clause: &str, value: String| {
+        sql.push_str(clause);
+        args.push(value);
+    };
+    if let Some(status) = filter.status {
+        add(" AND status = ?", status.as_str().to_owned());
+    }
+    if let Some(kind) = &filter.invoice_type {
+        add(" AND invoice_type = ?", kind.clone());
+    }
+    if let Some(kind) = &filter.document_type {
+        add(" AND document_type = ?", kind.clone());
+    }
+    if let Some(from) = &filter.date_from {
+        add(" AND invoice_date >= ?", from.clone());
+    }
+    if let Some(to) = &filter.date_to {
+        add(" AND invoice_date <= ?", to.clone());
+    }
+    if let Some(unit) = filter.egs_unit_id {
+        add(" AND egs_unit_id = ?", unit.to_string());
+    }
+    (sql, args)
 }
 
 /// The `payload` column of a job: its variant's fields.
@@ -219,7 +291,7 @@ impl SqliteStore {
         .bind(job.kind.name())
         .bind(job.egs_unit_id.to_string())
         .bind(payload_text(&job.kind)?)
-        .bind(to_millis(now))
+        .bind(to_millis(job.not_before.unwrap_or(now)))
         .bind(to_millis(now))
         .bind(to_millis(now))
         .execute(&mut **tx)
@@ -721,6 +793,263 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn issue_invoice(&self, invoice: &Invoice, job: Option<&Job>) -> StoreResult<IssueOutcome> {
+        let mut tx = self.writer.begin().await?;
+        if let Some(key) = &invoice.idempotency_key {
+            let existing: Option<String> =
+                sqlx::query_scalar("SELECT id FROM invoices WHERE account_id = ? AND idempotency_key = ?")
+                    .bind(invoice.account_id.to_string())
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(id) = existing {
+                return Ok(IssueOutcome::Exists(
+                    Uuid::parse_str(&id).map_err(|e| decode_err("id", e))?,
+                ));
+            }
+        }
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT id FROM invoices WHERE egs_unit_id = ? AND invoice_hash = ?")
+                .bind(invoice.egs_unit_id.to_string())
+                .bind(&invoice.invoice_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(id) = existing {
+            return Ok(IssueOutcome::Exists(
+                Uuid::parse_str(&id).map_err(|e| decode_err("id", e))?,
+            ));
+        }
+        let advanced = sqlx::query(
+            "UPDATE egs_units SET invoice_counter = ?, last_invoice_hash = ?, updated_at = ? \
+             WHERE id = ? AND invoice_counter = ?",
+        )
+        .bind(invoice.icv)
+        .bind(&invoice.invoice_hash)
+        .bind(to_millis(invoice.created_at))
+        .bind(invoice.egs_unit_id.to_string())
+        .bind(invoice.icv - 1)
+        .execute(&mut *tx)
+        .await?;
+        if advanced.rows_affected() != 1 {
+            return Ok(IssueOutcome::ChainMoved);
+        }
+        sqlx::query(
+            "INSERT INTO invoices (id, account_id, egs_unit_id, environment, uuid, invoice_number, invoice_type, \
+             document_type, status, icv, invoice_hash, currency, subtotal, vat, total, invoice_date, invoice_time, \
+             qr_code, original_invoice_id, has_buyer, device_signed, line_items, messages, report_deadline, \
+             reported_at, cleared_at, idempotency_key, request_hash, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(invoice.id.to_string())
+        .bind(invoice.account_id.to_string())
+        .bind(invoice.egs_unit_id.to_string())
+        .bind(invoice.environment.as_str())
+        .bind(&invoice.uuid)
+        .bind(&invoice.invoice_number)
+        .bind(invoice.invoice_type.as_str())
+        .bind(invoice.document_type.as_str())
+        .bind(invoice.status.as_str())
+        .bind(invoice.icv)
+        .bind(&invoice.invoice_hash)
+        .bind(&invoice.currency)
+        .bind(invoice.subtotal.to_string())
+        .bind(invoice.vat.to_string())
+        .bind(invoice.total.to_string())
+        .bind(&invoice.invoice_date)
+        .bind(&invoice.invoice_time)
+        .bind(&invoice.qr_code)
+        .bind(invoice.original_invoice_id.map(|u| u.to_string()))
+        .bind(i64::from(invoice.has_buyer))
+        .bind(i64::from(invoice.device_signed))
+        .bind(json_text(&invoice.line_items)?)
+        .bind(json_text(&invoice.messages)?)
+        .bind(invoice.report_deadline.map(to_millis))
+        .bind(invoice.reported_at.map(to_millis))
+        .bind(invoice.cleared_at.map(to_millis))
+        .bind(&invoice.idempotency_key)
+        .bind(&invoice.request_hash)
+        .bind(to_millis(invoice.created_at))
+        .bind(to_millis(invoice.updated_at))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO invoice_events (invoice_id, status, at, messages) VALUES (?, ?, ?, NULL)")
+            .bind(invoice.id.to_string())
+            .bind(invoice.status.as_str())
+            .bind(to_millis(invoice.created_at))
+            .execute(&mut *tx)
+            .await?;
+        if let Some(job) = job {
+            Self::insert_job_tx(&mut tx, job, invoice.created_at).await?;
+        }
+        tx.commit().await?;
+        Ok(IssueOutcome::Issued)
+    }
+
+    async fn invoice(&self, account_id: Uuid, id: Uuid) -> StoreResult<Option<Invoice>> {
+        sqlx::query("SELECT * FROM invoices WHERE account_id = ? AND id = ?")
+            .bind(account_id.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await?
+            .map(|row| invoice_from_row(&row))
+            .transpose()
+    }
+
+    async fn invoice_by_id(&self, id: Uuid) -> StoreResult<Option<Invoice>> {
+        sqlx::query("SELECT * FROM invoices WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await?
+            .map(|row| invoice_from_row(&row))
+            .transpose()
+    }
+
+    async fn invoice_by_idempotency_key(&self, account_id: Uuid, key: &str) -> StoreResult<Option<Invoice>> {
+        sqlx::query("SELECT * FROM invoices WHERE account_id = ? AND idempotency_key = ?")
+            .bind(account_id.to_string())
+            .bind(key)
+            .fetch_optional(&self.reader)
+            .await?
+            .map(|row| invoice_from_row(&row))
+            .transpose()
+    }
+
+    async fn save_invoice_qr(&self, id: Uuid, qr: Option<&str>) -> StoreResult<()> {
+        sqlx::query("UPDATE invoices SET qr_code = ? WHERE id = ?")
+            .bind(qr)
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn invoice_by_uuid(&self, account_id: Uuid, uuid: &str) -> StoreResult<Option<Invoice>> {
+        sqlx::query("SELECT * FROM invoices WHERE account_id = ? AND uuid = ? ORDER BY seq DESC LIMIT 1")
+            .bind(account_id.to_string())
+            .bind(uuid)
+            .fetch_optional(&self.reader)
+            .await?
+            .map(|row| invoice_from_row(&row))
+            .transpose()
+    }
+
+    async fn list_invoices(
+        &self,
+        account_id: Uuid,
+        environment: Environment,
+        filter: &InvoiceFilter,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<InvoicePage> {
+        let (clauses, args) = filter_sql(filter);
+        let base = format!("FROM invoices WHERE account_id = ? AND environment = ?{clauses}");
+        let count_sql = format!("SELECT COUNT(*) {base}");
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql)
+            .bind(account_id.to_string())
+            .bind(environment.as_str());
+        for arg in &args {
+            count = count.bind(arg.clone());
+        }
+        let total = count.fetch_one(&self.reader).await?;
+        let page_sql = format!(
+            "SELECT * {base}{} ORDER BY seq DESC LIMIT ?",
+            if after.is_some() { " AND seq < ?" } else { "" }
+        );
+        let mut page = sqlx::query(&page_sql)
+            .bind(account_id.to_string())
+            .bind(environment.as_str());
+        for arg in &args {
+            page = page.bind(arg.clone());
+        }
+        if let Some(after) = after {
+            page = page.bind(after);
+        }
+        let rows = page.bind(i64::from(limit) + 1).fetch_all(&self.reader).await?;
+        let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+        let rows = &rows[..rows.len().min(usize::try_from(limit).unwrap_or(usize::MAX))];
+        let next = if more {
+            rows.last().map(|row| row.try_get::<i64, _>("seq")).transpose()?
+        } else {
+            None
+        };
+        Ok(InvoicePage {
+            invoices: rows.iter().map(invoice_from_row).collect::<StoreResult<_>>()?,
+            next,
+            total_count: u64::try_from(total).unwrap_or_default(),
+        })
+    }
+
+    async fn save_invoice_status(&self, invoice: &Invoice, entry: &TimelineEntry) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "UPDATE invoices SET status = ?, messages = ?, reported_at = ?, cleared_at = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(invoice.status.as_str())
+        .bind(json_text(&invoice.messages)?)
+        .bind(invoice.reported_at.map(to_millis))
+        .bind(invoice.cleared_at.map(to_millis))
+        .bind(to_millis(invoice.updated_at))
+        .bind(invoice.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO invoice_events (invoice_id, status, at, messages) VALUES (?, ?, ?, ?)")
+            .bind(invoice.id.to_string())
+            .bind(entry.status.as_str())
+            .bind(to_millis(entry.at))
+            .bind(if entry.messages.is_empty() {
+                None
+            } else {
+                Some(json_text(&entry.messages)?)
+            })
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    async fn invoice_timeline(&self, invoice_id: Uuid) -> StoreResult<Vec<TimelineEntry>> {
+        let rows = sqlx::query("SELECT * FROM invoice_events WHERE invoice_id = ? ORDER BY id")
+            .bind(invoice_id.to_string())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let messages: Option<String> = row.try_get("messages")?;
+                Ok(TimelineEntry {
+                    status: parse_col(row, "status")?,
+                    at: time_col(row, "at")?,
+                    messages: match messages {
+                        Some(text) => serde_json::from_str(&text).map_err(|e| decode_err("messages", e))?,
+                        None => Vec::new(),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn notes_total(&self, original_id: Uuid, document_type: &str) -> StoreResult<rust_decimal::Decimal> {
+        let totals: Vec<String> = sqlx::query_scalar(
+            "SELECT total FROM invoices WHERE original_invoice_id = ? AND document_type = ? AND status != 'rejected'",
+        )
+        .bind(original_id.to_string())
+        .bind(document_type)
+        .fetch_all(&self.reader)
+        .await?;
+        totals
+            .iter()
+            .map(|t| t.parse::<rust_decimal::Decimal>().map_err(|e| decode_err("total", e)))
+            .sum()
+    }
+
+    async fn open_submissions(&self, unit_id: Uuid) -> StoreResult<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM jobs WHERE egs_unit_id = ? AND kind = 'submit' AND state IN ('queued', 'running')",
+        )
+        .bind(unit_id.to_string())
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
@@ -792,4 +1121,31 @@ async fn insert_key(tx: &mut Transaction<'_, Sqlite>, key: &ApiKey) -> StoreResu
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[async_trait]
+impl Archive for SqliteStore {
+    async fn put(&self, invoice_id: Uuid, kind: ArchiveKind, xml: &[u8]) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO invoice_archive (invoice_id, kind, xml, stored_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (invoice_id, kind) DO UPDATE SET xml = excluded.xml, stored_at = excluded.stored_at",
+        )
+        .bind(invoice_id.to_string())
+        .bind(kind.as_str())
+        .bind(xml)
+        .bind(to_millis(Utc::now()))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn get(&self, invoice_id: Uuid, kind: ArchiveKind) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT xml FROM invoice_archive WHERE invoice_id = ? AND kind = ?")
+                .bind(invoice_id.to_string())
+                .bind(kind.as_str())
+                .fetch_optional(&self.reader)
+                .await?,
+        )
+    }
 }

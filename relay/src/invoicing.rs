@@ -1,0 +1,682 @@
+//! Invoicing: turning a create request into a signed document at the next position of the
+//! unit's chain, and getting it reported (simplified) or cleared (standard) by ZATCA.
+//!
+//! The order of a create is what keeps it safe:
+//! 1. everything that can refuse the request is checked first (unit, environment, idempotency
+//!    key, the original of a note, the core's validation), so nothing is consumed on error;
+//! 2. under the unit's lock the chain (ICV, PIH) is read, the document signed, its XML archived,
+//!    and the invoice row, the chain's new head and the submission job committed in one
+//!    transaction (a concurrent writer elsewhere makes it sign again);
+//! 3. one inline attempt at ZATCA; if it does not settle in time the queued job finishes it.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
+use uuid::Uuid;
+use zatca_core::cert::Certificate;
+use zatca_core::keys::PrivateKey;
+use zatca_core::model::InvoiceInput;
+use zatca_core::sign::{Signer, sign_invoice};
+use zatca_core::ubl::ChainInputs;
+
+use crate::AppState;
+use crate::authority::{AuthorityError, CallContext, Credentials, DocumentSubmission, SubmissionResult};
+use crate::domain::{
+    Custody, Detail, DocumentKind, EgsUnit, Environment, Invoice, InvoiceKind, InvoiceStatus, InvoiceTypes, Job,
+    JobKind, LineSummary, OnboardingStatus, SubmitJob, TimelineEntry,
+};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::onboarding::{JobOutcome, key_context, production_credentials};
+use crate::routes::Auth;
+use crate::store::{ArchiveKind, IssueOutcome};
+
+/// Which create endpoint was called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /v1/invoices/simplified`.
+    Simplified,
+    /// `POST /v1/invoices/standard`.
+    Standard,
+    /// `POST /v1/invoices/credit-note`.
+    CreditNote,
+    /// `POST /v1/invoices/debit-note`.
+    DebitNote,
+}
+
+impl Endpoint {
+    fn document_type(self) -> DocumentKind {
+        match self {
+            Endpoint::Simplified | Endpoint::Standard => DocumentKind::Invoice,
+            Endpoint::CreditNote => DocumentKind::CreditNote,
+            Endpoint::DebitNote => DocumentKind::DebitNote,
+        }
+    }
+}
+
+/// A create request, as the route parsed it.
+#[derive(Debug, Clone)]
+pub struct CreateRequest {
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// The JSON body (an object).
+    pub body: Map<String, Value>,
+    /// The `Idempotency-Key` header.
+    pub idempotency_key: Option<String>,
+}
+
+/// What a create produced: the invoice (new, or the one an idempotent retry refers to).
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The invoice.
+    pub invoice: Invoice,
+}
+
+fn text<'a>(body: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
+    body.get(field).and_then(Value::as_str)
+}
+
+/// SHA-256 of the request: the endpoint and the body with sorted keys (serde_json's map is
+/// ordered), so the same request sent again hashes the same.
+fn request_hash(endpoint: Endpoint, body: &Map<String, Value>) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(format!("{endpoint:?}\n").as_bytes());
+    hasher.update(serde_json::to_vec(body).unwrap_or_default());
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The unit a request names (or the key's default unit), checked for use.
+pub async fn resolve_unit(state: &AppState, auth: &Auth, named: Option<&str>) -> AppResult<EgsUnit> {
+    let id = match named {
+        Some(id) => id.to_owned(),
+        None => match auth.key.default_egs_unit_id {
+            Some(id) => id.to_string(),
+            None => return Err(ErrorCode::EgsUnitRequired.into()),
+        },
+    };
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::from(ErrorCode::EgsUnitNotFound))?;
+    let unit = state
+        .store
+        .unit(auth.account.id, id)
+        .await?
+        .ok_or(ErrorCode::EgsUnitNotFound)?;
+    if unit.environment != auth.key.environment {
+        let env = auth.key.environment;
+        return Err(AppError::api(
+            ErrorCode::EgsUnitEnvMismatch,
+            format!("This API key is for {env}. Use an EGS unit in {env} or switch key."),
+        ));
+    }
+    Ok(unit)
+}
+
+fn check_ready(unit: &EgsUnit, kind: InvoiceKind) -> AppResult<()> {
+    if unit.onboarding_status != OnboardingStatus::Active || unit.production.is_none() {
+        return Err(ErrorCode::EgsNotReady.into());
+    }
+    if unit.phase == 1 {
+        return Err(AppError::api(
+            ErrorCode::Phase1Unit,
+            "Phase 1 units do not sign or report invoices through the relay",
+        ));
+    }
+    let allowed = matches!(
+        (unit.invoice_type, kind),
+        (InvoiceTypes::Both, _)
+            | (InvoiceTypes::Simplified, InvoiceKind::Simplified)
+            | (InvoiceTypes::Standard, InvoiceKind::Standard)
+    );
+    if !allowed {
+        return Err(AppError::api(
+            ErrorCode::InvoiceTypeNotAllowed,
+            format!(
+                "This EGS unit issues {} invoices only (its certificate says so)",
+                unit.invoice_type.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The core's input: the body, with the document kind the endpoint implies and the unit's
+/// seller profile filling what the body's seller leaves out.
+fn core_input(
+    unit: &EgsUnit,
+    body: &Map<String, Value>,
+    kind: InvoiceKind,
+    document: DocumentKind,
+    original: Option<&Invoice>,
+) -> AppResult<Value> {
+    let mut input = body.clone();
+    input.remove("egs_unit_id");
+    input.insert("invoice_type".into(), json!(kind.as_str()));
+    input.insert("document_type".into(), json!(document.as_str()));
+    let profile = crate::signing::party_json(&unit.seller);
+    let seller = match input.remove("seller") {
+        Some(Value::Object(seller)) => seller,
+        Some(_) => return Err(AppError::invalid_field("seller", "must be an object")),
+        None => profile.as_object().cloned().unwrap_or_default(),
+    };
+    if let Some(vat) = seller.get("vat_number").and_then(Value::as_str) {
+        if vat != unit.seller.vat_number {
+            return Err(AppError::api(
+                ErrorCode::SellerVatMismatch,
+                format!(
+                    "seller.vat_number {vat} is not the VAT number of this EGS unit's certificate ({}); ZATCA would reject it (certificate-permissions)",
+                    unit.seller.vat_number
+                ),
+            )
+            .with_details(vec![Detail::field("seller.vat_number", "differs from the EGS unit's VAT number")]));
+        }
+    }
+    let mut merged = profile.as_object().cloned().unwrap_or_default();
+    for (field, value) in seller {
+        if field == "address" {
+            if let (Some(Value::Object(base)), Value::Object(given)) = (merged.get_mut("address"), value) {
+                for (k, v) in given {
+                    base.insert(k, v);
+                }
+                continue;
+            }
+            return Err(AppError::invalid_field("seller.address", "must be an object"));
+        }
+        merged.insert(field, value);
+    }
+    input.insert("seller".into(), Value::Object(merged));
+    if let Some(original) = original {
+        input.remove("original_invoice_uuid");
+        input.insert("original_invoice_uuid".into(), json!(original.uuid));
+        input
+            .entry("original_invoice_number")
+            .or_insert_with(|| json!(original.invoice_number));
+    }
+    Ok(Value::Object(input))
+}
+
+fn core_details(err: &zatca_core::Error) -> Vec<Detail> {
+    err.issues()
+        .iter()
+        .filter(|i| i.severity == zatca_core::Severity::Error)
+        .map(|i| Detail {
+            code: Some(i.rule.map_or_else(|| i.code.to_owned(), str::to_owned)),
+            path: i.path.clone(),
+            category: None,
+            message: i.message.clone(),
+        })
+        .collect()
+}
+
+/// Creates an invoice (or answers an idempotent retry with the invoice it made).
+pub async fn create(state: &AppState, auth: &Auth, request: CreateRequest) -> AppResult<Created> {
+    let hash = request_hash(request.endpoint, &request.body);
+    if let Some(key) = &request.idempotency_key {
+        if key.is_empty() || key.len() > 255 {
+            return Err(AppError::invalid_field(
+                "Idempotency-Key",
+                "must be 1 to 255 characters",
+            ));
+        }
+        if let Some(existing) = state.store.invoice_by_idempotency_key(auth.account.id, key).await? {
+            return replay(existing, &hash);
+        }
+    }
+    let unit = resolve_unit(state, auth, text(&request.body, "egs_unit_id")).await?;
+    if unit.custody == Custody::Device {
+        return Err(AppError::api(
+            ErrorCode::CustodyMismatch,
+            "This EGS unit signs on the device: send its signed documents to POST /v1/invoices/signed",
+        ));
+    }
+    let document = request.endpoint.document_type();
+    let original = match document.is_note() {
+        false => None,
+        true => Some(original_invoice(state, auth, &request.body).await?),
+    };
+    let kind = match (request.endpoint, &original) {
+        (Endpoint::Standard, _) => InvoiceKind::Standard,
+        (Endpoint::Simplified, _) => InvoiceKind::Simplified,
+        // A note follows its original: reported if the original was, cleared if it was.
+        (_, Some(original)) => original.invoice_type,
+        (_, None) => InvoiceKind::Simplified,
+    };
+    check_ready(&unit, kind)?;
+    if let Some(original) = &original {
+        if original.has_buyer && !request.body.contains_key("buyer") {
+            return Err(ErrorCode::BuyerRequiredForB2bNote.into());
+        }
+    }
+    let input = core_input(&unit, &request.body, kind, document, original.as_ref())?;
+    let input = InvoiceInput::from_value(&input).map_err(|err| {
+        AppError::api(ErrorCode::ValidationError, format!("The invoice is invalid: {err}"))
+            .with_details(core_details(&err))
+    })?;
+    let totals = zatca_core::totals::compute(&input).map_err(|err| {
+        AppError::api(ErrorCode::ValidationError, format!("The invoice is invalid: {err}"))
+            .with_details(core_details(&err))
+    })?;
+    if let Some(original) = &original {
+        let before = state.store.notes_total(original.id, document.as_str()).await?;
+        if before + totals.tax_inclusive > original.total {
+            return Err(
+                AppError::from(ErrorCode::CreditNoteTotalExceedsOriginal).with_details(vec![Detail::message(format!(
+                    "this {} totals {}, earlier notes {}, the original invoice {}",
+                    document.as_str().replace('_', " "),
+                    totals.tax_inclusive,
+                    before,
+                    original.total
+                ))]),
+            );
+        }
+    }
+    let lines = input
+        .line_items
+        .iter()
+        .zip(&totals.lines)
+        .enumerate()
+        .map(|(i, (line, t))| LineSummary {
+            line_number: u32::try_from(i + 1).unwrap_or(u32::MAX),
+            description: line.description.clone(),
+            quantity: line.quantity,
+            unit_price: line.unit_price,
+            vat_rate: line.vat_rate,
+            line_total: t.with_vat,
+        })
+        .collect();
+    let draft = Draft {
+        input,
+        kind,
+        document,
+        subtotal: totals.tax_exclusive,
+        vat: totals.vat_total,
+        total: totals.tax_inclusive,
+        lines,
+        original_id: original.as_ref().map(|o| o.id),
+        idempotency_key: request.idempotency_key.clone(),
+        request_hash: hash.clone(),
+    };
+    let invoice = issue(state, &unit, draft).await?;
+    if invoice.request_hash.as_deref() != Some(hash.as_str()) {
+        // Lost an idempotency race to a request with another body.
+        return replay(invoice, &hash);
+    }
+    let invoice = settle_inline(state, invoice).await;
+    Ok(Created { invoice })
+}
+
+fn replay(existing: Invoice, hash: &str) -> AppResult<Created> {
+    if existing.request_hash.as_deref() == Some(hash) {
+        Ok(Created { invoice: existing })
+    } else {
+        Err(ErrorCode::IdempotencyKeyReused.into())
+    }
+}
+
+async fn original_invoice(state: &AppState, auth: &Auth, body: &Map<String, Value>) -> AppResult<Invoice> {
+    let Some(uuid) = text(body, "original_invoice_uuid").filter(|u| !u.trim().is_empty()) else {
+        return Err(AppError::invalid_field(
+            "original_invoice_uuid",
+            "required for credit and debit notes",
+        ));
+    };
+    let original = match Uuid::parse_str(uuid) {
+        Ok(id) => match state.store.invoice(auth.account.id, id).await? {
+            Some(invoice) => Some(invoice),
+            None => state.store.invoice_by_uuid(auth.account.id, uuid).await?,
+        },
+        Err(_) => state.store.invoice_by_uuid(auth.account.id, uuid).await?,
+    };
+    let original = original
+        .filter(|o| o.environment == auth.key.environment && o.document_type == DocumentKind::Invoice)
+        .ok_or(ErrorCode::OriginalInvoiceNotFound)?;
+    if !matches!(original.status, InvoiceStatus::Reported | InvoiceStatus::Cleared) {
+        return Err(ErrorCode::OriginalInvoiceNotReady.into());
+    }
+    Ok(original)
+}
+
+/// A validated document waiting for its chain position.
+struct Draft {
+    input: InvoiceInput,
+    kind: InvoiceKind,
+    document: DocumentKind,
+    subtotal: Decimal,
+    vat: Decimal,
+    total: Decimal,
+    lines: Vec<LineSummary>,
+    original_id: Option<Uuid>,
+    idempotency_key: Option<String>,
+    request_hash: String,
+}
+
+/// The unit's signer: its key (decrypted) and its production certificate.
+fn signer(state: &AppState, unit: &EgsUnit) -> AppResult<Signer> {
+    let key_enc = unit
+        .private_key_enc
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("relay-custody unit without a key"))?;
+    let key_pem = state.master_key.decrypt_str(key_enc, &key_context(unit.id))?;
+    let key = PrivateKey::parse(key_pem.expose()).map_err(|e| anyhow::anyhow!("unit key: {e}"))?;
+    let token = &unit.production.as_ref().ok_or(ErrorCode::EgsNotReady)?.token;
+    let cert = Certificate::from_binary_security_token(token).map_err(|e| anyhow::anyhow!("certificate: {e}"))?;
+    match unit.environment {
+        // ZATCA's developer portal issues a fixed certificate whatever the CSR's key (SPEC §10.5).
+        Environment::Sandbox => {
+            Ok(Signer::new(key.clone(), cert.clone()).unwrap_or_else(|_| Signer::new_unchecked(key, cert)))
+        }
+        Environment::Production => Ok(Signer::new(key, cert).map_err(|e| anyhow::anyhow!("key and certificate: {e}"))?),
+    }
+}
+
+/// Signs the draft at the unit's next chain position and records it, with its submission job.
+async fn issue(state: &AppState, unit: &EgsUnit, draft: Draft) -> AppResult<Invoice> {
+    let lock = state.chain_lock(unit.id);
+    let _guard = lock.lock().await;
+    for _ in 0..5 {
+        let unit = state
+            .store
+            .unit_by_id(unit.id)
+            .await?
+            .ok_or(ErrorCode::EgsUnitNotFound)?;
+        let signer = signer(state, &unit)?;
+        let chain = ChainInputs {
+            icv: u64::try_from(unit.invoice_counter + 1).unwrap_or(1),
+            pih: unit.last_invoice_hash.clone(),
+            uuid: Uuid::new_v4().to_string(),
+        };
+        let signed = sign_invoice(&draft.input, &chain, &signer, None).map_err(|err| {
+            AppError::api(ErrorCode::ValidationError, format!("The invoice is invalid: {err}"))
+                .with_details(core_details(&err))
+        })?;
+        let now = Utc::now();
+        let invoice = Invoice {
+            id: Uuid::new_v4(),
+            account_id: unit.account_id,
+            egs_unit_id: unit.id,
+            environment: unit.environment,
+            uuid: signed.uuid.clone(),
+            invoice_number: draft.input.invoice_number.clone(),
+            invoice_type: draft.kind,
+            document_type: draft.document,
+            status: InvoiceStatus::Pending,
+            icv: unit.invoice_counter + 1,
+            invoice_hash: signed.hash.clone(),
+            currency: draft.input.currency.clone(),
+            subtotal: draft.subtotal,
+            vat: draft.vat,
+            total: draft.total,
+            invoice_date: draft.input.invoice_date.clone(),
+            invoice_time: draft.input.invoice_time.clone(),
+            qr_code: Some(signed.qr.clone()),
+            original_invoice_id: draft.original_id,
+            has_buyer: draft.input.buyer.is_some(),
+            device_signed: false,
+            line_items: draft.lines.clone(),
+            messages: Vec::new(),
+            report_deadline: report_deadline(&draft.input, draft.kind, now),
+            reported_at: None,
+            cleared_at: None,
+            idempotency_key: draft.idempotency_key.clone(),
+            request_hash: Some(draft.request_hash.clone()),
+            created_at: now,
+            updated_at: now,
+        };
+        // Archived before the row is committed: no recorded invoice lacks its XML.
+        state
+            .archive
+            .put(invoice.id, ArchiveKind::Signed, signed.xml.as_bytes())
+            .await?;
+        let job = submission_job(state, &invoice, now);
+        match state.store.issue_invoice(&invoice, Some(&job)).await? {
+            IssueOutcome::Issued => {
+                tracing::info!(
+                    egs.id = %unit.id,
+                    invoice.id = %invoice.id,
+                    invoice.icv = invoice.icv,
+                    invoice.type = invoice.invoice_type.as_str(),
+                    "invoice issued"
+                );
+                return Ok(invoice);
+            }
+            IssueOutcome::ChainMoved => continue,
+            IssueOutcome::Exists(id) => {
+                return state
+                    .store
+                    .invoice_by_id(id)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("invoice {id} vanished").into());
+            }
+        }
+    }
+    Err(anyhow::anyhow!("the unit's chain kept moving; giving up after 5 attempts").into())
+}
+
+/// Simplified documents must reach ZATCA within 24 hours of issue (Saudi time of the document).
+fn report_deadline(input: &InvoiceInput, kind: InvoiceKind, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if kind != InvoiceKind::Simplified {
+        return None;
+    }
+    let issued = chrono::NaiveDateTime::parse_from_str(
+        &format!("{} {}", input.invoice_date, input.invoice_time),
+        "%Y-%m-%d %H:%M:%S",
+    )
+    .ok()
+    .map(|local| (local - chrono::Duration::hours(3)).and_utc())
+    .unwrap_or(now);
+    Some(issued + chrono::Duration::hours(24))
+}
+
+/// The submission job of a new invoice, due only once the inline attempt has surely ended (its
+/// budget plus ZATCA's timeout), so the worker never sends it at the same time.
+fn submission_job(state: &AppState, invoice: &Invoice, now: DateTime<Utc>) -> Job {
+    let mut job = Job::new(
+        invoice.egs_unit_id,
+        JobKind::Submit(SubmitJob { invoice_id: invoice.id }),
+    );
+    if state.config.inline_submit_ms > 0 {
+        let wait = state.config.inline_submit_ms + state.config.zatca_timeout_secs.max(1) * 1000 + 1000;
+        job.not_before = Some(now + chrono::Duration::milliseconds(i64::try_from(wait).unwrap_or(i64::MAX)));
+    }
+    job
+}
+
+/// One inline attempt: it settles most invoices before the answer; an invoice it does not
+/// settle in time is left to the queue (the attempt goes on in the background).
+async fn settle_inline(state: &AppState, invoice: Invoice) -> Invoice {
+    let budget = Duration::from_millis(state.config.inline_submit_ms);
+    if budget.is_zero() {
+        return invoice;
+    }
+    let id = invoice.id;
+    let task_state = state.clone();
+    let task = tokio::spawn(async move { submit(&task_state, id, true).await });
+    match tokio::time::timeout(budget, task).await {
+        Ok(Ok(_)) => match state.store.invoice_by_id(id).await {
+            Ok(Some(current)) => current,
+            _ => invoice,
+        },
+        _ => invoice,
+    }
+}
+
+/// Sends an invoice to ZATCA (reporting or clearance) and records the answer. `inline` is the
+/// request's own attempt; the queue's attempts are not inline.
+pub async fn submit(state: &AppState, invoice_id: Uuid, inline: bool) -> JobOutcome {
+    match submit_inner(state, invoice_id, inline).await {
+        Ok(outcome) => outcome,
+        Err(err) => JobOutcome::Retry(format!("{err:#}")),
+    }
+}
+
+async fn submit_inner(state: &AppState, invoice_id: Uuid, inline: bool) -> anyhow::Result<JobOutcome> {
+    let Some(mut invoice) = state.store.invoice_by_id(invoice_id).await? else {
+        return Ok(JobOutcome::Fail("the invoice no longer exists".into()));
+    };
+    if invoice.status.is_final() {
+        return Ok(JobOutcome::Done);
+    }
+    let _permit = state.submission_permit(invoice.egs_unit_id).await;
+    // Read again under the permit: another attempt may have settled it meanwhile.
+    let Some(current) = state.store.invoice_by_id(invoice_id).await? else {
+        return Ok(JobOutcome::Fail("the invoice no longer exists".into()));
+    };
+    invoice = current;
+    if invoice.status.is_final() {
+        return Ok(JobOutcome::Done);
+    }
+    let Some(unit) = state.store.unit_by_id(invoice.egs_unit_id).await? else {
+        return Ok(JobOutcome::Fail("the unit no longer exists".into()));
+    };
+    let Some(xml) = state.archive.get(invoice.id, ArchiveKind::Signed).await? else {
+        anyhow::bail!("the signed XML of invoice {} is not in the archive", invoice.id);
+    };
+    let creds: Credentials = production_credentials(state, &unit).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if invoice.status == InvoiceStatus::Pending {
+        let now = Utc::now();
+        invoice.transition(InvoiceStatus::Submitted, now)?;
+        state
+            .store
+            .save_invoice_status(
+                &invoice,
+                &TimelineEntry {
+                    status: InvoiceStatus::Submitted,
+                    at: now,
+                    messages: Vec::new(),
+                },
+            )
+            .await?;
+    }
+    let ctx = CallContext {
+        unit_id: unit.id,
+        environment: unit.environment,
+    };
+    let body = B64.encode(&xml);
+    let document = DocumentSubmission {
+        invoice_hash: &invoice.invoice_hash,
+        uuid: &invoice.uuid,
+        invoice_base64: &body,
+    };
+    let result = match invoice.invoice_type {
+        InvoiceKind::Simplified => state.authority.report_invoice(ctx, &creds, &document).await,
+        InvoiceKind::Standard => state.authority.clear_invoice(ctx, &creds, &document).await,
+    };
+    match result {
+        Ok(result) => record_answer(state, invoice, result).await,
+        Err(err) => record_failure(state, invoice, err, inline).await,
+    }
+}
+
+fn details(messages: &[crate::authority::ZatcaMessage]) -> Vec<Detail> {
+    messages.iter().map(Detail::from).collect()
+}
+
+async fn record_answer(state: &AppState, mut invoice: Invoice, result: SubmissionResult) -> anyhow::Result<JobOutcome> {
+    let now = Utc::now();
+    let accepted = result.accepted();
+    if accepted {
+        if let Some(cleared) = &result.cleared_xml {
+            state.archive.put(invoice.id, ArchiveKind::Cleared, cleared).await?;
+            if let Ok(qr) = zatca_core::verify::embedded_qr(cleared) {
+                invoice.qr_code = Some(qr);
+            }
+        }
+    }
+    let next = match (accepted, invoice.invoice_type) {
+        (true, InvoiceKind::Simplified) => InvoiceStatus::Reported,
+        (true, InvoiceKind::Standard) => InvoiceStatus::Cleared,
+        (false, _) => InvoiceStatus::Rejected,
+    };
+    invoice.messages = if accepted {
+        details(&result.warnings)
+    } else {
+        details(&result.errors)
+    };
+    invoice.transition(next, now)?;
+    if invoice.qr_code.is_some() && invoice.invoice_type == InvoiceKind::Standard {
+        state
+            .store
+            .save_invoice_qr(invoice.id, invoice.qr_code.as_deref())
+            .await?;
+    }
+    state
+        .store
+        .save_invoice_status(
+            &invoice,
+            &TimelineEntry {
+                status: next,
+                at: now,
+                messages: invoice.messages.clone(),
+            },
+        )
+        .await?;
+    tracing::info!(
+        invoice.id = %invoice.id,
+        egs.id = %invoice.egs_unit_id,
+        invoice.status = next.as_str(),
+        zatca.duplicate = result.duplicate,
+        "ZATCA decided"
+    );
+    Ok(JobOutcome::Done)
+}
+
+async fn record_failure(
+    state: &AppState,
+    mut invoice: Invoice,
+    err: AuthorityError,
+    inline: bool,
+) -> anyhow::Result<JobOutcome> {
+    let now = Utc::now();
+    let mut messages = details(err.messages());
+    if messages.is_empty() {
+        messages.push(Detail::message(err.to_string()));
+    }
+    if err.is_retryable() {
+        if invoice.near_deadline(now, chrono::Duration::hours(2)) {
+            tracing::warn!(
+                invoice.id = %invoice.id,
+                egs.id = %invoice.egs_unit_id,
+                deadline = %crate::domain::iso(invoice.report_deadline.unwrap_or(now)),
+                "simplified invoice near its 24-hour reporting deadline and ZATCA is unavailable"
+            );
+        }
+        invoice.transition(InvoiceStatus::Retrying, now)?;
+        invoice.messages = messages.clone();
+        state
+            .store
+            .save_invoice_status(
+                &invoice,
+                &TimelineEntry {
+                    status: InvoiceStatus::Retrying,
+                    at: now,
+                    messages,
+                },
+            )
+            .await?;
+        let reason = format!("ZATCA unavailable: {err}");
+        if inline {
+            return Ok(JobOutcome::Retry(reason));
+        }
+        return Ok(match err.retry_after() {
+            Some(wait) => JobOutcome::RetryAfter(reason, wait),
+            None => JobOutcome::Retry(reason),
+        });
+    }
+    // A refusal without validation results (credentials, a malformed request): terminal.
+    invoice.transition(InvoiceStatus::Rejected, now)?;
+    invoice.messages = messages.clone();
+    state
+        .store
+        .save_invoice_status(
+            &invoice,
+            &TimelineEntry {
+                status: InvoiceStatus::Rejected,
+                at: now,
+                messages,
+            },
+        )
+        .await?;
+    Ok(JobOutcome::Done)
+}

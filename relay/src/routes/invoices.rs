@@ -1,0 +1,406 @@
+//! The invoice routes (`shared/reference/hosted-api-invoices.txt`): the four creates, the list
+//! with cursor pagination, the detail with its timeline, and the XML download. Handlers parse,
+//! call [`crate::invoicing`], and map invoices to the documented JSON.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::{ApiJson, Auth};
+use crate::AppState;
+use crate::domain::{Invoice, InvoiceKind, InvoiceStatus, iso};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::invoicing::{self, CreateRequest, Endpoint};
+use crate::store::{ArchiveKind, InvoiceFilter};
+
+/// The invoice routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/invoices", get(list))
+        .route("/invoices/simplified", post(create_simplified))
+        .route("/invoices/standard", post(create_standard))
+        .route("/invoices/credit-note", post(create_credit_note))
+        .route("/invoices/debit-note", post(create_debit_note))
+        .route("/invoices/{id}", get(detail))
+        .route("/invoices/{id}/xml", get(xml))
+}
+
+/// An amount as the API shows it: a JSON number without trailing zeros (`115`, `57.5`).
+fn amount(d: Decimal) -> Value {
+    let d = d.normalize();
+    if d.scale() == 0 {
+        if let Ok(n) = i64::try_from(d.mantissa()) {
+            return json!(n);
+        }
+    }
+    d.to_string().parse::<f64>().map_or(Value::Null, |f| json!(f))
+}
+
+fn hijri(date: &str) -> Value {
+    zatca_core::hijri::umm_al_qura(date).map_or(Value::Null, Value::String)
+}
+
+fn urls(invoice: &Invoice) -> (String, String) {
+    (
+        format!("/v1/invoices/{}/xml", invoice.id),
+        format!("/v1/invoices/{}/pdf", invoice.id),
+    )
+}
+
+/// The answer of a create, in the documented field order of its endpoint.
+fn created_json(invoice: &Invoice) -> Value {
+    let (xml_url, pdf_url) = urls(invoice);
+    let mut v = Map::new();
+    v.insert("invoice_id".into(), json!(invoice.id));
+    v.insert("uuid".into(), json!(invoice.uuid));
+    v.insert("status".into(), json!(invoice.status.as_str()));
+    if invoice.document_type.is_note() {
+        v.insert("document_type".into(), json!(invoice.document_type.as_str()));
+    }
+    v.insert("subtotal".into(), amount(invoice.subtotal));
+    v.insert("vat".into(), amount(invoice.vat));
+    v.insert("total".into(), amount(invoice.total));
+    if invoice.document_type.is_note() {
+        v.insert("reported_at".into(), json!(invoice.reported_at.map(iso)));
+        v.insert("cleared_at".into(), json!(invoice.cleared_at.map(iso)));
+    } else {
+        match invoice.invoice_type {
+            InvoiceKind::Simplified => {
+                v.insert("invoice_date_hijri".into(), hijri(&invoice.invoice_date));
+                v.insert("qr_code".into(), json!(invoice.qr_code));
+                v.insert("reported_at".into(), json!(invoice.reported_at.map(iso)));
+                v.insert("report_deadline".into(), json!(invoice.report_deadline.map(iso)));
+                v.insert("pdf_url".into(), json!(pdf_url));
+            }
+            InvoiceKind::Standard => {
+                v.insert("qr_code".into(), json!(invoice.qr_code));
+                v.insert("signed_xml_url".into(), json!(xml_url));
+                v.insert("pdf_url".into(), json!(pdf_url));
+                v.insert("cleared_at".into(), json!(invoice.cleared_at.map(iso)));
+            }
+        }
+    }
+    if !invoice.status.is_final() {
+        let next = match invoice.invoice_type {
+            InvoiceKind::Simplified => "reported",
+            InvoiceKind::Standard => "cleared",
+        };
+        v.insert(
+            "message".into(),
+            json!(format!(
+                "Signed and queued: ZATCA has not answered yet; the relay retries until it is {next}. Poll GET /v1/invoices/{}.",
+                invoice.id
+            )),
+        );
+    }
+    if !invoice.messages.is_empty() {
+        v.insert("warnings".into(), json!(invoice.messages));
+    }
+    Value::Object(v)
+}
+
+/// A created (or replayed) invoice as the HTTP answer: 200, or 422 when ZATCA rejected it.
+fn created_response(invoice: &Invoice) -> Response {
+    if invoice.status == InvoiceStatus::Rejected {
+        return AppError::api(
+            ErrorCode::ZatcaRejected,
+            format!(
+                "ZATCA rejected invoice {} ({}); it keeps its place in the unit's chain",
+                invoice.id, invoice.invoice_number
+            ),
+        )
+        .with_details(invoice.messages.clone())
+        .into_response();
+    }
+    (StatusCode::OK, Json(created_json(invoice))).into_response()
+}
+
+async fn create(state: AppState, auth: Auth, headers: HeaderMap, endpoint: Endpoint, body: Value) -> Response {
+    let idempotency_key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(key)) => Some(key.trim().to_owned()),
+        Some(Err(_)) => {
+            return AppError::invalid_field("Idempotency-Key", "must be printable ASCII").into_response();
+        }
+    };
+    let Value::Object(body) = body else {
+        return AppError::from(ErrorCode::InvalidJson).into_response();
+    };
+    let request = CreateRequest {
+        endpoint,
+        body,
+        idempotency_key,
+    };
+    match invoicing::create(&state, &auth, request).await {
+        Ok(created) => created_response(&created.invoice),
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn create_simplified(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> Response {
+    create(state, auth, headers, Endpoint::Simplified, body).await
+}
+
+async fn create_standard(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> Response {
+    create(state, auth, headers, Endpoint::Standard, body).await
+}
+
+async fn create_credit_note(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> Response {
+    create(state, auth, headers, Endpoint::CreditNote, body).await
+}
+
+async fn create_debit_note(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> Response {
+    create(state, auth, headers, Endpoint::DebitNote, body).await
+}
+
+/// An invoice of the caller's account and environment, or 404.
+async fn load(state: &AppState, auth: &Auth, id: &str) -> AppResult<Invoice> {
+    let id = Uuid::parse_str(id).map_err(|_| AppError::from(ErrorCode::InvoiceNotFound))?;
+    state
+        .store
+        .invoice(auth.account.id, id)
+        .await?
+        .filter(|i| i.environment == auth.key.environment)
+        .ok_or_else(|| ErrorCode::InvoiceNotFound.into())
+}
+
+const MAX_LIMIT: u32 = 100;
+
+fn cursor_text(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("seq:{seq}"))
+}
+
+fn parse_cursor(text: &str) -> Option<i64> {
+    let bytes = URL_SAFE_NO_PAD.decode(text.trim()).ok()?;
+    std::str::from_utf8(&bytes).ok()?.strip_prefix("seq:")?.parse().ok()
+}
+
+fn check_date(field: &str, value: &str) -> AppResult<String> {
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map(|_| value.to_owned())
+        .map_err(|_| AppError::invalid_field(field, "must be a date YYYY-MM-DD"))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(query): Query<HashMap<String, String>>,
+) -> AppResult<Json<Value>> {
+    let known = [
+        "cursor",
+        "limit",
+        "status",
+        "invoice_type",
+        "document_type",
+        "date_from",
+        "date_to",
+        "egs_unit_id",
+    ];
+    if let Some(unknown) = query.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(AppError::invalid_field(unknown, "unknown query parameter"));
+    }
+    let limit = match query.get("limit") {
+        None => 20,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| AppError::invalid_field("limit", format!("must be 1 to {MAX_LIMIT}")))?,
+    };
+    let after = match query.get("cursor") {
+        None => None,
+        Some(text) => Some(
+            parse_cursor(text).ok_or_else(|| AppError::invalid_field("cursor", "not a cursor from a previous page"))?,
+        ),
+    };
+    let filter = InvoiceFilter {
+        status: query
+            .get("status")
+            .map(|s| {
+                s.parse::<InvoiceStatus>()
+                    .map_err(|m| AppError::invalid_field("status", m))
+            })
+            .transpose()?,
+        invoice_type: query
+            .get("invoice_type")
+            .map(|s| match s.as_str() {
+                "simplified" | "standard" => Ok(s.clone()),
+                _ => Err(AppError::invalid_field("invoice_type", "simplified or standard")),
+            })
+            .transpose()?,
+        document_type: query
+            .get("document_type")
+            .map(|s| match s.as_str() {
+                "invoice" | "credit_note" | "debit_note" => Ok(s.clone()),
+                _ => Err(AppError::invalid_field(
+                    "document_type",
+                    "invoice, credit_note or debit_note",
+                )),
+            })
+            .transpose()?,
+        date_from: query.get("date_from").map(|d| check_date("date_from", d)).transpose()?,
+        date_to: query.get("date_to").map(|d| check_date("date_to", d)).transpose()?,
+        egs_unit_id: query
+            .get("egs_unit_id")
+            .map(|id| Uuid::parse_str(id).map_err(|_| AppError::from(ErrorCode::EgsUnitNotFound)))
+            .transpose()?,
+    };
+    let page = state
+        .store
+        .list_invoices(auth.account.id, auth.key.environment, &filter, after, limit)
+        .await?;
+    let data: Vec<Value> = page
+        .invoices
+        .iter()
+        .map(|i| {
+            json!({
+                "invoice_id": i.id,
+                "uuid": i.uuid,
+                "invoice_number": i.invoice_number,
+                "invoice_type": i.invoice_type.as_str(),
+                "document_type": i.document_type.as_str(),
+                "status": i.status.as_str(),
+                "total": amount(i.total),
+                "invoice_date": i.invoice_date,
+                "created_at": iso(i.created_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "data": data,
+        "pagination": {
+            "limit": limit,
+            "next_cursor": page.next.map(cursor_text),
+            "has_more": page.next.is_some(),
+            "total_count": page.total_count,
+        },
+    })))
+}
+
+async fn detail(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let invoice = load(&state, &auth, &id).await?;
+    let timeline = state.store.invoice_timeline(invoice.id).await?;
+    let (xml_url, pdf_url) = urls(&invoice);
+    let lines: Vec<Value> = invoice
+        .line_items
+        .iter()
+        .map(|l| {
+            json!({
+                "line_number": l.line_number,
+                "description": l.description,
+                "quantity": amount(l.quantity),
+                "unit_price": amount(l.unit_price),
+                "vat_rate": amount(l.vat_rate),
+                "line_total": amount(l.line_total),
+            })
+        })
+        .collect();
+    let timeline: Vec<Value> = timeline
+        .iter()
+        .map(|t| {
+            let mut entry = json!({ "status": t.status.as_str(), "at": iso(t.at) });
+            if !t.messages.is_empty() {
+                entry["messages"] = json!(t.messages);
+            }
+            entry
+        })
+        .collect();
+    let now = chrono::Utc::now();
+    let mut v = json!({
+        "invoice_id": invoice.id,
+        "uuid": invoice.uuid,
+        "invoice_number": invoice.invoice_number,
+        "egs_unit_id": invoice.egs_unit_id,
+        "invoice_type": invoice.invoice_type.as_str(),
+        "document_type": invoice.document_type.as_str(),
+        "status": invoice.status.as_str(),
+        "subtotal": amount(invoice.subtotal),
+        "vat": amount(invoice.vat),
+        "total": amount(invoice.total),
+        "currency": invoice.currency,
+        "invoice_date": invoice.invoice_date,
+        "invoice_date_hijri": hijri(&invoice.invoice_date),
+        "reported_at": invoice.reported_at.map(iso),
+        "cleared_at": invoice.cleared_at.map(iso),
+        "report_deadline": invoice.report_deadline.map(iso),
+        "signed_xml_url": xml_url,
+        "pdf_url": pdf_url,
+        "qr_code": invoice.qr_code,
+        "line_items": lines,
+        "timeline": timeline,
+        "icv": invoice.icv,
+        "invoice_hash": invoice.invoice_hash,
+        "invoice_time": invoice.invoice_time,
+    });
+    if invoice.near_deadline(now, chrono::Duration::hours(2)) {
+        v["report_deadline_near"] = json!(true);
+    }
+    if !invoice.messages.is_empty() {
+        v["zatca_messages"] = json!(invoice.messages);
+    }
+    Ok(Json(v))
+}
+
+async fn xml(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Response> {
+    let invoice = load(&state, &auth, &id).await?;
+    let document = match state.archive.get(invoice.id, ArchiveKind::Cleared).await? {
+        Some(cleared) => Some(cleared),
+        None => state.archive.get(invoice.id, ArchiveKind::Signed).await?,
+    };
+    let Some(document) = document else {
+        return Ok((
+            StatusCode::NOT_FOUND,
+            Json(json!({ "message": "Signed XML not available for this invoice." })),
+        )
+            .into_response());
+    };
+    let name: String = invoice
+        .invoice_number
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (CONTENT_TYPE, "application/xml".to_owned()),
+            (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.xml\"")),
+        ],
+        document,
+    )
+        .into_response())
+}

@@ -1,0 +1,586 @@
+//! The invoice half of the hosted API over real HTTP: relay ↔ simulators. The documented
+//! examples run verbatim (the VAT-inclusive ones with `prices_include_vat: true`).
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use axum::http::Method;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use common::*;
+use serde_json::{Value, json};
+use zatca_sim::Faults;
+
+/// The seller of the documented examples, as a unit's profile (the examples name only street,
+/// city and country; the profile fills in the rest).
+fn acme() -> Value {
+    json!({
+        "name": "Acme Ltd",
+        "vat_number": "300012345600003",
+        "crn": "1010101010",
+        "address": {
+            "street": "King Fahd Rd",
+            "building_number": "1234",
+            "district": "Al Olaya",
+            "city": "Riyadh",
+            "postal_code": "12211",
+            "country": "SA"
+        },
+        "branch": "Riyadh",
+        "industry": "Retail"
+    })
+}
+
+/// A sandbox account with an active unit issuing both types under Acme's VAT number.
+async fn setup(t: &TestRelay) -> (String, String) {
+    let key = t.http.onboard("sandbox").await;
+    let unit = t
+        .http
+        .create_unit(
+            &key,
+            json!({"unit_name": "Main Branch POS", "invoice_type": "both", "seller": acme()}),
+        )
+        .await;
+    let status = t.http.wait_for(&key, &unit, &["active", "failed"]).await;
+    assert_eq!(status["onboarding_status"], "active", "{status}");
+    assert_eq!(
+        status["csid"], "production",
+        "sandbox units report with a production CSID"
+    );
+    (key, unit)
+}
+
+async fn post_with_key(t: &TestRelay, path: &str, key: &str, idempotency: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", t.http.base))
+        .bearer_auth(key)
+        .json(body);
+    if let Some(k) = idempotency {
+        request = request.header("Idempotency-Key", k);
+    }
+    let response = request.send().await.expect("answer");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text })),
+    )
+}
+
+fn simplified_example(unit: &str) -> Value {
+    json!({
+        "egs_unit_id": unit,
+        "invoice_number": "INV-001",
+        "invoice_date": "2025-01-15",
+        "invoice_time": "14:30:00",
+        "seller": {
+            "name": "Acme Ltd",
+            "vat_number": "300012345600003",
+            "address": { "street": "King Fahd Rd", "city": "Riyadh", "country": "SA" },
+        },
+        "line_items": [
+            { "description": "Product A", "quantity": 2, "unit_price": 50.0 },
+        ],
+    })
+}
+
+fn standard_example(unit: &str) -> Value {
+    json!({
+        "egs_unit_id": unit,
+        "invoice_number": "INV-002",
+        "invoice_date": "2025-01-15",
+        "invoice_time": "14:30:00",
+        "prices_include_vat": true,
+        "seller": {
+            "name": "Acme Ltd",
+            "vat_number": "300012345600003",
+            "address": { "street": "King Fahd Rd", "city": "Riyadh", "country": "SA" },
+        },
+        "buyer": {
+            "name": "Client Co",
+            "vat_number": "300098765400003",
+            "address": { "street": "Olaya St", "city": "Riyadh", "country": "SA" },
+        },
+        "line_items": [
+            { "description": "Service B", "quantity": 1, "unit_price": 115.0 },
+        ],
+    })
+}
+
+fn credit_note_example(unit: &str, original: &str) -> Value {
+    json!({
+        "egs_unit_id": unit,
+        "invoice_number": "CN-001",
+        "invoice_date": "2025-01-20",
+        "invoice_time": "11:00:00",
+        "original_invoice_uuid": original,
+        "reason": "Goods returned",
+        "prices_include_vat": true,
+        "seller": { "name": "Acme Ltd", "vat_number": "300012345600003", "address": { "street": "King Fahd Rd", "city": "Riyadh", "country": "SA" } },
+        "line_items": [{ "description": "Refund Item A", "quantity": 1, "unit_price": 57.5 }],
+    })
+}
+
+fn iso_ms(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|t| t.ends_with('Z') && t.len() == "2025-01-15T10:00:00.000Z".len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documented_examples_create_list_detail_and_xml() {
+    let t = TestRelay::start().await;
+    let (key, unit) = setup(&t).await;
+
+    // Simplified (B2C): reported, with the documented fields.
+    let (status, inv) = post_with_key(
+        &t,
+        "/v1/invoices/simplified",
+        &key,
+        Some("unique-key-123"),
+        &simplified_example(&unit),
+    )
+    .await;
+    assert_eq!(status, 200, "{inv}");
+    assert_eq!(inv["status"], "reported", "{inv}");
+    assert_eq!(
+        (inv["subtotal"].clone(), inv["vat"].clone(), inv["total"].clone()),
+        (json!(100), json!(15), json!(115))
+    );
+    assert_eq!(inv["invoice_date_hijri"], "1446-07-15");
+    assert!(iso_ms(&inv["reported_at"]), "{inv}");
+    assert_eq!(
+        inv["report_deadline"], "2025-01-16T11:30:00.000Z",
+        "24 h after 14:30 Riyadh time"
+    );
+    let id = inv["invoice_id"].as_str().expect("id").to_owned();
+    assert_eq!(inv["pdf_url"], format!("/v1/invoices/{id}/pdf"));
+    let qr = B64.decode(inv["qr_code"].as_str().expect("qr")).expect("base64");
+    assert_eq!(qr[0], 1, "TLV tag 1 first");
+    let keys: Vec<&str> = inv.as_object().expect("object").keys().map(String::as_str).collect();
+    for field in [
+        "invoice_id",
+        "uuid",
+        "status",
+        "subtotal",
+        "vat",
+        "total",
+        "invoice_date_hijri",
+        "qr_code",
+        "reported_at",
+        "report_deadline",
+        "pdf_url",
+    ] {
+        assert!(keys.contains(&field), "{field} missing: {inv}");
+    }
+
+    // Standard (B2B): cleared synchronously; ZATCA's cleared XML is what is served.
+    let (status, std_inv) = post_with_key(
+        &t,
+        "/v1/invoices/standard",
+        &key,
+        Some("unique-key-456"),
+        &standard_example(&unit),
+    )
+    .await;
+    assert_eq!(status, 200, "{std_inv}");
+    assert_eq!(std_inv["status"], "cleared", "{std_inv}");
+    assert_eq!(
+        (
+            std_inv["subtotal"].clone(),
+            std_inv["vat"].clone(),
+            std_inv["total"].clone()
+        ),
+        (json!(100), json!(15), json!(115))
+    );
+    assert!(iso_ms(&std_inv["cleared_at"]), "{std_inv}");
+    let std_id = std_inv["invoice_id"].as_str().expect("id").to_owned();
+    assert_eq!(std_inv["signed_xml_url"], format!("/v1/invoices/{std_id}/xml"));
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/invoices/{std_id}/xml", t.http.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("xml");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/xml");
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .expect("cd")
+            .starts_with("attachment")
+    );
+    let cleared = response.bytes().await.expect("bytes");
+    let verification = zatca_core::verify::verify(&cleared, None).expect("cleared XML verifies");
+    assert!(
+        verification
+            .issues
+            .iter()
+            .all(|i| i.severity != zatca_core::Severity::Error),
+        "{:?}",
+        verification.issues
+    );
+
+    // Credit note against the simplified invoice: reported; document_type added.
+    let uuid = inv["uuid"].as_str().expect("uuid");
+    let (status, note) = post_with_key(
+        &t,
+        "/v1/invoices/credit-note",
+        &key,
+        Some("credit-001"),
+        &credit_note_example(&unit, uuid),
+    )
+    .await;
+    assert_eq!(status, 200, "{note}");
+    assert_eq!(note["status"], "reported", "{note}");
+    assert_eq!(note["document_type"], "credit_note");
+    assert_eq!(
+        (note["subtotal"].clone(), note["vat"].clone(), note["total"].clone()),
+        (json!(50), json!(7.5), json!(57.5))
+    );
+    assert!(note["cleared_at"].is_null());
+
+    // Debit note, same shape.
+    let mut debit = credit_note_example(&unit, uuid);
+    debit["invoice_number"] = json!("DN-001");
+    debit["reason"] = json!("Price adjustment");
+    let (status, dn) = post_with_key(&t, "/v1/invoices/debit-note", &key, None, &debit).await;
+    assert_eq!(status, 200, "{dn}");
+    assert_eq!(dn["document_type"], "debit_note");
+
+    // List: newest first, with the documented pagination block.
+    let (status, list) = t.http.get("/v1/invoices?limit=2", &key).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(2));
+    assert_eq!(list["data"][0]["invoice_id"], dn["invoice_id"]);
+    assert_eq!(list["pagination"]["limit"], 2);
+    assert_eq!(list["pagination"]["has_more"], true);
+    assert_eq!(list["pagination"]["total_count"], 4);
+    let cursor = list["pagination"]["next_cursor"].as_str().expect("cursor").to_owned();
+    let (_, page2) = t.http.get(&format!("/v1/invoices?limit=2&cursor={cursor}"), &key).await;
+    assert_eq!(page2["data"].as_array().map(Vec::len), Some(2));
+    assert_eq!(page2["pagination"]["has_more"], false);
+    assert!(page2["pagination"]["next_cursor"].is_null());
+    let (_, filtered) = t
+        .http
+        .get(
+            &format!(
+                "/v1/invoices?limit=20&status=reported&egs_unit_id={unit}&invoice_type=simplified&document_type=invoice"
+            ),
+            &key,
+        )
+        .await;
+    assert_eq!(filtered["data"].as_array().map(Vec::len), Some(1), "{filtered}");
+    assert_eq!(filtered["data"][0]["invoice_number"], "INV-001");
+    let (_, dated) = t
+        .http
+        .get("/v1/invoices?date_from=2025-01-16&date_to=2025-01-31", &key)
+        .await;
+    assert_eq!(dated["pagination"]["total_count"], 2, "{dated}");
+
+    // Detail: line items and the timeline pending → submitted → reported.
+    let (status, detail) = t.http.get(&format!("/v1/invoices/{id}"), &key).await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["invoice_number"], "INV-001");
+    assert_eq!(detail["egs_unit_id"], unit);
+    assert_eq!(detail["currency"], "SAR");
+    assert_eq!(
+        detail["line_items"][0],
+        json!({"line_number": 1, "description": "Product A", "quantity": 2, "unit_price": 50, "vat_rate": 15, "line_total": 115})
+    );
+    let steps: Vec<&str> = detail["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| e["status"].as_str())
+        .collect();
+    assert_eq!(steps, ["pending", "submitted", "reported"]);
+
+    // Each reported or cleared exactly once at the simulator.
+    let counters = t.sims.sandbox.counters();
+    assert_eq!(counters.endpoint("POST /invoices/reporting/single").accepted, 3);
+    assert_eq!(counters.endpoint("POST /invoices/clearance/single").accepted, 1);
+
+    // Unknown invoice: 404; XML 404 as documented when nothing is archived is not reachable
+    // for relay-made invoices (the XML is archived before the invoice exists).
+    let (status, body) = t
+        .http
+        .get("/v1/invoices/6d4b10b7-af97-4b9b-befb-745797df8828", &key)
+        .await;
+    assert_eq!(status, 404);
+    assert_envelope(&body, "INVOICE_NOT_FOUND");
+    t.relay.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_consume_nothing_from_the_chain() {
+    let t = TestRelay::start().await;
+    let (key, unit) = setup(&t).await;
+
+    let mut body = simplified_example(&unit);
+    body.as_object_mut().expect("obj").remove("egs_unit_id");
+    let (status, answer) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &body).await;
+    assert_eq!(status, 400);
+    assert_envelope(&answer, "EGS_UNIT_REQUIRED");
+    assert_eq!(
+        answer["error"]["message"],
+        "Provide egs_unit_id in the request body or set a default EGS unit for this API key in the dashboard."
+    );
+    body["egs_unit_id"] = json!("6d4b10b7-af97-4b9b-befb-745797df8828");
+    let (status, answer) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &body).await;
+    assert_eq!(status, 400);
+    assert_envelope(&answer, "EGS_UNIT_NOT_FOUND");
+    assert_eq!(answer["error"]["message"], "EGS unit not found");
+
+    let mut wrong_vat = simplified_example(&unit);
+    wrong_vat["seller"]["vat_number"] = json!("310122393500003");
+    let (status, answer) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &wrong_vat).await;
+    assert_eq!(status, 400);
+    assert_envelope(&answer, "SELLER_VAT_MISMATCH");
+
+    let mut invalid = simplified_example(&unit);
+    invalid["line_items"][0]["quantity"] = json!(0);
+    invalid["invoice_date"] = json!("2025-13-40");
+    let (status, answer) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &invalid).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_envelope(&answer, "VALIDATION_ERROR");
+    let details = answer["error"]["details"].as_array().expect("details");
+    assert!(details.iter().any(|d| d["path"] == "invoice_date"), "{answer}");
+    assert!(
+        details
+            .iter()
+            .any(|d| d["path"].as_str().is_some_and(|p| p.starts_with("line_items[0]"))),
+        "{answer}"
+    );
+
+    let (status, answer) = post_with_key(
+        &t,
+        "/v1/invoices/credit-note",
+        &key,
+        None,
+        &credit_note_example(&unit, "no-such-invoice"),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_envelope(&answer, "ORIGINAL_INVOICE_NOT_FOUND");
+    assert_eq!(answer["error"]["message"], "Original invoice not found");
+
+    // Nothing above took a chain position.
+    let (_, status_now) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
+    assert_eq!(status_now["invoice_counter"], 0, "{status_now}");
+
+    // A B2B original needs the buyer on its notes, and notes may not exceed it.
+    let (_, std_inv) = post_with_key(&t, "/v1/invoices/standard", &key, None, &standard_example(&unit)).await;
+    let uuid = std_inv["uuid"].as_str().expect("uuid");
+    let (status, answer) = post_with_key(
+        &t,
+        "/v1/invoices/credit-note",
+        &key,
+        None,
+        &credit_note_example(&unit, uuid),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_envelope(&answer, "BUYER_REQUIRED_FOR_B2B_NOTE");
+    let mut too_big = credit_note_example(&unit, uuid);
+    too_big["buyer"] = standard_example(&unit)["buyer"].clone();
+    too_big["line_items"][0]["unit_price"] = json!(200);
+    let (status, answer) = post_with_key(&t, "/v1/invoices/credit-note", &key, None, &too_big).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_envelope(&answer, "CREDIT_NOTE_TOTAL_EXCEEDS_ORIGINAL");
+    too_big["line_items"][0]["unit_price"] = json!(57.5);
+    let (status, answer) = post_with_key(&t, "/v1/invoices/credit-note", &key, None, &too_big).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["status"], "cleared", "a note on a B2B invoice is cleared");
+    let (_, status_now) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
+    assert_eq!(status_now["invoice_counter"], 2, "{status_now}");
+
+    // Another account sees none of it.
+    let other = t.http.onboard("sandbox").await;
+    let id = std_inv["invoice_id"].as_str().expect("id");
+    for path in [format!("/v1/invoices/{id}"), format!("/v1/invoices/{id}/xml")] {
+        let (status, answer) = t.http.get(&path, &other).await;
+        assert_eq!(status, 404, "{path}: {answer}");
+    }
+    let (_, list) = t.http.get("/v1/invoices", &other).await;
+    assert_eq!(list["pagination"]["total_count"], 0);
+    let (status, answer) = post_with_key(&t, "/v1/invoices/simplified", &other, None, &simplified_example(&unit)).await;
+    assert_eq!(status, 400);
+    assert_envelope(&answer, "EGS_UNIT_NOT_FOUND");
+    t.relay.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keys_replay_refuse_and_race() {
+    let t = TestRelay::start().await;
+    let (key, unit) = setup(&t).await;
+    let body = simplified_example(&unit);
+    let (s1, first) = post_with_key(&t, "/v1/invoices/simplified", &key, Some("k-1"), &body).await;
+    let (s2, again) = post_with_key(&t, "/v1/invoices/simplified", &key, Some("k-1"), &body).await;
+    assert_eq!((s1, s2), (200, 200));
+    assert_eq!(first["invoice_id"], again["invoice_id"]);
+    let mut other = body.clone();
+    other["invoice_number"] = json!("INV-999");
+    let (status, answer) = post_with_key(&t, "/v1/invoices/simplified", &key, Some("k-1"), &other).await;
+    assert_eq!(status, 409, "{answer}");
+    assert_envelope(&answer, "IDEMPOTENCY_KEY_REUSED");
+
+    // Ten concurrent requests with one key make one invoice.
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (base, key, body) = (t.http.base.clone(), key.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let response = reqwest::Client::new()
+                .post(format!("{base}/v1/invoices/simplified"))
+                .bearer_auth(key)
+                .header("Idempotency-Key", "race")
+                .json(&body)
+                .send()
+                .await
+                .expect("answer");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("json"))
+        }));
+    }
+    let mut ids = HashSet::new();
+    for task in tasks {
+        let (status, answer) = task.await.expect("task");
+        assert_eq!(status, 200, "{answer}");
+        ids.insert(answer["invoice_id"].as_str().expect("id").to_owned());
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let (_, status_now) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
+    assert_eq!(status_now["invoice_counter"], 2);
+    t.relay.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_creates_make_one_unbroken_chain() {
+    let t = TestRelay::start().await;
+    let (key, unit) = setup(&t).await;
+    let mut tasks = Vec::new();
+    for n in 0..50 {
+        let (base, key) = (t.http.base.clone(), key.clone());
+        let mut body = simplified_example(&unit);
+        body["invoice_number"] = json!(format!("INV-{n:03}"));
+        tasks.push(tokio::spawn(async move {
+            let response = reqwest::Client::new()
+                .post(format!("{base}/v1/invoices/simplified"))
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .expect("answer");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("json"))
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        let (status, answer) = task.await.expect("task");
+        assert_eq!(status, 200, "{answer}");
+        ids.push(answer["invoice_id"].as_str().expect("id").to_owned());
+    }
+    // Walk the chain in ICV order: each document's PIH is the previous document's hash.
+    let mut by_icv = Vec::new();
+    for id in &ids {
+        let (_, detail) = t.http.get(&format!("/v1/invoices/{id}"), &key).await;
+        by_icv.push((
+            detail["icv"].as_i64().expect("icv"),
+            id.clone(),
+            detail["invoice_hash"].as_str().expect("hash").to_owned(),
+        ));
+    }
+    by_icv.sort();
+    let icvs: Vec<i64> = by_icv.iter().map(|(icv, _, _)| *icv).collect();
+    assert_eq!(icvs, (1..=50).collect::<Vec<i64>>());
+    let mut pih = zatca_core::chain::INITIAL_PIH.to_owned();
+    for (icv, id, hash) in &by_icv {
+        let response = reqwest::Client::new()
+            .get(format!("{}/v1/invoices/{id}/xml", t.http.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .expect("xml");
+        let xml = response.bytes().await.expect("bytes");
+        let verification = zatca_core::verify::verify(&xml, Some(&pih)).expect("verify");
+        assert!(
+            verification
+                .issues
+                .iter()
+                .all(|i| i.severity != zatca_core::Severity::Error),
+            "ICV {icv}: {:?}",
+            verification.issues
+        );
+        pih = hash.clone();
+    }
+    t.relay.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zatca_faults_are_retried_until_every_invoice_is_reported_or_cleared() {
+    let t = TestRelay::start_with(|c| {
+        c.inline_submit_ms = 0;
+        c.job_backoff_ms = 50;
+    })
+    .await;
+    let (key, unit) = setup(&t).await;
+    t.sims.sandbox.set_faults(Faults {
+        error_rate: 0.3,
+        rate_limit_rate: 0.2,
+        retry_after_secs: 1,
+        ..Faults::default()
+    });
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        let mut body = if n % 4 == 0 {
+            standard_example(&unit)
+        } else {
+            simplified_example(&unit)
+        };
+        body["invoice_number"] = json!(format!("F-{n}"));
+        let path = if n % 4 == 0 {
+            "/v1/invoices/standard"
+        } else {
+            "/v1/invoices/simplified"
+        };
+        let (status, answer) = post_with_key(&t, path, &key, None, &body).await;
+        assert_eq!(status, 200, "{answer}");
+        ids.push(answer["invoice_id"].as_str().expect("id").to_owned());
+    }
+    let started = Instant::now();
+    loop {
+        let (_, list) = t.http.get("/v1/invoices?limit=100", &key).await;
+        let open = list["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .filter(|i| !matches!(i["status"].as_str(), Some("reported" | "cleared")))
+            .count();
+        if open == 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{open} still open: {list}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let counters = t.sims.sandbox.counters();
+    let reporting = counters.endpoint("POST /invoices/reporting/single");
+    let clearance = counters.endpoint("POST /invoices/clearance/single");
+    assert_eq!(reporting.accepted + clearance.accepted, 20, "{counters:?}");
+    assert!(reporting.faulted + clearance.faulted > 0, "faults were injected");
+    // A retried invoice's timeline shows the retries with ZATCA's status.
+    let mut saw_retry = false;
+    for id in &ids {
+        let (_, detail) = t.http.get(&format!("/v1/invoices/{id}"), &key).await;
+        saw_retry |= detail["timeline"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .any(|e| e["status"] == "retrying");
+    }
+    assert!(saw_retry);
+    let _ = Method::GET;
+    t.relay.shutdown().await.expect("shutdown");
+}
