@@ -52,6 +52,10 @@ pub enum ErrorCode {
     InvoiceNotFound,
     /// 409: the `Idempotency-Key` was used with another request.
     IdempotencyKeyReused,
+    /// 400: a device-signed document fails verification (hash, signature, certificate).
+    InvalidSignedInvoice,
+    /// 409: another document of the unit holds this ICV.
+    ChainConflict,
     /// 400: a request the relay could not understand (answers of lower layers).
     BadRequest,
     /// 408: the body did not arrive within the body timeout.
@@ -124,7 +128,9 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code (for the uniqueness test and documentation).
-    pub const ALL: [ErrorCode; 46] = [
+    pub const ALL: [ErrorCode; 48] = [
+        ErrorCode::InvalidSignedInvoice,
+        ErrorCode::ChainConflict,
         ErrorCode::EgsUnitRequired,
         ErrorCode::InvoiceTypeNotAllowed,
         ErrorCode::SellerVatMismatch,
@@ -189,6 +195,8 @@ impl ErrorCode {
             OriginalInvoiceNotFound => "ORIGINAL_INVOICE_NOT_FOUND",
             InvoiceNotFound => "INVOICE_NOT_FOUND",
             IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            InvalidSignedInvoice => "INVALID_SIGNED_INVOICE",
+            ChainConflict => "CHAIN_CONFLICT",
             BadRequest => "BAD_REQUEST",
             RequestTimeout => "REQUEST_TIMEOUT",
             PayloadTooLarge => "PAYLOAD_TOO_LARGE",
@@ -237,7 +245,8 @@ impl ErrorCode {
             | CreditNoteTotalExceedsOriginal
             | OriginalInvoiceNotReady => StatusCode::BAD_REQUEST,
             OriginalInvoiceNotFound | InvoiceNotFound => StatusCode::NOT_FOUND,
-            IdempotencyKeyReused => StatusCode::CONFLICT,
+            IdempotencyKeyReused | ChainConflict => StatusCode::CONFLICT,
+            InvalidSignedInvoice => StatusCode::BAD_REQUEST,
             InvalidJson
             | ValidationError
             | InvalidBody
@@ -297,6 +306,8 @@ impl ErrorCode {
             OriginalInvoiceNotFound => "Original invoice not found",
             InvoiceNotFound => "Invoice not found",
             IdempotencyKeyReused => "This Idempotency-Key was used with a different request",
+            InvalidSignedInvoice => "The signed invoice cannot be accepted",
+            ChainConflict => "Another document of this EGS unit holds this ICV",
             BadRequest => "The request could not be understood",
             RequestTimeout => "The request body did not arrive in time",
             PayloadTooLarge => "Request body is too large",

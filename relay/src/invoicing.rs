@@ -307,6 +307,251 @@ pub async fn create(state: &AppState, auth: &Auth, request: CreateRequest) -> Ap
     Ok(Created { invoice })
 }
 
+/// `POST /v1/invoices/signed`: a document signed on the device (device custody).
+#[derive(Debug, Clone)]
+pub struct SignedRequest {
+    /// The JSON body: `invoice` (base64 of the signed XML), `invoice_hash`, `uuid`, and
+    /// optionally `egs_unit_id`.
+    pub body: Map<String, Value>,
+    /// The `Idempotency-Key` header.
+    pub idempotency_key: Option<String>,
+}
+
+/// What the relay noticed about a device document's place in the unit's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainCheck {
+    /// `continuous`, `gap`, `fork` or `out_of_order`.
+    pub status: &'static str,
+    /// The ICV the relay expected.
+    pub expected_icv: i64,
+    /// The PIH the relay expected.
+    pub expected_pih: String,
+}
+
+/// A device document, recorded (or the one the same bytes recorded before).
+#[derive(Debug, Clone)]
+pub struct RecordedSigned {
+    /// The invoice.
+    pub invoice: Invoice,
+    /// Its place in the chain (for a repeat: as it was checked now).
+    pub chain: ChainCheck,
+}
+
+/// Records and submits a device-signed document: the unit must be a device-custody unit of
+/// the key's account and environment; the hash is recomputed, the signature verified against
+/// the unit's certificate, and the ICV/PIH checked against the chain.
+pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest) -> AppResult<RecordedSigned> {
+    let body = &request.body;
+    let hash_key = request_hash(Endpoint::Simplified, body);
+    if let Some(key) = &request.idempotency_key {
+        if let Some(existing) = state.store.invoice_by_idempotency_key(auth.account.id, key).await? {
+            let created = replay(existing, &hash_key)?;
+            let unit = resolve_unit(state, auth, Some(&created.invoice.egs_unit_id.to_string())).await?;
+            let chain = chain_check(&unit, created.invoice.icv, None);
+            return Ok(RecordedSigned {
+                invoice: created.invoice,
+                chain,
+            });
+        }
+    }
+    let unit = resolve_unit(state, auth, text(body, "egs_unit_id")).await?;
+    if unit.custody != Custody::Device {
+        return Err(AppError::api(
+            ErrorCode::CustodyMismatch,
+            "This EGS unit is signed by the relay: use POST /v1/invoices/simplified, /standard, /credit-note or /debit-note",
+        ));
+    }
+    let xml = text(body, "invoice")
+        .and_then(|b| B64.decode(b.trim()).ok())
+        .ok_or_else(|| AppError::invalid_field("invoice", "must be the signed XML, base64-encoded"))?;
+    let verification = zatca_core::verify::verify(&xml, None)
+        .map_err(|e| AppError::invalid_field("invoice", format!("not a UBL document: {e}")))?;
+    let kind = if verification.is_simplified {
+        InvoiceKind::Simplified
+    } else {
+        InvoiceKind::Standard
+    };
+    check_ready(&unit, kind)?;
+    let mut problems: Vec<Detail> = verification
+        .issues
+        .iter()
+        .filter(|i| i.severity == zatca_core::Severity::Error)
+        .map(|i| Detail {
+            code: Some(i.rule.map_or_else(|| i.code.to_owned(), str::to_owned)),
+            path: Some("invoice".into()),
+            category: None,
+            message: i.message.clone(),
+        })
+        .collect();
+    if let Some(given) = text(body, "invoice_hash") {
+        if given != verification.hash {
+            problems.push(Detail::field(
+                "invoice_hash",
+                format!("differs from the document's hash {}", verification.hash),
+            ));
+        }
+    }
+    if let Some(given) = text(body, "uuid") {
+        if given != verification.uuid {
+            problems.push(Detail::field("uuid", "differs from the document's cbc:UUID"));
+        }
+    }
+    let unit_cert = unit.production.as_ref().map(|p| p.token.as_str()).unwrap_or_default();
+    let signed_with_unit_cert = match (
+        &verification.certificate,
+        Certificate::from_binary_security_token(unit_cert),
+    ) {
+        (Some(embedded), Ok(ours)) => embedded.der() == ours.der(),
+        _ => false,
+    };
+    if !signed_with_unit_cert {
+        problems.push(Detail::field(
+            "invoice",
+            "not signed with this EGS unit's production certificate",
+        ));
+    }
+    if verification.seller_vat != unit.seller.vat_number {
+        problems.push(Detail::field(
+            "invoice",
+            format!(
+                "the seller VAT number {} is not this EGS unit's ({})",
+                verification.seller_vat, unit.seller.vat_number
+            ),
+        ));
+    }
+    let Some(icv) = verification.icv.and_then(|i| i64::try_from(i).ok()) else {
+        problems.push(Detail::field("invoice", "no ICV (AdditionalDocumentReference ICV)"));
+        return Err(
+            AppError::api(ErrorCode::InvalidSignedInvoice, "The signed invoice cannot be accepted")
+                .with_details(problems),
+        );
+    };
+    if !problems.is_empty() {
+        return Err(
+            AppError::api(ErrorCode::InvalidSignedInvoice, "The signed invoice cannot be accepted")
+                .with_details(problems),
+        );
+    }
+    let document = crate::signing::read_device_document(&xml).map_err(|m| AppError::invalid_field("invoice", m))?;
+    let document_type = match verification.invoice_type_code.as_str() {
+        "381" => DocumentKind::CreditNote,
+        "383" => DocumentKind::DebitNote,
+        _ => DocumentKind::Invoice,
+    };
+    let lock = state.chain_lock(unit.id);
+    let _guard = lock.lock().await;
+    let unit = state
+        .store
+        .unit_by_id(unit.id)
+        .await?
+        .ok_or(ErrorCode::EgsUnitNotFound)?;
+    let chain = chain_check(&unit, icv, verification.pih.as_deref());
+    let note = (chain.status != "continuous").then(|| {
+        format!(
+            "{} at ICV {icv}: the relay expected ICV {} with PIH {} ({})",
+            chain.status,
+            chain.expected_icv,
+            chain.expected_pih,
+            crate::domain::iso(Utc::now())
+        )
+    });
+    let now = Utc::now();
+    let issued_at = chrono::NaiveDateTime::parse_from_str(
+        &format!("{} {}", verification.issue_date, verification.issue_time),
+        "%Y-%m-%d %H:%M:%S",
+    )
+    .ok()
+    .map(|local| (local - chrono::Duration::hours(3)).and_utc());
+    let invoice = Invoice {
+        id: Uuid::new_v4(),
+        account_id: unit.account_id,
+        egs_unit_id: unit.id,
+        environment: unit.environment,
+        uuid: verification.uuid.clone(),
+        invoice_number: document.invoice_number,
+        invoice_type: kind,
+        document_type,
+        status: InvoiceStatus::Pending,
+        icv,
+        invoice_hash: verification.hash.clone(),
+        currency: document.currency,
+        subtotal: document.subtotal,
+        vat: document.vat,
+        total: document.total,
+        invoice_date: verification.issue_date.clone(),
+        invoice_time: verification.issue_time.clone(),
+        qr_code: zatca_core::verify::embedded_qr(&xml).ok(),
+        original_invoice_id: None,
+        has_buyer: document.has_buyer,
+        device_signed: true,
+        line_items: document.lines,
+        messages: Vec::new(),
+        report_deadline: (kind == InvoiceKind::Simplified)
+            .then(|| issued_at.unwrap_or(now) + chrono::Duration::hours(24)),
+        reported_at: None,
+        cleared_at: None,
+        idempotency_key: request.idempotency_key.clone(),
+        request_hash: Some(hash_key.clone()),
+        created_at: now,
+        updated_at: now,
+    };
+    state.archive.put(invoice.id, ArchiveKind::Signed, &xml).await?;
+    let job = submission_job(state, &invoice, now);
+    let invoice = match state
+        .store
+        .record_device_invoice(&invoice, Some(&job), note.as_deref())
+        .await?
+    {
+        IssueOutcome::Issued => {
+            if let Some(note) = &note {
+                tracing::warn!(egs.id = %unit.id, invoice.icv = icv, "device chain: {note}");
+            }
+            invoice
+        }
+        // The same signed bytes sent again: one invoice.
+        IssueOutcome::Exists(id) => {
+            let existing = state
+                .store
+                .invoice_by_id(id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("invoice {id} vanished"))?;
+            return Ok(RecordedSigned {
+                invoice: existing,
+                chain,
+            });
+        }
+        IssueOutcome::ChainMoved => {
+            return Err(AppError::api(
+                ErrorCode::ChainConflict,
+                format!("Another document of this EGS unit already holds ICV {icv}; the device's chain has forked"),
+            ));
+        }
+    };
+    drop(_guard);
+    let invoice = settle_inline(state, invoice).await;
+    Ok(RecordedSigned { invoice, chain })
+}
+
+/// Where a device document stands against the unit's chain head.
+fn chain_check(unit: &EgsUnit, icv: i64, pih: Option<&str>) -> ChainCheck {
+    let expected_icv = unit.invoice_counter + 1;
+    let expected_pih = unit.last_invoice_hash.clone();
+    let status = if icv < expected_icv {
+        "out_of_order"
+    } else if icv > expected_icv {
+        "gap"
+    } else if pih.is_some_and(|p| p != expected_pih) {
+        "fork"
+    } else {
+        "continuous"
+    };
+    ChainCheck {
+        status,
+        expected_icv,
+        expected_pih,
+    }
+}
+
 fn replay(existing: Invoice, hash: &str) -> AppResult<Created> {
     if existing.request_hash.as_deref() == Some(hash) {
         Ok(Created { invoice: existing })

@@ -371,3 +371,98 @@ pub fn inspect_signed_xml(xml: &[u8]) -> Result<XmlFacts, String> {
         .and_then(|e| e.text().trim().parse().ok());
     Ok(XmlFacts { hash, uuid, icv })
 }
+
+/// What the relay records of a device-signed invoice: read from the document itself.
+#[derive(Debug, Clone)]
+pub struct DeviceDocument {
+    /// `cbc:ID`.
+    pub invoice_number: String,
+    /// `cbc:DocumentCurrencyCode`.
+    pub currency: String,
+    /// `TaxExclusiveAmount`.
+    pub subtotal: rust_decimal::Decimal,
+    /// Document `TaxTotal/TaxAmount` in the document currency.
+    pub vat: rust_decimal::Decimal,
+    /// `TaxInclusiveAmount`.
+    pub total: rust_decimal::Decimal,
+    /// Whether a buyer is named.
+    pub has_buyer: bool,
+    /// The lines as the API shows them.
+    pub lines: Vec<crate::domain::LineSummary>,
+}
+
+/// Reads the invoice number, currency, totals, buyer and lines of a signed UBL document.
+pub fn read_device_document(xml: &[u8]) -> Result<DeviceDocument, String> {
+    use rust_decimal::Decimal;
+    use zatca_core::xml::{NS_CAC, NS_CBC};
+    let text = std::str::from_utf8(xml).map_err(|_| "the document is not UTF-8".to_owned())?;
+    let doc = zatca_core::xml::parse(text).map_err(|e| core_err("not well-formed XML", &e))?;
+    let root = &doc.root;
+    let field = |name: &str| root.child(NS_CBC, name).map(|e| e.text().trim().to_owned());
+    let number = |e: Option<&zatca_core::xml::Element<'_>>, what: &str| -> Result<Decimal, String> {
+        e.map(|e| e.text())
+            .ok_or_else(|| format!("no {what}"))?
+            .trim()
+            .parse::<Decimal>()
+            .map_err(|_| format!("{what} is not a number"))
+    };
+    let currency = field("DocumentCurrencyCode").ok_or("no cbc:DocumentCurrencyCode")?;
+    let totals = root
+        .child(NS_CAC, "LegalMonetaryTotal")
+        .ok_or("no cac:LegalMonetaryTotal")?;
+    let vat = root
+        .elements()
+        .filter(|e| e.is(NS_CAC, "TaxTotal"))
+        .filter_map(|t| t.child(NS_CBC, "TaxAmount"))
+        .find(|a| a.attr("currencyID") == Some(currency.as_str()))
+        .map(|a| a.text());
+    let vat = vat
+        .ok_or("no document TaxTotal in the document currency")?
+        .trim()
+        .parse::<Decimal>()
+        .map_err(|_| "the VAT total is not a number".to_owned())?;
+    let mut lines = Vec::new();
+    for (i, line) in root.elements().filter(|e| e.is(NS_CAC, "InvoiceLine")).enumerate() {
+        let item = line.child(NS_CAC, "Item");
+        let quantity = number(line.child(NS_CBC, "InvoicedQuantity"), "InvoicedQuantity")?;
+        let unit_price = number(
+            line.child(NS_CAC, "Price").and_then(|p| p.child(NS_CBC, "PriceAmount")),
+            "PriceAmount",
+        )?;
+        let vat_rate = item
+            .and_then(|it| it.child(NS_CAC, "ClassifiedTaxCategory"))
+            .and_then(|c| c.child(NS_CBC, "Percent"))
+            .and_then(|p| p.text().trim().parse::<Decimal>().ok())
+            .unwrap_or_default();
+        let line_total = match line
+            .child(NS_CAC, "TaxTotal")
+            .and_then(|t| t.child(NS_CBC, "RoundingAmount"))
+        {
+            Some(amount) => number(Some(amount), "RoundingAmount")?,
+            None => number(line.child(NS_CBC, "LineExtensionAmount"), "LineExtensionAmount")?,
+        };
+        lines.push(crate::domain::LineSummary {
+            line_number: u32::try_from(i + 1).unwrap_or(u32::MAX),
+            description: item
+                .and_then(|it| it.child(NS_CBC, "Name"))
+                .map(|n| n.text())
+                .unwrap_or_default(),
+            quantity,
+            unit_price,
+            vat_rate,
+            line_total,
+        });
+    }
+    Ok(DeviceDocument {
+        invoice_number: field("ID").ok_or("no cbc:ID")?,
+        currency,
+        subtotal: number(totals.child(NS_CBC, "TaxExclusiveAmount"), "TaxExclusiveAmount")?,
+        vat,
+        total: number(totals.child(NS_CBC, "TaxInclusiveAmount"), "TaxInclusiveAmount")?,
+        has_buyer: root
+            .child(NS_CAC, "AccountingCustomerParty")
+            .and_then(|p| p.child(NS_CAC, "Party"))
+            .is_some(),
+        lines,
+    })
+}

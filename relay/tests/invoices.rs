@@ -584,3 +584,220 @@ async fn zatca_faults_are_retried_until_every_invoice_is_reported_or_cleared() {
     let _ = Method::GET;
     t.relay.shutdown().await.expect("shutdown");
 }
+
+/// A sandbox device-custody unit taken to `active`: the device makes the key and CSR, signs the
+/// compliance documents; returns the key, the unit, the device's key and its certificate.
+async fn device_unit(
+    t: &TestRelay,
+) -> (
+    String,
+    String,
+    zatca_core::keys::PrivateKey,
+    zatca_core::cert::Certificate,
+) {
+    use zatca_core::csr::{self, CsrConfig};
+    let key = t.http.onboard("sandbox").await;
+    let device_key = zatca_core::keys::PrivateKey::from_seed([9u8; 32]).expect("key");
+    let config = CsrConfig {
+        common_name: "Device POS".into(),
+        serial_number: "1-DeviceApp|2-1.0|3-0002".into(),
+        organization_identifier: "399999999900003".into(),
+        organization_unit: "Riyadh Branch".into(),
+        organization_name: "Maximum Speed Tech Supply LTD".into(),
+        country: "SA".into(),
+        invoice_type: "0100".into(),
+        location_address: "2322 Prince Sultan Riyadh".into(),
+        industry_business_category: "Supply activities".into(),
+    };
+    let csr = csr::build_csr(&config, &device_key, csr::Environment::Sandbox).expect("csr");
+    let unit = t
+        .http
+        .create_unit(
+            &key,
+            json!({"unit_name": "Device POS", "custody": "device", "csr": csr.pem()}),
+        )
+        .await;
+    let status = t
+        .http
+        .wait_for(&key, &unit, &["awaiting_compliance_documents", "failed"])
+        .await;
+    let certificate =
+        zatca_core::cert::Certificate::parse(status["certificate"].as_str().expect("cert")).expect("cert");
+    let signer = zatca_core::sign::Signer::new(device_key.clone(), certificate).expect("signer");
+    let mut pih = zatca_core::chain::INITIAL_PIH.to_owned();
+    for (i, kind) in ["simplified_invoice", "simplified_credit_note", "simplified_debit_note"]
+        .iter()
+        .enumerate()
+    {
+        let seller = zatca_relay::routes::egs::sandbox_seller("Device POS");
+        let input = zatca_relay::signing::compliance_sample_input(
+            kind.parse().expect("kind"),
+            &seller,
+            i as i64 + 1,
+            chrono::Utc::now(),
+        );
+        let input = zatca_core::model::InvoiceInput::from_value(&input).expect("input");
+        let chain = zatca_core::ubl::ChainInputs {
+            icv: i as u64 + 1,
+            pih: pih.clone(),
+            uuid: uuid::Uuid::new_v4().to_string(),
+        };
+        let signed = zatca_core::sign::sign_invoice(&input, &chain, &signer, None).expect("signed");
+        let (code, body) = t
+            .http
+            .post(
+                &format!("/v1/egs/{unit}/compliance-documents"),
+                &key,
+                json!({"kind": kind, "invoice": B64.encode(&signed.xml)}),
+            )
+            .await;
+        assert_eq!(code, 200, "{body}");
+        pih = signed.hash;
+    }
+    let status = t.http.wait_for(&key, &unit, &["active", "failed"]).await;
+    assert_eq!(status["onboarding_status"], "active", "{status}");
+    assert_eq!(
+        status["next_chain"]["icv"], 1,
+        "compliance samples are not part of the invoice chain: {status}"
+    );
+    let production = zatca_core::cert::Certificate::parse(status["certificate"].as_str().expect("cert")).expect("cert");
+    (key, unit, device_key, production)
+}
+
+/// A simplified invoice signed on the device at chain position `icv` after `pih`.
+fn device_invoice(
+    key: &zatca_core::keys::PrivateKey,
+    cert: &zatca_core::cert::Certificate,
+    number: &str,
+    icv: u64,
+    pih: &str,
+) -> zatca_core::sign::SignedInvoice {
+    let seller = zatca_relay::routes::egs::sandbox_seller("Device POS");
+    let input = json!({
+        "invoice_number": number,
+        "invoice_date": "2025-01-15",
+        "invoice_time": "14:30:00",
+        "seller": zatca_relay::signing::party_json(&seller),
+        "line_items": [{ "description": "Coffee", "quantity": 3, "unit_price": 10 }],
+    });
+    let input = zatca_core::model::InvoiceInput::from_value(&input).expect("input");
+    let signer = zatca_core::sign::Signer::new_unchecked(key.clone(), cert.clone());
+    let chain = zatca_core::ubl::ChainInputs {
+        icv,
+        pih: pih.to_owned(),
+        uuid: uuid::Uuid::new_v4().to_string(),
+    };
+    zatca_core::sign::sign_invoice(&input, &chain, &signer, None).expect("signed")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_signed_invoices_are_verified_chained_and_reported_once() {
+    let t = TestRelay::start().await;
+    let (key, unit, device_key, cert) = device_unit(&t).await;
+
+    // Relay-signed endpoints are refused for device units.
+    let (status, answer) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &simplified_example(&unit)).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_envelope(&answer, "CUSTODY_MISMATCH");
+
+    let first = device_invoice(&device_key, &cert, "D-1", 1, zatca_core::chain::INITIAL_PIH);
+    let body =
+        json!({"egs_unit_id": unit, "invoice": B64.encode(&first.xml), "invoice_hash": first.hash, "uuid": first.uuid});
+    let (status, answer) = post_with_key(&t, "/v1/invoices/signed", &key, None, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["status"], "reported", "{answer}");
+    assert_eq!(answer["chain"]["status"], "continuous");
+    assert_eq!(
+        (
+            answer["subtotal"].clone(),
+            answer["vat"].clone(),
+            answer["total"].clone()
+        ),
+        (json!(30), json!(4.5), json!(34.5))
+    );
+    // The same signed bytes again: the same invoice, reported once.
+    let (status, again) = post_with_key(&t, "/v1/invoices/signed", &key, None, &body).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["invoice_id"], answer["invoice_id"]);
+    assert_eq!(
+        t.sims
+            .sandbox
+            .counters()
+            .endpoint("POST /invoices/reporting/single")
+            .accepted,
+        1
+    );
+
+    // A tampered document, or a hash that is not the document's, is refused.
+    let tampered = first.xml.replace("<cbc:ID>D-1<", "<cbc:ID>D-9<");
+    let (status, answer) = post_with_key(
+        &t,
+        "/v1/invoices/signed",
+        &key,
+        None,
+        &json!({"egs_unit_id": unit, "invoice": B64.encode(&tampered)}),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_envelope(&answer, "INVALID_SIGNED_INVOICE");
+
+    // A gap (ICV 3 after 1) is accepted, reported in the answer and on the unit.
+    let third = device_invoice(&device_key, &cert, "D-3", 3, &first.hash);
+    let (status, answer) = post_with_key(
+        &t,
+        "/v1/invoices/signed",
+        &key,
+        None,
+        &json!({"egs_unit_id": unit, "invoice": B64.encode(&third.xml)}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["chain"]["status"], "gap", "{answer}");
+    assert_eq!(answer["chain"]["expected_icv"], 2);
+    let (_, unit_status) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
+    assert!(
+        unit_status["chain_note"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("gap at ICV 3")),
+        "{unit_status}"
+    );
+    assert_eq!(unit_status["next_chain"]["icv"], 4);
+
+    // A fork: ICV 4 whose PIH is not the head's.
+    let fork = device_invoice(&device_key, &cert, "D-4", 4, &first.hash);
+    let (_, answer) = post_with_key(
+        &t,
+        "/v1/invoices/signed",
+        &key,
+        None,
+        &json!({"egs_unit_id": unit, "invoice": B64.encode(&fork.xml)}),
+    )
+    .await;
+    assert_eq!(answer["chain"]["status"], "fork", "{answer}");
+    // Another document at a taken ICV: refused.
+    let clash = device_invoice(&device_key, &cert, "D-4b", 4, &third.hash);
+    let (status, answer) = post_with_key(
+        &t,
+        "/v1/invoices/signed",
+        &key,
+        None,
+        &json!({"egs_unit_id": unit, "invoice": B64.encode(&clash.xml)}),
+    )
+    .await;
+    assert_eq!(status, 409, "{answer}");
+    assert_envelope(&answer, "CHAIN_CONFLICT");
+
+    // The PDF of a reported invoice.
+    let id = again["invoice_id"].as_str().expect("id");
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/invoices/{id}/pdf", t.http.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("pdf");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    let bytes = response.bytes().await.expect("bytes");
+    assert!(bytes.starts_with(b"%PDF-"));
+    t.relay.shutdown().await.expect("shutdown");
+}

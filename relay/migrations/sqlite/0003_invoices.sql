@@ -62,3 +62,7 @@ CREATE TABLE invoice_archive (
     stored_at   INTEGER NOT NULL,
     PRIMARY KEY (invoice_id, kind)
 );
+
+-- Device custody: what the relay noticed about the unit's chain (a gap or a fork in the ICV/PIH
+-- sequence of the documents the device sent), shown in the unit's status.
+ALTER TABLE egs_units ADD COLUMN chain_note TEXT;

@@ -402,6 +402,8 @@ pub struct EgsUnit {
     /// When a compliance-CSID request was last sent without its answer being recorded yet
     /// (cleared once the CSID is saved).
     pub compliance_attempted_at: Option<DateTime<Utc>>,
+    /// Device custody: the last gap or fork the relay noticed in the documents' chain.
+    pub chain_note: Option<String>,
     /// ICV of the last document issued (0: none yet).
     pub invoice_counter: i64,
     /// Hash of the last document issued (the next PIH).
@@ -543,6 +545,7 @@ mod tests_support {
             cert_issued_at: None,
             cert_expires_at: None,
             compliance_attempted_at: None,
+            chain_note: None,
             invoice_counter: 0,
             last_invoice_hash: String::new(),
             created_at: now,

@@ -369,6 +369,7 @@ async fn create_unit(
         cert_issued_at: None,
         cert_expires_at: None,
         compliance_attempted_at: None,
+        chain_note: None,
         invoice_counter: 0,
         last_invoice_hash: signing::initial_pih(),
         created_at: now,
@@ -529,6 +530,12 @@ pub struct UnitStatus {
     compliance_documents: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     certificate: Option<Option<String>>,
+    /// Device custody: the chain head the next document must continue (ICV + 1, PIH).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_chain: Option<Value>,
+    /// Device custody: the last gap or fork noticed in the documents the device sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chain_note: Option<String>,
 }
 
 /// The status of a unit.
@@ -560,6 +567,8 @@ pub fn status_json(unit: &EgsUnit, accepted: &[ComplianceKind], now: DateTime<Ut
         errors: unit.errors.clone(),
         compliance_documents: device.then(|| compliance_json(unit, accepted)),
         certificate: device.then(|| signing::active_certificate_base64(unit)),
+        next_chain: device.then(|| json!({"icv": unit.invoice_counter + 1, "pih": unit.last_invoice_hash})),
+        chain_note: unit.chain_note.clone(),
     }
 }
 

@@ -31,6 +31,8 @@ pub fn router() -> Router<AppState> {
         .route("/invoices/standard", post(create_standard))
         .route("/invoices/credit-note", post(create_credit_note))
         .route("/invoices/debit-note", post(create_debit_note))
+        .route("/invoices/signed", post(create_signed))
+        .route("/invoices/{id}/pdf", get(pdf))
         .route("/invoices/{id}", get(detail))
         .route("/invoices/{id}/xml", get(xml))
 }
@@ -126,12 +128,9 @@ fn created_response(invoice: &Invoice) -> Response {
 }
 
 async fn create(state: AppState, auth: Auth, headers: HeaderMap, endpoint: Endpoint, body: Value) -> Response {
-    let idempotency_key = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(key)) => Some(key.trim().to_owned()),
-        Some(Err(_)) => {
-            return AppError::invalid_field("Idempotency-Key", "must be printable ASCII").into_response();
-        }
+    let idempotency_key = match idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(err) => return err.into_response(),
     };
     let Value::Object(body) = body else {
         return AppError::from(ErrorCode::InvalidJson).into_response();
@@ -181,6 +180,95 @@ async fn create_debit_note(
     ApiJson(body): ApiJson<Value>,
 ) -> Response {
     create(state, auth, headers, Endpoint::DebitNote, body).await
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => Ok(None),
+        Some(Ok(key)) => Ok(Some(key.trim().to_owned())),
+        Some(Err(_)) => Err(AppError::invalid_field("Idempotency-Key", "must be printable ASCII")),
+    }
+}
+
+/// `POST /v1/invoices/signed` (device custody): the answer of the create endpoints plus
+/// `document_type` and the document's place in the unit's chain.
+async fn create_signed(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> Response {
+    let idempotency_key = match idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(err) => return err.into_response(),
+    };
+    let Value::Object(body) = body else {
+        return AppError::from(ErrorCode::InvalidJson).into_response();
+    };
+    match invoicing::create_signed(&state, &auth, invoicing::SignedRequest { body, idempotency_key }).await {
+        Ok(recorded) => {
+            let response = created_response(&recorded.invoice);
+            if response.status() != StatusCode::OK {
+                return response;
+            }
+            let mut v = created_json(&recorded.invoice);
+            v["document_type"] = json!(recorded.invoice.document_type.as_str());
+            v["icv"] = json!(recorded.invoice.icv);
+            v["invoice_hash"] = json!(recorded.invoice.invoice_hash);
+            v["chain"] = json!({
+                "status": recorded.chain.status,
+                "expected_icv": recorded.chain.expected_icv,
+                "expected_pih": recorded.chain.expected_pih,
+            });
+            (StatusCode::OK, Json(v)).into_response()
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+/// `GET /v1/invoices/:id/pdf`: the bilingual PDF/A-3b of the archived (cleared, else signed)
+/// XML, with that XML embedded.
+async fn pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Response> {
+    let invoice = load(&state, &auth, &id).await?;
+    let document = match state.archive.get(invoice.id, ArchiveKind::Cleared).await? {
+        Some(cleared) => Some(cleared),
+        None => state.archive.get(invoice.id, ArchiveKind::Signed).await?,
+    };
+    let Some(document) = document else {
+        return Ok((
+            StatusCode::NOT_FOUND,
+            Json(json!({ "message": "PDF not available for this invoice." })),
+        )
+            .into_response());
+    };
+    let rendered = tokio::task::spawn_blocking(move || zatca_pdf::render(&document, &zatca_pdf::Options::default()))
+        .await
+        .map_err(|e| anyhow::anyhow!("PDF task: {e}"))?
+        .map_err(|e| anyhow::anyhow!("PDF of invoice {}: {e}", invoice.id))?;
+    Ok((
+        [
+            (CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("inline; filename=\"{}.pdf\"", file_name(&invoice.invoice_number)),
+            ),
+        ],
+        rendered,
+    )
+        .into_response())
+}
+
+fn file_name(invoice_number: &str) -> String {
+    invoice_number
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// An invoice of the caller's account and environment, or 404.

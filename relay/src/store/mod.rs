@@ -227,6 +227,15 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// `icv - 1`, else `ChainMoved`), advances the unit's chain to it, and enqueues its job, in
     /// one transaction.
     async fn issue_invoice(&self, invoice: &Invoice, job: Option<&Job>) -> StoreResult<IssueOutcome>;
+    /// Records a device-signed invoice at the position it carries: the unit's chain head moves
+    /// to it when it is ahead, and `chain_note` (a gap or fork the relay noticed) is saved on
+    /// the unit. `ChainMoved` when another document already holds that ICV.
+    async fn record_device_invoice(
+        &self,
+        invoice: &Invoice,
+        job: Option<&Job>,
+        chain_note: Option<&str>,
+    ) -> StoreResult<IssueOutcome>;
     /// One invoice of an account.
     async fn invoice(&self, account_id: Uuid, id: Uuid) -> StoreResult<Option<Invoice>>;
     /// An invoice by id alone, for the worker.

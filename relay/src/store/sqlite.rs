@@ -120,6 +120,7 @@ fn unit_from_row(row: &SqliteRow) -> StoreResult<EgsUnit> {
         cert_issued_at: opt_time_col(row, "cert_issued_at")?,
         cert_expires_at: opt_time_col(row, "cert_expires_at")?,
         compliance_attempted_at: opt_time_col(row, "compliance_attempted_at")?,
+        chain_note: row.try_get("chain_note")?,
         invoice_counter: row.try_get("invoice_counter")?,
         last_invoice_hash: row.try_get("last_invoice_hash")?,
         created_at: time_col(row, "created_at")?,
@@ -833,51 +834,53 @@ impl Store for SqliteStore {
         if advanced.rows_affected() != 1 {
             return Ok(IssueOutcome::ChainMoved);
         }
+        insert_invoice_tx(&mut tx, invoice).await?;
+        if let Some(job) = job {
+            Self::insert_job_tx(&mut tx, job, invoice.created_at).await?;
+        }
+        tx.commit().await?;
+        Ok(IssueOutcome::Issued)
+    }
+
+    async fn record_device_invoice(
+        &self,
+        invoice: &Invoice,
+        job: Option<&Job>,
+        chain_note: Option<&str>,
+    ) -> StoreResult<IssueOutcome> {
+        let mut tx = self.writer.begin().await?;
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT id FROM invoices WHERE egs_unit_id = ? AND invoice_hash = ?")
+                .bind(invoice.egs_unit_id.to_string())
+                .bind(&invoice.invoice_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(id) = existing {
+            return Ok(IssueOutcome::Exists(
+                Uuid::parse_str(&id).map_err(|e| decode_err("id", e))?,
+            ));
+        }
+        let taken: Option<String> = sqlx::query_scalar("SELECT id FROM invoices WHERE egs_unit_id = ? AND icv = ?")
+            .bind(invoice.egs_unit_id.to_string())
+            .bind(invoice.icv)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Ok(IssueOutcome::ChainMoved);
+        }
         sqlx::query(
-            "INSERT INTO invoices (id, account_id, egs_unit_id, environment, uuid, invoice_number, invoice_type, \
-             document_type, status, icv, invoice_hash, currency, subtotal, vat, total, invoice_date, invoice_time, \
-             qr_code, original_invoice_id, has_buyer, device_signed, line_items, messages, report_deadline, \
-             reported_at, cleared_at, idempotency_key, request_hash, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "UPDATE egs_units SET invoice_counter = MAX(invoice_counter, ?1), \
+             last_invoice_hash = CASE WHEN ?1 > invoice_counter THEN ?2 ELSE last_invoice_hash END, \
+             chain_note = COALESCE(?3, chain_note), updated_at = ?4 WHERE id = ?5",
         )
-        .bind(invoice.id.to_string())
-        .bind(invoice.account_id.to_string())
-        .bind(invoice.egs_unit_id.to_string())
-        .bind(invoice.environment.as_str())
-        .bind(&invoice.uuid)
-        .bind(&invoice.invoice_number)
-        .bind(invoice.invoice_type.as_str())
-        .bind(invoice.document_type.as_str())
-        .bind(invoice.status.as_str())
         .bind(invoice.icv)
         .bind(&invoice.invoice_hash)
-        .bind(&invoice.currency)
-        .bind(invoice.subtotal.to_string())
-        .bind(invoice.vat.to_string())
-        .bind(invoice.total.to_string())
-        .bind(&invoice.invoice_date)
-        .bind(&invoice.invoice_time)
-        .bind(&invoice.qr_code)
-        .bind(invoice.original_invoice_id.map(|u| u.to_string()))
-        .bind(i64::from(invoice.has_buyer))
-        .bind(i64::from(invoice.device_signed))
-        .bind(json_text(&invoice.line_items)?)
-        .bind(json_text(&invoice.messages)?)
-        .bind(invoice.report_deadline.map(to_millis))
-        .bind(invoice.reported_at.map(to_millis))
-        .bind(invoice.cleared_at.map(to_millis))
-        .bind(&invoice.idempotency_key)
-        .bind(&invoice.request_hash)
+        .bind(chain_note)
         .bind(to_millis(invoice.created_at))
-        .bind(to_millis(invoice.updated_at))
+        .bind(invoice.egs_unit_id.to_string())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO invoice_events (invoice_id, status, at, messages) VALUES (?, ?, ?, NULL)")
-            .bind(invoice.id.to_string())
-            .bind(invoice.status.as_str())
-            .bind(to_millis(invoice.created_at))
-            .execute(&mut *tx)
-            .await?;
+        insert_invoice_tx(&mut tx, invoice).await?;
         if let Some(job) = job {
             Self::insert_job_tx(&mut tx, job, invoice.created_at).await?;
         }
@@ -1101,6 +1104,56 @@ fn csid_cols(csid: Option<&StoredCsid>) -> (Option<&str>, Option<&str>, Option<&
         ),
         None => (None, None, None),
     }
+}
+
+/// Inserts an invoice row and its first timeline entry.
+async fn insert_invoice_tx(tx: &mut Transaction<'_, Sqlite>, invoice: &Invoice) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO invoices (id, account_id, egs_unit_id, environment, uuid, invoice_number, invoice_type, \
+             document_type, status, icv, invoice_hash, currency, subtotal, vat, total, invoice_date, invoice_time, \
+             qr_code, original_invoice_id, has_buyer, device_signed, line_items, messages, report_deadline, \
+             reported_at, cleared_at, idempotency_key, request_hash, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(invoice.id.to_string())
+    .bind(invoice.account_id.to_string())
+    .bind(invoice.egs_unit_id.to_string())
+    .bind(invoice.environment.as_str())
+    .bind(&invoice.uuid)
+    .bind(&invoice.invoice_number)
+    .bind(invoice.invoice_type.as_str())
+    .bind(invoice.document_type.as_str())
+    .bind(invoice.status.as_str())
+    .bind(invoice.icv)
+    .bind(&invoice.invoice_hash)
+    .bind(&invoice.currency)
+    .bind(invoice.subtotal.to_string())
+    .bind(invoice.vat.to_string())
+    .bind(invoice.total.to_string())
+    .bind(&invoice.invoice_date)
+    .bind(&invoice.invoice_time)
+    .bind(&invoice.qr_code)
+    .bind(invoice.original_invoice_id.map(|u| u.to_string()))
+    .bind(i64::from(invoice.has_buyer))
+    .bind(i64::from(invoice.device_signed))
+    .bind(json_text(&invoice.line_items)?)
+    .bind(json_text(&invoice.messages)?)
+    .bind(invoice.report_deadline.map(to_millis))
+    .bind(invoice.reported_at.map(to_millis))
+    .bind(invoice.cleared_at.map(to_millis))
+    .bind(&invoice.idempotency_key)
+    .bind(&invoice.request_hash)
+    .bind(to_millis(invoice.created_at))
+    .bind(to_millis(invoice.updated_at))
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("INSERT INTO invoice_events (invoice_id, status, at, messages) VALUES (?, ?, ?, NULL)")
+        .bind(invoice.id.to_string())
+        .bind(invoice.status.as_str())
+        .bind(to_millis(invoice.created_at))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 async fn insert_key(tx: &mut Transaction<'_, Sqlite>, key: &ApiKey) -> StoreResult<()> {
