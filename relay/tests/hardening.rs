@@ -6,8 +6,7 @@ mod common;
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+
 use std::time::{Duration, Instant};
 
 use axum::http::Method;
@@ -401,84 +400,6 @@ async fn a_failed_unit_retries_its_onboarding_with_a_fresh_otp() {
 
 // ---------------------------------------------------------------------------------------------
 // The relay as a separate process: a connection flood, and kill -9 with a ZATCA call in flight.
-
-struct RelayProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl RelayProcess {
-    /// Starts `zatca-relay` on a free port over `dir/relay.db`, with `nofile` as its open-file
-    /// limit and the extra flags.
-    fn start(dir: &Path, sandbox_url: &str, nofile: u32, extra: &[&str]) -> RelayProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-        let mut args = vec![
-            format!("ulimit -n {nofile} && exec \"$0\" \"$@\""),
-            env!("CARGO_BIN_EXE_zatca-relay").to_owned(),
-            "--listen".into(),
-            addr.to_string(),
-            "--database-url".into(),
-            format!("sqlite://{}", dir.join("relay.db").display()),
-            "--gateway".into(),
-            "zatca".into(),
-            "--zatca-sandbox-url".into(),
-            sandbox_url.into(),
-            "--zatca-production-url".into(),
-            sandbox_url.into(),
-            "--worker-poll-ms".into(),
-            "50".into(),
-            "--job-backoff-ms".into(),
-            "100".into(),
-        ];
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let child = Command::new("sh")
-            .arg("-c")
-            .args(&args)
-            .env("RELAY_MASTER_KEY", MASTER_KEY)
-            .env("RELAY_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn relay");
-        let process = RelayProcess { child, addr };
-        let started = Instant::now();
-        while TcpStream::connect(addr).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "relay did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        process
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    }
-
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RelayProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `GET /health` on a new connection: its status and how long it took.
 fn health(addr: SocketAddr) -> (u16, Duration) {

@@ -440,3 +440,84 @@ pub fn assert_envelope(body: &Value, code: &str) {
     );
     assert!(body["error"]["retryable"].is_boolean(), "{body}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The relay as a separate process (for kill -9 and resource-limit tests)
+
+pub struct RelayProcess {
+    pub child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+}
+
+impl RelayProcess {
+    /// Starts `zatca-relay` on a free port over `dir/relay.db`, with `nofile` as its open-file
+    /// limit and the extra flags.
+    pub fn start(dir: &Path, sandbox_url: &str, nofile: u32, extra: &[&str]) -> RelayProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let mut args = vec![
+            format!("ulimit -n {nofile} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_zatca-relay").to_owned(),
+            "--listen".into(),
+            addr.to_string(),
+            "--database-url".into(),
+            format!("sqlite://{}", dir.join("relay.db").display()),
+            "--gateway".into(),
+            "zatca".into(),
+            "--zatca-sandbox-url".into(),
+            sandbox_url.into(),
+            "--zatca-production-url".into(),
+            sandbox_url.into(),
+            "--worker-poll-ms".into(),
+            "50".into(),
+            "--job-backoff-ms".into(),
+            "100".into(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let child = std::process::Command::new("sh")
+            .arg("-c")
+            .args(&args)
+            .env("RELAY_MASTER_KEY", MASTER_KEY)
+            .env("RELAY_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn relay");
+        let process = RelayProcess { child, addr };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "relay did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        process
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
