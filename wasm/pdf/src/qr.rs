@@ -76,11 +76,14 @@ fn penalty(dark: &[bool], w: usize) -> u32 {
         .collect();
     let mut score = 0u32;
     for line in rows.iter().copied().chain(cols.iter().map(Vec::as_slice)) {
-        // N1: five or more same-coloured modules in a row: 3 + (run - 5).
-        for run in line.chunk_by(|a, b| a == b) {
-            if run.len() >= 5 {
-                score += 3 + (run.len() as u32 - 5);
-            }
+        // N1: five or more same-coloured modules in a row: 3 + (run - 5), counted without
+        // branches on the (random) module colours: 3 when a run reaches 5, 1 per module beyond.
+        let mut run = 0u32;
+        let mut previous = None;
+        for &d in line {
+            run = if previous == Some(d) { run + 1 } else { 1 };
+            previous = Some(d);
+            score += 3 * u32::from(run == 5) + u32::from(run > 5);
         }
         // N3: 1:1:3:1:1 (dark-light-dark×3-light-dark) with four light modules on either
         // side; outside the symbol counts as light (the quiet zone).
@@ -100,9 +103,7 @@ fn penalty(dark: &[bool], w: usize) -> u32 {
             .zip(b.windows(2))
             .map(|(a, b)| ((a[0], b[0]), (a[1], b[1])))
         {
-            if a2 == b2 && a1 == b1 && a2 == a1 {
-                score += 3;
-            }
+            score += 3 * u32::from(a2 == b2 && a1 == b1 && a2 == a1);
         }
     }
     // N4: 10 points per full 5 % the dark share deviates from 50 %.
