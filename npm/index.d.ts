@@ -25,6 +25,11 @@ export default init;
  * the signing module from its default location (call `init({ module })` first to override it).
  */
 export function initTools(options?: InitOptions): Promise<void>;
+/**
+ * Loads the PDF module (`renderPdf`: the bilingual PDF/A-3b of a signed document, fonts
+ * included, about 2 MB) and, when not loaded yet, the signing module from its default location.
+ */
+export function initPdf(options?: InitOptions): Promise<void>;
 
 /** `zatca-wasm` version, `+` git commit when known. */
 export function version(): string;
@@ -420,6 +425,14 @@ export function qrPng(qr: string, modulePx?: number): Uint8Array;
 /** SubjectPublicKeyInfo DER of a private key you hold (not modified). Tools module. */
 export function publicKeyOf(key: string | Uint8Array): Uint8Array;
 
+// ---------------------------------------------------------------- PDF module
+
+/**
+ * The invoice people read: an A4 PDF/A-3b of a signed or cleared document (Arabic beside
+ * English, every amount as in the XML, the QR code, the XML embedded). PDF module (`initPdf()`).
+ */
+export function renderPdf(xml: string | Uint8Array): Uint8Array;
+
 // ---------------------------------------------------------------- errors
 
 /** Every code a ZatcaError or an Issue can carry. */
@@ -540,7 +553,9 @@ export type ZatcaErrorCode =
   | "unexpected_exchange_rate"
   | "unexpected_exemption_reason"
   | "unknown_field"
+  | "unsupported_character"
   | "unsupported_curve"
+  | "unsupported_document_type"
   | "vault_corrupted"
   | "wasm_load_failed"
   | "weak_passphrase"

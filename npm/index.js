@@ -13,6 +13,7 @@ export * from './lib/public.js';
 
 const SIGN_WASM = new URL('./dist/zatca_sign_bg.wasm', import.meta.url);
 const TOOLS_WASM = new URL('./dist/zatca_tools_bg.wasm', import.meta.url);
+const PDF_WASM = new URL('./dist/zatca_pdf_bg.wasm', import.meta.url);
 
 /** Loads the signing module (once). `options.module`: a URL, Response, bytes or WebAssembly.Module. */
 export async function init(options = {}) {
@@ -24,6 +25,14 @@ export async function initTools(options = {}) {
   await Promise.all([
     init(),
     loadModule('tools', (glue) => glue.default({ module_or_path: options.module ?? TOOLS_WASM })),
+  ]);
+}
+
+/** Loads the PDF module (once), and the signing module. */
+export async function initPdf(options = {}) {
+  await Promise.all([
+    init(),
+    loadModule('pdf', (glue) => glue.default({ module_or_path: options.module ?? PDF_WASM })),
   ]);
 }
 

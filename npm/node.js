@@ -22,6 +22,7 @@ if (!globalThis.crypto?.subtle) {
 
 const SIGN_WASM = new URL('./dist/zatca_sign_bg.wasm', import.meta.url);
 const TOOLS_WASM = new URL('./dist/zatca_tools_bg.wasm', import.meta.url);
+const PDF_WASM = new URL('./dist/zatca_pdf_bg.wasm', import.meta.url);
 
 function instantiate(glue, source, fallback) {
   if (source === undefined) {
@@ -42,6 +43,12 @@ export async function init(options = {}) {
 export async function initTools(options = {}) {
   await init();
   await loadModule('tools', (glue) => instantiate(glue, options.module, TOOLS_WASM));
+}
+
+/** Loads the PDF module (once), and the signing module. */
+export async function initPdf(options = {}) {
+  await init();
+  await loadModule('pdf', (glue) => instantiate(glue, options.module, PDF_WASM));
 }
 
 export default init;

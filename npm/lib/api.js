@@ -3,9 +3,11 @@
 // lives here; every function forwards to one export of wasm/bindings.
 //
 // The signing module (build, sign, hash, chain, certificate info, QR decoding) is loaded by
-// `init()`; the tools module (verify, keys, CSR, QR encoding and images) by `initTools()`.
+// `init()`; the tools module (verify, keys, CSR, QR encoding and images) by `initTools()`; the
+// PDF module (renderPdf, with its fonts) by `initPdf()`.
 
 import * as sign from '../dist/zatca_sign.js';
+import * as pdf from '../dist/zatca_pdf.js';
 import * as tools from '../dist/zatca_tools.js';
 import { ZatcaError, invalidArgument } from './error.js';
 
@@ -14,11 +16,12 @@ export { INITIAL_PIH } from './constants.js';
 const modules = {
   sign: { exports: sign, ready: false, loading: null, name: 'signing', init: 'init()' },
   tools: { exports: tools, ready: false, loading: null, name: 'tools', init: 'initTools()' },
+  pdf: { exports: pdf, ready: false, loading: null, name: 'PDF', init: 'initPdf()' },
 };
 
 /**
  * Loads one module once. `load(glue)` instantiates it (async in browsers, `initSync` in Node).
- * @param {'sign' | 'tools'} which
+ * @param {'sign' | 'tools' | 'pdf'} which
  * @param {(glue: any) => unknown} load
  */
 export async function loadModule(which, load) {
@@ -288,3 +291,10 @@ export function publicKeyOfConsuming(keyBytes) {
 
 /** Internal: a copy of key input (string or bytes) for a consuming call. */
 export { keyCopy };
+
+// ---------------------------------------------------------------- PDF module
+
+/** The bilingual PDF/A-3b of a signed or cleared document (bytes). */
+export function renderPdf(xml) {
+  return call('pdf', 'renderPdf', bytes(xml, 'xml'));
+}

@@ -17,6 +17,7 @@ export {
   qrEncode,
   qrPng,
   qrSvg,
+  renderPdf,
   signInvoice,
   signXml,
   stripSignature,

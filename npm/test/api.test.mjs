@@ -60,9 +60,9 @@ test('the package exports exactly the documented API (no plaintext key generatio
   const names = Object.keys(zatca).sort();
   assert.deepEqual(names, [
     'ChainAllocator', 'INITIAL_PIH', 'KeyVault', 'ZatcaError', 'buildCsr', 'buildInvoice', 'certificateInfo',
-    'csrConfigFromProperties', 'default', 'embeddedQr', 'init', 'initTools', 'invoiceHash', 'isValidPih', 'isZatcaError',
-    'nextPih', 'parseCsr', 'publicKeyOf', 'qrDecode', 'qrDecodeTlv', 'qrDescribe', 'qrEncode', 'qrPng', 'qrSvg',
-    'signInvoice', 'signXml', 'stripSignature', 'verifyInvoice', 'version',
+    'csrConfigFromProperties', 'default', 'embeddedQr', 'init', 'initPdf', 'initTools', 'invoiceHash', 'isValidPih',
+    'isZatcaError', 'nextPih', 'parseCsr', 'publicKeyOf', 'qrDecode', 'qrDecodeTlv', 'qrDescribe', 'qrEncode', 'qrPng',
+    'qrSvg', 'renderPdf', 'signInvoice', 'signXml', 'stripSignature', 'verifyInvoice', 'version',
   ]);
 });
 

@@ -8,9 +8,15 @@ use zatca_core::Error;
 
 use crate::out;
 
-/// Codes the bindings add to the core's: a JavaScript argument of the wrong shape, and no
-/// randomness source (no `crypto.getRandomValues`).
-pub const BINDING_CODES: [&str; 2] = ["invalid_argument", "random_unavailable"];
+/// Codes the bindings add to the core's: a JavaScript argument of the wrong shape, no
+/// randomness source (no `crypto.getRandomValues`), and the PDF renderer's own codes (zatca-pdf:
+/// a document that is not a ZATCA invoice, text its fonts cannot show).
+pub const BINDING_CODES: [&str; 4] = [
+    "invalid_argument",
+    "random_unavailable",
+    "unsupported_character",
+    "unsupported_document_type",
+];
 
 fn set(target: &Object, key: &str, value: &JsValue) {
     // `Reflect.set` on a fresh ordinary object cannot fail.

@@ -7,7 +7,8 @@
 //! Two modules are built from this crate (see `npm/scripts/build.sh`): the signing module
 //! (feature `sign`: build, sign, hash, chain, keys, certificate info, QR decoding) and the tools
 //! module (feature `tools`: verification, CSR, QR encoding, SVG and PNG), so that a page that
-//! only signs downloads only the first.
+//! only signs downloads only the first; a third, the PDF module (feature `pdf`), renders the
+//! printable PDF/A-3b.
 //!
 //! Private keys cross the boundary only as `Uint8Array`s handed to an export, which copies them
 //! into zeroized memory and overwrites the caller's array with zeros before doing anything else
@@ -17,6 +18,8 @@
 pub mod args;
 pub mod error;
 pub mod out;
+#[cfg(feature = "pdf")]
+pub mod pdf;
 #[cfg(feature = "sign")]
 pub mod sign;
 #[cfg(feature = "tools")]
