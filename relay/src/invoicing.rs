@@ -597,8 +597,19 @@ struct Draft {
     request_hash: String,
 }
 
-/// The unit's signer: its key (decrypted) and its production certificate.
-fn signer(state: &AppState, unit: &EgsUnit) -> AppResult<Signer> {
+/// The unit's signer, from the cache or built (and cached) from its key and certificate.
+fn signer(state: &AppState, unit: &EgsUnit) -> AppResult<std::sync::Arc<Signer>> {
+    let token = &unit.production.as_ref().ok_or(ErrorCode::EgsNotReady)?.token;
+    if let Some(signer) = state.cached_signer(unit.id, token) {
+        return Ok(signer);
+    }
+    let signer = std::sync::Arc::new(build_signer(state, unit)?);
+    state.cache_signer(unit.id, token, signer.clone());
+    Ok(signer)
+}
+
+/// The unit's key (decrypted) with its production certificate.
+fn build_signer(state: &AppState, unit: &EgsUnit) -> AppResult<Signer> {
     let key_enc = unit
         .private_key_enc
         .as_deref()

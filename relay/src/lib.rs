@@ -59,11 +59,17 @@ pub struct AppState {
     busy: Arc<Mutex<HashSet<Uuid>>>,
     /// Per unit: the lock held while a document takes the next chain position.
     chains: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
+    /// Per unit: its signer (decrypted key and production certificate), keyed by the
+    /// certificate token so that a renewal replaces it.
+    signers: Arc<Mutex<HashMap<Uuid, CachedSigner>>>,
     /// Per unit: permits for submissions to ZATCA in flight.
     submissions: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Semaphore>>>>,
     /// CSR template per environment.
     templates: Templates,
 }
+
+/// A unit's signer and the certificate token it was built for.
+type CachedSigner = (String, Arc<zatca_core::sign::Signer>);
 
 #[derive(Debug, Clone, Copy)]
 struct Templates {
@@ -108,6 +114,7 @@ impl AppState {
             jobs: Arc::new(tokio::sync::Notify::new()),
             busy: Arc::new(Mutex::new(HashSet::new())),
             chains: Arc::new(Mutex::new(HashMap::new())),
+            signers: Arc::new(Mutex::new(HashMap::new())),
             submissions: Arc::new(Mutex::new(HashMap::new())),
             templates: Templates {
                 sandbox,
@@ -138,6 +145,19 @@ impl AppState {
         match self.chains.lock() {
             Ok(mut chains) => chains.entry(unit).or_default().clone(),
             Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// The cached signer of a unit for a certificate token, if any.
+    pub fn cached_signer(&self, unit: Uuid, token: &str) -> Option<Arc<zatca_core::sign::Signer>> {
+        let signers = self.signers.lock().ok()?;
+        signers.get(&unit).filter(|(t, _)| t == token).map(|(_, s)| s.clone())
+    }
+
+    /// Caches a unit's signer for a certificate token.
+    pub fn cache_signer(&self, unit: Uuid, token: &str, signer: Arc<zatca_core::sign::Signer>) {
+        if let Ok(mut signers) = self.signers.lock() {
+            signers.insert(unit, (token.to_owned(), signer));
         }
     }
 

@@ -139,7 +139,7 @@ impl ZatcaClient {
             if parsed.is_null() {
                 truncate(t)
             } else {
-                truncate(&redact(parsed.clone()).to_string())
+                truncate(&for_audit(operation, parsed.clone()).to_string())
             }
         });
         let entry = AuditEntry {
@@ -150,7 +150,7 @@ impl ZatcaClient {
             method: method.to_string(),
             url: url.clone(),
             request_headers: logged_headers,
-            request_body: Some(truncate(&redact(body.clone()).to_string())),
+            request_body: Some(truncate(&for_audit(operation, body.clone()).to_string())),
             response_status: status,
             response_body: response_body.clone(),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -342,6 +342,23 @@ pub fn redact(mut value: Value) -> Value {
         }
     }
     walk(&mut value);
+    value
+}
+
+/// A body as the audit log keeps it: secrets redacted, and for reporting and clearance the
+/// documents themselves replaced by a note (they are in the invoice archive; a copy per call
+/// would make the audit log most of the database).
+fn for_audit(operation: &str, value: Value) -> Value {
+    let mut value = redact(value);
+    if matches!(operation, "report_invoice" | "clear_invoice") {
+        if let Value::Object(map) = &mut value {
+            for field in ["invoice", "clearedInvoice"] {
+                if let Some(Value::String(text)) = map.get_mut(field) {
+                    *text = format!("[in the invoice archive: {} base64 characters]", text.len());
+                }
+            }
+        }
+    }
     value
 }
 

@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rust_decimal::Decimal;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{ApiJson, Auth};
@@ -35,6 +35,30 @@ pub fn router() -> Router<AppState> {
         .route("/invoices/{id}/pdf", get(pdf))
         .route("/invoices/{id}", get(detail))
         .route("/invoices/{id}/xml", get(xml))
+}
+
+/// A JSON object whose fields keep the documented order (serde_json's own map sorts them).
+#[derive(Debug, Clone, Default)]
+struct Ordered(Vec<(&'static str, Value)>);
+
+impl Ordered {
+    fn set(&mut self, field: &'static str, value: Value) {
+        match self.0.iter_mut().find(|(k, _)| *k == field) {
+            Some(entry) => entry.1 = value,
+            None => self.0.push((field, value)),
+        }
+    }
+}
+
+impl serde::Serialize for Ordered {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
 }
 
 /// An amount as the API shows it: a JSON number without trailing zeros (`115`, `57.5`).
@@ -60,35 +84,35 @@ fn urls(invoice: &Invoice) -> (String, String) {
 }
 
 /// The answer of a create, in the documented field order of its endpoint.
-fn created_json(invoice: &Invoice) -> Value {
+fn created_json(invoice: &Invoice) -> Ordered {
     let (xml_url, pdf_url) = urls(invoice);
-    let mut v = Map::new();
-    v.insert("invoice_id".into(), json!(invoice.id));
-    v.insert("uuid".into(), json!(invoice.uuid));
-    v.insert("status".into(), json!(invoice.status.as_str()));
+    let mut v = Ordered::default();
+    v.set("invoice_id", json!(invoice.id));
+    v.set("uuid", json!(invoice.uuid));
+    v.set("status", json!(invoice.status.as_str()));
     if invoice.document_type.is_note() {
-        v.insert("document_type".into(), json!(invoice.document_type.as_str()));
+        v.set("document_type", json!(invoice.document_type.as_str()));
     }
-    v.insert("subtotal".into(), amount(invoice.subtotal));
-    v.insert("vat".into(), amount(invoice.vat));
-    v.insert("total".into(), amount(invoice.total));
+    v.set("subtotal", amount(invoice.subtotal));
+    v.set("vat", amount(invoice.vat));
+    v.set("total", amount(invoice.total));
     if invoice.document_type.is_note() {
-        v.insert("reported_at".into(), json!(invoice.reported_at.map(iso)));
-        v.insert("cleared_at".into(), json!(invoice.cleared_at.map(iso)));
+        v.set("reported_at", json!(invoice.reported_at.map(iso)));
+        v.set("cleared_at", json!(invoice.cleared_at.map(iso)));
     } else {
         match invoice.invoice_type {
             InvoiceKind::Simplified => {
-                v.insert("invoice_date_hijri".into(), hijri(&invoice.invoice_date));
-                v.insert("qr_code".into(), json!(invoice.qr_code));
-                v.insert("reported_at".into(), json!(invoice.reported_at.map(iso)));
-                v.insert("report_deadline".into(), json!(invoice.report_deadline.map(iso)));
-                v.insert("pdf_url".into(), json!(pdf_url));
+                v.set("invoice_date_hijri", hijri(&invoice.invoice_date));
+                v.set("qr_code", json!(invoice.qr_code));
+                v.set("reported_at", json!(invoice.reported_at.map(iso)));
+                v.set("report_deadline", json!(invoice.report_deadline.map(iso)));
+                v.set("pdf_url", json!(pdf_url));
             }
             InvoiceKind::Standard => {
-                v.insert("qr_code".into(), json!(invoice.qr_code));
-                v.insert("signed_xml_url".into(), json!(xml_url));
-                v.insert("pdf_url".into(), json!(pdf_url));
-                v.insert("cleared_at".into(), json!(invoice.cleared_at.map(iso)));
+                v.set("qr_code", json!(invoice.qr_code));
+                v.set("signed_xml_url", json!(xml_url));
+                v.set("pdf_url", json!(pdf_url));
+                v.set("cleared_at", json!(invoice.cleared_at.map(iso)));
             }
         }
     }
@@ -97,8 +121,8 @@ fn created_json(invoice: &Invoice) -> Value {
             InvoiceKind::Simplified => "reported",
             InvoiceKind::Standard => "cleared",
         };
-        v.insert(
-            "message".into(),
+        v.set(
+            "message",
             json!(format!(
                 "Signed and queued: ZATCA has not answered yet; the relay retries until it is {next}. Poll GET /v1/invoices/{}.",
                 invoice.id
@@ -106,9 +130,9 @@ fn created_json(invoice: &Invoice) -> Value {
         );
     }
     if !invoice.messages.is_empty() {
-        v.insert("warnings".into(), json!(invoice.messages));
+        v.set("warnings", json!(invoice.messages));
     }
-    Value::Object(v)
+    v
 }
 
 /// A created (or replayed) invoice as the HTTP answer: 200, or 422 when ZATCA rejected it.
@@ -212,14 +236,17 @@ async fn create_signed(
                 return response;
             }
             let mut v = created_json(&recorded.invoice);
-            v["document_type"] = json!(recorded.invoice.document_type.as_str());
-            v["icv"] = json!(recorded.invoice.icv);
-            v["invoice_hash"] = json!(recorded.invoice.invoice_hash);
-            v["chain"] = json!({
-                "status": recorded.chain.status,
-                "expected_icv": recorded.chain.expected_icv,
-                "expected_pih": recorded.chain.expected_pih,
-            });
+            v.set("document_type", json!(recorded.invoice.document_type.as_str()));
+            v.set("icv", json!(recorded.invoice.icv));
+            v.set("invoice_hash", json!(recorded.invoice.invoice_hash));
+            v.set(
+                "chain",
+                json!({
+                    "status": recorded.chain.status,
+                    "expected_icv": recorded.chain.expected_icv,
+                    "expected_pih": recorded.chain.expected_pih,
+                }),
+            );
             (StatusCode::OK, Json(v)).into_response()
         }
         Err(err) => err.into_response(),
@@ -303,7 +330,7 @@ async fn list(
     State(state): State<AppState>,
     auth: Auth,
     Query(query): Query<HashMap<String, String>>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Ordered>> {
     let known = [
         "cursor",
         "limit",
@@ -367,94 +394,95 @@ async fn list(
         .store
         .list_invoices(auth.account.id, auth.key.environment, &filter, after, limit)
         .await?;
-    let data: Vec<Value> = page
+    let data: Vec<Ordered> = page
         .invoices
         .iter()
         .map(|i| {
-            json!({
-                "invoice_id": i.id,
-                "uuid": i.uuid,
-                "invoice_number": i.invoice_number,
-                "invoice_type": i.invoice_type.as_str(),
-                "document_type": i.document_type.as_str(),
-                "status": i.status.as_str(),
-                "total": amount(i.total),
-                "invoice_date": i.invoice_date,
-                "created_at": iso(i.created_at),
-            })
+            Ordered(vec![
+                ("invoice_id", json!(i.id)),
+                ("uuid", json!(i.uuid)),
+                ("invoice_number", json!(i.invoice_number)),
+                ("invoice_type", json!(i.invoice_type.as_str())),
+                ("document_type", json!(i.document_type.as_str())),
+                ("status", json!(i.status.as_str())),
+                ("total", amount(i.total)),
+                ("invoice_date", json!(i.invoice_date)),
+                ("created_at", json!(iso(i.created_at))),
+            ])
         })
         .collect();
-    Ok(Json(json!({
-        "data": data,
-        "pagination": {
-            "limit": limit,
-            "next_cursor": page.next.map(cursor_text),
-            "has_more": page.next.is_some(),
-            "total_count": page.total_count,
-        },
-    })))
+    let pagination = Ordered(vec![
+        ("limit", json!(limit)),
+        ("next_cursor", json!(page.next.map(cursor_text))),
+        ("has_more", json!(page.next.is_some())),
+        ("total_count", json!(page.total_count)),
+    ]);
+    Ok(Json(Ordered(vec![
+        ("data", json!(data)),
+        ("pagination", json!(pagination)),
+    ])))
 }
 
-async fn detail(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<Value>> {
+async fn detail(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<Ordered>> {
     let invoice = load(&state, &auth, &id).await?;
     let timeline = state.store.invoice_timeline(invoice.id).await?;
     let (xml_url, pdf_url) = urls(&invoice);
-    let lines: Vec<Value> = invoice
+    let lines: Vec<Ordered> = invoice
         .line_items
         .iter()
         .map(|l| {
-            json!({
-                "line_number": l.line_number,
-                "description": l.description,
-                "quantity": amount(l.quantity),
-                "unit_price": amount(l.unit_price),
-                "vat_rate": amount(l.vat_rate),
-                "line_total": amount(l.line_total),
-            })
+            Ordered(vec![
+                ("line_number", json!(l.line_number)),
+                ("description", json!(l.description)),
+                ("quantity", amount(l.quantity)),
+                ("unit_price", amount(l.unit_price)),
+                ("vat_rate", amount(l.vat_rate)),
+                ("line_total", amount(l.line_total)),
+            ])
         })
         .collect();
-    let timeline: Vec<Value> = timeline
+    let timeline: Vec<Ordered> = timeline
         .iter()
         .map(|t| {
-            let mut entry = json!({ "status": t.status.as_str(), "at": iso(t.at) });
+            let mut entry = Ordered(vec![("status", json!(t.status.as_str())), ("at", json!(iso(t.at)))]);
             if !t.messages.is_empty() {
-                entry["messages"] = json!(t.messages);
+                entry.set("messages", json!(t.messages));
             }
             entry
         })
         .collect();
     let now = chrono::Utc::now();
-    let mut v = json!({
-        "invoice_id": invoice.id,
-        "uuid": invoice.uuid,
-        "invoice_number": invoice.invoice_number,
-        "egs_unit_id": invoice.egs_unit_id,
-        "invoice_type": invoice.invoice_type.as_str(),
-        "document_type": invoice.document_type.as_str(),
-        "status": invoice.status.as_str(),
-        "subtotal": amount(invoice.subtotal),
-        "vat": amount(invoice.vat),
-        "total": amount(invoice.total),
-        "currency": invoice.currency,
-        "invoice_date": invoice.invoice_date,
-        "invoice_date_hijri": hijri(&invoice.invoice_date),
-        "reported_at": invoice.reported_at.map(iso),
-        "cleared_at": invoice.cleared_at.map(iso),
-        "report_deadline": invoice.report_deadline.map(iso),
-        "signed_xml_url": xml_url,
-        "pdf_url": pdf_url,
-        "qr_code": invoice.qr_code,
-        "line_items": lines,
-        "timeline": timeline,
-        "icv": invoice.icv,
-        "invoice_hash": invoice.invoice_hash,
-        "invoice_time": invoice.invoice_time,
-    });
+    let mut v = Ordered::default();
+    v.set("invoice_id", json!(invoice.id));
+    v.set("uuid", json!(invoice.uuid));
+    v.set("invoice_number", json!(invoice.invoice_number));
+    v.set("egs_unit_id", json!(invoice.egs_unit_id));
+    v.set("invoice_type", json!(invoice.invoice_type.as_str()));
+    v.set("document_type", json!(invoice.document_type.as_str()));
+    v.set("status", json!(invoice.status.as_str()));
+    v.set("subtotal", amount(invoice.subtotal));
+    v.set("vat", amount(invoice.vat));
+    v.set("total", amount(invoice.total));
+    v.set("currency", json!(invoice.currency));
+    v.set("invoice_date", json!(invoice.invoice_date));
+    v.set("invoice_date_hijri", hijri(&invoice.invoice_date));
+    v.set("reported_at", json!(invoice.reported_at.map(iso)));
+    v.set("cleared_at", json!(invoice.cleared_at.map(iso)));
+    v.set("report_deadline", json!(invoice.report_deadline.map(iso)));
+    v.set("signed_xml_url", json!(xml_url));
+    v.set("pdf_url", json!(pdf_url));
+    v.set("qr_code", json!(invoice.qr_code));
+    v.set("line_items", json!(lines));
+    v.set("timeline", json!(timeline));
+    v.set("invoice_time", json!(invoice.invoice_time));
+    v.set("icv", json!(invoice.icv));
+    v.set("invoice_hash", json!(invoice.invoice_hash));
+    v.set("device_signed", json!(invoice.device_signed));
     if invoice.near_deadline(now, chrono::Duration::hours(2)) {
-        v["report_deadline_near"] = json!(true);
+        v.set("report_deadline_near", json!(true));
     }
     if !invoice.messages.is_empty() {
-        v["zatca_messages"] = json!(invoice.messages);
+        v.set("zatca_messages", json!(invoice.messages));
     }
     Ok(Json(v))
 }
