@@ -39,68 +39,13 @@ pub enum CsidKind {
     Production,
 }
 
-/// The six document types of the compliance step (SPEC §11).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentType {
-    /// Standard tax invoice (388, `01…`).
-    StandardInvoice,
-    /// Standard credit note (381, `01…`).
-    StandardCreditNote,
-    /// Standard debit note (383, `01…`).
-    StandardDebitNote,
-    /// Simplified tax invoice (388, `02…`).
-    SimplifiedInvoice,
-    /// Simplified credit note (381, `02…`).
-    SimplifiedCreditNote,
-    /// Simplified debit note (383, `02…`).
-    SimplifiedDebitNote,
+/// The six document types of the compliance step (SPEC §11): zatca-core's definition.
+pub use zatca_core::compliance::ComplianceKind as DocumentType;
+
+/// The documents the compliance step demands for a CSR `title`.
+pub(crate) fn required_for(title: &str) -> BTreeSet<DocumentType> {
+    DocumentType::required_for_title(title).into_iter().collect()
 }
-
-impl DocumentType {
-    /// The type of a document from its `InvoiceTypeCode` and whether it is simplified; `None`
-    /// for codes outside the compliance set (e.g. 386 prepayment).
-    pub fn from_codes(type_code: &str, simplified: bool) -> Option<Self> {
-        Some(match (type_code, simplified) {
-            ("388", false) => DocumentType::StandardInvoice,
-            ("381", false) => DocumentType::StandardCreditNote,
-            ("383", false) => DocumentType::StandardDebitNote,
-            ("388", true) => DocumentType::SimplifiedInvoice,
-            ("381", true) => DocumentType::SimplifiedCreditNote,
-            ("383", true) => DocumentType::SimplifiedDebitNote,
-            _ => return None,
-        })
-    }
-
-    /// Whether the document is simplified (B2C, reporting).
-    pub fn is_simplified(self) -> bool {
-        matches!(
-            self,
-            DocumentType::SimplifiedInvoice | DocumentType::SimplifiedCreditNote | DocumentType::SimplifiedDebitNote
-        )
-    }
-
-    /// The documents the compliance step demands for a CSR `title` (`1100` → all six, `1000` →
-    /// the three standard, `0100` → the three simplified).
-    pub fn required_for(title: &str) -> BTreeSet<DocumentType> {
-        let standard = title.as_bytes().first() == Some(&b'1');
-        let simplified = title.as_bytes().get(1) == Some(&b'1');
-        ALL_DOCUMENT_TYPES
-            .into_iter()
-            .filter(|t| if t.is_simplified() { simplified } else { standard })
-            .collect()
-    }
-}
-
-/// All six compliance document types.
-pub const ALL_DOCUMENT_TYPES: [DocumentType; 6] = [
-    DocumentType::StandardInvoice,
-    DocumentType::StandardCreditNote,
-    DocumentType::StandardDebitNote,
-    DocumentType::SimplifiedInvoice,
-    DocumentType::SimplifiedCreditNote,
-    DocumentType::SimplifiedDebitNote,
-];
 
 /// One issued CSID.
 #[derive(Debug, Clone)]
@@ -120,7 +65,7 @@ pub(crate) struct Csid {
 impl Csid {
     /// Document types the certificate may sign, from the CSR `title`.
     pub fn required(&self) -> BTreeSet<DocumentType> {
-        DocumentType::required_for(&self.csr.fields.config.invoice_type)
+        required_for(&self.csr.fields.config.invoice_type)
     }
 
     pub fn info(&self) -> CsidInfo {
@@ -595,10 +540,10 @@ mod tests {
 
     #[test]
     fn required_documents_follow_title() {
-        assert_eq!(DocumentType::required_for("1100").len(), 6);
-        assert!(DocumentType::required_for("1000").iter().all(|d| !d.is_simplified()));
-        assert!(DocumentType::required_for("0100").iter().all(|d| d.is_simplified()));
-        assert_eq!(DocumentType::required_for("0100").len(), 3);
+        assert_eq!(required_for("1100").len(), 6);
+        assert!(required_for("1000").iter().all(|d| !d.is_simplified()));
+        assert!(required_for("0100").iter().all(|d| d.is_simplified()));
+        assert_eq!(required_for("0100").len(), 3);
     }
 
     #[test]

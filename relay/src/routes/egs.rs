@@ -161,7 +161,7 @@ fn seller_profile(input: SellerInput, unit_name: &str, checks: &mut Checks) -> S
         checks.text("seller.name_ar", ar, 200, false);
     }
     let vat = input.vat_number.trim();
-    if vat.len() != 15 || !vat.bytes().all(|b| b.is_ascii_digit()) || !vat.starts_with('3') || !vat.ends_with('3') {
+    if !zatca_core::validate::is_vat_number(vat) {
         checks.0.push(Detail::field(
             "seller.vat_number",
             "must be 15 digits starting and ending with 3",

@@ -8,6 +8,7 @@ pub use error::{Error, Issue, Result, Severity};
 mod asn1;
 pub mod cert;
 pub mod chain;
+pub mod compliance;
 pub mod csr;
 pub mod hash;
 pub mod hijri;
