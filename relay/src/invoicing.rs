@@ -495,11 +495,19 @@ pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest
         created_at: now,
         updated_at: now,
     };
-    state.archive.put(invoice.id, ArchiveKind::Signed, &xml).await?;
+    let in_store = state.archive.in_store();
+    if !in_store {
+        state.archive.put(invoice.id, ArchiveKind::Signed, &xml).await?;
+    }
     let job = submission_job(state, &invoice, now);
     let invoice = match state
         .store
-        .record_device_invoice(&invoice, Some(&job), note.as_deref())
+        .record_device_invoice(
+            &invoice,
+            Some(&job),
+            note.as_deref(),
+            in_store.then_some(xml.as_slice()),
+        )
         .await?
     {
         IssueOutcome::Issued => {
@@ -680,13 +688,20 @@ async fn issue(state: &AppState, unit: &EgsUnit, draft: Draft) -> AppResult<Invo
             created_at: now,
             updated_at: now,
         };
-        // Archived before the row is committed: no recorded invoice lacks its XML.
-        state
-            .archive
-            .put(invoice.id, ArchiveKind::Signed, signed.xml.as_bytes())
-            .await?;
+        // Archived with the row, or before it is committed: no recorded invoice lacks its XML.
+        let in_store = state.archive.in_store();
+        if !in_store {
+            state
+                .archive
+                .put(invoice.id, ArchiveKind::Signed, signed.xml.as_bytes())
+                .await?;
+        }
         let job = submission_job(state, &invoice, now);
-        match state.store.issue_invoice(&invoice, Some(&job)).await? {
+        match state
+            .store
+            .issue_invoice(&invoice, Some(&job), in_store.then_some(signed.xml.as_bytes()))
+            .await?
+        {
             IssueOutcome::Issued => {
                 tracing::info!(
                     egs.id = %unit.id,
@@ -748,7 +763,8 @@ async fn settle_inline(state: &AppState, invoice: Invoice) -> Invoice {
     }
     let id = invoice.id;
     let task_state = state.clone();
-    let task = tokio::spawn(async move { submit(&task_state, id, true).await });
+    let unit_id = invoice.egs_unit_id;
+    let task = tokio::spawn(async move { submit(&task_state, unit_id, id, true).await });
     match tokio::time::timeout(budget, task).await {
         Ok(Ok(_)) => match state.store.invoice_by_id(id).await {
             Ok(Some(current)) => current,
@@ -758,28 +774,21 @@ async fn settle_inline(state: &AppState, invoice: Invoice) -> Invoice {
     }
 }
 
-/// Sends an invoice to ZATCA (reporting or clearance) and records the answer. `inline` is the
-/// request's own attempt; the queue's attempts are not inline.
-pub async fn submit(state: &AppState, invoice_id: Uuid, inline: bool) -> JobOutcome {
-    match submit_inner(state, invoice_id, inline).await {
+/// Sends an invoice of a unit to ZATCA (reporting or clearance) and records the answer.
+/// `inline` is the request's own attempt; the queue's attempts are not inline.
+pub async fn submit(state: &AppState, unit_id: Uuid, invoice_id: Uuid, inline: bool) -> JobOutcome {
+    match submit_inner(state, unit_id, invoice_id, inline).await {
         Ok(outcome) => outcome,
         Err(err) => JobOutcome::Retry(format!("{err:#}")),
     }
 }
 
-async fn submit_inner(state: &AppState, invoice_id: Uuid, inline: bool) -> anyhow::Result<JobOutcome> {
+async fn submit_inner(state: &AppState, unit_id: Uuid, invoice_id: Uuid, inline: bool) -> anyhow::Result<JobOutcome> {
+    let _permit = state.submission_permit(unit_id).await;
+    // Read under the permit: another attempt may have settled it meanwhile.
     let Some(mut invoice) = state.store.invoice_by_id(invoice_id).await? else {
         return Ok(JobOutcome::Fail("the invoice no longer exists".into()));
     };
-    if invoice.status.is_final() {
-        return Ok(JobOutcome::Done);
-    }
-    let _permit = state.submission_permit(invoice.egs_unit_id).await;
-    // Read again under the permit: another attempt may have settled it meanwhile.
-    let Some(current) = state.store.invoice_by_id(invoice_id).await? else {
-        return Ok(JobOutcome::Fail("the invoice no longer exists".into()));
-    };
-    invoice = current;
     if invoice.status.is_final() {
         return Ok(JobOutcome::Done);
     }
@@ -790,20 +799,17 @@ async fn submit_inner(state: &AppState, invoice_id: Uuid, inline: bool) -> anyho
         anyhow::bail!("the signed XML of invoice {} is not in the archive", invoice.id);
     };
     let creds: Credentials = production_credentials(state, &unit).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // `submitted` is recorded with the answer (one write): a crash before it leaves the
+    // invoice pending, and the resend is settled by ZATCA's duplicate answer.
+    let mut entries = Vec::new();
     if invoice.status == InvoiceStatus::Pending {
         let now = Utc::now();
         invoice.transition(InvoiceStatus::Submitted, now)?;
-        state
-            .store
-            .save_invoice_status(
-                &invoice,
-                &TimelineEntry {
-                    status: InvoiceStatus::Submitted,
-                    at: now,
-                    messages: Vec::new(),
-                },
-            )
-            .await?;
+        entries.push(TimelineEntry {
+            status: InvoiceStatus::Submitted,
+            at: now,
+            messages: Vec::new(),
+        });
     }
     let ctx = CallContext {
         unit_id: unit.id,
@@ -820,8 +826,8 @@ async fn submit_inner(state: &AppState, invoice_id: Uuid, inline: bool) -> anyho
         InvoiceKind::Standard => state.authority.clear_invoice(ctx, &creds, &document).await,
     };
     match result {
-        Ok(result) => record_answer(state, invoice, result).await,
-        Err(err) => record_failure(state, invoice, err, inline).await,
+        Ok(result) => record_answer(state, invoice, entries, result).await,
+        Err(err) => record_failure(state, invoice, entries, err, inline).await,
     }
 }
 
@@ -829,7 +835,12 @@ fn details(messages: &[crate::authority::ZatcaMessage]) -> Vec<Detail> {
     messages.iter().map(Detail::from).collect()
 }
 
-async fn record_answer(state: &AppState, mut invoice: Invoice, result: SubmissionResult) -> anyhow::Result<JobOutcome> {
+async fn record_answer(
+    state: &AppState,
+    mut invoice: Invoice,
+    mut entries: Vec<TimelineEntry>,
+    result: SubmissionResult,
+) -> anyhow::Result<JobOutcome> {
     let now = Utc::now();
     let accepted = result.accepted();
     if accepted {
@@ -857,17 +868,12 @@ async fn record_answer(state: &AppState, mut invoice: Invoice, result: Submissio
             .save_invoice_qr(invoice.id, invoice.qr_code.as_deref())
             .await?;
     }
-    state
-        .store
-        .save_invoice_status(
-            &invoice,
-            &TimelineEntry {
-                status: next,
-                at: now,
-                messages: invoice.messages.clone(),
-            },
-        )
-        .await?;
+    entries.push(TimelineEntry {
+        status: next,
+        at: now,
+        messages: invoice.messages.clone(),
+    });
+    state.store.save_invoice_status(&invoice, &entries).await?;
     tracing::info!(
         invoice.id = %invoice.id,
         egs.id = %invoice.egs_unit_id,
@@ -881,6 +887,7 @@ async fn record_answer(state: &AppState, mut invoice: Invoice, result: Submissio
 async fn record_failure(
     state: &AppState,
     mut invoice: Invoice,
+    mut entries: Vec<TimelineEntry>,
     err: AuthorityError,
     inline: bool,
 ) -> anyhow::Result<JobOutcome> {
@@ -900,17 +907,12 @@ async fn record_failure(
         }
         invoice.transition(InvoiceStatus::Retrying, now)?;
         invoice.messages = messages.clone();
-        state
-            .store
-            .save_invoice_status(
-                &invoice,
-                &TimelineEntry {
-                    status: InvoiceStatus::Retrying,
-                    at: now,
-                    messages,
-                },
-            )
-            .await?;
+        entries.push(TimelineEntry {
+            status: InvoiceStatus::Retrying,
+            at: now,
+            messages,
+        });
+        state.store.save_invoice_status(&invoice, &entries).await?;
         let reason = format!("ZATCA unavailable: {err}");
         if inline {
             return Ok(JobOutcome::Retry(reason));
@@ -923,16 +925,11 @@ async fn record_failure(
     // A refusal without validation results (credentials, a malformed request): terminal.
     invoice.transition(InvoiceStatus::Rejected, now)?;
     invoice.messages = messages.clone();
-    state
-        .store
-        .save_invoice_status(
-            &invoice,
-            &TimelineEntry {
-                status: InvoiceStatus::Rejected,
-                at: now,
-                messages,
-            },
-        )
-        .await?;
+    entries.push(TimelineEntry {
+        status: InvoiceStatus::Rejected,
+        at: now,
+        messages,
+    });
+    state.store.save_invoice_status(&invoice, &entries).await?;
     Ok(JobOutcome::Done)
 }

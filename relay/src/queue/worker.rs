@@ -130,7 +130,7 @@ async fn run_job(state: AppState, job: Job) {
 async fn run_job_in_span(state: AppState, job: Job) {
     let outcome = match &job.kind {
         JobKind::Onboard(_) => onboarding::run_onboard_job(&state, &job).await,
-        JobKind::Submit(submit) => crate::invoicing::submit(&state, submit.invoice_id, false).await,
+        JobKind::Submit(submit) => crate::invoicing::submit(&state, job.egs_unit_id, submit.invoice_id, false).await,
     };
     let now = Utc::now();
     let result = match outcome {

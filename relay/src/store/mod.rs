@@ -93,6 +93,11 @@ pub trait Archive: Send + Sync + fmt::Debug {
     async fn put(&self, invoice_id: Uuid, kind: ArchiveKind, xml: &[u8]) -> anyhow::Result<()>;
     /// Reads a document.
     async fn get(&self, invoice_id: Uuid, kind: ArchiveKind) -> anyhow::Result<Option<Vec<u8>>>;
+    /// Whether this archive is the store's own database: the signed XML is then written in the
+    /// invoice's own transaction (`Store::issue_invoice`), saving a write.
+    fn in_store(&self) -> bool {
+        false
+    }
 }
 
 /// Which document of an invoice.
@@ -226,7 +231,14 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Records a new invoice at chain position `invoice.icv` (the unit's counter must still be
     /// `icv - 1`, else `ChainMoved`), advances the unit's chain to it, and enqueues its job, in
     /// one transaction.
-    async fn issue_invoice(&self, invoice: &Invoice, job: Option<&Job>) -> StoreResult<IssueOutcome>;
+    /// `signed_xml`: when the archive is this database, the document goes into it in the same
+    /// transaction (else the caller archived it before).
+    async fn issue_invoice(
+        &self,
+        invoice: &Invoice,
+        job: Option<&Job>,
+        signed_xml: Option<&[u8]>,
+    ) -> StoreResult<IssueOutcome>;
     /// Records a device-signed invoice at the position it carries: the unit's chain head moves
     /// to it when it is ahead, and `chain_note` (a gap or fork the relay noticed) is saved on
     /// the unit. `ChainMoved` when another document already holds that ICV.
@@ -235,6 +247,7 @@ pub trait Store: Send + Sync + fmt::Debug {
         invoice: &Invoice,
         job: Option<&Job>,
         chain_note: Option<&str>,
+        signed_xml: Option<&[u8]>,
     ) -> StoreResult<IssueOutcome>;
     /// One invoice of an account.
     async fn invoice(&self, account_id: Uuid, id: Uuid) -> StoreResult<Option<Invoice>>;
@@ -255,8 +268,8 @@ pub trait Store: Send + Sync + fmt::Debug {
         after: Option<i64>,
         limit: u32,
     ) -> StoreResult<InvoicePage>;
-    /// Saves an invoice's status, messages and times, and appends the timeline entry.
-    async fn save_invoice_status(&self, invoice: &Invoice, entry: &TimelineEntry) -> StoreResult<()>;
+    /// Saves an invoice's status, messages and times, and appends the timeline entries.
+    async fn save_invoice_status(&self, invoice: &Invoice, entries: &[TimelineEntry]) -> StoreResult<()>;
     /// An invoice's timeline, oldest first.
     async fn invoice_timeline(&self, invoice_id: Uuid) -> StoreResult<Vec<TimelineEntry>>;
     /// Sum of the totals of the notes already issued against an original invoice, per kind

@@ -633,33 +633,18 @@ impl Store for SqliteStore {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<Job>> {
-        let mut tx = self.writer.begin().await?;
+        // One statement claims them all (one round trip to the writer, atomic).
         let rows = sqlx::query(
-            "SELECT * FROM jobs WHERE (state = 'queued' AND next_attempt_at <= ?) OR (state = 'running' AND lease_until < ?) \
-             ORDER BY next_attempt_at, created_at LIMIT ?",
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?1, updated_at = ?2 \
+             WHERE id IN (SELECT id FROM jobs WHERE (state = 'queued' AND next_attempt_at <= ?2) \
+             OR (state = 'running' AND lease_until < ?2) ORDER BY next_attempt_at, created_at LIMIT ?3) RETURNING *",
         )
-        .bind(to_millis(now))
+        .bind(to_millis(lease_until))
         .bind(to_millis(now))
         .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.writer)
         .await?;
-        let mut jobs = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let mut job = job_from_row(row)?;
-            job.attempts = job.attempts.saturating_add(1);
-            sqlx::query(
-                "UPDATE jobs SET state = 'running', attempts = ?, lease_until = ?, updated_at = ? WHERE id = ?",
-            )
-            .bind(i64::from(job.attempts))
-            .bind(to_millis(lease_until))
-            .bind(to_millis(now))
-            .bind(job.id.to_string())
-            .execute(&mut *tx)
-            .await?;
-            jobs.push(job);
-        }
-        tx.commit().await?;
-        Ok(jobs)
+        rows.iter().map(job_from_row).collect()
     }
 
     async fn finish_job(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
@@ -794,7 +779,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn issue_invoice(&self, invoice: &Invoice, job: Option<&Job>) -> StoreResult<IssueOutcome> {
+    async fn issue_invoice(
+        &self,
+        invoice: &Invoice,
+        job: Option<&Job>,
+        signed_xml: Option<&[u8]>,
+    ) -> StoreResult<IssueOutcome> {
         let mut tx = self.writer.begin().await?;
         if let Some(key) = &invoice.idempotency_key {
             let existing: Option<String> =
@@ -835,6 +825,9 @@ impl Store for SqliteStore {
             return Ok(IssueOutcome::ChainMoved);
         }
         insert_invoice_tx(&mut tx, invoice).await?;
+        if let Some(xml) = signed_xml {
+            archive_tx(&mut tx, invoice.id, ArchiveKind::Signed, xml).await?;
+        }
         if let Some(job) = job {
             Self::insert_job_tx(&mut tx, job, invoice.created_at).await?;
         }
@@ -847,6 +840,7 @@ impl Store for SqliteStore {
         invoice: &Invoice,
         job: Option<&Job>,
         chain_note: Option<&str>,
+        signed_xml: Option<&[u8]>,
     ) -> StoreResult<IssueOutcome> {
         let mut tx = self.writer.begin().await?;
         let existing: Option<String> =
@@ -881,6 +875,9 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         insert_invoice_tx(&mut tx, invoice).await?;
+        if let Some(xml) = signed_xml {
+            archive_tx(&mut tx, invoice.id, ArchiveKind::Signed, xml).await?;
+        }
         if let Some(job) = job {
             Self::insert_job_tx(&mut tx, job, invoice.created_at).await?;
         }
@@ -982,7 +979,7 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn save_invoice_status(&self, invoice: &Invoice, entry: &TimelineEntry) -> StoreResult<()> {
+    async fn save_invoice_status(&self, invoice: &Invoice, entries: &[TimelineEntry]) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query(
             "UPDATE invoices SET status = ?, messages = ?, reported_at = ?, cleared_at = ?, updated_at = ? WHERE id = ?",
@@ -995,17 +992,19 @@ impl Store for SqliteStore {
         .bind(invoice.id.to_string())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO invoice_events (invoice_id, status, at, messages) VALUES (?, ?, ?, ?)")
-            .bind(invoice.id.to_string())
-            .bind(entry.status.as_str())
-            .bind(to_millis(entry.at))
-            .bind(if entry.messages.is_empty() {
-                None
-            } else {
-                Some(json_text(&entry.messages)?)
-            })
-            .execute(&mut *tx)
-            .await?;
+        for entry in entries {
+            sqlx::query("INSERT INTO invoice_events (invoice_id, status, at, messages) VALUES (?, ?, ?, ?)")
+                .bind(invoice.id.to_string())
+                .bind(entry.status.as_str())
+                .bind(to_millis(entry.at))
+                .bind(if entry.messages.is_empty() {
+                    None
+                } else {
+                    Some(json_text(&entry.messages)?)
+                })
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await
     }
 
@@ -1106,6 +1105,27 @@ fn csid_cols(csid: Option<&StoredCsid>) -> (Option<&str>, Option<&str>, Option<&
     }
 }
 
+/// Writes an archive row; idempotent.
+const ARCHIVE_SQL: &str = "INSERT INTO invoice_archive (invoice_id, kind, xml, stored_at) VALUES (?, ?, ?, ?) \
+     ON CONFLICT (invoice_id, kind) DO UPDATE SET xml = excluded.xml, stored_at = excluded.stored_at";
+
+/// Writes an archive row within a transaction.
+async fn archive_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    invoice_id: Uuid,
+    kind: ArchiveKind,
+    xml: &[u8],
+) -> StoreResult<()> {
+    sqlx::query(ARCHIVE_SQL)
+        .bind(invoice_id.to_string())
+        .bind(kind.as_str())
+        .bind(xml)
+        .bind(to_millis(Utc::now()))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Inserts an invoice row and its first timeline entry.
 async fn insert_invoice_tx(tx: &mut Transaction<'_, Sqlite>, invoice: &Invoice) -> StoreResult<()> {
     sqlx::query(
@@ -1179,17 +1199,18 @@ async fn insert_key(tx: &mut Transaction<'_, Sqlite>, key: &ApiKey) -> StoreResu
 #[async_trait]
 impl Archive for SqliteStore {
     async fn put(&self, invoice_id: Uuid, kind: ArchiveKind, xml: &[u8]) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO invoice_archive (invoice_id, kind, xml, stored_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (invoice_id, kind) DO UPDATE SET xml = excluded.xml, stored_at = excluded.stored_at",
-        )
-        .bind(invoice_id.to_string())
-        .bind(kind.as_str())
-        .bind(xml)
-        .bind(to_millis(Utc::now()))
-        .execute(&self.writer)
-        .await?;
+        sqlx::query(ARCHIVE_SQL)
+            .bind(invoice_id.to_string())
+            .bind(kind.as_str())
+            .bind(xml)
+            .bind(to_millis(Utc::now()))
+            .execute(&self.writer)
+            .await?;
         Ok(())
+    }
+
+    fn in_store(&self) -> bool {
+        true
     }
 
     async fn get(&self, invoice_id: Uuid, kind: ArchiveKind) -> anyhow::Result<Option<Vec<u8>>> {
