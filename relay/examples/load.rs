@@ -111,6 +111,8 @@ async fn main() -> anyhow::Result<()> {
             "64",
             "--worker-poll-ms",
             "50",
+            "--plans",
+            "solo=1000:10",
         ])
         .env("RELAY_MASTER_KEY", MASTER_KEY)
         .env("RELAY_LOG", "warn")
