@@ -801,3 +801,60 @@ async fn device_signed_invoices_are_verified_chained_and_reported_once() {
     assert!(bytes.starts_with(b"%PDF-"));
     t.relay.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_simplified_invoices_are_flagged_on_the_unit_and_the_invoice() {
+    let t = TestRelay::start_with(|c| {
+        c.inline_submit_ms = 0;
+        c.job_backoff_ms = 50;
+    })
+    .await;
+    let (key, unit) = setup(&t).await;
+    // ZATCA down: every call fails.
+    t.sims.sandbox.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let (_, first) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &simplified_example(&unit)).await;
+    let mut today = simplified_example(&unit);
+    today["invoice_number"] = json!("INV-TODAY");
+    let riyadh = chrono::Utc::now() + chrono::Duration::hours(3);
+    today["invoice_date"] = json!(riyadh.format("%Y-%m-%d").to_string());
+    today["invoice_time"] = json!(riyadh.format("%H:%M:%S").to_string());
+    let (status, second) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &today).await;
+    assert_eq!(status, 200, "{second}");
+    let (_, unit_status) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
+    assert_eq!(
+        unit_status["reporting"],
+        json!({"pending": 2, "near_deadline": 1, "past_deadline": 1}),
+        "{unit_status}"
+    );
+    let (_, detail) = t
+        .http
+        .get(
+            &format!("/v1/invoices/{}", first["invoice_id"].as_str().expect("id")),
+            &key,
+        )
+        .await;
+    assert_eq!(detail["report_deadline_near"], true, "{detail}");
+    let (_, detail) = t
+        .http
+        .get(
+            &format!("/v1/invoices/{}", second["invoice_id"].as_str().expect("id")),
+            &key,
+        )
+        .await;
+    assert!(detail["report_deadline_near"].is_null(), "{detail}");
+    // ZATCA back: both reported, the flag goes.
+    t.sims.sandbox.set_faults(Faults::default());
+    let started = Instant::now();
+    loop {
+        let (_, unit_status) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
+        if unit_status["reporting"].is_null() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{unit_status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    t.relay.shutdown().await.expect("shutdown");
+}

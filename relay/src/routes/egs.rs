@@ -536,6 +536,10 @@ pub struct UnitStatus {
     /// Device custody: the last gap or fork noticed in the documents the device sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     chain_note: Option<String>,
+    /// Simplified invoices not yet reported: `{pending, near_deadline, past_deadline}`
+    /// (`near_deadline`: due within two hours, the late ones included); absent when none wait.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reporting: Option<Value>,
 }
 
 /// The status of a unit.
@@ -569,6 +573,7 @@ pub fn status_json(unit: &EgsUnit, accepted: &[ComplianceKind], now: DateTime<Ut
         certificate: device.then(|| signing::active_certificate_base64(unit)),
         next_chain: device.then(|| json!({"icv": unit.invoice_counter + 1, "pih": unit.last_invoice_hash})),
         chain_note: unit.chain_note.clone(),
+        reporting: None,
     }
 }
 
@@ -618,7 +623,16 @@ async fn accepted_kinds(state: &AppState, unit: &EgsUnit) -> AppResult<Vec<Compl
 async fn unit_status(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<UnitStatus>> {
     let unit = load_unit(&state, &auth, &id).await?;
     let accepted = accepted_kinds(&state, &unit).await?;
-    Ok(Json(status_json(&unit, &accepted, Utc::now())))
+    let now = Utc::now();
+    let mut status = status_json(&unit, &accepted, now);
+    let (pending, near, late) = state
+        .store
+        .reporting_backlog(unit.id, now, now + chrono::Duration::hours(2))
+        .await?;
+    if pending > 0 {
+        status.reporting = Some(json!({"pending": pending, "near_deadline": near, "past_deadline": late}));
+    }
+    Ok(Json(status))
 }
 
 /// `GET /v1/egs` answer.

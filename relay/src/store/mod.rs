@@ -275,6 +275,14 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Sum of the totals of the notes already issued against an original invoice, per kind
     /// (`credit_note`, `debit_note`), not counting rejected ones.
     async fn notes_total(&self, original_id: Uuid, document_type: &str) -> StoreResult<rust_decimal::Decimal>;
+    /// A unit's simplified invoices not yet reported: how many, how many of them are due
+    /// before `near` (their 24-hour deadline is close), and how many are past it at `now`.
+    async fn reporting_backlog(
+        &self,
+        unit_id: Uuid,
+        now: DateTime<Utc>,
+        near: DateTime<Utc>,
+    ) -> StoreResult<(u64, u64, u64)>;
     /// Open (queued or running) submission jobs of a unit.
     async fn open_submissions(&self, unit_id: Uuid) -> StoreResult<u32>;
 

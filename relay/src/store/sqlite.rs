@@ -1042,6 +1042,28 @@ impl Store for SqliteStore {
             .sum()
     }
 
+    async fn reporting_backlog(
+        &self,
+        unit_id: Uuid,
+        now: DateTime<Utc>,
+        near: DateTime<Utc>,
+    ) -> StoreResult<(u64, u64, u64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS open, \
+             COALESCE(SUM(report_deadline <= ?1), 0) AS near, COALESCE(SUM(report_deadline <= ?2), 0) AS late \
+             FROM invoices WHERE egs_unit_id = ?3 AND invoice_type = 'simplified' \
+             AND status IN ('pending', 'submitted', 'retrying')",
+        )
+        .bind(to_millis(near))
+        .bind(to_millis(now))
+        .bind(unit_id.to_string())
+        .fetch_one(&self.reader)
+        .await?;
+        let count =
+            |col: &str| -> StoreResult<u64> { Ok(u64::try_from(row.try_get::<i64, _>(col)?).unwrap_or_default()) };
+        Ok((count("open")?, count("near")?, count("late")?))
+    }
+
     async fn open_submissions(&self, unit_id: Uuid) -> StoreResult<u32> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM jobs WHERE egs_unit_id = ? AND kind = 'submit' AND state IN ('queued', 'running')",
