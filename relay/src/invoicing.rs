@@ -98,20 +98,7 @@ pub async fn resolve_unit(state: &AppState, auth: &Auth, named: Option<&str>) ->
             None => return Err(ErrorCode::EgsUnitRequired.into()),
         },
     };
-    let id = Uuid::parse_str(&id).map_err(|_| AppError::from(ErrorCode::EgsUnitNotFound))?;
-    let unit = state
-        .store
-        .unit(auth.account.id, id)
-        .await?
-        .ok_or(ErrorCode::EgsUnitNotFound)?;
-    if unit.environment != auth.key.environment {
-        let env = auth.key.environment;
-        return Err(AppError::api(
-            ErrorCode::EgsUnitEnvMismatch,
-            format!("This API key is for {env}. Use an EGS unit in {env} or switch key."),
-        ));
-    }
-    Ok(unit)
+    crate::onboarding::unit_of(state, auth, &id).await
 }
 
 fn check_ready(unit: &EgsUnit, kind: InvoiceKind) -> AppResult<()> {

@@ -68,6 +68,25 @@ fn credentials(state: &AppState, unit: &EgsUnit, which: &str, csid: &StoredCsid)
     })
 }
 
+/// A unit of the caller's account in the key's environment: `400 EGS_UNIT_NOT_FOUND` for an
+/// unknown id or another account's unit, `400 EGS_UNIT_ENV_MISMATCH` for the other environment.
+pub async fn unit_of(state: &AppState, auth: &crate::routes::Auth, id: &str) -> AppResult<EgsUnit> {
+    let id = Uuid::parse_str(id).map_err(|_| AppError::from(ErrorCode::EgsUnitNotFound))?;
+    let unit = state
+        .store
+        .unit(auth.account.id, id)
+        .await?
+        .ok_or(ErrorCode::EgsUnitNotFound)?;
+    if unit.environment != auth.key.environment {
+        let env = auth.key.environment;
+        return Err(AppError::api(
+            ErrorCode::EgsUnitEnvMismatch,
+            format!("This API key is for {env}. Use an EGS unit in {env} or switch key."),
+        ));
+    }
+    Ok(unit)
+}
+
 /// The production CSID's credentials of a unit (reporting and clearance accept no other).
 pub fn production_credentials(state: &AppState, unit: &EgsUnit) -> Result<Credentials, AppError> {
     let production = unit

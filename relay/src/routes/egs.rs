@@ -229,27 +229,9 @@ fn public_serial(id: Uuid) -> String {
     format!("SN-{}", &id.simple().to_string()[..12].to_ascii_uppercase())
 }
 
-/// Parses a unit id from the path; a malformed id is simply not found.
-fn unit_id(id: &str) -> AppResult<Uuid> {
-    Uuid::parse_str(id).map_err(|_| AppError::unit_not_found())
-}
-
 /// Loads a unit of the caller's account in the key's environment.
 pub async fn load_unit(state: &AppState, auth: &Auth, id: &str) -> AppResult<EgsUnit> {
-    let id = unit_id(id)?;
-    let unit = state
-        .store
-        .unit(auth.account.id, id)
-        .await?
-        .ok_or_else(AppError::unit_not_found)?;
-    if unit.environment != auth.key.environment {
-        let env = auth.key.environment;
-        return Err(AppError::api(
-            ErrorCode::EgsUnitEnvMismatch,
-            format!("This API key is for {env}. Use an EGS unit in {env} or switch key."),
-        ));
-    }
-    Ok(unit)
+    onboarding::unit_of(state, auth, id).await
 }
 
 async fn create_unit(

@@ -27,10 +27,10 @@ use crate::store::{ArchiveKind, InvoiceFilter};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/invoices", get(list))
-        .route("/invoices/simplified", post(create_simplified))
-        .route("/invoices/standard", post(create_standard))
-        .route("/invoices/credit-note", post(create_credit_note))
-        .route("/invoices/debit-note", post(create_debit_note))
+        .route("/invoices/simplified", post(creates(Endpoint::Simplified)))
+        .route("/invoices/standard", post(creates(Endpoint::Standard)))
+        .route("/invoices/credit-note", post(creates(Endpoint::CreditNote)))
+        .route("/invoices/debit-note", post(creates(Endpoint::DebitNote)))
         .route("/invoices/signed", post(create_signed))
         .route("/invoices/{id}/pdf", get(pdf))
         .route("/invoices/{id}", get(detail))
@@ -151,6 +151,16 @@ fn created_response(invoice: &Invoice) -> Response {
     (StatusCode::OK, Json(created_json(invoice))).into_response()
 }
 
+/// The answer of a create, boxed so one function can stand for the four endpoints.
+type CreateFuture = std::pin::Pin<Box<dyn Future<Output = Response> + Send>>;
+
+/// The handler of one create endpoint.
+fn creates(
+    endpoint: Endpoint,
+) -> impl Fn(State<AppState>, Auth, HeaderMap, ApiJson<Value>) -> CreateFuture + Clone + Send + Sync + 'static {
+    move |State(state), auth, headers, ApiJson(body)| Box::pin(create(state, auth, headers, endpoint, body))
+}
+
 async fn create(state: AppState, auth: Auth, headers: HeaderMap, endpoint: Endpoint, body: Value) -> Response {
     let idempotency_key = match idempotency_key(&headers) {
         Ok(key) => key,
@@ -168,42 +178,6 @@ async fn create(state: AppState, auth: Auth, headers: HeaderMap, endpoint: Endpo
         Ok(created) => created_response(&created.invoice),
         Err(err) => err.into_response(),
     }
-}
-
-async fn create_simplified(
-    State(state): State<AppState>,
-    auth: Auth,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<Value>,
-) -> Response {
-    create(state, auth, headers, Endpoint::Simplified, body).await
-}
-
-async fn create_standard(
-    State(state): State<AppState>,
-    auth: Auth,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<Value>,
-) -> Response {
-    create(state, auth, headers, Endpoint::Standard, body).await
-}
-
-async fn create_credit_note(
-    State(state): State<AppState>,
-    auth: Auth,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<Value>,
-) -> Response {
-    create(state, auth, headers, Endpoint::CreditNote, body).await
-}
-
-async fn create_debit_note(
-    State(state): State<AppState>,
-    auth: Auth,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<Value>,
-) -> Response {
-    create(state, auth, headers, Endpoint::DebitNote, body).await
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
