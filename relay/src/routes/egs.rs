@@ -224,11 +224,6 @@ fn check_otp(otp: &SecretString, path: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// The public serial number (`SN-` + 12 hex digits of the unit id).
-fn public_serial(id: Uuid) -> String {
-    format!("SN-{}", &id.simple().to_string()[..12].to_ascii_uppercase())
-}
-
 /// Loads a unit of the caller's account in the key's environment.
 pub async fn load_unit(state: &AppState, auth: &Auth, id: &str) -> AppResult<EgsUnit> {
     onboarding::unit_of(state, auth, id).await
@@ -310,148 +305,21 @@ async fn create_unit(
         None => None,
     };
 
-    let Some(quota) = state.config.plans.quota(&auth.account.plan) else {
-        return Err(AppError::api(
-            ErrorCode::EgsQuotaExceeded,
-            format!("The account's plan `{}` allows no EGS units", auth.account.plan),
-        ));
-    };
-    let limit = match key_env {
-        Environment::Sandbox => quota.sandbox,
-        Environment::Production => quota.production,
-    };
-
-    let id = Uuid::new_v4();
-    let now = Utc::now();
-    let mut invoice_type = body.invoice_type.unwrap_or(InvoiceTypes::Simplified);
-    let mut unit = EgsUnit {
-        id,
-        account_id: auth.account.id,
-        unit_name: body.unit_name.trim().to_owned(),
-        environment: key_env,
-        phase,
-        invoice_type,
-        custody: if phase == 1 { Custody::Relay } else { custody },
-        serial_number: public_serial(id),
-        egs_serial: None,
-        seller,
-        // A unit is born `pending` (phase 2) or `active` (phase 1: no ZATCA onboarding).
-        onboarding_status: if phase == 1 {
-            OnboardingStatus::Active
-        } else {
-            OnboardingStatus::Pending
+    let created = onboarding::create_unit(
+        &state,
+        &auth,
+        onboarding::NewUnit {
+            unit_name: body.unit_name,
+            phase,
+            invoice_type: body.invoice_type,
+            custody,
+            csr: body.csr,
+            seller,
+            otp,
         },
-        status_message: (phase == 1)
-            .then(|| "Phase 1 unit: simplified invoices with a QR code; no ZATCA onboarding".to_owned()),
-        errors: Vec::new(),
-        csr_pem: None,
-        private_key_enc: None,
-        compliance: None,
-        production: None,
-        cert_issued_at: None,
-        cert_expires_at: None,
-        compliance_attempted_at: None,
-        chain_note: None,
-        invoice_counter: 0,
-        last_invoice_hash: signing::initial_pih(),
-        created_at: now,
-        updated_at: now,
-    };
-
-    let mut job = None;
-    let message;
-    if phase == 1 {
-        message = "Phase 1 unit active. It issues simplified invoices with a QR code; no ZATCA onboarding is needed.";
-    } else {
-        match unit.custody {
-            Custody::Relay => {
-                let egs_serial = signing::egs_serial(&state.config.egs_solution_name, id);
-                let key = signing::generate_private_key()?;
-                let csr = signing::make_csr(
-                    &unit.seller,
-                    invoice_type,
-                    &egs_serial,
-                    &unit.unit_name,
-                    state.csr_template(key_env),
-                    &key,
-                )?;
-                unit.private_key_enc = Some(
-                    state
-                        .master_key
-                        .encrypt_str(&signing::private_key_pem(&key)?, &onboarding::key_context(id))?,
-                );
-                unit.csr_pem = Some(csr);
-                unit.egs_serial = Some(egs_serial);
-                message = "CSR generated. ZATCA compliance check running automatically.";
-            }
-            Custody::Device => {
-                let csr = body.csr.as_deref().unwrap_or_default();
-                let parsed = signing::inspect_csr(csr).map_err(|m| {
-                    AppError::api(ErrorCode::InvalidCsr, format!("The CSR cannot be used: {m}"))
-                        .with_details(vec![Detail::field("csr", m)])
-                })?;
-                if let Some(title_types) = parsed.invoice_type {
-                    if body.invoice_type.is_some_and(|t| t != title_types) {
-                        return Err(AppError::invalid_field(
-                            "invoice_type",
-                            format!(
-                                "the CSR is for `{}` invoices (title {})",
-                                title_types.as_str(),
-                                title_types.csr_title()
-                            ),
-                        ));
-                    }
-                    invoice_type = title_types;
-                    unit.invoice_type = title_types;
-                }
-                if parsed.vat_number != unit.seller.vat_number {
-                    return Err(AppError::invalid_field(
-                        "csr",
-                        format!(
-                            "the CSR's organisation identifier {} differs from the seller VAT number {}",
-                            parsed.vat_number, unit.seller.vat_number
-                        ),
-                    ));
-                }
-                unit.egs_serial = Some(parsed.egs_serial);
-                unit.csr_pem = Some(parsed.pem);
-                message =
-                    "CSR received. ZATCA compliance CSID being requested; then submit the signed compliance documents.";
-            }
-        }
-        let otp = otp.ok_or_else(|| anyhow::anyhow!("otp missing after validation"))?;
-        job = Some(Job::new(
-            id,
-            JobKind::Onboard(OnboardJob {
-                otp_enc: Some(state.master_key.encrypt_str(&otp, &onboarding::otp_context(id))?),
-            }),
-        ));
-    }
-    let _ = invoice_type;
-
-    match state.store.insert_unit_within_quota(&unit, limit, job.as_ref()).await? {
-        QuotaOutcome::Inserted => {}
-        QuotaOutcome::Exceeded { used } => {
-            return Err(AppError::api(
-                ErrorCode::EgsQuotaExceeded,
-                format!(
-                    "The `{}` plan allows {limit} {key_env} EGS unit(s) and {used} exist; units cannot be deleted",
-                    auth.account.plan
-                ),
-            ));
-        }
-    }
-    tracing::info!(
-        account.id = %auth.account.id,
-        egs.id = %id,
-        egs.environment = %key_env,
-        egs.phase = phase,
-        egs.custody = unit.custody.as_str(),
-        "EGS unit created"
-    );
-    if job.is_some() {
-        state.jobs.notify_one();
-    }
+    )
+    .await?;
+    let (id, message, unit) = (created.unit.id, created.message, created.unit);
     Ok(Json(Created {
         egs_unit_id: id,
         serial_number: unit.serial_number.clone(),
@@ -921,7 +789,7 @@ mod tests {
 
     #[test]
     fn serial_form() {
-        let s = public_serial(Uuid::new_v4());
+        let s = onboarding::public_serial(Uuid::new_v4());
         assert!(s.starts_with("SN-") && s.len() == 15, "{s}");
     }
 }
