@@ -426,7 +426,9 @@ pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest
         _ => DocumentKind::Invoice,
     };
     let lock = state.chain_lock(unit.id);
-    let _guard = lock.lock().await;
+    let mut head = lock.lock().await;
+    // A device document may move the head anywhere: read it from the store next time.
+    *head = None;
     let unit = state
         .store
         .unit_by_id(unit.id)
@@ -522,7 +524,7 @@ pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest
             ));
         }
     };
-    drop(_guard);
+    drop(head);
     let invoice = settle_inline(state, invoice).await;
     Ok(RecordedSigned { invoice, chain })
 }
@@ -625,17 +627,28 @@ fn build_signer(state: &AppState, unit: &EgsUnit) -> AppResult<Signer> {
 /// Signs the draft at the unit's next chain position and records it, with its submission job.
 async fn issue(state: &AppState, unit: &EgsUnit, draft: Draft) -> AppResult<Invoice> {
     let lock = state.chain_lock(unit.id);
-    let _guard = lock.lock().await;
+    let mut head = lock.lock().await;
+    let signer = signer(state, unit)?;
     for _ in 0..5 {
-        let unit = state
-            .store
-            .unit_by_id(unit.id)
-            .await?
-            .ok_or(ErrorCode::EgsUnitNotFound)?;
-        let signer = signer(state, &unit)?;
+        // The head this process wrote last, else the store's (another relay may write too:
+        // the store's optimistic check then answers ChainMoved and the head is read again).
+        let current = match head.as_ref() {
+            Some(h) => h.clone(),
+            None => {
+                let unit = state
+                    .store
+                    .unit_by_id(unit.id)
+                    .await?
+                    .ok_or(ErrorCode::EgsUnitNotFound)?;
+                crate::ChainHead {
+                    icv: unit.invoice_counter,
+                    hash: unit.last_invoice_hash,
+                }
+            }
+        };
         let chain = ChainInputs {
-            icv: u64::try_from(unit.invoice_counter + 1).unwrap_or(1),
-            pih: unit.last_invoice_hash.clone(),
+            icv: u64::try_from(current.icv + 1).unwrap_or(1),
+            pih: current.hash.clone(),
             uuid: Uuid::new_v4().to_string(),
         };
         let signed = sign_invoice(&draft.input, &chain, &signer, None).map_err(|err| {
@@ -653,7 +666,7 @@ async fn issue(state: &AppState, unit: &EgsUnit, draft: Draft) -> AppResult<Invo
             invoice_type: draft.kind,
             document_type: draft.document,
             status: InvoiceStatus::Pending,
-            icv: unit.invoice_counter + 1,
+            icv: current.icv + 1,
             invoice_hash: signed.hash.clone(),
             currency: draft.input.currency.clone(),
             subtotal: draft.subtotal,
@@ -690,6 +703,10 @@ async fn issue(state: &AppState, unit: &EgsUnit, draft: Draft) -> AppResult<Invo
             .await?
         {
             IssueOutcome::Issued => {
+                *head = Some(crate::ChainHead {
+                    icv: invoice.icv,
+                    hash: invoice.invoice_hash.clone(),
+                });
                 tracing::info!(
                     egs.id = %unit.id,
                     invoice.id = %invoice.id,
@@ -699,7 +716,10 @@ async fn issue(state: &AppState, unit: &EgsUnit, draft: Draft) -> AppResult<Invo
                 );
                 return Ok(invoice);
             }
-            IssueOutcome::ChainMoved => continue,
+            IssueOutcome::ChainMoved => {
+                *head = None;
+                continue;
+            }
             IssueOutcome::Exists(id) => {
                 return state
                     .store

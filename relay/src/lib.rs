@@ -57,8 +57,9 @@ pub struct AppState {
     pub jobs: Arc<tokio::sync::Notify>,
     /// Units with an operation in flight (one at a time per unit).
     busy: Arc<Mutex<HashSet<Uuid>>>,
-    /// Per unit: the lock held while a document takes the next chain position.
-    chains: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
+    /// Per unit: the lock held while a document takes the next chain position, guarding the
+    /// chain head as this process last wrote it (`None`: read it from the store).
+    chains: Arc<Mutex<HashMap<Uuid, ChainLock>>>,
     /// Per unit: its signer (decrypted key and production certificate), keyed by the
     /// certificate token so that a renewal replaces it.
     signers: Arc<Mutex<HashMap<Uuid, CachedSigner>>>,
@@ -67,6 +68,18 @@ pub struct AppState {
     /// CSR template per environment.
     templates: Templates,
 }
+
+/// The head of a unit's chain: the last ICV and its invoice hash (the next PIH).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    /// ICV of the last document.
+    pub icv: i64,
+    /// Its invoice hash.
+    pub hash: String,
+}
+
+/// A unit's chain lock with its cached head.
+pub type ChainLock = Arc<tokio::sync::Mutex<Option<ChainHead>>>;
 
 /// A unit's signer and the certificate token it was built for.
 type CachedSigner = (String, Arc<zatca_core::sign::Signer>);
@@ -141,10 +154,10 @@ impl AppState {
     }
 
     /// The lock of a unit's chain (held while a document is signed and recorded).
-    pub fn chain_lock(&self, unit: Uuid) -> Arc<tokio::sync::Mutex<()>> {
+    pub fn chain_lock(&self, unit: Uuid) -> ChainLock {
         match self.chains.lock() {
             Ok(mut chains) => chains.entry(unit).or_default().clone(),
-            Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+            Err(_) => Arc::new(tokio::sync::Mutex::new(None)),
         }
     }
 

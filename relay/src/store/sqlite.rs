@@ -264,7 +264,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal);
         let in_memory = url.sqlite_path().is_none();
+        // No ping before each acquire: a local SQLite connection does not go stale, and the ping
+        // is one more hand-off to the connection's worker thread per statement.
         let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
@@ -276,6 +279,7 @@ impl SqliteStore {
             writer.clone()
         } else {
             SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(4)
                 .connect_with(base.read_only(true))
                 .await?
