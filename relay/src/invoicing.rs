@@ -82,9 +82,9 @@ fn text<'a>(body: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
 
 /// SHA-256 of the request: the endpoint and the body with sorted keys (serde_json's map is
 /// ordered), so the same request sent again hashes the same.
-fn request_hash(endpoint: Endpoint, body: &Map<String, Value>) -> String {
+fn request_hash(endpoint: &str, body: &Map<String, Value>) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(format!("{endpoint:?}\n").as_bytes());
+    hasher.update(format!("{endpoint}\n").as_bytes());
     hasher.update(serde_json::to_vec(body).unwrap_or_default());
     hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -184,29 +184,29 @@ fn core_input(
     Ok(Value::Object(input))
 }
 
-fn core_details(err: &zatca_core::Error) -> Vec<Detail> {
-    err.issues()
+/// The errors among the core's issues as details: the rule id (else the core's code), the
+/// issue's own path or `path`, the message.
+fn error_details(issues: &[zatca_core::Issue], path: Option<&str>) -> Vec<Detail> {
+    issues
         .iter()
         .filter(|i| i.severity == zatca_core::Severity::Error)
         .map(|i| Detail {
             code: Some(i.rule.map_or_else(|| i.code.to_owned(), str::to_owned)),
-            path: i.path.clone(),
+            path: path.map(str::to_owned).or_else(|| i.path.clone()),
             category: None,
             message: i.message.clone(),
         })
         .collect()
 }
 
+fn core_details(err: &zatca_core::Error) -> Vec<Detail> {
+    error_details(err.issues(), None)
+}
+
 /// Creates an invoice (or answers an idempotent retry with the invoice it made).
 pub async fn create(state: &AppState, auth: &Auth, request: CreateRequest) -> AppResult<Created> {
-    let hash = request_hash(request.endpoint, &request.body);
+    let hash = request_hash(&format!("{:?}", request.endpoint), &request.body);
     if let Some(key) = &request.idempotency_key {
-        if key.is_empty() || key.len() > 255 {
-            return Err(AppError::invalid_field(
-                "Idempotency-Key",
-                "must be 1 to 255 characters",
-            ));
-        }
         if let Some(existing) = state.store.invoice_by_idempotency_key(auth.account.id, key).await? {
             return replay(existing, &hash);
         }
@@ -329,7 +329,7 @@ pub struct RecordedSigned {
 /// the unit's certificate, and the ICV/PIH checked against the chain.
 pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest) -> AppResult<RecordedSigned> {
     let body = &request.body;
-    let hash_key = request_hash(Endpoint::Simplified, body);
+    let hash_key = request_hash("Signed", body);
     if let Some(key) = &request.idempotency_key {
         if let Some(existing) = state.store.invoice_by_idempotency_key(auth.account.id, key).await? {
             let created = replay(existing, &hash_key)?;
@@ -359,17 +359,7 @@ pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest
         InvoiceKind::Standard
     };
     check_ready(&unit, kind)?;
-    let mut problems: Vec<Detail> = verification
-        .issues
-        .iter()
-        .filter(|i| i.severity == zatca_core::Severity::Error)
-        .map(|i| Detail {
-            code: Some(i.rule.map_or_else(|| i.code.to_owned(), str::to_owned)),
-            path: Some("invoice".into()),
-            category: None,
-            message: i.message.clone(),
-        })
-        .collect();
+    let mut problems = error_details(&verification.issues, Some("invoice"));
     if let Some(given) = text(body, "invoice_hash") {
         if given != verification.hash {
             problems.push(Detail::field(
@@ -445,12 +435,6 @@ pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest
         )
     });
     let now = Utc::now();
-    let issued_at = chrono::NaiveDateTime::parse_from_str(
-        &format!("{} {}", verification.issue_date, verification.issue_time),
-        "%Y-%m-%d %H:%M:%S",
-    )
-    .ok()
-    .map(|local| (local - chrono::Duration::hours(3)).and_utc());
     let invoice = Invoice {
         id: Uuid::new_v4(),
         account_id: unit.account_id,
@@ -475,8 +459,7 @@ pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest
         device_signed: true,
         line_items: document.lines,
         messages: Vec::new(),
-        report_deadline: (kind == InvoiceKind::Simplified)
-            .then(|| issued_at.unwrap_or(now) + chrono::Duration::hours(24)),
+        report_deadline: report_deadline(&verification.issue_date, &verification.issue_time, kind, now),
         reported_at: None,
         cleared_at: None,
         idempotency_key: request.idempotency_key.clone(),
@@ -484,19 +467,11 @@ pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest
         created_at: now,
         updated_at: now,
     };
-    let in_store = state.archive.in_store();
-    if !in_store {
-        state.archive.put(invoice.id, ArchiveKind::Signed, &xml).await?;
-    }
+    let in_transaction = archive_signed(state, invoice.id, &xml).await?;
     let job = submission_job(state, &invoice, now);
     let invoice = match state
         .store
-        .record_device_invoice(
-            &invoice,
-            Some(&job),
-            note.as_deref(),
-            in_store.then_some(xml.as_slice()),
-        )
+        .record_device_invoice(&invoice, Some(&job), note.as_deref(), in_transaction)
         .await?
     {
         IssueOutcome::Issued => {
@@ -680,7 +655,7 @@ async fn issue(state: &AppState, unit: &EgsUnit, draft: Draft) -> AppResult<Invo
             device_signed: false,
             line_items: draft.lines.clone(),
             messages: Vec::new(),
-            report_deadline: report_deadline(&draft.input, draft.kind, now),
+            report_deadline: report_deadline(&draft.input.invoice_date, &draft.input.invoice_time, draft.kind, now),
             reported_at: None,
             cleared_at: None,
             idempotency_key: draft.idempotency_key.clone(),
@@ -688,20 +663,9 @@ async fn issue(state: &AppState, unit: &EgsUnit, draft: Draft) -> AppResult<Invo
             created_at: now,
             updated_at: now,
         };
-        // Archived with the row, or before it is committed: no recorded invoice lacks its XML.
-        let in_store = state.archive.in_store();
-        if !in_store {
-            state
-                .archive
-                .put(invoice.id, ArchiveKind::Signed, signed.xml.as_bytes())
-                .await?;
-        }
+        let xml = archive_signed(state, invoice.id, signed.xml.as_bytes()).await?;
         let job = submission_job(state, &invoice, now);
-        match state
-            .store
-            .issue_invoice(&invoice, Some(&job), in_store.then_some(signed.xml.as_bytes()))
-            .await?
-        {
+        match state.store.issue_invoice(&invoice, Some(&job), xml).await? {
             IssueOutcome::Issued => {
                 *head = Some(crate::ChainHead {
                     icv: invoice.icv,
@@ -732,18 +696,27 @@ async fn issue(state: &AppState, unit: &EgsUnit, draft: Draft) -> AppResult<Invo
     Err(anyhow::anyhow!("the unit's chain kept moving; giving up after 5 attempts").into())
 }
 
-/// Simplified documents must reach ZATCA within 24 hours of issue (Saudi time of the document).
-fn report_deadline(input: &InvoiceInput, kind: InvoiceKind, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+/// Archives a new invoice's signed XML so that no recorded invoice lacks it: written now when
+/// the archive is elsewhere, or returned to go into the invoice's own transaction when the
+/// archive is the store's database.
+async fn archive_signed<'a>(state: &AppState, invoice_id: Uuid, xml: &'a [u8]) -> AppResult<Option<&'a [u8]>> {
+    if state.archive.in_store() {
+        return Ok(Some(xml));
+    }
+    state.archive.put(invoice_id, ArchiveKind::Signed, xml).await?;
+    Ok(None)
+}
+
+/// Simplified documents must reach ZATCA within 24 hours of issue (the document's date and
+/// time are Saudi time, UTC+3; `now` when they do not parse).
+fn report_deadline(date: &str, time: &str, kind: InvoiceKind, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if kind != InvoiceKind::Simplified {
         return None;
     }
-    let issued = chrono::NaiveDateTime::parse_from_str(
-        &format!("{} {}", input.invoice_date, input.invoice_time),
-        "%Y-%m-%d %H:%M:%S",
-    )
-    .ok()
-    .map(|local| (local - chrono::Duration::hours(3)).and_utc())
-    .unwrap_or(now);
+    let issued = chrono::NaiveDateTime::parse_from_str(&format!("{date} {time}"), "%Y-%m-%d %H:%M:%S")
+        .ok()
+        .map(|local| (local - chrono::Duration::hours(3)).and_utc())
+        .unwrap_or(now);
     Some(issued + chrono::Duration::hours(24))
 }
 

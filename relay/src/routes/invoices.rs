@@ -180,10 +180,20 @@ async fn create(state: AppState, auth: Auth, headers: HeaderMap, endpoint: Endpo
     }
 }
 
+/// The `Idempotency-Key` header of a create: 1 to 255 printable ASCII characters.
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
     match headers.get("idempotency-key").map(|v| v.to_str()) {
         None => Ok(None),
-        Some(Ok(key)) => Ok(Some(key.trim().to_owned())),
+        Some(Ok(key)) => {
+            let key = key.trim();
+            if key.is_empty() || key.len() > 255 {
+                return Err(AppError::invalid_field(
+                    "Idempotency-Key",
+                    "must be 1 to 255 characters",
+                ));
+            }
+            Ok(Some(key.to_owned()))
+        }
         Some(Err(_)) => Err(AppError::invalid_field("Idempotency-Key", "must be printable ASCII")),
     }
 }
@@ -231,11 +241,7 @@ async fn create_signed(
 /// XML, with that XML embedded.
 async fn pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Response> {
     let invoice = load(&state, &auth, &id).await?;
-    let document = match state.archive.get(invoice.id, ArchiveKind::Cleared).await? {
-        Some(cleared) => Some(cleared),
-        None => state.archive.get(invoice.id, ArchiveKind::Signed).await?,
-    };
-    let Some(document) = document else {
+    let Some(document) = archived(&state, &invoice).await? else {
         return Ok((
             StatusCode::NOT_FOUND,
             Json(json!({ "message": "PDF not available for this invoice." })),
@@ -270,6 +276,14 @@ fn file_name(invoice_number: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The XML an invoice is served as: ZATCA's cleared XML when there is one, else as signed.
+async fn archived(state: &AppState, invoice: &Invoice) -> AppResult<Option<Vec<u8>>> {
+    if let Some(cleared) = state.archive.get(invoice.id, ArchiveKind::Cleared).await? {
+        return Ok(Some(cleared));
+    }
+    Ok(state.archive.get(invoice.id, ArchiveKind::Signed).await?)
 }
 
 /// An invoice of the caller's account and environment, or 404.
@@ -463,11 +477,7 @@ async fn detail(State(state): State<AppState>, auth: Auth, Path(id): Path<String
 
 async fn xml(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Response> {
     let invoice = load(&state, &auth, &id).await?;
-    let document = match state.archive.get(invoice.id, ArchiveKind::Cleared).await? {
-        Some(cleared) => Some(cleared),
-        None => state.archive.get(invoice.id, ArchiveKind::Signed).await?,
-    };
-    let Some(document) = document else {
+    let Some(document) = archived(&state, &invoice).await? else {
         return Ok((
             StatusCode::NOT_FOUND,
             Json(json!({ "message": "Signed XML not available for this invoice." })),
