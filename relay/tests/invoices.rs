@@ -53,8 +53,13 @@ async fn setup(t: &TestRelay) -> (String, String) {
 }
 
 async fn post_with_key(t: &TestRelay, path: &str, key: &str, idempotency: Option<&str>, body: &Value) -> (u16, Value) {
+    post_json(&t.http.base, path, key, idempotency, body).await
+}
+
+/// A POST with a key and an optional `Idempotency-Key` (a free function: spawned tasks call it).
+async fn post_json(base: &str, path: &str, key: &str, idempotency: Option<&str>, body: &Value) -> (u16, Value) {
     let mut request = reqwest::Client::new()
-        .post(format!("{}{path}", t.http.base))
+        .post(format!("{base}{path}"))
         .bearer_auth(key)
         .json(body);
     if let Some(k) = idempotency {
@@ -432,16 +437,7 @@ async fn idempotency_keys_replay_refuse_and_race() {
     for _ in 0..10 {
         let (base, key, body) = (t.http.base.clone(), key.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
-            let response = reqwest::Client::new()
-                .post(format!("{base}/v1/invoices/simplified"))
-                .bearer_auth(key)
-                .header("Idempotency-Key", "race")
-                .json(&body)
-                .send()
-                .await
-                .expect("answer");
-            let status = response.status().as_u16();
-            (status, response.json::<Value>().await.expect("json"))
+            post_json(&base, "/v1/invoices/simplified", &key, Some("race"), &body).await
         }));
     }
     let mut ids = HashSet::new();
@@ -466,15 +462,7 @@ async fn fifty_concurrent_creates_make_one_unbroken_chain() {
         let mut body = simplified_example(&unit);
         body["invoice_number"] = json!(format!("INV-{n:03}"));
         tasks.push(tokio::spawn(async move {
-            let response = reqwest::Client::new()
-                .post(format!("{base}/v1/invoices/simplified"))
-                .bearer_auth(key)
-                .json(&body)
-                .send()
-                .await
-                .expect("answer");
-            let status = response.status().as_u16();
-            (status, response.json::<Value>().await.expect("json"))
+            post_json(&base, "/v1/invoices/simplified", &key, None, &body).await
         }));
     }
     let mut ids = Vec::new();
