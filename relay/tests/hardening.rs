@@ -155,6 +155,11 @@ async fn json_arrays_and_scalars_are_refused_on_every_body_route() {
         (Method::POST, format!("/v1/egs/{unit}/renew")),
         (Method::POST, format!("/v1/egs/{unit}/compliance-documents")),
         (Method::POST, format!("/v1/egs/{unit}/retry-onboarding")),
+        (Method::POST, "/v1/invoices/simplified".to_owned()),
+        (Method::POST, "/v1/invoices/standard".to_owned()),
+        (Method::POST, "/v1/invoices/credit-note".to_owned()),
+        (Method::POST, "/v1/invoices/debit-note".to_owned()),
+        (Method::POST, "/v1/invoices/signed".to_owned()),
     ];
     for (method, path) in &routes {
         for body in [

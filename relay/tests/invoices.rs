@@ -402,6 +402,30 @@ async fn refusals_consume_nothing_from_the_chain() {
     let (_, status_now) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
     assert_eq!(status_now["invoice_counter"], 2, "{status_now}");
 
+    // A key of the other environment, same account: refused with the documented message.
+    let live_account = t.http.onboard("production").await;
+    let (_, sandbox_key) = t
+        .http
+        .post("/v1/keys", &live_account, json!({"environment": "sandbox"}))
+        .await;
+    let sandbox_key = sandbox_key["key"].as_str().expect("key").to_owned();
+    let sandbox_unit = t.http.create_unit(&sandbox_key, json!({"unit_name": "Till"})).await;
+    t.http.wait_for(&sandbox_key, &sandbox_unit, &["active"]).await;
+    let (status, answer) = post_with_key(
+        &t,
+        "/v1/invoices/simplified",
+        &live_account,
+        None,
+        &simplified_example(&sandbox_unit),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_envelope(&answer, "EGS_UNIT_ENV_MISMATCH");
+    assert_eq!(
+        answer["error"]["message"],
+        "This API key is for production. Use an EGS unit in production or switch key."
+    );
+
     // Another account sees none of it.
     let other = t.http.onboard("sandbox").await;
     let id = std_inv["invoice_id"].as_str().expect("id");
