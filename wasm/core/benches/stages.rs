@@ -52,13 +52,25 @@ fn bench(c: &mut Criterion) {
     c.bench_function("stage_c14n_only", |b| {
         b.iter(|| zatca_core::hash::hash_input(black_box(&doc)))
     });
+    use zatca_core::sha256::{Backend, Sha256, backend};
+    println!("sha256 block function on this CPU: {}", backend().name());
     c.bench_function("stage_sha256_of_c14n", |b| {
-        b.iter(|| zatca_core::sha256::Sha256::digest(black_box(hash_input.as_bytes())))
+        b.iter(|| Sha256::digest(black_box(hash_input.as_bytes())))
     });
-    // The same bytes through the `sha2` crate's portable code, the fallback without AVX2/BMI2.
+    // The same bytes through the `sha2` crate directly (SHA-NI where the CPU has it).
     c.bench_function("stage_sha256_of_c14n_sha2_crate", |b| {
         b.iter(|| <sha2::Sha256 as sha2::Digest>::digest(black_box(hash_input.as_bytes())))
     });
+    // The core's AVX2 path forced, to compare with what the dispatch picked (absent without AVX2).
+    if Sha256::with_backend(Backend::Avx2Bmi2).is_some() {
+        c.bench_function("stage_sha256_of_c14n_forced_avx2", |b| {
+            b.iter(|| {
+                let mut sha = Sha256::with_backend(Backend::Avx2Bmi2).expect("checked above");
+                sha.update(black_box(hash_input.as_bytes()));
+                sha.finalize()
+            })
+        });
+    }
     c.bench_function("stage_ecdsa_sign_prehash", |b| {
         use k256::ecdsa::signature::hazmat::PrehashSigner;
         b.iter(|| {

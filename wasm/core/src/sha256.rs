@@ -1,32 +1,64 @@
 //! SHA-256 for what this crate hashes in bulk: the invoice (every canonical byte of every
-//! document) and the SignedProperties. It is `sha2`'s block function everywhere, except on
-//! x86-64 CPUs with AVX2 and BMI2 (Intel since 2013, AMD since 2015), where a block function
-//! compiled for those features computes the message schedule four words at a time in vector
-//! registers while the rounds use BMI2's three-operand rotates: 1.5x `sha2`'s portable code on
-//! the benchmark machine, which has no SHA extensions. The ECDSA internals (RFC 6979 HMAC, the
-//! message digest) keep `sha2`.
+//! document) and the SignedProperties. It is `sha2`'s block function everywhere (which itself
+//! uses the CPU's SHA extensions when it finds them), except on x86-64 CPUs without SHA
+//! extensions but with AVX2 and BMI2 (Intel Haswell to Comet Lake, AMD before Zen), where a block
+//! function compiled for those features computes the message schedule four words at a time in
+//! vector registers while the rounds use BMI2's three-operand rotates: 1.5x `sha2`'s portable
+//! code on such a CPU, but 5x slower than SHA-NI, so SHA-NI wins wherever it is present. The
+//! ECDSA internals (RFC 6979 HMAC, the message digest) keep `sha2`.
+
+/// Which block function [`Sha256`] runs on this CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// `sha2`'s block function on the CPU's SHA extensions (x86 SHA-NI).
+    Sha2ShaNi,
+    /// This module's AVX2 + BMI2 block function (x86-64 without SHA extensions).
+    Avx2Bmi2,
+    /// `sha2`'s block function in portable code (or its own non-x86 acceleration).
+    Sha2,
+}
+
+impl Backend {
+    /// A short name, for benchmark output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sha2ShaNi => "sha2 crate, SHA-NI",
+            Backend::Avx2Bmi2 => "core AVX2+BMI2",
+            Backend::Sha2 => "sha2 crate",
+        }
+    }
+}
+
+/// The block function chosen for this CPU (the detection is cached by std).
+pub fn backend() -> Backend {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // The same features `sha2` requires before it takes its SHA-NI path.
+        if std::is_x86_feature_detected!("sha")
+            && std::is_x86_feature_detected!("sse2")
+            && std::is_x86_feature_detected!("ssse3")
+            && std::is_x86_feature_detected!("sse4.1")
+        {
+            return Backend::Sha2ShaNi;
+        }
+        if x86::available() {
+            return Backend::Avx2Bmi2;
+        }
+    }
+    Backend::Sha2
+}
 
 /// An incremental SHA-256.
 #[derive(Clone)]
-pub struct Sha256 {
-    state: [u32; 8],
-    /// Bytes of an unfinished block.
-    pending: [u8; 64],
-    pending_len: usize,
-    /// Message length in bytes.
-    len: u64,
-}
+pub struct Sha256(Inner);
 
-const INITIAL: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
+#[derive(Clone)]
+enum Inner {
+    /// `sha2`'s own hasher, whichever block function it picks (SHA-NI, portable, ...).
+    Crate(sha2::Sha256),
+    #[cfg(target_arch = "x86_64")]
+    Avx2(Avx2Hasher),
+}
 
 impl Default for Sha256 {
     fn default() -> Self {
@@ -37,11 +69,24 @@ impl Default for Sha256 {
 impl Sha256 {
     /// An empty hash.
     pub fn new() -> Self {
-        Sha256 {
-            state: INITIAL,
-            pending: [0; 64],
-            pending_len: 0,
-            len: 0,
+        #[cfg(target_arch = "x86_64")]
+        if backend() == Backend::Avx2Bmi2 {
+            return Sha256(Inner::Avx2(Avx2Hasher::new()));
+        }
+        Sha256(Inner::Crate(sha2::Digest::new()))
+    }
+
+    /// An empty hash on a given block function, or `None` when this CPU lacks it (for the
+    /// benchmark that compares them).
+    #[doc(hidden)]
+    pub fn with_backend(wanted: Backend) -> Option<Self> {
+        match wanted {
+            Backend::Sha2 => Some(Sha256(Inner::Crate(sha2::Digest::new()))),
+            Backend::Sha2ShaNi => (backend() == Backend::Sha2ShaNi).then(|| Sha256(Inner::Crate(sha2::Digest::new()))),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2Bmi2 => x86::available().then(|| Sha256(Inner::Avx2(Avx2Hasher::new()))),
+            #[cfg(not(target_arch = "x86_64"))]
+            Backend::Avx2Bmi2 => None,
         }
     }
 
@@ -54,7 +99,59 @@ impl Sha256 {
 
     /// Appends `data` to the message.
     pub fn update(&mut self, data: impl AsRef<[u8]>) {
-        let mut data = data.as_ref();
+        match &mut self.0 {
+            Inner::Crate(h) => sha2::Digest::update(h, data.as_ref()),
+            #[cfg(target_arch = "x86_64")]
+            Inner::Avx2(h) => h.update(data.as_ref()),
+        }
+    }
+
+    /// The digest of the message.
+    pub fn finalize(self) -> [u8; 32] {
+        match self.0 {
+            Inner::Crate(h) => sha2::Digest::finalize(h).into(),
+            #[cfg(target_arch = "x86_64")]
+            Inner::Avx2(h) => h.finalize(),
+        }
+    }
+}
+
+/// The buffering around the AVX2 block function.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone)]
+struct Avx2Hasher {
+    state: [u32; 8],
+    /// Bytes of an unfinished block.
+    pending: [u8; 64],
+    pending_len: usize,
+    /// Message length in bytes.
+    len: u64,
+}
+
+#[cfg(target_arch = "x86_64")]
+const INITIAL: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+#[cfg(target_arch = "x86_64")]
+impl Avx2Hasher {
+    fn new() -> Self {
+        Avx2Hasher {
+            state: INITIAL,
+            pending: [0; 64],
+            pending_len: 0,
+            len: 0,
+        }
+    }
+
+    fn update(&mut self, mut data: &[u8]) {
         self.len = self.len.wrapping_add(data.len() as u64);
         if self.pending_len > 0 {
             let take = (64 - self.pending_len).min(data.len());
@@ -67,12 +164,12 @@ impl Sha256 {
             if self.pending_len < 64 {
                 return;
             }
-            compress(&mut self.state, &self.pending);
+            x86::compress(&mut self.state, &self.pending);
             self.pending_len = 0;
         }
         let whole = data.len() - data.len() % 64;
         let (blocks, rest) = data.split_at(whole);
-        compress(&mut self.state, blocks);
+        x86::compress(&mut self.state, blocks);
         if let Some(dst) = self.pending.get_mut(..rest.len()) {
             dst.copy_from_slice(rest);
         }
@@ -80,12 +177,12 @@ impl Sha256 {
     }
 
     /// Pads the message (FIPS 180-4 §5.1.1) and returns the digest.
-    pub fn finalize(mut self) -> [u8; 32] {
+    fn finalize(mut self) -> [u8; 32] {
         let bits = self.len.wrapping_mul(8);
         let mut tail = [0u8; 128];
-        let n = self.pending_len;
-        if let Some(dst) = tail.get_mut(..n) {
-            dst.copy_from_slice(self.pending.get(..n).unwrap_or_default());
+        let n = self.pending_len.min(64);
+        if let (Some(dst), Some(src)) = (tail.get_mut(..n), self.pending.get(..n)) {
+            dst.copy_from_slice(src);
         }
         if let Some(b) = tail.get_mut(n) {
             *b = 0x80;
@@ -95,29 +192,14 @@ impl Sha256 {
         if let Some(dst) = tail.get_mut(total - 8..total) {
             dst.copy_from_slice(&bits.to_be_bytes());
         }
-        compress(&mut self.state, tail.get(..total).unwrap_or_default());
+        if let Some(tail) = tail.get(..total) {
+            x86::compress(&mut self.state, tail);
+        }
         let mut out = [0u8; 32];
         for (chunk, word) in out.chunks_exact_mut(4).zip(self.state) {
             chunk.copy_from_slice(&word.to_be_bytes());
         }
         out
-    }
-}
-
-/// Runs the block function over `blocks`, whole 64-byte blocks (a shorter tail is ignored).
-fn compress(state: &mut [u32; 8], blocks: &[u8]) {
-    if blocks.len() < 64 {
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if x86::available() {
-        x86::compress(state, blocks);
-        return;
-    }
-    for chunk in blocks.chunks_exact(64) {
-        if let Ok(block) = <&[u8; 64]>::try_from(chunk) {
-            sha2::block_api::compress256(state, std::slice::from_ref(block));
-        }
     }
 }
 
@@ -138,7 +220,8 @@ mod x86 {
     }
 
     pub(super) fn compress(state: &mut [u32; 8], blocks: &[u8]) {
-        // SAFETY: `available()` (checked by the caller) found AVX2 and BMI2 on this CPU.
+        // SAFETY: an `Avx2Hasher` (the only caller) is made only after `available()` found AVX2
+        // and BMI2 on this CPU.
         unsafe { compress_avx2_bmi2(state, blocks) }
     }
 
@@ -255,6 +338,18 @@ mod x86 {
 mod tests {
     use super::*;
     use sha2::Digest as _;
+
+    #[test]
+    fn every_available_backend_matches_sha2() {
+        let d = data(64 * 40 + 17, 11);
+        let want: [u8; 32] = sha2::Sha256::digest(&d).into();
+        for b in [Backend::Sha2, Backend::Sha2ShaNi, Backend::Avx2Bmi2] {
+            if let Some(mut sha) = Sha256::with_backend(b) {
+                sha.update(&d);
+                assert_eq!(sha.finalize(), want, "{b:?}");
+            }
+        }
+    }
 
     fn data(len: usize, seed: u32) -> Vec<u8> {
         let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
