@@ -709,3 +709,355 @@ export class ChainAllocator {
   history(options?: { fromIcv?: number; limit?: number }): Promise<ChainRecord[]>;
   close(): void;
 }
+
+// ---------------------------------------------------------------- relay client (hosted API)
+
+/** An error answered by the relay (its envelope), or the failure to reach it. */
+export class RelayError extends Error {
+  /** The relay's code (`VALIDATION_ERROR`, `ZATCA_REJECTED`, …), `NETWORK_ERROR`, `TIMEOUT`, `ONBOARDING_FAILED` or `HTTP_<status>`. */
+  readonly code: string;
+  /** HTTP status (0 when no answer arrived). */
+  readonly status: number;
+  /** Whether the same request may succeed later (the relay's `retryable`; true for network failures). */
+  readonly retryable: boolean;
+  /** Field paths of invalid input, or ZATCA's messages. */
+  readonly details: RelayErrorDetail[];
+}
+export function isRelayError(value: unknown): value is RelayError;
+
+export interface RelayErrorDetail {
+  path?: string;
+  message?: string;
+  code?: string;
+  rule?: string;
+  [key: string]: unknown;
+}
+
+export interface RelayClientOptions {
+  /** Default: the page's origin (browsers). */
+  baseUrl?: string;
+  apiKey?: string | null;
+  fetch?: typeof fetch;
+  /** Per request (default 30000). */
+  timeoutMs?: number;
+  /** Retries of a retryable failure, same Idempotency-Key (default 2). */
+  retries?: number;
+  retryDelayMs?: number;
+}
+
+export type RelayEnvironment = "sandbox" | "production";
+export type RelayInvoiceStatus = "pending" | "submitted" | "retrying" | "reported" | "cleared" | "rejected";
+export type OnboardingStatus = "pending" | "awaiting_compliance_documents" | "ready_for_production" | "active" | "failed";
+export type ComplianceKind =
+  | "simplified_invoice" | "simplified_credit_note" | "simplified_debit_note"
+  | "standard_invoice" | "standard_credit_note" | "standard_debit_note";
+
+export interface ApiKeyInfo {
+  id: string;
+  /** The full key: only in the answers of `onboard` and `createKey`. */
+  key?: string;
+  masked_key: string;
+  environment: RelayEnvironment;
+  name?: string | null;
+  status?: string;
+  default_egs_unit_id?: string | null;
+  [key: string]: unknown;
+}
+
+export interface OnboardResponse {
+  account_id: string;
+  plan: string;
+  quotas: Record<string, unknown>;
+  api_key: ApiKeyInfo & { key: string };
+}
+
+export interface SellerProfile {
+  name: string;
+  name_ar?: string;
+  vat_number: string;
+  crn?: string;
+  address: {
+    street: string;
+    building_number?: string;
+    district?: string;
+    city: string;
+    postal_code?: string;
+    additional_number?: string;
+    country?: string;
+  };
+  branch?: string;
+  industry?: string;
+}
+
+export interface CreateEgsUnitBody {
+  unit_name: string;
+  invoice_type?: "standard" | "simplified" | "both";
+  otp?: string;
+  phase?: 1 | 2;
+  environment?: RelayEnvironment;
+  seller?: SellerProfile;
+  custody?: "relay" | "device";
+  csr?: string;
+}
+
+export interface EgsStatus {
+  egs_unit_id: string;
+  unit_name: string;
+  environment: RelayEnvironment;
+  phase: number;
+  onboarding_status: OnboardingStatus;
+  cert_issued_at: string | null;
+  cert_expires_at: string | null;
+  days_until_expiry: number | null;
+  cert_health: "healthy" | "expiring_soon" | "expired" | "none";
+  invoice_counter: number;
+  serial_number?: string;
+  invoice_type?: string;
+  custody?: "relay" | "device";
+  csid?: "none" | "compliance" | "production";
+  message?: string | null;
+  errors?: unknown[];
+  compliance_documents?: { required: ComplianceKind[]; accepted: ComplianceKind[]; pending: ComplianceKind[]; submit_url: string };
+  /** Device custody: base64 DER of the certificate to sign with. */
+  certificate?: string;
+  reporting?: { pending: number; near_deadline: number; past_deadline: number };
+  next_chain?: { icv: number; pih: string };
+  chain_note?: unknown;
+  [key: string]: unknown;
+}
+
+export interface DeviceOnboardingProgress {
+  step: "key" | "csr" | "unit" | "compliance_csid" | "compliance_document" | OnboardingStatus;
+  egs_unit_id?: string;
+  kind?: ComplianceKind;
+  done?: number;
+  of?: number;
+}
+
+export interface DeviceOnboardingOptions extends WaitOptions {
+  unit_name: string;
+  invoice_type?: "standard" | "simplified" | "both";
+  seller?: SellerProfile;
+  /** The CSR's subject (the key comes from the vault). */
+  csr: CsrConfig;
+  environment?: Environment;
+  otp?: string;
+  /** The invoice input of each compliance document the unit must pass. */
+  complianceInput: (kind: ComplianceKind) => InvoiceInput;
+  onProgress?: (progress: DeviceOnboardingProgress) => void;
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  onStatus?: (status: EgsStatus) => void;
+}
+
+export interface CreateOptions {
+  /** Default: a new UUID per call, reused on the client's retries. */
+  idempotencyKey?: string;
+  retries?: number;
+}
+
+/** The answer of a create or of `submitSigned` (fields depend on the document kind). */
+export interface InvoiceCreated {
+  invoice_id: string;
+  uuid: string;
+  status: RelayInvoiceStatus;
+  document_type?: "invoice" | "credit_note" | "debit_note";
+  subtotal: number;
+  vat: number;
+  total: number;
+  invoice_date_hijri?: string | null;
+  qr_code?: string | null;
+  reported_at?: string | null;
+  report_deadline?: string | null;
+  cleared_at?: string | null;
+  signed_xml_url?: string;
+  pdf_url?: string;
+  message?: string;
+  icv?: number;
+  invoice_hash?: string;
+  chain?: { status: "continuous" | "gap" | "fork" | "out_of_order"; expected_icv: number; expected_pih: string };
+  [key: string]: unknown;
+}
+
+export interface InvoiceSummary {
+  invoice_id: string;
+  uuid: string;
+  invoice_number: string;
+  invoice_type: "simplified" | "standard";
+  document_type: "invoice" | "credit_note" | "debit_note";
+  status: RelayInvoiceStatus;
+  total: number;
+  invoice_date: string;
+  created_at: string;
+}
+
+export interface InvoicePage {
+  data: InvoiceSummary[];
+  pagination: { limit: number; next_cursor: string | null; has_more: boolean; total_count: number };
+}
+
+export interface InvoiceListQuery {
+  limit?: number;
+  cursor?: string;
+  status?: RelayInvoiceStatus;
+  invoice_type?: "simplified" | "standard";
+  document_type?: "invoice" | "credit_note" | "debit_note";
+  date_from?: string;
+  date_to?: string;
+  egs_unit_id?: string;
+}
+
+export interface InvoiceDetail extends InvoiceSummary {
+  egs_unit_id: string;
+  subtotal: number;
+  vat: number;
+  currency: string;
+  invoice_date_hijri: string | null;
+  reported_at: string | null;
+  cleared_at: string | null;
+  report_deadline: string | null;
+  signed_xml_url: string | null;
+  pdf_url: string | null;
+  qr_code: string | null;
+  line_items: { line_number: number; description: string; quantity: number; unit_price: number; vat_rate: number; line_total: number }[];
+  timeline: { status: RelayInvoiceStatus; at: string; messages?: unknown[] }[];
+  invoice_time: string;
+  icv: number | null;
+  invoice_hash: string | null;
+  device_signed: boolean;
+  report_deadline_near?: boolean;
+}
+
+/** The invoice body of the four creates: the core's input plus the unit. */
+export type RelayInvoiceBody = Omit<InvoiceInput, "invoice_type" | "document_type"> & {
+  egs_unit_id?: string;
+  original_invoice_uuid?: string;
+  [key: string]: unknown;
+};
+
+/** The relay's hosted API, typed; every non-2xx answer throws a RelayError. */
+export class RelayClient {
+  constructor(options?: RelayClientOptions);
+  readonly baseUrl: string;
+  apiKey: string | null;
+  request<T = unknown>(method: string, path: string, options?: { body?: unknown; auth?: boolean; idempotencyKey?: string; retries?: number; as?: "json" | "text" | "bytes" }): Promise<T>;
+  health(): Promise<unknown>;
+  /** Creates an account; the client then uses its first key. */
+  onboard(body?: { name?: string; email?: string; environment?: RelayEnvironment; key_name?: string }): Promise<OnboardResponse>;
+  account(): Promise<Record<string, unknown>>;
+  listKeys(): Promise<{ data?: ApiKeyInfo[]; [key: string]: unknown }>;
+  createKey(body?: { name?: string; environment?: RelayEnvironment; default_egs_unit_id?: string }): Promise<ApiKeyInfo & { key: string }>;
+  updateKey(id: string, body: { default_egs_unit_id?: string | null; name?: string }): Promise<ApiKeyInfo>;
+  revokeKey(id: string): Promise<unknown>;
+  createEgsUnit(body: CreateEgsUnitBody): Promise<{ egs_unit_id: string; serial_number: string; onboarding_status: OnboardingStatus; message: string; poll_url: string }>;
+  listEgsUnits(): Promise<unknown>;
+  egsStatus(id: string): Promise<EgsStatus>;
+  requestProduction(id: string, otp: string): Promise<{ message: string; cert_expires_at: string | null; onboarding_status: OnboardingStatus }>;
+  renew(id: string, body: { otp: string; csr?: string }): Promise<{ message: string; cert_expires_at: string | null; onboarding_status: OnboardingStatus }>;
+  complianceDocuments(id: string): Promise<Record<string, unknown>>;
+  submitComplianceDocument(id: string, doc: { kind: ComplianceKind; xml: string; hash?: string; uuid?: string }): Promise<Record<string, unknown>>;
+  auditLog(id: string, params?: { limit?: number }): Promise<unknown>;
+  retryOnboarding(id: string, body?: { otp?: string }): Promise<unknown>;
+  /** Polls until `onboarding_status` is one of `statuses`, or `failed`. */
+  waitForEgsStatus(id: string, statuses: OnboardingStatus[], options?: WaitOptions): Promise<EgsStatus>;
+  /** Key in `vault`, CSR, unit, compliance documents signed here, certificate stored in `vault`. */
+  onboardDeviceUnit(vault: KeyVault, options: DeviceOnboardingOptions): Promise<EgsStatus>;
+  createSimplifiedInvoice(body: RelayInvoiceBody, options?: CreateOptions): Promise<InvoiceCreated>;
+  createStandardInvoice(body: RelayInvoiceBody, options?: CreateOptions): Promise<InvoiceCreated>;
+  createCreditNote(body: RelayInvoiceBody & { original_invoice_uuid: string; reason: string }, options?: CreateOptions): Promise<InvoiceCreated>;
+  createDebitNote(body: RelayInvoiceBody & { original_invoice_uuid: string; reason: string }, options?: CreateOptions): Promise<InvoiceCreated>;
+  /** Device custody: a document signed on the device, reported or cleared by the relay. */
+  submitSigned(signed: { xml: string; hash: string; uuid: string; egs_unit_id?: string }, options?: CreateOptions & { egsUnitId?: string }): Promise<InvoiceCreated>;
+  listInvoices(params?: InvoiceListQuery): Promise<InvoicePage>;
+  /** Every matching invoice, following the cursor. */
+  invoices(params?: Omit<InvoiceListQuery, "cursor">): AsyncGenerator<InvoiceSummary, void, undefined>;
+  getInvoice(id: string): Promise<InvoiceDetail>;
+  invoiceXml(id: string): Promise<string>;
+  invoicePdf(id: string): Promise<Uint8Array>;
+}
+
+// ---------------------------------------------------------------- offline outbox
+
+/** 24 hours: ZATCA's reporting limit for simplified documents. */
+export const REPORTING_WINDOW_MS: number;
+/** Two hours: when `deadline-near` fires. */
+export const NEAR_DEADLINE_MS: number;
+
+export interface OutboxError {
+  code: string;
+  message: string;
+  retryable: boolean;
+  status: number;
+  details: RelayErrorDetail[];
+}
+
+export interface OutboxEntry {
+  /** Also the Idempotency-Key of every attempt. */
+  id: string;
+  egs_unit_id: string;
+  icv: number;
+  uuid: string;
+  hash: string;
+  /** The signed XML, sent as is every time. */
+  xml: string;
+  qr: string | null;
+  meta: Record<string, unknown>;
+  state: "queued" | "sent" | "rejected";
+  issued_at: string;
+  /** Simplified documents: `issued_at` + 24 hours (ZATCA's reporting limit); standard ones: null. */
+  deadline: string | null;
+  created_at: string;
+  attempts: number;
+  last_error: OutboxError | null;
+  deadline_warned: boolean;
+  result: InvoiceCreated | null;
+  sent_at: string | null;
+}
+
+export interface OutboxEvents {
+  sent: { entry: OutboxEntry; result: InvoiceCreated };
+  rejected: { entry: OutboxEntry; error: OutboxError };
+  "deadline-near": { entry: OutboxEntry; ms_left: number };
+  change: { entry?: OutboxEntry };
+}
+
+/** Browser outbox: its own IndexedDB database (default "zatca-outbox"). */
+export interface BrowserOutboxOptions {
+  client: RelayClient | null;
+  dbName?: string;
+  nearDeadlineMs?: number;
+}
+
+/** Node outbox: one JSON file, `path.lock` while a flush runs. */
+export interface NodeOutboxOptions {
+  client: RelayClient | null;
+  path: string;
+  nearDeadlineMs?: number;
+  lockTimeoutMs?: number;
+}
+
+/**
+ * Documents signed on the device wait here until the relay has them: sent in chain order, the
+ * same bytes and Idempotency-Key every time, resumed after a reload or restart.
+ */
+export class Outbox {
+  private constructor();
+  static open(options: BrowserOutboxOptions | NodeOutboxOptions): Promise<Outbox>;
+  client: RelayClient | null;
+  nearDeadlineMs: number;
+  on<E extends keyof OutboxEvents>(event: E, listener: (payload: OutboxEvents[E]) => void): () => void;
+  /** Stores a signed document; nothing is sent here. */
+  add(egsUnitId: string, signed: SignedInvoice, meta?: Record<string, unknown>): Promise<OutboxEntry>;
+  entries(): Promise<OutboxEntry[]>;
+  pending(now?: number): Promise<(OutboxEntry & { ms_left: number | null })[]>;
+  prune(olderThanMs?: number): Promise<void>;
+  flush(): Promise<{ sent: number; rejected: number; waiting: number }>;
+  checkDeadlines(): Promise<void>;
+  /** Flushes now, every `intervalMs` (default 5000) and when the browser comes back online. */
+  start(options?: { intervalMs?: number }): void;
+  stop(): void;
+  close(): void;
+}

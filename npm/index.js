@@ -7,6 +7,8 @@ import { loadModule } from './lib/api.js';
 import { IdbChainStore, IdbKeyStore, openDatabase } from './lib/browser.js';
 import { ChainAllocator as ChainAllocatorBase } from './lib/chain.js';
 import { invalidArgument } from './lib/error.js';
+import { Outbox as OutboxBase } from './lib/outbox.js';
+import { IdbOutboxStore, openOutboxDatabase } from './lib/outbox-idb.js';
 import { KeyVault as KeyVaultBase, checkUnitId } from './lib/vault.js';
 
 export * from './lib/public.js';
@@ -66,5 +68,16 @@ export class ChainAllocator extends ChainAllocatorBase {
     const name = dbNameOf(options);
     const db = await openDatabase(name);
     return new ChainAllocator(new IdbChainStore(db, name, id, options.initial));
+  }
+}
+
+/** Signed documents waiting for the relay, in IndexedDB: see lib/outbox.js. */
+export class Outbox extends OutboxBase {
+  /** @param {{ client: import('./lib/relay.js').RelayClient | null, dbName?: string, nearDeadlineMs?: number }} options */
+  static async open(options = {}) {
+    const name = options.dbName ?? 'zatca-outbox';
+    if (typeof name !== 'string' || name === '') throw invalidArgument('dbName', 'expected a non-empty string');
+    const db = await openOutboxDatabase(name);
+    return new Outbox(new IdbOutboxStore(db, name), options.client ?? null, options);
   }
 }

@@ -9,7 +9,8 @@ import { loadModule } from './lib/api.js';
 import { ChainAllocator as ChainAllocatorBase } from './lib/chain.js';
 import { checkPassphrase } from './lib/crypto.js';
 import { invalidArgument } from './lib/error.js';
-import { FileChainStore, FileKeyStore } from './lib/node-store.js';
+import { FileChainStore, FileKeyStore, FileOutboxStore } from './lib/node-store.js';
+import { Outbox as OutboxBase } from './lib/outbox.js';
 import { KeyVault as KeyVaultBase, checkUnitId } from './lib/vault.js';
 
 export * from './lib/public.js';
@@ -96,5 +97,14 @@ export class ChainAllocator extends ChainAllocatorBase {
     const path = pathOf(options);
     const id = options.egsUnitId === undefined ? undefined : checkUnitId(options.egsUnitId);
     return new ChainAllocator(new FileChainStore(path, id, options.initial, options.lockTimeoutMs));
+  }
+}
+
+/** Signed documents waiting for the relay, in a file: see lib/outbox.js. */
+export class Outbox extends OutboxBase {
+  /** @param {{ path: string, client: import('./lib/relay.js').RelayClient | null, nearDeadlineMs?: number, lockTimeoutMs?: number }} options */
+  static async open(options) {
+    const path = pathOf(options);
+    return new Outbox(new FileOutboxStore(path, options.lockTimeoutMs), options.client ?? null, options);
   }
 }

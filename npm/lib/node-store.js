@@ -325,3 +325,72 @@ export class FileChainStore {
     return [...byIcv.values()].sort((a, b) => a.icv - b.icv).slice(0, limit);
   }
 }
+
+const OUTBOX_FORMAT = 'zatca-outbox';
+
+/**
+ * Outbox storage in one JSON file (rewritten atomically on every change), serialised
+ * in-process and, while a flush runs, across processes with a lock file.
+ */
+export class FileOutboxStore {
+  #queue = Promise.resolve();
+  #exclusive = Promise.resolve();
+
+  constructor(path, lockTimeoutMs = 30_000) {
+    this.path = resolve(path);
+    this.lockPath = `${this.path}.lock`;
+    this.lockTimeoutMs = lockTimeoutMs;
+  }
+
+  #serial(fn) {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #read() {
+    const data = await readJson(this.path);
+    if (data === null) return {};
+    if (data.format !== OUTBOX_FORMAT || data.version !== 1 || typeof data.entries !== 'object') {
+      throw new ZatcaError('storage_failed', `${this.path} is not a ${OUTBOX_FORMAT} version 1 file`);
+    }
+    return data.entries;
+  }
+
+  #write(entries) {
+    return writeFileAtomic(this.path, `${JSON.stringify({ format: OUTBOX_FORMAT, version: 1, entries })}\n`);
+  }
+
+  all() {
+    return this.#serial(async () => Object.values(await this.#read()));
+  }
+
+  put(entry) {
+    return this.#serial(async () => {
+      const entries = await this.#read();
+      entries[entry.id] = entry;
+      await this.#write(entries);
+    });
+  }
+
+  remove(id) {
+    return this.#serial(async () => {
+      const entries = await this.#read();
+      delete entries[id];
+      await this.#write(entries);
+    });
+  }
+
+  exclusive(fn) {
+    const run = this.#exclusive.then(async () => {
+      await acquireFileLock(this.lockPath, this.lockTimeoutMs);
+      try {
+        return await fn();
+      } finally {
+        await unlink(this.lockPath).catch(() => {});
+      }
+    });
+    this.#exclusive = run.catch(() => {});
+    return run;
+  }
+}

@@ -25,3 +25,5 @@ export {
   version,
 } from './api.js';
 export { ZatcaError, isZatcaError } from './error.js';
+export { RelayClient, RelayError, isRelayError } from './relay.js';
+export { NEAR_DEADLINE_MS, REPORTING_WINDOW_MS } from './outbox.js';

@@ -59,9 +59,9 @@ const CSR_CONFIG = {
 test('the package exports exactly the documented API (no plaintext key generation)', () => {
   const names = Object.keys(zatca).sort();
   assert.deepEqual(names, [
-    'ChainAllocator', 'INITIAL_PIH', 'KeyVault', 'ZatcaError', 'buildCsr', 'buildInvoice', 'certificateInfo',
-    'csrConfigFromProperties', 'default', 'embeddedQr', 'init', 'initPdf', 'initTools', 'invoiceHash', 'isValidPih',
-    'isZatcaError', 'nextPih', 'parseCsr', 'publicKeyOf', 'qrDecode', 'qrDecodeTlv', 'qrDescribe', 'qrEncode', 'qrPng',
+    'ChainAllocator', 'INITIAL_PIH', 'KeyVault', 'NEAR_DEADLINE_MS', 'Outbox', 'REPORTING_WINDOW_MS', 'RelayClient',
+    'RelayError', 'ZatcaError', 'buildCsr', 'buildInvoice', 'certificateInfo', 'csrConfigFromProperties', 'default',
+    'embeddedQr', 'init', 'initPdf', 'initTools', 'invoiceHash', 'isRelayError', 'isValidPih', 'isZatcaError', 'nextPih', 'parseCsr', 'publicKeyOf', 'qrDecode', 'qrDecodeTlv', 'qrDescribe', 'qrEncode', 'qrPng',
     'qrSvg', 'renderPdf', 'signInvoice', 'signXml', 'stripSignature', 'verifyInvoice', 'version',
   ]);
 });

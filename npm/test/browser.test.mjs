@@ -6,32 +6,16 @@
 // Chromium comes from `apt-get install chromium` (tried here when missing and running as root
 // or with passwordless sudo); without it the test is skipped with a message saying so.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { CHROMIUM, chromiumSkip } from './chromium.mjs';
 import { NPM_DIR } from './helpers.mjs';
 import { startServer } from './server.mjs';
 
-const CHROMIUM = process.env.ZATCA_CHROMIUM ?? '/usr/bin/chromium';
-
-function ensureChromium() {
-  if (existsSync(CHROMIUM)) return null;
-  const asRoot = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
-  try {
-    const cmd = [...asRoot, 'apt-get', 'install', '-y', '-q', 'chromium'];
-    execFileSync(cmd[0], cmd.slice(1), { stdio: 'ignore', timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  } catch (e) {
-    return `apt-get install chromium failed (${e.message.split('\n')[0]})`;
-  }
-  return existsSync(CHROMIUM) ? null : `apt-get installed no ${CHROMIUM}`;
-}
-
-const missing = ensureChromium();
-const skip = missing ? `browser test skipped: ${CHROMIUM} is not available and ${missing}` : false;
-if (skip) console.log(`# ${skip}`);
+const skip = chromiumSkip();
 
 let server;
 let context;

@@ -2,60 +2,19 @@
 // an invoice are made and signed in WebAssembly, and the relay (its own process, demo mode with
 // its in-process ZATCA simulators) onboards the unit and reports the invoice.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import init, { INITIAL_PIH, buildCsr, initTools, signInvoice } from '@zatca-kit/zatca';
 
 import { KEY_PEM } from './helpers.mjs';
+import { SELLER as seller, startRelay } from './relay-helper.mjs';
 
 await init();
 await initTools(); // buildCsr is in the tools module
 
-const target = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'zatca', 'target');
-const RELAY = process.env.ZATCA_RELAY_BIN ?? join(target, 'debug', 'zatca-relay');
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRelay() {
-  assert.ok(existsSync(RELAY), `relay binary not found at ${RELAY}: build it first (cargo build -p zatca-relay; scripts/test.sh does)`);
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'zatca-relay-'));
-  const child = spawn(
-    RELAY,
-    ['--demo', '--listen', `127.0.0.1:${port}`, '--database-url', `sqlite://${join(dir, 'relay.db')}`],
-    { stdio: 'ignore', env: { ...process.env, RELAY_LOG: 'warn' } },
-  );
-  const base = `http://127.0.0.1:${port}`;
-  const started = Date.now();
-  for (;;) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    assert.ok(Date.now() - started < 30_000, 'the relay did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, base };
-}
-
 const relay = await startRelay();
-after(() => relay.child.kill('SIGKILL'));
+after(() => relay.stop());
 
 async function call(method, path, key, body) {
   const response = await fetch(`${relay.base}${path}`, {
@@ -78,21 +37,6 @@ async function waitFor(key, unit, wanted) {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-
-// The developer portal's test taxpayer, whose VAT number the sandbox requires.
-const seller = {
-  name: 'Maximum Speed Tech Supply LTD',
-  vat_number: '399999999900003',
-  crn: '1010010000',
-  address: {
-    street: 'Prince Sultan',
-    building_number: '2322',
-    district: 'Al-Murabba',
-    city: 'Riyadh',
-    postal_code: '23333',
-    country: 'SA',
-  },
-};
 
 function document(number, documentType) {
   const input = {

@@ -198,6 +198,13 @@ impl AppState {
         ];
         candidates.into_iter().find(|p| p.join("index.html").is_file())
     }
+
+    /// The npm package next to the demo directory (`<demo>/../npm`), whose browser files the
+    /// demo page imports from `/npm/`; only when it has been built (`dist/` exists).
+    pub fn demo_npm_dir(&self) -> Option<PathBuf> {
+        let npm = self.demo_dir()?.join("..").join("npm");
+        (npm.join("index.js").is_file() && npm.join("dist").is_dir()).then_some(npm)
+    }
 }
 
 /// The application router.

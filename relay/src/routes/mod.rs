@@ -1,6 +1,6 @@
 //! HTTP routes: the router, the bearer-key middleware, the JSON body extractor that turns every
 //! malformed body into the error envelope, request logging, and the fallbacks (JSON 404/405,
-//! or the static demo directory at `/`).
+//! or the static demo directory at `/`, with the built npm package at `/npm/`).
 
 pub mod accounts;
 pub mod egs;
@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::de::DeserializeOwned;
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 
 use crate::AppState;
 use crate::domain::{Account, ApiKey};
@@ -47,6 +47,15 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT));
+    // The demo page imports the npm package's browser entry point, its modules and its
+    // WebAssembly from `/npm/`: only those three paths, not the package's tests or node_modules.
+    let app = match state.demo_npm_dir() {
+        Some(npm) => app
+            .route_service("/npm/index.js", ServeFile::new(npm.join("index.js")))
+            .nest_service("/npm/lib", ServeDir::new(npm.join("lib")))
+            .nest_service("/npm/dist", ServeDir::new(npm.join("dist"))),
+        None => app,
+    };
     let app = match state.demo_dir() {
         Some(dir) => app.fallback_service(
             ServeDir::new(dir)

@@ -626,3 +626,53 @@ async fn serves_the_demo_directory_at_the_root() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_envelope(&body, "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn serves_the_built_npm_package_next_to_the_demo_under_npm() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let demo = root.path().join("demo");
+    let npm = root.path().join("npm");
+    for dir in [&demo, &npm.join("lib"), &npm.join("dist"), &npm.join("test")] {
+        std::fs::create_dir_all(dir).expect("mkdir");
+    }
+    std::fs::write(demo.join("index.html"), "<!doctype html><title>demo</title>").expect("write");
+    std::fs::write(npm.join("index.js"), "export {};").expect("write");
+    std::fs::write(npm.join("lib").join("api.js"), "export const x = 1;").expect("write");
+    std::fs::write(npm.join("dist").join("zatca_sign_bg.wasm"), b"\0asm\x01\0\0\0").expect("write");
+    std::fs::write(npm.join("test").join("secret.mjs"), "no").expect("write");
+    std::fs::write(npm.join("package.json"), "{}").expect("write");
+    let app = test_app(move |c| c.demo_dir = Some(demo)).await;
+    for (path, mime) in [
+        ("/npm/index.js", "javascript"),
+        ("/npm/lib/api.js", "javascript"),
+        ("/npm/dist/zatca_sign_bg.wasm", "application/wasm"),
+    ] {
+        let request = Request::builder().uri(path).body(Body::empty()).expect("request");
+        let response = app.router.clone().oneshot(request).await.expect("response");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let content_type = response.headers()[axum::http::header::CONTENT_TYPE]
+            .to_str()
+            .expect("ascii");
+        assert!(content_type.contains(mime), "{path}: {content_type}");
+    }
+    // Only the browser files: not the tests, not package.json (nor node_modules).
+    for path in ["/npm/test/secret.mjs", "/npm/package.json", "/npm/"] {
+        let (status, body) = app.call(Method::GET, path, None, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_envelope(&body, "NOT_FOUND");
+    }
+}
+
+#[tokio::test]
+async fn an_unbuilt_npm_package_is_not_served() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let demo = root.path().join("demo");
+    std::fs::create_dir_all(&demo).expect("mkdir");
+    std::fs::create_dir_all(root.path().join("npm")).expect("mkdir");
+    std::fs::write(demo.join("index.html"), "<!doctype html>").expect("write");
+    std::fs::write(root.path().join("npm").join("index.js"), "export {};").expect("write");
+    let app = test_app(move |c| c.demo_dir = Some(demo)).await;
+    let (status, body) = app.call(Method::GET, "/npm/index.js", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_envelope(&body, "NOT_FOUND");
+}
