@@ -371,15 +371,19 @@ async function renderNow() {
 function header(ready, route) {
   const tab = (r, label) => `<a href="#/${r}" class="tab${route === r ? ' active' : ''}" data-testid="nav-${r}">${t(label)}</a>`;
   const waiting = entriesCache.filter((e) => e.state === 'queued').length;
+  // The demo's switch, or the browser itself without a network.
+  const down = state.offline || navigator.onLine === false;
   return `<header>
     <div class="bar">
       <div class="brand"><span class="logo" aria-hidden="true"><svg viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M6 2h12v20l-3-2-3 2-3-2-3 2z"/><path d="M9 7h6M9 11h6M9 15h4"/></svg></span><div><strong class="brand-name">${esc(t('brand'))}</strong>${
         state.seller ? `<small>${esc(state.lang === 'ar' && state.seller.name_ar ? state.seller.name_ar : state.seller.name)}</small>` : ''
       }</div></div>
       <div class="controls">
-        <button class="switch ${state.offline ? 'off' : 'on'}" id="net" data-testid="net-switch" role="switch" aria-checked="${!state.offline}" title="${esc(
-          t(state.offline ? 'offline_hint' : 'online_hint'),
-        )}"><span class="dot"></span>${t(state.offline ? 'offline' : 'online')}${
+        <button class="switch ${down ? 'off' : 'on'}" id="net" data-testid="net-switch" data-state="${
+          state.offline ? 'switched-off' : down ? 'no-connection' : 'online'
+        }" role="switch" aria-checked="${!state.offline}" title="${esc(
+          t(state.offline ? 'offline_hint' : down ? 'no_connection_hint' : 'online_hint'),
+        )}"><span class="dot"></span>${t(state.offline ? 'offline' : down ? 'no_connection' : 'online')}${
           waiting ? ` <span class="count" data-testid="outbox-count">${waiting}</span>` : ''
         }</button>
         <button class="lang" id="lang" data-testid="lang">${t('language')}</button>
@@ -524,7 +528,8 @@ function rowsForList() {
       total: e.meta?.total ?? '',
       status: e.state === 'queued' ? 'queued' : 'rejected',
       deadline: e.meta?.type === 'simplified' && e.state === 'queued' ? e.deadline : null,
-      message: e.last_error ? errorText(e.last_error) : '',
+      // A lost connection is what the outbox is for: not worth a message while queued.
+      message: e.last_error && !['NETWORK_ERROR', 'TIMEOUT'].includes(e.last_error.code) ? errorText(e.last_error) : '',
       xml: e.xml,
     });
   }
@@ -584,7 +589,13 @@ function invoicesView() {
                 <td data-label="${t('col_total')}" class="num">${r.total ? money(r.total) : ''}</td>
                 <td data-label="${t('col_status')}">${badge(r.status)}${r.message ? `<div class="msg">${esc(r.message)}</div>` : ''}</td>
                 <td data-label="${t('col_deadline')}" class="${r.deadline ? (Date.parse(r.deadline) - Date.now() < NEAR_DEADLINE_MS ? 'dl near' : 'dl') : 'dl none'}">${r.deadline ? esc(timeLeft(r.deadline)) : t('done')}</td>
-                <td>${r.id ? `<button data-pdf="${r.id}" data-name="${esc(r.number)}">${t('pdf')}</button>` : ''}</td>
+                <td>${
+                  r.id
+                    ? `<button data-pdf="${r.id}" data-name="${esc(r.number)}">${t('pdf')}</button>`
+                    : r.xml && r.status === 'queued'
+                      ? `<button data-localpdf="${r.key}" data-name="${esc(r.number)}">${t('pdf')}</button>`
+                      : ''
+                }</td>
               </tr>`,
             )
             .join('')}</tbody></table>`
@@ -703,6 +714,13 @@ function bind(route) {
   document.querySelectorAll('[data-pdf]').forEach((b) => {
     b.onclick = async () => download(await client.invoicePdf(b.dataset.pdf), `${b.dataset.name}.pdf`, 'application/pdf');
   });
+  // Invoices still in the outbox: the PDF is rendered here from the signed XML.
+  document.querySelectorAll('[data-localpdf]').forEach((b) => {
+    b.onclick = async () => {
+      const entry = entriesCache.find((e) => e.id === b.dataset.localpdf);
+      if (entry) download(await pdfOf(entry.xml), `${b.dataset.name}.pdf`, 'application/pdf');
+    };
+  });
   if ($('#b2b')) $('#b2b').onsubmit = (ev) => (ev.preventDefault(), issueStandard(new FormData(ev.target)));
   document.querySelectorAll('form.credit').forEach((form) => {
     form.onsubmit = (ev) => {
@@ -783,6 +801,10 @@ async function issueCreditNote(originalNumber, reason) {
     render();
   }
 }
+
+// A real loss of connection shows on the switch; the outbox sends again on 'online' itself.
+window.addEventListener('offline', () => render());
+window.addEventListener('online', () => render());
 
 window.addEventListener('hashchange', () => {
   render();

@@ -82,6 +82,8 @@ test('first visit: account and a device-custody unit onboarded from the page', {
   await shot(page, 'en-desktop-1-setup');
   await page.getByTestId('setup-go').click();
   await page.getByTestId('setup-steps').waitFor();
+  await page.locator('[data-testid=setup-steps] li.done').first().waitFor();
+  await shot(page, 'en-desktop-1-setup-progress');
   await page.getByTestId('product-coffee').waitFor({ timeout: 90_000 });
   const state = await demoState(page);
   assert.match(state.apiKey, /^zatca_test_/);
@@ -160,6 +162,9 @@ test('offline: invoices queue in the outbox, survive a reload, and are sent once
   await page.getByTestId('outbox-summary').waitFor();
   assert.match(await page.getByTestId('outbox-summary').innerText(), /^3 waiting to send · first reporting deadline: 2[34] h \d+ min left$/);
   await shot(page, 'en-desktop-4-offline-outbox');
+  // A queued invoice's PDF is rendered in the page, without the relay.
+  const [offlinePdf] = await Promise.all([page.waitForEvent('download'), page.locator('[data-localpdf]').first().click()]);
+  assert.equal(readFileSync(await offlinePdf.path()).subarray(0, 5).toString(), '%PDF-');
   assert.equal((await api(page, '/v1/invoices?limit=1')).pagination.total_count, before, 'nothing reached the relay');
 
   // A reload while they are queued: the outbox is in IndexedDB, the switch stays off.
@@ -181,6 +186,27 @@ test('offline: invoices queue in the outbox, survive a reload, and are sent once
   const status = await api(page, `/v1/egs/${egsUnitId}/status`);
   assert.equal(status.chain_note ?? null, null, `the chain stayed continuous: ${JSON.stringify(status.chain_note)}`);
   await shot(page, 'en-desktop-5-invoices');
+});
+
+test('a real loss of network (Chromium offline) queues too, and the invoice goes out when it is back', { skip, timeout: 60_000 }, async () => {
+  await page.getByTestId('nav-pos').click();
+  await context.setOffline(true);
+  await page.waitForFunction(() => document.querySelector('[data-testid=net-switch]')?.dataset.state === 'no-connection');
+  const previous = await page.evaluate(() => document.querySelector('[data-testid=receipt-number]')?.textContent ?? '');
+  await page.getByTestId('product-saffron').click();
+  await page.getByTestId('issue').click();
+  await page.waitForFunction((n) => document.querySelector('[data-testid=receipt-number]')?.textContent !== n, previous);
+  await page.locator('[data-testid=receipt] .badge[data-status=queued]').waitFor();
+  const entry = await page.evaluate(async () => {
+    const { Outbox } = await import('/npm/index.js');
+    const outbox = await Outbox.open({ client: null });
+    const [queued] = await outbox.pending();
+    return { code: queued?.last_error?.code, count: (await outbox.pending()).length };
+  });
+  assert.deepEqual(entry, { code: 'NETWORK_ERROR', count: 1 });
+  await context.setOffline(false);
+  await page.locator('[data-testid=receipt] .badge[data-status=reported]').waitFor({ timeout: 20_000 });
+  assert.equal(await page.getByTestId('net-switch').getAttribute('data-state'), 'online');
 });
 
 test('B2B: a standard invoice cleared, and a credit note against it', { skip, timeout: 60_000 }, async () => {
