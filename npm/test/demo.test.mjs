@@ -28,7 +28,9 @@ let page;
 before(async () => {
   if (skip) return;
   assert.ok(existsSync(join(NPM_DIR, 'dist', 'zatca_sign_bg.wasm')), 'build the package first (npm/scripts/build.sh)');
-  relay = await startRelay(['--demo-dir', join(REPO, 'demo')]);
+  // Short ZATCA timeout and inline budget: the queue takes over a failed first attempt after
+  // inline budget + timeout + 1 s (relay/src/invoicing.rs), 5.5 s here instead of 34 s.
+  relay = await startRelay(['--demo-dir', join(REPO, 'demo'), '--job-backoff-ms', '300', '--zatca-timeout-secs', '3', '--inline-submit-ms', '1500']);
   const { chromium } = await import('playwright-core');
   userDataDir = mkdtempSync(join(tmpdir(), 'zatca-demo-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {
@@ -207,6 +209,23 @@ test('a real loss of network (Chromium offline) queues too, and the invoice goes
   await context.setOffline(false);
   await page.locator('[data-testid=receipt] .badge[data-status=reported]').waitFor({ timeout: 20_000 });
   assert.equal(await page.getByTestId('net-switch').getAttribute('data-state'), 'online');
+});
+
+test('the list follows an invoice live: retrying while ZATCA fails, then reported', { skip, timeout: 60_000 }, async () => {
+  const faults = (body) =>
+    fetch(`${relay.sandboxSim}/admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  await faults({ error_rate: 1 });
+  await page.getByTestId('nav-pos').click();
+  await page.getByTestId('product-laban').click();
+  await page.getByTestId('issue').click();
+  await page.getByTestId('nav-invoices').click();
+  const row = page.locator('[data-testid=invoice-list] tbody tr').first();
+  await row.locator('.badge[data-status=retrying]').waitFor({ timeout: 20_000 });
+  await shot(page, 'en-desktop-5-retrying');
+  await faults({ error_rate: 0 });
+  await row.locator('.badge[data-status=reported]').waitFor({ timeout: 20_000 });
+  const detail = await api(page, `/v1/invoices/${(await api(page, '/v1/invoices?limit=1')).data[0].invoice_id}`);
+  assert.deepEqual(detail.timeline.map((x) => x.status), ['pending', 'submitted', 'retrying', 'reported']);
 });
 
 test('B2B: a standard invoice cleared, and a credit note against it', { skip, timeout: 60_000 }, async () => {
