@@ -42,6 +42,19 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) a process has used, from `/proc/PID/stat`, in milliseconds.
+fn cpu_ms(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields
+        .get(11..13)
+        .map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
+    // The kernel's USER_HZ is 100 on Linux.
+    ticks * 10
+}
+
 struct Relay(Child);
 
 impl Drop for Relay {
@@ -175,24 +188,18 @@ async fn main() -> anyhow::Result<()> {
     });
     let idle_rss = rss_kib(pid);
     println!("relay RSS before the load: {} MiB", idle_rss / 1024);
+    sim.state.reset_counters();
+    let relay_pid = pid.to_string();
+    let cpu_before = (cpu_ms(&relay_pid), cpu_ms("self"));
 
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
     let peak_rss = Arc::new(AtomicU64::new(idle_rss));
-    let peak_in_flight = Arc::new(AtomicU64::new(0));
     let sampler = {
-        let (stop, peak_rss, peak_in_flight, sim_state) = (
-            stop.clone(),
-            peak_rss.clone(),
-            peak_in_flight.clone(),
-            sim.state.clone(),
-        );
+        let (stop, peak_rss) = (stop.clone(), peak_rss.clone());
         tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 peak_rss.fetch_max(rss_kib(pid), Ordering::Relaxed);
-                let c = sim_state.counters().endpoint("POST /invoices/reporting/single");
-                let answered = c.accepted + c.duplicates + c.rejected + c.faulted;
-                peak_in_flight.fetch_max(c.received.saturating_sub(answered), Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })
@@ -241,6 +248,7 @@ async fn main() -> anyhow::Result<()> {
         latencies.extend(task.await?);
     }
     let elapsed = began.elapsed();
+    let cpu_after = (cpu_ms(&relay_pid), cpu_ms("self"));
     latencies.sort();
     let accepted = latencies.len();
     println!(
@@ -251,10 +259,21 @@ async fn main() -> anyhow::Result<()> {
         percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
         errors.load(Ordering::Relaxed),
     );
+    let per_invoice = |ms: u64| ms as f64 / accepted.max(1) as f64;
+    println!(
+        "CPU per accepted invoice during the load: relay {:.2} ms, load generator + simulator {:.2} ms (machine load {})",
+        per_invoice(cpu_after.0 - cpu_before.0),
+        per_invoice(cpu_after.1 - cpu_before.1),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .next()
+            .unwrap_or("?"),
+    );
     // The queue drains against the 200 ms simulator.
     let drain_started = Instant::now();
     loop {
-        let c = sim.state.counters().endpoint("POST /invoices/reporting/single");
+        let c = sim.state.endpoint_counters("POST /invoices/reporting/single");
         if c.accepted as usize >= accepted {
             break;
         }
@@ -266,16 +285,13 @@ async fn main() -> anyhow::Result<()> {
     }
     stop.store(true, Ordering::Relaxed);
     let _ = sampler.await;
-    let reported = sim
-        .state
-        .counters()
-        .endpoint("POST /invoices/reporting/single")
-        .accepted;
+    let reported = sim.state.endpoint_counters("POST /invoices/reporting/single").accepted;
+    let peak_in_flight = sim.state.counters().peak_in_flight;
     println!(
         "queue drained: {reported} reported in {:.1} s after the load ({:.0}/s), peak {} submissions in flight; relay RSS peak {} MiB, after {} MiB",
         drain_started.elapsed().as_secs_f64(),
         reported as f64 / (elapsed + drain_started.elapsed()).as_secs_f64(),
-        peak_in_flight.load(Ordering::Relaxed),
+        peak_in_flight,
         peak_rss.load(Ordering::Relaxed) / 1024,
         rss_kib(pid) / 1024,
     );

@@ -130,7 +130,7 @@ pub struct Config {
     pub log_format: LogFormat,
 
     /// Log filter (tracing `EnvFilter` syntax).
-    #[arg(long, env = "RELAY_LOG", default_value = "info,zatca_relay=info,sqlx=warn")]
+    #[arg(long, env = "RELAY_LOG", default_value = "info,zatca_relay=info")]
     pub log: String,
 
     /// Seconds to wait for in-flight requests and jobs at shutdown.
@@ -203,7 +203,7 @@ impl Config {
             job_backoff_ms: 2000,
             demo_dir: None,
             log_format: LogFormat::Text,
-            log: "info,zatca_relay=info,sqlx=warn".into(),
+            log: "info,zatca_relay=info".into(),
             shutdown_grace_secs: 10,
             allow_production_signup: None,
             inline_submit_ms: 3000,

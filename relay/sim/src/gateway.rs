@@ -37,6 +37,7 @@ pub(crate) fn router(state: &SimState) -> Router<SimState> {
 
 /// Fault injection (latency, 429, 500, held answers) and per-endpoint counting.
 async fn faults_and_counters(State(state): State<SimState>, path: MatchedPath, req: Request, next: Next) -> Response {
+    let _in_flight = state.enter();
     let key = format!("{} {}", req.method(), path.as_str());
     let (latency, decision) = state.next_fault();
     if !latency.is_zero() {

@@ -3,6 +3,7 @@
 //! `std::sync::Mutex` that is never held across an `.await`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -156,6 +157,12 @@ pub struct Counters {
     pub endpoints: BTreeMap<String, EndpointCounters>,
     /// Per `invoiceHash` of the document endpoints (compliance, reporting, clearance).
     pub invoices: BTreeMap<String, InvoiceCounters>,
+    /// Gateway requests being handled right now (arrived, not yet answered).
+    #[serde(default)]
+    pub in_flight: u64,
+    /// The most gateway requests handled at once since start (or the last reset).
+    #[serde(default)]
+    pub peak_in_flight: u64,
 }
 
 impl Counters {
@@ -241,6 +248,21 @@ struct Inner {
     ca: CertificateAuthority,
     stamp: Stamp,
     data: Mutex<Data>,
+    /// Requests inside the gateway now, and the most at once (kept outside `data`, whose lock
+    /// the counting would otherwise take twice more per request).
+    in_flight: AtomicU64,
+    peak_in_flight: AtomicU64,
+}
+
+/// One request inside the gateway; leaving it (the answer sent or the request dropped)
+/// lowers the in-flight count.
+#[derive(Debug)]
+pub(crate) struct InFlight(SimState);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Shared state of one simulator; cheap to clone (an `Arc`).
@@ -288,6 +310,8 @@ impl SimState {
                     next_request_id: first_id,
                     ..Data::default()
                 }),
+                in_flight: AtomicU64::new(0),
+                peak_in_flight: AtomicU64::new(0),
             }),
         }
     }
@@ -343,12 +367,29 @@ impl SimState {
 
     /// A snapshot of the counters.
     pub fn counters(&self) -> Counters {
-        self.data().counters.clone()
+        let mut counters = self.data().counters.clone();
+        counters.in_flight = self.inner.in_flight.load(Ordering::Relaxed);
+        counters.peak_in_flight = self.inner.peak_in_flight.load(Ordering::Relaxed);
+        counters
+    }
+
+    /// Counters of one endpoint, without copying the per-invoice map (cheap enough to poll).
+    pub fn endpoint_counters(&self, key: &str) -> EndpointCounters {
+        self.data().counters.endpoint(key)
     }
 
     /// Resets all counters to zero (CSIDs, OTPs and accepted documents stay).
     pub fn reset_counters(&self) {
         self.data().counters = Counters::default();
+        let now = self.inner.in_flight.load(Ordering::Relaxed);
+        self.inner.peak_in_flight.store(now, Ordering::Relaxed);
+    }
+
+    /// Marks a request as inside the gateway until the guard drops.
+    pub(crate) fn enter(&self) -> InFlight {
+        let now = self.inner.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.inner.peak_in_flight.fetch_max(now, Ordering::Relaxed);
+        InFlight(self.clone())
     }
 
     /// Issues a single-use six-digit OTP valid for `ttl`.

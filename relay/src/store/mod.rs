@@ -17,7 +17,35 @@ use crate::domain::{
 };
 
 /// Store result.
-pub type StoreResult<T> = Result<T, sqlx::Error>;
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A failure of the store: the database's own, or a stored value that does not decode.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Database(Box<dyn std::error::Error + Send + Sync>),
+    /// A stored value is not what the relay wrote (a column of the wrong shape).
+    #[error("stored {column} does not decode: {detail}")]
+    Decode {
+        /// The column.
+        column: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A value could not be encoded for storage.
+    #[error("cannot encode a value for storage: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// A blocking database task ended abnormally.
+    #[error("database task: {0}")]
+    Task(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        StoreError::Database(Box::new(err))
+    }
+}
 
 /// Outcome of inserting a unit under a quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
