@@ -433,7 +433,9 @@ function posView() {
   }
   const name = (p) => (state.lang === 'ar' ? p.ar : p.en);
   const products = PRODUCTS.map(
-    (p) => `<button class="product" data-add="${p.id}" data-testid="product-${p.id}"><span class="pname" dir="auto">${esc(name(p))}</span><span class="psub" dir="auto">${esc(
+    (p) => `<button class="product" data-add="${p.id}" data-testid="product-${p.id}"><span class="pname" dir="${state.lang === 'ar' ? 'rtl' : 'ltr'}">${esc(name(p))}</span><span class="psub" dir="${
+      state.lang === 'ar' ? 'ltr' : 'rtl'
+    }">${esc(
       state.lang === 'ar' ? p.en : p.ar,
     )}</span><span class="price">${money(p.price)}</span></button>`,
   ).join('');

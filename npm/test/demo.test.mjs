@@ -59,8 +59,9 @@ async function ready(p) {
   assert.equal(r, true, `demo failed to load: ${r}`);
 }
 
-async function shot(p, name) {
-  await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+/** The whole page, or (phones, where the total bar is fixed to the bottom) what the screen shows. */
+async function shot(p, name, fullPage = true) {
+  await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
 }
 
 function demoState(p) {
@@ -261,14 +262,14 @@ test('Arabic: right-to-left on desktop and phone; English on the phone', { skip,
   await phone.getByTestId('product-kunafa').click();
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the phone layout scrolls sideways by ${overflow}px`);
-  await shot(phone, 'ar-phone-2-cart');
+  await shot(phone, 'ar-phone-2-cart', false);
   await phone.goto(`${relay.base}/#/invoices`);
   await phone.getByTestId('invoice-list').waitFor();
   await shot(phone, 'ar-phone-5-invoices');
   await setLang(phone, 'en');
   await phone.goto(`${relay.base}/#/pos`);
   await phone.getByTestId('product-coffee').click();
-  await shot(phone, 'en-phone-2-cart');
+  await shot(phone, 'en-phone-2-cart', false);
   await phone.goto(`${relay.base}/#/b2b`);
   await phone.getByTestId('issue-b2b').waitFor();
   const overflowB2b = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
