@@ -81,11 +81,19 @@ impl Composer {
         clippy::too_many_arguments,
         reason = "position, style and alignment of one text; a style struct would only move the same fields"
     )]
-    fn text(&mut self, x: f32, y: f32, text: &str, size: f32, weight: Weight, align: Align, color: Rgb) -> f32 {
+    fn text(&mut self, x: f32, y: f32, text: &str, size: f32, weight: Weight, align: Align, color: Rgb) {
         let line = self.shape(text, size, weight);
-        let w = line.width;
         self.put(x, y, line, align, color);
-        w
+    }
+
+    /// [`Composer::text`] for a fixed label (shaped once per process).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "position, style and alignment of one text; a style struct would only move the same fields"
+    )]
+    fn label(&mut self, x: f32, y: f32, text: &'static str, size: f32, weight: Weight, align: Align, color: Rgb) {
+        let line = self.fonts.label(text, size, weight);
+        self.put(x, y, line, align, color);
     }
 
     fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb) {
@@ -111,10 +119,10 @@ impl Composer {
     }
 
     /// A section heading: English left, Arabic right, with a rule below.
-    fn heading(&mut self, en: &str, ar: &str) {
+    fn heading(&mut self, en: &'static str, ar: &'static str) {
         let y = self.y + 11.0;
-        self.text(LEFT, y, en, 10.0, Weight::Bold, Align::Left, ACCENT);
-        self.text(RIGHT, y, ar, 10.0, Weight::Bold, Align::Right, ACCENT);
+        self.label(LEFT, y, en, 10.0, Weight::Bold, Align::Left, ACCENT);
+        self.label(RIGHT, y, ar, 10.0, Weight::Bold, Align::Right, ACCENT);
         self.rect(LEFT, self.y + 15.0, WIDTH, 0.8, ACCENT);
         self.y += 19.0;
     }
@@ -125,16 +133,25 @@ impl Composer {
         clippy::too_many_arguments,
         reason = "geometry plus the two labels and the value of one field"
     )]
-    fn field(&mut self, x: f32, right: f32, label_w: f32, en: &str, ar: &str, value: &str, bold: bool) -> f32 {
+    fn field(
+        &mut self,
+        x: f32,
+        right: f32,
+        label_w: f32,
+        en: &'static str,
+        ar: &'static str,
+        value: &str,
+        bold: bool,
+    ) -> f32 {
         if value.is_empty() {
             return 0.0;
         }
-        let ar_line = self.shape(ar, 7.5, Weight::Regular);
+        let ar_line = self.fonts.label(ar, 7.5, Weight::Regular);
         let value_w = (right - x - label_w - ar_line.width - 6.0).max(40.0);
         let weight = if bold { Weight::Bold } else { Weight::Regular };
         let lines = self.fonts.wrap(value, 8.5, weight, value_w);
         let y = self.y + 10.0;
-        self.text(x, y, en, 7.5, Weight::Regular, Align::Left, MUTED);
+        self.label(x, y, en, 7.5, Weight::Regular, Align::Left, MUTED);
         self.put(right, y, ar_line, Align::Right, MUTED);
         let mut h = 0.0;
         for line in lines {
@@ -153,8 +170,8 @@ impl Composer {
                 Align::Left => (x + 4.0, Align::Left),
                 Align::Right => (x + col.w - 4.0, Align::Right),
             };
-            self.text(ax, self.y + 10.0, col.en, 7.0, Weight::Bold, align, INK);
-            self.text(ax, self.y + 21.0, col.ar, 7.0, Weight::Bold, align, INK);
+            self.label(ax, self.y + 10.0, col.en, 7.0, Weight::Bold, align, INK);
+            self.label(ax, self.y + 21.0, col.ar, 7.0, Weight::Bold, align, INK);
             x += col.w;
         }
         self.y += 25.0;
@@ -285,11 +302,11 @@ fn split_languages(name: &str) -> Vec<&str> {
 }
 
 /// Draws a party box at `x` (width `w`) from the current y; returns its height.
-fn party_box(c: &mut Composer, x: f32, w: f32, en: &str, ar: &str, p: &Party) -> f32 {
+fn party_box(c: &mut Composer, x: f32, w: f32, en: &'static str, ar: &'static str, p: &Party) -> f32 {
     let top = c.y;
     c.rect(x, top, w, 17.0, HEAD_FILL);
-    c.text(x + 6.0, top + 12.0, en, 9.0, Weight::Bold, Align::Left, ACCENT);
-    c.text(x + w - 6.0, top + 12.0, ar, 9.0, Weight::Bold, Align::Right, ACCENT);
+    c.label(x + 6.0, top + 12.0, en, 9.0, Weight::Bold, Align::Left, ACCENT);
+    c.label(x + w - 6.0, top + 12.0, ar, 9.0, Weight::Bold, Align::Right, ACCENT);
     c.y = top + 20.0;
     let (inner_x, inner_r) = (x + 6.0, x + w - 6.0);
     // "English | عربي" names (ZATCA's samples write both in one RegistrationName) get a line
@@ -371,7 +388,7 @@ pub fn compose(inv: &Invoice, hijri: &str) -> Result<Vec<Vec<Op>>, Error> {
 
     // Title band.
     c.rect(LEFT, c.y, WIDTH, 34.0, ACCENT);
-    c.text(
+    c.label(
         LEFT + 10.0,
         c.y + 22.5,
         title_en,
@@ -380,7 +397,7 @@ pub fn compose(inv: &Invoice, hijri: &str) -> Result<Vec<Vec<Op>>, Error> {
         Align::Left,
         WHITE,
     );
-    c.text(
+    c.label(
         RIGHT - 10.0,
         c.y + 23.0,
         title_ar,
@@ -678,7 +695,7 @@ pub fn compose(inv: &Invoice, hijri: &str) -> Result<Vec<Vec<Op>>, Error> {
     c.y += 12.0;
 
     // Totals.
-    let mut rows: Vec<(&str, &str, String)> = Vec::new();
+    let mut rows: Vec<(&'static str, &'static str, String)> = Vec::new();
     let mut add = |en: &'static str, ar: &'static str, a: Option<&Amount>| {
         if let Some(a) = a {
             rows.push((en, ar, money(a)));
@@ -730,21 +747,21 @@ pub fn compose(inv: &Invoice, hijri: &str) -> Result<Vec<Vec<Op>>, Error> {
             c.rect(x, c.y, box_w, 15.0, STRIPE);
         }
         let y = c.y + 10.5;
-        c.text(x + 5.0, y, en, 8.0, Weight::Regular, Align::Left, MUTED);
-        c.text(x + 215.0, y, ar, 8.0, Weight::Regular, Align::Right, MUTED);
+        c.label(x + 5.0, y, en, 8.0, Weight::Regular, Align::Left, MUTED);
+        c.label(x + 215.0, y, ar, 8.0, Weight::Regular, Align::Right, MUTED);
         c.text(RIGHT - 5.0, y, value, 8.5, Weight::Regular, Align::Right, INK);
         c.y += 15.0;
     }
     c.rect(x, c.y + 2.0, box_w, 20.0, ACCENT);
     let y = c.y + 16.0;
-    c.text(x + 5.0, y, "Amount due", 9.5, Weight::Bold, Align::Left, WHITE);
-    c.text(x + 215.0, y, "المبلغ المستحق", 9.5, Weight::Bold, Align::Right, WHITE);
+    c.label(x + 5.0, y, "Amount due", 9.5, Weight::Bold, Align::Left, WHITE);
+    c.label(x + 215.0, y, "المبلغ المستحق", 9.5, Weight::Bold, Align::Right, WHITE);
     c.text(RIGHT - 5.0, y, &due, 10.0, Weight::Bold, Align::Right, WHITE);
     c.y += 24.0;
     if let Some(sar) = sar {
         let y = c.y + 11.0;
-        c.text(x + 5.0, y, "Total VAT in SAR", 8.0, Weight::Bold, Align::Left, INK);
-        c.text(
+        c.label(x + 5.0, y, "Total VAT in SAR", 8.0, Weight::Bold, Align::Left, INK);
+        c.label(
             x + 215.0,
             y,
             "مجموع الضريبة بالريال السعودي",

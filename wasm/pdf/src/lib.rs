@@ -212,7 +212,7 @@ fn draw(surface: &mut Surface<'_>, op: Op) -> Result<(), Error> {
         Op::Text { x, y, line, color } => {
             surface.set_fill(Some(fill(color)));
             let mut x = x;
-            for run in &line.runs {
+            for run in line.runs.iter() {
                 surface.draw_glyphs(
                     Point::from_xy(x, y),
                     &run.glyphs,

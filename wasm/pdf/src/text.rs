@@ -5,8 +5,9 @@
 //! font's OpenType tables through rustybuzz, and mixed Arabic/Latin/digit strings are ordered
 //! by the Unicode bidi algorithm.
 
+use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use krilla::text::{Font, GlyphId, KrillaGlyph};
 use rustybuzz::{Direction, Face, Script, ShapePlan, UnicodeBuffer, script};
@@ -20,7 +21,7 @@ static LATIN_REGULAR: &[u8] = include_bytes!("../fonts/NotoSans-Regular.ttf");
 static LATIN_BOLD: &[u8] = include_bytes!("../fonts/NotoSans-Bold.ttf");
 
 /// Regular or bold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Weight {
     Regular,
     Bold,
@@ -42,6 +43,10 @@ pub struct Face2 {
 pub struct Fonts {
     arabic: [Face2; 2],
     latin: [Face2; 2],
+    /// The page's fixed labels (headings, field names, column headers), shaped once per process:
+    /// they are most of a one-page invoice's text, its Arabic shaping most of the shaping time.
+    /// Keyed by the literal, so the cache holds at most one entry per label, size and weight.
+    labels: Mutex<HashMap<(&'static str, u32, Weight), Line>>,
 }
 
 fn face(data: &'static [u8], script: Script) -> Option<Face2> {
@@ -70,6 +75,7 @@ impl Fonts {
                         face(ARABIC_BOLD, script::ARABIC)?,
                     ],
                     latin: [face(LATIN_REGULAR, script::LATIN)?, face(LATIN_BOLD, script::LATIN)?],
+                    labels: Mutex::new(HashMap::new()),
                 })
             })
             .as_ref()
@@ -84,6 +90,22 @@ impl Fonts {
         }
     }
 
+    /// [`Fonts::shape`] for a fixed label: shaped on first use, then cloned from the cache (the
+    /// same glyphs and widths, so the same bytes in the PDF).
+    pub fn label(&'static self, text: &'static str, size: f32, weight: Weight) -> Line {
+        let key = (text, size.to_bits(), weight);
+        // A poisoned lock only means another render panicked mid-insert of a complete entry.
+        if let Some(line) = self.labels.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            return line.clone();
+        }
+        let line = self.shape(text, size, weight);
+        self.labels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, line.clone());
+        line
+    }
+
     /// Shapes one line (no line breaks) into glyph runs in visual order.
     pub fn shape(&'static self, text: &str, size: f32, weight: Weight) -> Line {
         // Tabs and line breaks inside a value (a name typed on two lines) have no glyph and
@@ -92,18 +114,18 @@ impl Fonts {
             let clean: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
             return self.shape(&clean, size, weight);
         }
-        let mut line = Line {
+        let mut line = Shaping {
             runs: Vec::new(),
             width: 0.0,
             size,
         };
         if text.is_empty() {
-            return line;
+            return line.finish();
         }
         if text.is_ascii() {
             // Fast path for the common case (numbers, codes, English): one LTR run.
             self.push_run(&mut line, text, 0..text.len(), false, false, weight);
-            return line;
+            return line.finish();
         }
         let bidi = ParagraphBidiInfo::new(text, None);
         let (levels, runs) = bidi.visual_runs(0..text.len());
@@ -128,12 +150,12 @@ impl Fonts {
                 self.push_run(&mut line, text, range, rtl, arabic, weight);
             }
         }
-        line
+        line.finish()
     }
 
     fn push_run(
         &'static self,
-        line: &mut Line,
+        line: &mut Shaping,
         text: &str,
         range: Range<usize>,
         rtl: bool,
@@ -250,9 +272,28 @@ pub struct Run {
     pub width: f32,
 }
 
-/// A shaped line: its runs in visual (left to right) order and its width in points.
+/// A shaped line: its runs in visual (left to right) order and its width in points. Cloning
+/// shares the runs.
+#[derive(Clone)]
 pub struct Line {
-    pub runs: Vec<Run>,
+    pub runs: Arc<[Run]>,
     pub width: f32,
     pub size: f32,
+}
+
+/// A line being shaped, run by run.
+struct Shaping {
+    runs: Vec<Run>,
+    width: f32,
+    size: f32,
+}
+
+impl Shaping {
+    fn finish(self) -> Line {
+        Line {
+            runs: self.runs.into(),
+            width: self.width,
+            size: self.size,
+        }
+    }
 }
