@@ -240,15 +240,25 @@ fn draw(surface: &mut Surface<'_>, op: Op) -> Result<(), Error> {
             let module = size / (width + 2 * quiet) as f32;
             // Drawn in module units under one transform, each row's runs of dark modules as
             // 1-module-wide stroked lines with butt caps (exactly the squares, in half the bytes
-            // of filled rectangles): a small content stream is quick to compress.
+            // of filled rectangles): a small content stream is quick to compress. The transform
+            // starts at the symbol's corner (inside the quiet zone) half a module down, so that
+            // every coordinate is a small integer: integers are written without float
+            // formatting, and in fewer bytes.
             let mut path = PathBuilder::new();
             for (rx, ry, len) in qr::runs(width, &dark) {
-                let y = (ry + quiet) as f32 + 0.5;
-                path.move_to((rx + quiet) as f32, y);
-                path.line_to((rx + quiet + len) as f32, y);
+                path.move_to(rx as f32, ry as f32);
+                path.line_to((rx + len) as f32, ry as f32);
             }
             if let Some(path) = path.finish() {
-                surface.push_transform(&Transform::from_row(module, 0.0, 0.0, module, x, y));
+                let corner = quiet as f32 * module;
+                surface.push_transform(&Transform::from_row(
+                    module,
+                    0.0,
+                    0.0,
+                    module,
+                    x + corner,
+                    y + corner + module / 2.0,
+                ));
                 surface.set_fill(None);
                 surface.set_stroke(Some(Stroke {
                     paint: rgb::Color::new(0, 0, 0).into(),
