@@ -493,6 +493,7 @@ function badge(status) {
 function receiptView() {
   const r = state.receipt;
   const entry = entriesCache.find((e) => e.id === r.entryId);
+  const rejected = entry?.state === 'rejected' && entry.last_error;
   let svg = '';
   try {
     svg = qrSvg(r.qr);
@@ -509,9 +510,14 @@ function receiptView() {
         <dt class="grand">${t('total')}</dt><dd class="grand">${money(r.totals.tax_inclusive)}</dd>
       </dl>
     </div>
+    ${rejected ? `<p class="error" data-testid="receipt-error">${t('rejected_receipt')} ${esc(errorText(entry.last_error))}</p>` : ''}
     <div class="actions">
-      <button id="print" data-testid="print">${t('print_pdf')}</button>
-      <button id="pdf" data-testid="download-pdf">${t('download_pdf')}</button>
+      ${
+        rejected
+          ? ''
+          : `<button id="print" data-testid="print">${t('print_pdf')}</button>
+      <button id="pdf" data-testid="download-pdf">${t('download_pdf')}</button>`
+      }
       <button id="new-sale" class="primary">${t('new_sale')}</button>
     </div>
   </section>`;
@@ -519,10 +525,10 @@ function receiptView() {
 
 function rowsForList() {
   const rows = [];
-  const sentIds = new Set();
+  // A document ZATCA rejected is also on the relay (it keeps its chain position): one row.
+  const onRelay = new Set(state.relayList.map((x) => x.uuid));
   for (const e of entriesCache) {
-    if (e.result?.invoice_id) sentIds.add(e.result.invoice_id);
-    if (e.state === 'sent') continue;
+    if (e.state === 'sent' || onRelay.has(e.uuid)) continue;
     rows.push({
       key: e.id,
       number: e.meta?.number ?? `ICV ${e.icv}`,
@@ -592,7 +598,9 @@ function invoicesView() {
                 <td data-label="${t('col_status')}">${badge(r.status)}${r.message ? `<div class="msg">${esc(r.message)}</div>` : ''}</td>
                 <td data-label="${t('col_deadline')}" class="${r.deadline ? (Date.parse(r.deadline) - Date.now() < NEAR_DEADLINE_MS ? 'dl near' : 'dl') : 'dl none'}">${r.deadline ? esc(timeLeft(r.deadline)) : t('done')}</td>
                 <td>${
-                  r.id
+                  r.status === 'rejected'
+                    ? '' // not a valid invoice: nothing to print
+                    : r.id
                     ? `<button data-pdf="${r.id}" data-name="${esc(r.number)}">${t('pdf')}</button>`
                     : r.xml && r.status === 'queued'
                       ? `<button data-localpdf="${r.key}" data-name="${esc(r.number)}">${t('pdf')}</button>`

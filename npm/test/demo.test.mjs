@@ -229,6 +229,39 @@ test('the list follows an invoice live: retrying while ZATCA fails, then reporte
   assert.deepEqual(detail.timeline.map((x) => x.status), ['pending', 'submitted', 'retrying', 'reported']);
 });
 
+test('a till whose clock runs two days ahead: ZATCA rejects the invoice, the list shows its message', { skip, timeout: 60_000 }, async () => {
+  await page.getByTestId('nav-pos').click();
+  const previous = await page.evaluate(() => document.querySelector('[data-testid=receipt-number]')?.textContent ?? '');
+  await page.evaluate(() => {
+    const real = Date.now;
+    window.__realNow = real;
+    Date.now = () => real() + 2 * 24 * 3600 * 1000;
+  });
+  await page.getByTestId('product-water').click();
+  await page.getByTestId('issue').click();
+  await page.waitForFunction((n) => document.querySelector('[data-testid=receipt-number]')?.textContent !== n, previous);
+  await page.locator('[data-testid=receipt] .badge[data-status=rejected]').waitFor({ timeout: 20_000 });
+  assert.match(await page.getByTestId('receipt-error').innerText(), /issue date/);
+  assert.equal(await page.getByTestId('download-pdf').count(), 0, 'no PDF for a rejected invoice');
+  await page.evaluate(() => {
+    Date.now = window.__realNow;
+  });
+  const number = await page.getByTestId('receipt-number').innerText();
+  await page.getByTestId('nav-invoices').click();
+  const row = page.locator(`[data-testid=invoice-list] tr[data-number="${number}"]`);
+  await row.locator('.msg').filter({ hasText: /\S/ }).waitFor({ timeout: 10_000 });
+  assert.equal(await row.count(), 1, 'one row for the rejected invoice');
+  const message = await row.locator('.msg').innerText();
+  assert.match(message, /BR-KSA-04|future|date/i, message);
+  await shot(page, 'en-desktop-5-rejected');
+  // The next sale goes through: the rejected invoice kept its chain position.
+  await page.getByTestId('nav-pos').click();
+  await page.getByTestId('product-water').click();
+  await page.getByTestId('issue').click();
+  await page.waitForFunction((n) => document.querySelector('[data-testid=receipt-number]')?.textContent !== n, number);
+  await page.locator('[data-testid=receipt] .badge[data-status=reported]').waitFor({ timeout: 20_000 });
+});
+
 test('B2B: a standard invoice cleared, and a credit note against it', { skip, timeout: 60_000 }, async () => {
   await page.getByTestId('nav-b2b').click();
   await page.getByTestId('issue-b2b').click();
