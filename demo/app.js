@@ -461,6 +461,7 @@ function posView() {
       : '';
   return `<div class="pos">
     <section class="card"><h2>${t('products')}</h2><div class="grid">${products}</div></section>
+    <div class="side">
     <section class="card cart"><h2>${t('cart')}</h2>${cart}${totals}
       <div class="actions">
         <button class="primary big" id="issue" data-testid="issue" ${state.cart.length && !state.busy ? '' : 'disabled'}>${t(state.busy ? 'signing' : 'issue')}</button>
@@ -468,6 +469,7 @@ function posView() {
       </div>
     </section>
     ${state.receipt ? receiptView() : ''}
+    </div>
     ${
       cartTotals && !cartTotals.error
         ? `<div class="mobilebar"><span>${t('total')} <b>${money(cartTotals.tax_inclusive)}</b></span><button class="primary" data-issue ${

@@ -61,6 +61,8 @@ async function ready(p) {
 
 /** The whole page, or (phones, where the total bar is fixed to the bottom) what the screen shows. */
 async function shot(p, name, fullPage = true) {
+  // From the top: a full-page capture of a scrolled page shifts the sticky header.
+  if (fullPage) await p.evaluate(() => window.scrollTo(0, 0));
   await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
 }
 
@@ -283,6 +285,11 @@ test('Arabic: right-to-left on desktop and phone; English on the phone', { skip,
   await page.getByTestId('product-dates').click();
   await page.getByTestId('product-water').click();
   await shot(page, 'ar-desktop-2-cart');
+  const previous = await page.evaluate(() => document.querySelector('[data-testid=receipt-number]')?.textContent ?? '');
+  await page.getByTestId('issue').click();
+  await page.waitForFunction((n) => document.querySelector('[data-testid=receipt-number]')?.textContent !== n, previous);
+  await page.locator('[data-testid=receipt] .badge[data-status=reported]').waitFor({ timeout: 20_000 });
+  await shot(page, 'ar-desktop-3-receipt');
   await page.getByTestId('nav-invoices').click();
   await page.getByTestId('invoice-list').waitFor();
   await shot(page, 'ar-desktop-5-invoices');
