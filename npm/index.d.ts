@@ -714,7 +714,7 @@ export class ChainAllocator {
 
 /** An error answered by the relay (its envelope), or the failure to reach it. */
 export class RelayError extends Error {
-  /** The relay's code (`VALIDATION_ERROR`, `ZATCA_REJECTED`, …), `NETWORK_ERROR`, `TIMEOUT`, `ONBOARDING_FAILED` or `HTTP_<status>`. */
+  /** The relay's code (`VALIDATION_ERROR`, `ZATCA_REJECTED`, …), or the client's: `NETWORK_ERROR`, `TIMEOUT`, `ONBOARDING_FAILED`, `INVALID_RESPONSE`, `HTTP_<status>` (an answer without the envelope). */
   readonly code: string;
   /** HTTP status (0 when no answer arrived). */
   readonly status: number;

@@ -149,7 +149,16 @@ export class RelayClient {
     }
     if (as === 'text') return response.text();
     if (as === 'bytes') return new Uint8Array(await response.arrayBuffer());
-    return response.json();
+    const text = await response.text();
+    if (text === '') return null;
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new RelayError('INVALID_RESPONSE', `the relay answered ${response.status} with a body that is not JSON`, {
+        status: response.status,
+        cause: e,
+      });
+    }
   }
 
   // Accounts and keys.

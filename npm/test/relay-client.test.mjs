@@ -90,6 +90,28 @@ test('a device-custody unit onboards with a key generated in the vault', { timeo
   });
 });
 
+test('accounts, keys and units through the client', { timeout: 30_000 }, async () => {
+  const account = await client.account();
+  assert.ok(account.account_id ?? account.id, JSON.stringify(account));
+  const second = await client.createKey({ name: 'till 2', default_egs_unit_id: unit });
+  assert.match(second.key, /^zatca_test_/);
+  const renamed = await client.updateKey(second.id, { name: 'till two', default_egs_unit_id: null });
+  assert.equal(renamed.name, 'till two');
+  const keys = await client.listKeys();
+  assert.ok(JSON.stringify(keys).includes(second.id));
+  assert.ok(!JSON.stringify(keys).includes(second.key), 'listed keys are masked');
+  await client.revokeKey(second.id);
+  const revoked = new RelayClient({ baseUrl: proxy.base, apiKey: second.key });
+  await assert.rejects(revoked.account(), (e) => e.status === 401 || e.code === 'API_KEY_REVOKED');
+  assert.ok(JSON.stringify(await client.listEgsUnits()).includes(unit));
+  const docs = await client.complianceDocuments(unit);
+  assert.equal(JSON.stringify(docs).includes('standard_debit_note'), true);
+  const audit = await client.auditLog(unit, { limit: 2 });
+  assert.ok(JSON.stringify(audit).length > 2);
+  await assert.rejects(client.retryOnboarding(unit), (e) => e.code === 'EGS_NOT_FAILED' && e.status === 409);
+  assert.deepEqual(Object.keys(await client.health()).length > 0, true);
+});
+
 test('submitSigned: one invoice per Idempotency-Key, list with a cursor, detail, XML, PDF', { timeout: 60_000 }, async () => {
   const signed = await chain.signInvoice(vault, saleInput('NODE-1'));
   const first = await client.submitSigned(signed, { egsUnitId: unit, idempotencyKey: 'sale-node-1' });
