@@ -2,19 +2,24 @@
 // in-process ZATCA simulators): a device-custody unit onboarded with a key generated in a
 // file vault, the API's errors as RelayErrors, idempotent creates, pagination, XML and PDF;
 // then the outbox across a relay that is really unreachable (a proxy cut in front of it) and
-// a "restart" (a new Outbox on the same file): chain order, nothing lost, nothing sent twice.
+// a restart (another process flushing the same file): chain order, nothing lost, nothing sent
+// twice.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 
 import init, { ChainAllocator, KeyVault, Outbox, RelayClient, RelayError, initTools, isRelayError } from '@zatca-kit/zatca';
 
+import { NPM_DIR } from './helpers.mjs';
 import { SELLER, complianceInput, csrConfig, freePort, startProxy, startRelay } from './relay-helper.mjs';
 
 await init();
 await initTools();
+const execFileAsync = promisify(execFile);
 
 let relay;
 let proxy;
@@ -170,15 +175,25 @@ test('outbox: queued while the relay is unreachable, sent in chain order after a
   }
   outbox.close();
 
-  // "Restart": a new Outbox on the same file. The answer to OFF-1 is lost once on the way
-  // back (sent directly with the entry's key, as a crashed flush would have).
+  // A restart: another process opens the same file and flushes. The answer to OFF-1 was lost
+  // once on the way back (sent directly with the entry's key, as a crashed flush would have).
   await proxy.up();
   const lost = await client.submitSigned(entries[0], { egsUnitId: unit, idempotencyKey: entries[0].id });
-  outbox = await Outbox.open({ path, client });
-  const sent = [];
-  outbox.on('sent', ({ entry, result }) => sent.push([entry.meta.number, result.invoice_id, result.chain.status]));
-  const online = await outbox.flush();
+  const script = `
+    import { Outbox, RelayClient } from '@zatca-kit/zatca';
+    const client = new RelayClient({ baseUrl: process.argv[1], apiKey: process.env.RELAY_KEY });
+    const outbox = await Outbox.open({ path: process.argv[2], client });
+    const sent = [];
+    outbox.on('sent', ({ entry, result }) => sent.push([entry.meta.number, result.invoice_id, result.chain.status]));
+    const flushed = await outbox.flush();
+    console.log(JSON.stringify({ flushed, sent }));`;
+  const child = await execFileAsync(process.execPath, ['--input-type=module', '-e', script, proxy.base, path], {
+    cwd: NPM_DIR,
+    env: { ...process.env, RELAY_KEY: client.apiKey },
+  });
+  const { flushed: online, sent } = JSON.parse(child.stdout);
   assert.deepEqual(online, { sent: 4, rejected: 0, waiting: 0 });
+  outbox = await Outbox.open({ path, client });
   assert.deepEqual(sent.map((s) => s[0]), numbers, 'sent in chain order');
   assert.equal(sent[0][1], lost.invoice_id, 'the resent document is the same invoice');
   assert.equal(lost.chain.status, 'continuous');
