@@ -617,6 +617,12 @@ function invoicesView() {
   </section>`;
 }
 
+/** The relay's PDF (of ZATCA's cleared XML for standard documents) once the relay has it. */
+function pdfButton(entry, number) {
+  const id = entry?.result?.invoice_id;
+  return id && entryStatus(entry) !== 'rejected' ? `<button class="small" data-pdf="${esc(id)}" data-name="${esc(number)}">${t('pdf')}</button>` : '';
+}
+
 function b2bView() {
   const f = (name, label, value, extra = '') =>
     `<label>${t(label)}<input name="${name}" dir="auto" value="${esc(state.form[name] ?? value)}" ${extra}></label>`;
@@ -626,11 +632,11 @@ function b2bView() {
       const notes = state.standard.filter((n) => n.original === s.number);
       return s.original
         ? ''
-        : `<li data-testid="b2b-${esc(s.number)}"><div><b>${esc(s.number)}</b> ${money(s.total)} ${badge(entryStatus(entry))}</div>
+        : `<li data-testid="b2b-${esc(s.number)}"><div><b>${esc(s.number)}</b> ${money(s.total)} ${badge(entryStatus(entry))} ${pdfButton(entry, s.number)}</div>
           ${notes
             .map((n) => {
               const ne = entriesCache.find((e) => e.id === n.entryId);
-              return `<div class="note">${t('credit_note')} <b>${esc(n.number)}</b> ${money(n.total)} ${badge(entryStatus(ne))}</div>`;
+              return `<div class="note">${t('credit_note')} <b>${esc(n.number)}</b> ${money(n.total)} ${badge(entryStatus(ne))} ${pdfButton(ne, n.number)}</div>`;
             })
             .join('')}
           ${

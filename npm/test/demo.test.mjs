@@ -272,6 +272,10 @@ test('B2B: a standard invoice cleared, and a credit note against it', { skip, ti
   const number = (await item.getAttribute('data-testid')).slice(4);
   await page.getByTestId(`credit-${number}`).click();
   await item.locator('.note .badge[data-status=cleared]').waitFor({ timeout: 20_000 });
+  // The PDF of the cleared invoice comes from the relay (ZATCA's cleared XML inside).
+  const [pdf] = await Promise.all([page.waitForEvent('download'), item.locator('[data-pdf]').first().click()]);
+  assert.equal(readFileSync(await pdf.path()).subarray(0, 5).toString(), '%PDF-');
+  assert.equal(pdf.suggestedFilename(), `${number}.pdf`);
   const list = await api(page, '/v1/invoices?limit=100&invoice_type=standard');
   assert.deepEqual(list.data.map((x) => [x.document_type, x.status]), [['credit_note', 'cleared'], ['invoice', 'cleared']]);
   await shot(page, 'en-desktop-6-b2b');
