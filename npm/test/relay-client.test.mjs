@@ -135,13 +135,34 @@ test('submitSigned: one invoice per Idempotency-Key, list with a cursor, detail,
   const third = await chain.signInvoice(vault, saleInput('NODE-3'));
   await client.submitSigned(third, { egsUnitId: unit });
 
+  // The client's own retry after a lost answer: the same Idempotency-Key, so one invoice.
+  const keys = [];
+  let calls = 0;
+  const lossy = new RelayClient({
+    baseUrl: proxy.base,
+    apiKey: client.apiKey,
+    retryDelayMs: 10,
+    fetch: async (url, init) => {
+      keys.push(init.headers['idempotency-key']);
+      const response = await fetch(url, init);
+      if (++calls === 1) throw new TypeError('connection reset after the relay answered');
+      return response;
+    },
+  });
+  const fourth = await chain.signInvoice(vault, saleInput('NODE-4'));
+  const retried = await lossy.submitSigned(fourth, { egsUnitId: unit });
+  assert.equal(keys.length, 2);
+  assert.equal(keys[0], keys[1], 'the retry reuses the key');
+  assert.match(keys[0], /^[0-9a-f-]{36}$/);
+  assert.equal((await client.getInvoice(retried.invoice_id)).invoice_number, 'NODE-4');
+
   const page = await client.listInvoices({ limit: 2 });
   assert.equal(page.data.length, 2);
   assert.equal(page.pagination.has_more, true);
-  assert.equal(page.pagination.total_count, 3);
+  assert.equal(page.pagination.total_count, 4, 'the lost answer made no second invoice');
   const all = [];
   for await (const inv of client.invoices({ limit: 1 })) all.push(inv.invoice_number);
-  assert.deepEqual(all, ['NODE-3', 'NODE-2', 'NODE-1']);
+  assert.deepEqual(all, ['NODE-4', 'NODE-3', 'NODE-2', 'NODE-1']);
 
   const detail = await client.getInvoice(first.invoice_id);
   assert.equal(detail.device_signed, true);
