@@ -34,6 +34,7 @@ export class Outbox {
   #client;
   #listeners = new Map();
   #flushing = null;
+  #again = false;
   #timer = null;
   #onOnline = null;
 
@@ -132,14 +133,28 @@ export class Outbox {
 
   /**
    * Sends what is queued, unit by unit in chain order. One flush at a time (per outbox, and
-   * across tabs or processes through the store's lock). Resolves with `{sent, rejected, waiting}`.
+   * across tabs or processes through the store's lock); a call during a flush makes it go one
+   * more round. Resolves with `{sent, rejected, waiting}` (waiting: after the last round).
    */
   flush() {
-    if (!this.#flushing) {
-      this.#flushing = this.#store.exclusive(() => this.#flushLocked()).finally(() => {
-        this.#flushing = null;
-      });
+    if (this.#flushing) {
+      // A document added while a flush runs may not be in the list it read: one more round.
+      this.#again = true;
+      return this.#flushing;
     }
+    this.#flushing = (async () => {
+      const total = { sent: 0, rejected: 0, waiting: 0 };
+      do {
+        this.#again = false;
+        const round = await this.#store.exclusive(() => this.#flushLocked());
+        total.sent += round.sent;
+        total.rejected += round.rejected;
+        total.waiting = round.waiting;
+      } while (this.#again);
+      return total;
+    })().finally(() => {
+      this.#flushing = null;
+    });
     return this.#flushing;
   }
 
