@@ -848,7 +848,7 @@ mod tests {
     }
 
     fn code_of(code: &'static str, message: &str) -> ValidationMessage {
-        issue_message(&zatca_core::Issue::error(code, message))
+        issue_message(&zatca_core::Issue::with_code(code, message))
     }
 
     #[test]
@@ -880,12 +880,12 @@ mod tests {
             (Some("invalid-invoice-hash"), Some("INVOICE_HASHING_ERRORS"))
         );
         // A rule finding keeps its id, unless ZATCA has its own code for it (an undecodable QR).
-        let rule = issue_message(&zatca_core::Issue::error("missing_icv", "no ICV").rule("BR-KSA-33"));
+        let rule = issue_message(&zatca_core::Issue::with_code("missing_icv", "no ICV").rule("BR-KSA-33"));
         assert_eq!(
             (rule.code.as_deref(), rule.category.as_deref()),
             (Some("BR-KSA-33"), Some("KSA"))
         );
-        let qr = issue_message(&zatca_core::Issue::error("invalid_qr", "bad").rule("BR-KSA-27"));
+        let qr = issue_message(&zatca_core::Issue::with_code("invalid_qr", "bad").rule("BR-KSA-27"));
         assert_eq!(qr.code.as_deref(), Some("QRCODE_INVALID"));
         assert_eq!(code_of("missing_icv", "x").category.as_deref(), Some("KSA"));
         assert_eq!(qr_tag("QR tag 12 (x)"), Some(12));

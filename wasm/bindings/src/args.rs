@@ -28,7 +28,7 @@ pub fn take_key(key: &Uint8Array) -> JsResult<PrivateKey> {
     } else {
         match std::str::from_utf8(&buf) {
             Ok(text) => PrivateKey::parse(text).js(),
-            Err(_) => Err(crate::error::to_js(&zatca_core::Error::new(
+            Err(_) => Err(crate::error::to_js(&zatca_core::Error::with_code(
                 "invalid_private_key",
                 "private key is neither DER nor PEM/base64 text",
             ))),
@@ -64,7 +64,7 @@ pub fn check_keys_as(value: &JsValue, name: &str, known: &[&str], code: &'static
             if !known.contains(&key.as_str()) {
                 let message = format!("unknown field `{key}`, expected one of {}", known.join(", "));
                 return Err(crate::error::to_js(
-                    &zatca_core::Error::new(code, message).at(format!("{name}.{key}")),
+                    &zatca_core::Error::with_code(code, message).at(format!("{name}.{key}")),
                 ));
             }
         }

@@ -189,10 +189,10 @@ pub fn qr_fields(qr: &QrFields) -> JsValue {
         out = out.str("signature", signature);
     }
     if let Some(key) = &qr.public_key {
-        out = out.str("public_key", &zatca_core::b64::encode(key));
+        out = out.str("public_key", &zatca_core::base64_encode(key));
     }
     if let Some(signature) = &qr.certificate_signature {
-        out = out.str("certificate_signature", &zatca_core::b64::encode(signature));
+        out = out.str("certificate_signature", &zatca_core::base64_encode(signature));
     }
     out.build()
 }

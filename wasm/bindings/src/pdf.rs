@@ -11,5 +11,5 @@ use crate::error::{JsResult, to_js};
 #[wasm_bindgen(js_name = renderPdf)]
 pub fn render_pdf(xml: &[u8]) -> JsResult<Vec<u8>> {
     zatca_pdf::render(xml, &zatca_pdf::Options::default())
-        .map_err(|e| to_js(&zatca_core::Error::new(e.code(), e.message())))
+        .map_err(|e| to_js(&zatca_core::Error::with_code(e.code(), e.message())))
 }

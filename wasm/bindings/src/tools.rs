@@ -60,7 +60,7 @@ pub fn generate_private_key() -> JsResult<Uint8Array> {
     for _ in 0..4 {
         let mut seed = Zeroizing::new([0u8; 32]);
         getrandom::fill(seed.as_mut_slice()).map_err(|e| {
-            to_js(&zatca_core::Error::new(
+            to_js(&zatca_core::Error::with_code(
                 "random_unavailable",
                 format!("no secure random source (crypto.getRandomValues): {e}"),
             ))
@@ -69,7 +69,7 @@ pub fn generate_private_key() -> JsResult<Uint8Array> {
             return Ok(secret_bytes(Zeroizing::new(key.to_sec1_der())));
         }
     }
-    Err(to_js(&zatca_core::Error::new(
+    Err(to_js(&zatca_core::Error::with_code(
         "random_unavailable",
         "the random source returned four invalid secp256k1 seeds in a row",
     )))
@@ -119,7 +119,7 @@ pub fn build_csr(config: JsValue, key: &Uint8Array, environment: &str) -> JsResu
     let config: CsrConfig = serde_wasm_bindgen::from_value(config).map_err(|e| {
         let message = e.to_string();
         let message = message.strip_prefix("Error: ").unwrap_or(&message);
-        to_js(&zatca_core::Error::new("invalid_csr_config", message).at("config"))
+        to_js(&zatca_core::Error::with_code("invalid_csr_config", message).at("config"))
     })?;
     let env: Environment = environment.parse().js()?;
     let csr = csr::build_csr(&config, &key, env).js()?;

@@ -52,7 +52,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("stage_c14n_only", |b| {
         b.iter(|| zatca_core::hash::hash_input(black_box(&doc)))
     });
-    use zatca_core::sha256::{Backend, Sha256, backend};
+    use zatca_core::bench::{Backend, Sha256, backend};
     println!("sha256 block function on this CPU: {}", backend().name());
     c.bench_function("stage_sha256_of_c14n", |b| {
         b.iter(|| Sha256::digest(black_box(hash_input.as_bytes())))

@@ -7,9 +7,10 @@ use k256::ecdsa::VerifyingKey;
 use serde::Serialize;
 use x509_cert::name::Name;
 
-use crate::asn1::{self, Reader, Tlv};
-use crate::error::{Error, Result};
-use crate::keys::{COMPRESSED_SPKI_PREFIX, PrivateKey, armor, hex_lower, verifying_key_from_spki};
+use crate::error::{Code, Error, Result};
+use crate::keys::{COMPRESSED_SPKI_PREFIX, PrivateKey, verifying_key_from_spki};
+use crate::prim::asn1::{self, Reader, Tlv};
+use crate::prim::text::{armor, hex_lower};
 
 /// `subjectAltName` extension (RFC 5280).
 pub(crate) const ID_CE_SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
@@ -87,14 +88,14 @@ impl Certificate {
         match armor::decode_text(text) {
             Some(armor::Decoded::Pem { label, der }) if label == "CERTIFICATE" => Self::from_der(&der),
             Some(armor::Decoded::Pem { label, .. }) => Err(Error::new(
-                "invalid_certificate",
+                Code::InvalidCertificate,
                 format!("expected a CERTIFICATE PEM block, found {label}"),
             )),
             // DER always starts with a SEQUENCE tag; base64 text of DER starts with `MI`.
             Some(armor::Decoded::Raw(bytes)) if bytes.first() == Some(&0x30) => Self::from_der(&bytes),
             Some(armor::Decoded::Raw(bytes)) if bytes.starts_with(b"MI") => Self::from_base64_text(&bytes),
             _ => Err(Error::new(
-                "invalid_certificate",
+                Code::InvalidCertificate,
                 "certificate is neither PEM nor base64 DER",
             )),
         }
@@ -104,21 +105,29 @@ impl Certificate {
     /// base64-DER text. The token itself is what goes into the API's Basic auth, verbatim.
     pub fn from_binary_security_token(token: &str) -> Result<Self> {
         let inner = armor::base64_decode(token)
-            .ok_or_else(|| Error::new("invalid_certificate", "binarySecurityToken is not base64"))?;
+            .ok_or_else(|| Error::new(Code::InvalidCertificate, "binarySecurityToken is not base64"))?;
         Self::from_base64_text(&inner)
     }
 
     fn from_base64_text(bytes: &[u8]) -> Result<Self> {
-        let text = core::str::from_utf8(bytes)
-            .map_err(|_| Error::new("invalid_certificate", "binarySecurityToken does not hold base64 text"))?;
-        let der = armor::base64_decode(text)
-            .ok_or_else(|| Error::new("invalid_certificate", "binarySecurityToken does not hold base64 text"))?;
+        let text = core::str::from_utf8(bytes).map_err(|_| {
+            Error::new(
+                Code::InvalidCertificate,
+                "binarySecurityToken does not hold base64 text",
+            )
+        })?;
+        let der = armor::base64_decode(text).ok_or_else(|| {
+            Error::new(
+                Code::InvalidCertificate,
+                "binarySecurityToken does not hold base64 text",
+            )
+        })?;
         Self::from_der(&der)
     }
 
     /// Parses a DER certificate.
     ///
-    /// Read with the small DER reader of [`crate::asn1`] rather than `x509-cert`: the signing
+    /// Read with the small DER reader of [`crate::prim::asn1`] rather than `x509-cert`: the signing
     /// WebAssembly module parses a certificate for every signer, and a full X.509 decoder
     /// would be a fifth of its size. The structure is checked as strictly as `x509-cert` does
     /// for every field this type exposes.
@@ -126,7 +135,7 @@ impl Certificate {
         let parts = parse_der(der).map_err(|what| {
             let mut message = String::from("malformed X.509 certificate: ");
             message.push_str(what);
-            Error::new("invalid_certificate", message)
+            Error::new(Code::InvalidCertificate, message)
         })?;
         let base64 = armor::base64_encode(der);
         let cert_digest = crate::xades::hex_base64_digest(base64.as_bytes());
@@ -201,7 +210,7 @@ impl Certificate {
     /// WebAssembly signing module.
     pub fn verifying_key(&self) -> Result<VerifyingKey> {
         verifying_key_from_spki(&self.public_key_der)
-            .map_err(|_| Error::new("unsupported_curve", "certificate key is not an EC secp256k1 key"))
+            .map_err(|_| Error::new(Code::UnsupportedCurve, "certificate key is not an EC secp256k1 key"))
     }
 
     /// The CA's signature over the certificate: the raw `signatureValue` bit-string bytes,

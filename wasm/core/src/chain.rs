@@ -14,18 +14,18 @@ pub fn next_pih(signed_xml: &[u8]) -> Result<String> {
 
 /// Whether `pih` is a base64 SHA-256 hash (32 bytes) or the initial value.
 pub fn is_valid_pih(pih: &str) -> bool {
-    pih == INITIAL_PIH || crate::b64::decode(pih).is_ok_and(|b| b.len() == 32)
+    pih == INITIAL_PIH || crate::prim::b64::decode(pih).is_ok_and(|b| b.len() == 32)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sha256::Sha256;
+    use crate::prim::sha256::Sha256;
 
     #[test]
     fn initial_pih_is_base64_of_hex_of_sha256_of_zero() {
         let hex: String = Sha256::digest(b"0").iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(crate::b64::encode(hex), INITIAL_PIH);
+        assert_eq!(crate::prim::b64::encode(hex), INITIAL_PIH);
         assert!(is_valid_pih(INITIAL_PIH));
         assert!(is_valid_pih("z5F9qsS6oWyDhehD8u8S0DaxV+2CUiUz9Y+UsR61JgQ="));
         assert!(!is_valid_pih("abc"));

@@ -21,8 +21,9 @@ use crate::cert::{
     AT_BUSINESS_CATEGORY, AT_COMMON_NAME, AT_COUNTRY, AT_ORGANIZATION, AT_ORGANIZATIONAL_UNIT, AT_REGISTERED_ADDRESS,
     AT_SURNAME, AT_TITLE, AT_UID, ID_CE_SUBJECT_ALT_NAME, attribute_text, name_attribute, san_fields_from_extension,
 };
-use crate::error::{Error, Issue, Result};
-use crate::keys::{PrivateKey, armor, verify_sha256_der, verifying_key_from_spki};
+use crate::error::{Code, Error, Issue, Result};
+use crate::keys::{PrivateKey, verify_sha256_der, verifying_key_from_spki};
+use crate::prim::text::armor;
 
 /// `ecdsa-with-SHA256` (RFC 5758), parameters absent.
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
@@ -125,8 +126,11 @@ impl CsrConfig {
             }
             let Some(split) = line.find(['=', ':']) else {
                 issues.push(
-                    Issue::error("invalid_csr_config", format!("line {} has no '=': {line}", number + 1))
-                        .at(format!("line {}", number + 1)),
+                    Issue::error(
+                        Code::InvalidCsrConfig,
+                        format!("line {} has no '=': {line}", number + 1),
+                    )
+                    .at(format!("line {}", number + 1)),
                 );
                 continue;
             };
@@ -135,14 +139,14 @@ impl CsrConfig {
                 line.get(split + 1..).unwrap_or_default(),
             );
             let Some(index) = PROPERTY_KEYS.iter().position(|(k, _)| *k == key) else {
-                issues.push(Issue::error("invalid_csr_config", format!("unknown key {key}")).at(key));
+                issues.push(Issue::error(Code::InvalidCsrConfig, format!("unknown key {key}")).at(key));
                 continue;
             };
             let Some((_, field)) = PROPERTY_KEYS.get(index) else {
                 continue;
             };
             if seen.get(index).copied().unwrap_or(false) {
-                issues.push(Issue::error("invalid_csr_config", format!("key {key} is repeated")).at(*field));
+                issues.push(Issue::error(Code::InvalidCsrConfig, format!("key {key} is repeated")).at(*field));
                 continue;
             }
             if let Some(flag) = seen.get_mut(index) {
@@ -150,14 +154,13 @@ impl CsrConfig {
             }
             match (unescape_property(value.trim()), config.field_mut(field)) {
                 (Some(value), Some(slot)) => *slot = value,
-                _ => {
-                    issues.push(Issue::error("invalid_csr_config", format!("bad escape sequence in {key}")).at(*field))
-                }
+                _ => issues
+                    .push(Issue::error(Code::InvalidCsrConfig, format!("bad escape sequence in {key}")).at(*field)),
             }
         }
         for ((key, field), seen) in PROPERTY_KEYS.iter().zip(seen) {
             if !seen {
-                issues.push(Issue::error("invalid_csr_config", format!("missing key {key}")).at(*field));
+                issues.push(Issue::error(Code::InvalidCsrConfig, format!("missing key {key}")).at(*field));
             }
         }
         if issues.is_empty() {
@@ -210,7 +213,7 @@ impl CsrConfig {
         let mut issues = Vec::new();
         for (field, value) in self.fields() {
             if value.trim().is_empty() {
-                issues.push(Issue::error("required_field", "must not be empty").at(field));
+                issues.push(Issue::error(Code::RequiredField, "must not be empty").at(field));
                 continue;
             }
             if let Some(c) = value
@@ -224,7 +227,7 @@ impl CsrConfig {
                 };
                 issues.push(
                     Issue::error(
-                        "forbidden_character",
+                        Code::ForbiddenCharacter,
                         format!("contains {shown}; ZATCA tooling rejects ! @ # $ % & * _ < = and control characters"),
                     )
                     .at(field),
@@ -232,8 +235,9 @@ impl CsrConfig {
             }
             let limited = matches!(field, "common_name" | "organization_name" | "organization_unit");
             if limited && value.chars().count() > MAX_NAME_CHARS {
-                issues
-                    .push(Issue::error("field_too_long", format!("longer than {MAX_NAME_CHARS} characters")).at(field));
+                issues.push(
+                    Issue::error(Code::FieldTooLong, format!("longer than {MAX_NAME_CHARS} characters")).at(field),
+                );
             }
         }
 
@@ -241,7 +245,7 @@ impl CsrConfig {
         let vat_ok = vat.len() == 15 && is_digits(vat) && vat.starts_with('3') && vat.ends_with('3');
         if !vat.is_empty() && !vat_ok {
             issues.push(
-                Issue::error("invalid_vat_number", "must be 15 digits starting and ending with 3")
+                Issue::error(Code::InvalidVatNumber, "must be 15 digits starting and ending with 3")
                     .at("organization_identifier"),
             );
         }
@@ -250,7 +254,7 @@ impl CsrConfig {
         if vat_ok && vat.as_bytes().get(10) == Some(&b'1') && !(unit.len() == 10 && is_digits(unit)) {
             issues.push(
                 Issue::error(
-                    "invalid_group_member_tin",
+                    Code::InvalidGroupMemberTin,
                     "for a VAT group (11th digit of the VAT number is 1) this must be the member's 10-digit TIN",
                 )
                 .at("organization_unit"),
@@ -264,7 +268,7 @@ impl CsrConfig {
         if !kinds.is_empty() && !kinds_ok {
             issues.push(
                 Issue::error(
-                    "invalid_invoice_type",
+                    Code::InvalidInvoiceType,
                     "must be 4 digits of 0/1 enabling standard and/or simplified: 1100, 1000 or 0100",
                 )
                 .at("invoice_type"),
@@ -275,14 +279,18 @@ impl CsrConfig {
         let country_ok = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
         if !country.is_empty() && !country_ok {
             issues.push(
-                Issue::error("invalid_country_code", "must be an ISO 3166-1 alpha-2 code such as SA").at("country"),
+                Issue::error(
+                    Code::InvalidCountryCode,
+                    "must be an ISO 3166-1 alpha-2 code such as SA",
+                )
+                .at("country"),
             );
         }
 
         if !self.serial_number.trim().is_empty() && !is_egs_serial(&self.serial_number) {
             issues.push(
                 Issue::error(
-                    "invalid_egs_serial",
+                    Code::InvalidEgsSerial,
                     "must have the form 1-<solution name>|2-<model or version>|3-<device serial>",
                 )
                 .at("serial_number"),
@@ -394,7 +402,7 @@ impl FromStr for Environment {
             "simulation" => Ok(Environment::Simulation),
             "production" => Ok(Environment::Production),
             other => Err(Error::new(
-                "invalid_environment",
+                Code::InvalidEnvironment,
                 format!("unknown environment {other:?}; expected sandbox, simulation or production"),
             )),
         }
@@ -458,7 +466,7 @@ fn build_csr_with_template(config: &CsrConfig, key: &PrivateKey, template: &str)
 }
 
 fn encoding_error(e: der::Error) -> Error {
-    Error::new("invalid_csr_config", format!("cannot encode the CSR: {e}"))
+    Error::new(Code::InvalidCsrConfig, format!("cannot encode the CSR: {e}"))
 }
 
 fn certification_request_info(config: &CsrConfig, key: &PrivateKey, template: &str) -> der::Result<CertReqInfo> {
@@ -543,13 +551,14 @@ pub struct ParsedCsr {
 pub fn parse_csr(input: &[u8]) -> Result<ParsedCsr> {
     let der = csr_der(input)?;
     let request =
-        CertReq::from_der(&der).map_err(|e| Error::new("invalid_csr", format!("malformed PKCS#10 request: {e}")))?;
+        CertReq::from_der(&der).map_err(|e| Error::new(Code::InvalidCsr, format!("malformed PKCS#10 request: {e}")))?;
     // Verify over the request info exactly as transmitted, not a re-encoding of it.
-    let tbs = first_element(&der).map_err(|e| Error::new("invalid_csr", format!("malformed PKCS#10 request: {e}")))?;
+    let tbs =
+        first_element(&der).map_err(|e| Error::new(Code::InvalidCsr, format!("malformed PKCS#10 request: {e}")))?;
 
     if request.algorithm.oid != ECDSA_WITH_SHA256 {
         return Err(Error::new(
-            "invalid_csr_signature",
+            Code::InvalidCsrSignature,
             format!("signature algorithm {} is not ecdsa-with-SHA256", request.algorithm.oid),
         ));
     }
@@ -557,15 +566,15 @@ pub fn parse_csr(input: &[u8]) -> Result<ParsedCsr> {
         .info
         .public_key
         .to_der()
-        .map_err(|e| Error::new("invalid_csr", format!("malformed public key: {e}")))?;
+        .map_err(|e| Error::new(Code::InvalidCsr, format!("malformed public key: {e}")))?;
     let verifying_key = verifying_key_from_spki(&public_key_der)?;
     let signature = request
         .signature
         .as_bytes()
-        .ok_or_else(|| Error::new("invalid_csr_signature", "signature bit string is not octet aligned"))?;
+        .ok_or_else(|| Error::new(Code::InvalidCsrSignature, "signature bit string is not octet aligned"))?;
     if !verify_sha256_der(&verifying_key, tbs, signature) {
         return Err(Error::new(
-            "invalid_csr_signature",
+            Code::InvalidCsrSignature,
             "CSR self-signature does not verify",
         ));
     }
@@ -605,7 +614,12 @@ pub fn parse_csr(input: &[u8]) -> Result<ParsedCsr> {
 
 /// The DER of a CSR given as DER, PEM, or base64 of either (the API sends base64 of PEM).
 fn csr_der(input: &[u8]) -> Result<Vec<u8>> {
-    let not_a_csr = || Error::new("invalid_csr", "input is not a DER, PEM or base64 certificate request");
+    let not_a_csr = || {
+        Error::new(
+            Code::InvalidCsr,
+            "input is not a DER, PEM or base64 certificate request",
+        )
+    };
     if input.first() == Some(&0x30) {
         return Ok(input.to_vec());
     }
@@ -627,7 +641,7 @@ fn pem_csr(label: &str, der: Vec<u8>) -> Result<Vec<u8>> {
         // `NEW CERTIFICATE REQUEST` is what older Windows / Java keytool tools write.
         "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => Ok(der),
         other => Err(Error::new(
-            "invalid_csr",
+            Code::InvalidCsr,
             format!("expected a CERTIFICATE REQUEST PEM block, found {other}"),
         )),
     }

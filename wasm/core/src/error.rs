@@ -5,6 +5,146 @@ use std::fmt;
 
 use serde::Serialize;
 
+/// Declares [`Code`]: one variant per code, with its wire string.
+macro_rules! codes {
+    ($($variant:ident = $text:literal,)*) => {
+        /// Every error and warning code the core raises: the one list of this family. The wire
+        /// form ([`Code::as_str`], the `code` of an [`Issue`]) is stable snake_case; the npm
+        /// package's `ZatcaErrorCode` union is checked against [`Code::ALL`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $(#[doc = concat!("`", $text, "`")] $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in the order declared (alphabetical by wire string).
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The wire string, e.g. `invalid_vat_number`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    AmountOverflow = "amount_overflow",
+    CertDigestMismatch = "cert_digest_mismatch",
+    DiscountExceedsLine = "discount_exceeds_line",
+    EmptyValue = "empty_value",
+    ExchangeRateOne = "exchange_rate_one",
+    FieldTooLong = "field_too_long",
+    ForbiddenCharacter = "forbidden_character",
+    IncompleteBuyerAddress = "incomplete_buyer_address",
+    IncompleteSellerAddress = "incomplete_seller_address",
+    Internal = "internal",
+    InvalidBuildingNumber = "invalid_building_number",
+    InvalidBuyerId = "invalid_buyer_id",
+    InvalidBuyerIdScheme = "invalid_buyer_id_scheme",
+    InvalidCertificate = "invalid_certificate",
+    InvalidCharacter = "invalid_character",
+    InvalidCountry = "invalid_country",
+    InvalidCountryCode = "invalid_country_code",
+    InvalidCsr = "invalid_csr",
+    InvalidCsrConfig = "invalid_csr_config",
+    InvalidCsrSignature = "invalid_csr_signature",
+    InvalidCurrency = "invalid_currency",
+    InvalidDate = "invalid_date",
+    InvalidDeliveryPeriod = "invalid_delivery_period",
+    InvalidDescription = "invalid_description",
+    InvalidEgsSerial = "invalid_egs_serial",
+    InvalidEnvironment = "invalid_environment",
+    InvalidExchangeRate = "invalid_exchange_rate",
+    InvalidExemptionReasonCode = "invalid_exemption_reason_code",
+    InvalidGroupMemberTin = "invalid_group_member_tin",
+    InvalidIcv = "invalid_icv",
+    InvalidIdFormat = "invalid_id_format",
+    InvalidInvoiceNumber = "invalid_invoice_number",
+    InvalidInvoiceType = "invalid_invoice_type",
+    InvalidJson = "invalid_json",
+    InvalidNumber = "invalid_number",
+    InvalidPaymentMeansCode = "invalid_payment_means_code",
+    InvalidPih = "invalid_pih",
+    InvalidPostalCode = "invalid_postal_code",
+    InvalidPrivateKey = "invalid_private_key",
+    InvalidPublicKey = "invalid_public_key",
+    InvalidQr = "invalid_qr",
+    InvalidQrModuleSize = "invalid_qr_module_size",
+    InvalidQrTag = "invalid_qr_tag",
+    InvalidQuantity = "invalid_quantity",
+    InvalidSellerId = "invalid_seller_id",
+    InvalidSellerIdScheme = "invalid_seller_id_scheme",
+    InvalidSignature = "invalid_signature",
+    InvalidSignatureInformation = "invalid_signature_information",
+    InvalidSignatureReference = "invalid_signature_reference",
+    InvalidSigningTime = "invalid_signing_time",
+    InvalidTime = "invalid_time",
+    InvalidTransactionFlags = "invalid_transaction_flags",
+    InvalidType = "invalid_type",
+    InvalidUnitPrice = "invalid_unit_price",
+    InvalidUuid = "invalid_uuid",
+    InvalidValue = "invalid_value",
+    InvalidVatNumber = "invalid_vat_number",
+    InvalidVatRate = "invalid_vat_rate",
+    InvalidXml = "invalid_xml",
+    InvoiceHashMismatch = "invoice_hash_mismatch",
+    IssuerNameMismatch = "issuer_name_mismatch",
+    KeyCertificateMismatch = "key_certificate_mismatch",
+    MissingBillingReference = "missing_billing_reference",
+    MissingBuyer = "missing_buyer",
+    MissingBuyerId = "missing_buyer_id",
+    MissingBuyerName = "missing_buyer_name",
+    MissingBuyerNationalId = "missing_buyer_national_id",
+    MissingCertificate = "missing_certificate",
+    MissingContractId = "missing_contract_id",
+    MissingDeliveryDate = "missing_delivery_date",
+    MissingDeliveryPeriod = "missing_delivery_period",
+    MissingElement = "missing_element",
+    MissingExchangeRate = "missing_exchange_rate",
+    MissingExemptionReason = "missing_exemption_reason",
+    MissingExemptionReasonText = "missing_exemption_reason_text",
+    MissingField = "missing_field",
+    MissingIcv = "missing_icv",
+    MissingLineItems = "missing_line_items",
+    MissingPih = "missing_pih",
+    MissingQr = "missing_qr",
+    MissingQrTag = "missing_qr_tag",
+    MissingReason = "missing_reason",
+    MissingSellerId = "missing_seller_id",
+    MissingSignature = "missing_signature",
+    MissingSignatureValue = "missing_signature_value",
+    MissingSignedProperties = "missing_signed_properties",
+    MissingUuid = "missing_uuid",
+    MissingVatNumber = "missing_vat_number",
+    NamespaceConflict = "namespace_conflict",
+    NegativeAmount = "negative_amount",
+    NotAnInvoice = "not_an_invoice",
+    PihMismatch = "pih_mismatch",
+    QrHashMismatch = "qr_hash_mismatch",
+    QrMismatch = "qr_mismatch",
+    QrTooLong = "qr_too_long",
+    QrValueTooLong = "qr_value_too_long",
+    RequiredField = "required_field",
+    SameVatNumber = "same_vat_number",
+    SellerNameTooLong = "seller_name_too_long",
+    SerialNumberMismatch = "serial_number_mismatch",
+    SignedPropertiesDigestMismatch = "signed_properties_digest_mismatch",
+    UnexpectedExchangeRate = "unexpected_exchange_rate",
+    UnexpectedExemptionReason = "unexpected_exemption_reason",
+    UnknownField = "unknown_field",
+    UnsupportedCurve = "unsupported_curve",
+    XmlNotUtf8 = "xml_not_utf8",
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How serious an issue is. ZATCA rejects documents with errors and accepts (HTTP 202) documents
 /// with warnings, so builders report warnings next to their result instead of failing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -20,7 +160,8 @@ pub enum Severity {
 /// e.g. `line_items[2].quantity`), a human message and the ZATCA rule id when one applies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Issue {
-    /// Stable machine-readable code, e.g. `invalid_vat_number`.
+    /// Stable machine-readable code, e.g. `invalid_vat_number`: a [`Code`] of the core, or a
+    /// code of a crate layered on it (see [`Issue::with_code`]).
     pub code: &'static str,
     /// JSON path of the offending input field, when the issue concerns one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,7 +177,14 @@ pub struct Issue {
 
 impl Issue {
     /// A new error-severity issue.
-    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Issue::with_code(code.as_str(), message)
+    }
+
+    /// An error-severity issue with a code of another family than the core's [`Code`]: the
+    /// crates layered on the core (the WebAssembly bindings' `BINDING_CODES`, the PDF
+    /// renderer's) keep their own lists and report through the core's error type.
+    pub fn with_code(code: &'static str, message: impl Into<String>) -> Self {
         Issue {
             code,
             path: None,
@@ -47,7 +195,7 @@ impl Issue {
     }
 
     /// A new warning-severity issue.
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
         Issue {
             severity: Severity::Warning,
             ..Issue::error(code, message)
@@ -93,9 +241,16 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     /// An error with a single issue.
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Error {
             issues: vec![Issue::error(code, message)],
+        }
+    }
+
+    /// An error with a code of another family than the core's (see [`Issue::with_code`]).
+    pub fn with_code(code: &'static str, message: impl Into<String>) -> Self {
+        Error {
+            issues: vec![Issue::with_code(code, message)],
         }
     }
 
@@ -103,7 +258,7 @@ impl Error {
     /// An empty list becomes an `internal` error rather than an empty error.
     pub fn from_issues(issues: Vec<Issue>) -> Self {
         if issues.is_empty() {
-            return Error::new("internal", "error raised without issues");
+            return Error::new(Code::Internal, "error raised without issues");
         }
         Error { issues }
     }
@@ -141,6 +296,21 @@ impl Error {
     pub fn issues(&self) -> &[Issue] {
         &self.issues
     }
+}
+
+/// The part `range` of `text`, or an `internal` error when it is not one: for byte positions
+/// the code itself computed (a parse's spans, the writer's layout), where a miss is a bug that
+/// must not become a silently wrong document.
+pub(crate) fn part<R>(text: &str, range: R) -> Result<&str>
+where
+    R: std::slice::SliceIndex<str, Output = str> + fmt::Debug + Clone,
+{
+    text.get(range.clone()).ok_or_else(|| {
+        Error::new(
+            Code::Internal,
+            format!("byte range {range:?} is not within the document"),
+        )
+    })
 }
 
 impl fmt::Display for Error {

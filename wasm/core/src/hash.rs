@@ -5,7 +5,7 @@
 //! the whitespace text around them stays. Removing an element together with its neighbouring
 //! whitespace (as DOM "remove node" helpers do) gives a different hash for every SDK sample.
 
-use crate::sha256::Sha256;
+use crate::prim::sha256::Sha256;
 
 use crate::error::Result;
 use crate::xml::{self, Document, Element, NS_CAC, NS_CBC, NS_EXT};
@@ -17,7 +17,7 @@ pub struct InvoiceHash(pub [u8; 32]);
 impl InvoiceHash {
     /// The base64 form used in `DigestValue`, the PIH, the API body and QR tag 6.
     pub fn to_base64(&self) -> String {
-        crate::b64::encode(self.0)
+        crate::prim::b64::encode(self.0)
     }
 }
 
@@ -30,7 +30,7 @@ pub(crate) fn is_excluded(el: &Element) -> bool {
 
 /// The exact bytes that are hashed (useful to debug a hash mismatch).
 pub fn hash_input(doc: &Document) -> String {
-    xml::canonicalize(doc, &is_excluded)
+    crate::c14n::canonicalize(doc, &is_excluded)
 }
 
 /// Invoice hash of a parsed document.
@@ -42,7 +42,7 @@ pub fn hash_document(doc: &Document) -> InvoiceHash {
 /// without building a tree; gives what [`hash_document`] gives for the parsed document.
 pub fn invoice_hash(xml: &[u8]) -> Result<String> {
     let scanned = crate::scan::scan(xml::utf8(xml)?)?;
-    Ok(scanned.hash.to_base64())
+    Ok(InvoiceHash(scanned.digest).to_base64())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use icu_calendar::Date;
 use icu_calendar::cal::Hijri;
 
-use crate::{Error, Result};
+use crate::{Code, Error, Result};
 
 /// A date in the Umm al-Qura calendar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,7 @@ impl std::fmt::Display for HijriDate {
 pub fn from_gregorian(year: i32, month: u8, day: u8) -> Result<HijriDate> {
     let date = Date::try_new_gregorian(year, month, day).map_err(|e| {
         Error::new(
-            "invalid_date",
+            Code::InvalidDate,
             format!("{year:04}-{month:02}-{day:02} is not a Gregorian date: {e}"),
         )
     })?;
@@ -58,7 +58,7 @@ pub fn umm_al_qura(gregorian: &str) -> Result<String> {
 
 /// Splits a strict `YYYY-MM-DD` into numbers.
 fn parse_gregorian(text: &str) -> Result<(i32, u8, u8)> {
-    let bad = || Error::new("invalid_date", format!("`{text}` is not a YYYY-MM-DD date"));
+    let bad = || Error::new(Code::InvalidDate, format!("`{text}` is not a YYYY-MM-DD date"));
     let b = text.as_bytes();
     let digits = |r: std::ops::Range<usize>| -> Result<u32> {
         let part = b.get(r).ok_or_else(bad)?;

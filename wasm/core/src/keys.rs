@@ -11,8 +11,9 @@ use k256::elliptic_curve::zeroize::{Zeroize, Zeroizing};
 use k256::pkcs8::EncodePrivateKey;
 use k256::{PublicKey, SecretKey};
 
-use crate::asn1;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
+use crate::prim::asn1;
+use crate::prim::text::{armor, hex_lower};
 
 /// `id-ecPublicKey` (RFC 5480): the algorithm of every EC key, whatever the curve.
 pub(crate) const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
@@ -55,7 +56,7 @@ impl PrivateKey {
         match key {
             Ok(inner) => Ok(PrivateKey { inner }),
             Err(_) => Err(Error::new(
-                "invalid_private_key",
+                Code::InvalidPrivateKey,
                 "seed is zero or not below the secp256k1 order; retry with fresh random bytes",
             )),
         }
@@ -71,18 +72,18 @@ impl PrivateKey {
                 match label.as_str() {
                     SEC1_LABEL | PKCS8_LABEL => Self::from_der(&der),
                     "ENCRYPTED PRIVATE KEY" => Err(Error::new(
-                        "invalid_private_key",
+                        Code::InvalidPrivateKey,
                         "encrypted private keys are not supported; decrypt the key first",
                     )),
                     _ => Err(Error::new(
-                        "invalid_private_key",
+                        Code::InvalidPrivateKey,
                         format!("expected an EC PRIVATE KEY or PRIVATE KEY PEM block, found {label}"),
                     )),
                 }
             }
             Some(armor::Decoded::Raw(der)) => Self::from_der(&Zeroizing::new(der)),
             None => Err(Error::new(
-                "invalid_private_key",
+                Code::InvalidPrivateKey,
                 "private key is neither PEM nor base64 DER",
             )),
         }
@@ -91,7 +92,7 @@ impl PrivateKey {
     /// Parses a DER private key, either SEC1 `ECPrivateKey` or PKCS#8 `PrivateKeyInfo`.
     /// Keys on any curve other than secp256k1 fail with `unsupported_curve`.
     ///
-    /// Read with the small DER reader of [`crate::asn1`], with the checks of the `sec1` and
+    /// Read with the small DER reader of [`crate::prim::asn1`], with the checks of the `sec1` and
     /// `pkcs8` crates, so that the signing WebAssembly module needs no generic DER decoder.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         // Look at the curve first: k256 would only say "malformed" for a P-256 key, and
@@ -99,7 +100,7 @@ impl PrivateKey {
         if let Some(info) = pkcs8_private_key_info(der) {
             check_algorithm(info.algorithm, info.curve)?;
             let inner = ec_private_key(info.private_key)
-                .ok_or_else(|| Error::new("invalid_private_key", "malformed PKCS#8 secp256k1 private key"))?;
+                .ok_or_else(|| Error::new(Code::InvalidPrivateKey, "malformed PKCS#8 secp256k1 private key"))?;
             return Ok(PrivateKey { inner });
         }
         if let Some(curve) = sec1_curve(der) {
@@ -110,7 +111,7 @@ impl PrivateKey {
         match ec_private_key(der) {
             Some(inner) => Ok(PrivateKey { inner }),
             None => Err(Error::new(
-                "invalid_private_key",
+                Code::InvalidPrivateKey,
                 "not a SEC1 or PKCS#8 DER secp256k1 private key",
             )),
         }
@@ -216,14 +217,14 @@ pub(crate) fn spki_der(key: &VerifyingKey) -> Vec<u8> {
 /// (`unsupported_curve` otherwise, `invalid_public_key` when malformed).
 pub fn verifying_key_from_spki(der: &[u8]) -> Result<VerifyingKey> {
     let spki = k256::pkcs8::SubjectPublicKeyInfoRef::from_der(der)
-        .map_err(|_| Error::new("invalid_public_key", "malformed SubjectPublicKeyInfo"))?;
+        .map_err(|_| Error::new(Code::InvalidPublicKey, "malformed SubjectPublicKeyInfo"))?;
     check_algorithm_identifier(spki.algorithm.oid, spki.algorithm.parameters)?;
     let bytes = spki
         .subject_public_key
         .as_bytes()
-        .ok_or_else(|| Error::new("invalid_public_key", "public key bit string is not octet aligned"))?;
+        .ok_or_else(|| Error::new(Code::InvalidPublicKey, "public key bit string is not octet aligned"))?;
     let point = PublicKey::from_sec1_bytes(bytes)
-        .map_err(|_| Error::new("invalid_public_key", "public key is not a point on secp256k1"))?;
+        .map_err(|_| Error::new(Code::InvalidPublicKey, "public key is not a point on secp256k1"))?;
     Ok(VerifyingKey::from(point))
 }
 
@@ -247,13 +248,13 @@ fn check_algorithm(algorithm: &[u8], curve: Option<&[u8]>) -> Result<()> {
         let mut message = String::from("key algorithm ");
         message.push_str(&asn1::oid_string(algorithm));
         message.push_str(" is not elliptic-curve; ZATCA requires secp256k1");
-        return Err(Error::new("unsupported_curve", message));
+        return Err(Error::new(Code::UnsupportedCurve, message));
     }
     match curve {
         Some(curve) if curve == SECP256K1.as_bytes() => Ok(()),
         Some(curve) => Err(unsupported_curve(curve)),
         None => Err(Error::new(
-            "unsupported_curve",
+            Code::UnsupportedCurve,
             "key does not name its curve; ZATCA requires secp256k1 (1.3.132.0.10)",
         )),
     }
@@ -277,7 +278,7 @@ fn unsupported_curve(curve: &[u8]) -> Error {
     for part in [name, " (", &dotted, "); ZATCA requires secp256k1 (1.3.132.0.10)"] {
         message.push_str(part);
     }
-    Error::new("unsupported_curve", message)
+    Error::new(Code::UnsupportedCurve, message)
 }
 
 /// The parts of a PKCS#8 `PrivateKeyInfo` (RFC 5958) that [`PrivateKey::from_der`] reads.
@@ -394,109 +395,6 @@ fn sec1_curve(der: &[u8]) -> Option<&[u8]> {
     asn1::oid(asn1::single(parameters.value, asn1::OID)?)
 }
 
-/// Lowercase hex of bytes.
-pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        for nibble in [b >> 4, b & 0x0f] {
-            // A nibble is always < 16, so `from_digit` never returns None.
-            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
-        }
-    }
-    out
-}
-
-/// Text armour shared by `keys`, `cert` and `csr`: PEM blocks and the bare base64 the ZATCA SDK
-/// and API use. Lenient on input (any line width, CRLF, surrounding text), canonical on output.
-pub(crate) mod armor {
-    /// What a piece of text turned out to hold.
-    pub(crate) enum Decoded {
-        /// A PEM block: its label and decoded body.
-        Pem { label: String, der: Vec<u8> },
-        /// Bare base64 (no armour), decoded.
-        Raw(Vec<u8>),
-    }
-
-    /// Decodes the first PEM block of `text` (skipping `EC PARAMETERS` blocks, which
-    /// `openssl ecparam -genkey` writes before the key), or the whole text as bare base64 when it
-    /// has no `-----BEGIN`. `None` when neither works.
-    pub(crate) fn decode_text(text: &str) -> Option<Decoded> {
-        if !text.contains("-----BEGIN ") {
-            return base64_decode(text).map(Decoded::Raw);
-        }
-        let mut rest = text;
-        loop {
-            let (label, der, after) = pem_block(rest)?;
-            if label != "EC PARAMETERS" {
-                return Some(Decoded::Pem { label, der });
-            }
-            rest = after;
-        }
-    }
-
-    /// The label and body of the first PEM block of `text`.
-    pub(crate) fn pem_decode(text: &str) -> Option<(String, Vec<u8>)> {
-        pem_block(text).map(|(label, der, _)| (label, der))
-    }
-
-    /// The first PEM block of `text`: label, decoded body, and the text after its END line.
-    fn pem_block(text: &str) -> Option<(String, Vec<u8>, &str)> {
-        let start = text.find("-----BEGIN ")?;
-        let rest = text.get(start + "-----BEGIN ".len()..)?;
-        let label_end = rest.find("-----")?;
-        let label = rest.get(..label_end)?;
-        if label.contains('\n') {
-            return None;
-        }
-        let body_and_end = rest.get(label_end + "-----".len()..)?;
-        let end_marker = format!("-----END {label}-----");
-        let body_len = body_and_end.find(&end_marker)?;
-        let body = body_and_end.get(..body_len)?;
-        let after = body_and_end.get(body_len + end_marker.len()..)?;
-        // RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`) mean an encrypted legacy key: refuse
-        // instead of feeding the headers to the base64 decoder.
-        if body.contains(':') {
-            return None;
-        }
-        Some((label.to_owned(), base64_decode(body)?, after))
-    }
-
-    /// Decodes standard base64, ignoring ASCII whitespace anywhere; `None` when empty or invalid.
-    pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
-        // Bytes, not chars: base64 is ASCII, and a multi-byte character is invalid either way.
-        let mut compact = text.as_bytes().to_vec();
-        compact.retain(|b| !b.is_ascii_whitespace());
-        if compact.is_empty() {
-            return None;
-        }
-        // Padding optional on input (some tools strip it), always written.
-        crate::b64::decode_padding_optional(&compact).ok()
-    }
-
-    /// Standard base64 with padding, one line.
-    pub(crate) fn base64_encode(bytes: &[u8]) -> String {
-        crate::b64::encode(bytes)
-    }
-
-    /// PEM text as OpenSSL writes it: 64-column lines, LF line ends, final newline.
-    pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
-        let b64 = base64_encode(der);
-        let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 2 * label.len() + 40);
-        out.push_str("-----BEGIN ");
-        out.push_str(label);
-        out.push_str("-----\n");
-        // base64 output is ASCII, so splitting the bytes at any index yields valid UTF-8.
-        for line in b64.as_bytes().chunks(64) {
-            out.push_str(core::str::from_utf8(line).unwrap_or_default());
-            out.push('\n');
-        }
-        out.push_str("-----END ");
-        out.push_str(label);
-        out.push_str("-----\n");
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
@@ -592,7 +490,7 @@ UJzwWVb/hByMcq+1pkGZ5t9JzQ13t47iJct+LJhTtMs1lvTj2N6vwJq8
             let oid = info.algorithm.oid;
             if oid != ID_EC_PUBLIC_KEY {
                 return Err(fail(Error::new(
-                    "unsupported_curve",
+                    Code::UnsupportedCurve,
                     format!("key algorithm {oid} is not elliptic-curve; ZATCA requires secp256k1"),
                 )));
             }
@@ -607,7 +505,7 @@ UJzwWVb/hByMcq+1pkGZ5t9JzQ13t47iJct+LJhTtMs1lvTj2N6vwJq8
             }
             return SigningKey::try_from(info).map_err(|_| {
                 fail(Error::new(
-                    "invalid_private_key",
+                    Code::InvalidPrivateKey,
                     "malformed PKCS#8 secp256k1 private key",
                 ))
             });
@@ -625,7 +523,7 @@ UJzwWVb/hByMcq+1pkGZ5t9JzQ13t47iJct+LJhTtMs1lvTj2N6vwJq8
         }
         SecretKey::from_sec1_der(der).map(SigningKey::from).map_err(|_| {
             fail(Error::new(
-                "invalid_private_key",
+                Code::InvalidPrivateKey,
                 "not a SEC1 or PKCS#8 DER secp256k1 private key",
             ))
         })

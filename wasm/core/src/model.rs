@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
-use crate::error::{Error, Issue, Result};
+use crate::error::{Code, Error, Issue, Result};
 
 /// Simplified (B2C, reported) or standard (B2B/B2G, cleared).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -78,7 +78,7 @@ impl VatCategory {
 }
 
 /// A postal address. All fields optional in JSON; ZATCA's requirements are checked by
-/// [`crate::validate`].
+/// the validate stage.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Address {
     /// Street name (BT-35 / BT-50).
@@ -247,47 +247,33 @@ pub struct InvoiceInput {
     pub sar_exchange_rate: Option<Decimal>,
 }
 
+/// What decoding the JSON contract gave: the input, when enough of it decoded to be checked,
+/// and the decoding issues (unknown fields, bad values). `InvoiceInput::from_json` (in the
+/// validate stage, above this one) adds the business rules.
+pub(crate) struct Decoded {
+    pub(crate) input: Option<InvoiceInput>,
+    pub(crate) issues: Vec<Issue>,
+}
+
+/// Decodes JSON bytes; an error only when they are not JSON at all.
+pub(crate) fn decode_bytes(bytes: &[u8]) -> Result<Decoded> {
+    let value: Json =
+        serde_json::from_slice(bytes).map_err(|e| Error::new(Code::InvalidJson, format!("not valid JSON: {e}")))?;
+    Ok(decode(&value))
+}
+
+/// Decodes an already parsed JSON value.
+pub(crate) fn decode_value(value: &Value) -> Decoded {
+    decode(&Json::borrow(value))
+}
+
+fn decode(value: &Json) -> Decoded {
+    let mut issues = Vec::new();
+    let input = decode_invoice(value, &mut issues);
+    Decoded { input, issues }
+}
+
 impl InvoiceInput {
-    /// Decodes the JSON contract, reporting every unknown field and bad value at once.
-    pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        let value: Json =
-            serde_json::from_slice(bytes).map_err(|e| Error::new("invalid_json", format!("not valid JSON: {e}")))?;
-        Self::decode(&value)
-    }
-
-    /// Decodes an already parsed JSON value.
-    pub fn from_value(value: &Value) -> Result<Self> {
-        Self::decode(&Json::borrow(value))
-    }
-
-    fn decode(value: &Json) -> Result<Self> {
-        let mut issues = Vec::new();
-        let input = decode_invoice(value, &mut issues);
-        match input {
-            Some(input) if issues.is_empty() => Ok(input),
-            Some(input) => {
-                // Report the rule violations of what did decode too: all problems at once. A
-                // rule about a part that failed to decode would only repeat that failure (a
-                // dropped line makes "at least one line" fire), so those are left out.
-                let decoded: Vec<String> = issues.iter().filter_map(|i| i.path.clone()).collect();
-                let repeats = |path: &str| {
-                    decoded.iter().any(|d| {
-                        let parent = d.rsplit_once('.').map_or(d.as_str(), |(p, _)| p);
-                        path.starts_with(parent) || (path == "line_items" && d.starts_with("line_items["))
-                    })
-                };
-                issues.extend(
-                    crate::validate::validate(&input)
-                        .into_iter()
-                        .filter(|i| !i.path.as_deref().is_some_and(repeats)),
-                );
-                crate::sort::partition_stable(&mut issues, |i| i.severity != crate::Severity::Warning);
-                Err(Error::from_issues(issues))
-            }
-            None => Err(Error::from_issues(issues)),
-        }
-    }
-
     /// KSA-2 transaction code, e.g. `0200000` (7 characters, or 9 with continuous supply/B2G).
     pub fn transaction_code(&self) -> String {
         let f = &self.transaction_flags;
@@ -428,7 +414,7 @@ fn join(path: &str, key: &str) -> String {
 }
 
 fn type_error(path: &str, expected: &str) -> Issue {
-    Issue::error("invalid_type", format!("expected {expected}")).at(path)
+    Issue::error(Code::InvalidType, format!("expected {expected}")).at(path)
 }
 
 impl<'a> Obj<'a> {
@@ -463,12 +449,12 @@ impl<'a> Obj<'a> {
             Json::String(s) => {
                 let trimmed = s.trim();
                 if trimmed.is_empty() {
-                    issues.push(Issue::error("empty_value", "must not be empty").at(join(&self.path, key)));
+                    issues.push(Issue::error(Code::EmptyValue, "must not be empty").at(join(&self.path, key)));
                     None
                 } else if let Some(c) = trimmed.chars().find(|&c| !is_xml_char(c)) {
                     issues.push(
                         Issue::error(
-                            "invalid_character",
+                            Code::InvalidCharacter,
                             format!("contains U+{:04X}, a character XML documents cannot carry", c as u32),
                         )
                         .at(join(&self.path, key)),
@@ -490,7 +476,7 @@ impl<'a> Obj<'a> {
         let present = self.raw(key).is_some_and(|v| !matches!(v, Json::Null));
         let value = self.string(key, issues);
         if !present {
-            issues.push(Issue::error("missing_field", "is required").at(join(&self.path, key)));
+            issues.push(Issue::error(Code::MissingField, "is required").at(join(&self.path, key)));
         }
         value
     }
@@ -511,7 +497,7 @@ impl<'a> Obj<'a> {
             Some(d) => Some(d),
             None => {
                 issues.push(
-                    Issue::error("invalid_number", format!("`{text}` is not a decimal number"))
+                    Issue::error(Code::InvalidNumber, format!("`{text}` is not a decimal number"))
                         .at(join(&self.path, key)),
                 );
                 None
@@ -546,8 +532,11 @@ impl<'a> Obj<'a> {
         if found.is_none() {
             let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
             issues.push(
-                Issue::error("invalid_value", format!("`{text}` is not one of {}", names.join(", ")))
-                    .at(join(&self.path, key)),
+                Issue::error(
+                    Code::InvalidValue,
+                    format!("`{text}` is not one of {}", names.join(", ")),
+                )
+                .at(join(&self.path, key)),
             );
         }
         found
@@ -557,11 +546,12 @@ impl<'a> Obj<'a> {
         // Sorted and once per key, as the keys of a JSON object map are.
         let mut keys: Vec<&str> = self.map.iter().map(|(k, _)| k.as_ref()).collect();
         // Any correct sort puts equal keys next to each other, which is all `dedup` needs.
-        crate::sort::sort_distinct_by(&mut keys, |a, b| a < b);
+        crate::prim::sort::sort_distinct_by(&mut keys, |a, b| a < b);
         keys.dedup();
         for key in keys {
             if !self.known.contains(&key) {
-                issues.push(Issue::error("unknown_field", format!("unknown field `{key}`")).at(join(&self.path, key)));
+                issues
+                    .push(Issue::error(Code::UnknownField, format!("unknown field `{key}`")).at(join(&self.path, key)));
             }
         }
     }
@@ -619,7 +609,7 @@ fn decode_invoice(value: &Json, issues: &mut Vec<Issue>) -> Option<InvoiceInput>
     let seller = match o.get("seller") {
         Some(v) => decode_party(v, "seller", issues),
         None => {
-            issues.push(Issue::error("missing_field", "is required").at("seller"));
+            issues.push(Issue::error(Code::MissingField, "is required").at("seller"));
             None
         }
     };
@@ -636,7 +626,7 @@ fn decode_invoice(value: &Json, issues: &mut Vec<Issue>) -> Option<InvoiceInput>
             Vec::new()
         }
         None => {
-            issues.push(Issue::error("missing_field", "is required").at("line_items"));
+            issues.push(Issue::error(Code::MissingField, "is required").at("line_items"));
             Vec::new()
         }
     };
@@ -734,7 +724,7 @@ fn decode_line(value: &Json, path: &str, issues: &mut Vec<Issue>) -> Option<Line
     let unit_price = o.decimal("unit_price", issues);
     for (present, key) in [(quantity_present, "quantity"), (price_present, "unit_price")] {
         if !present {
-            issues.push(Issue::error("missing_field", "is required").at(join(path, key)));
+            issues.push(Issue::error(Code::MissingField, "is required").at(join(path, key)));
         }
     }
     let unit_code = o.string("unit_code", issues).unwrap_or_else(|| "PCE".into());

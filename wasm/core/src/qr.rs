@@ -24,7 +24,7 @@ use std::fmt::Write as _;
 use qrcode::{EcLevel, QrCode};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Issue, Result};
+use crate::error::{Code, Error, Issue, Result};
 
 /// Largest value one TLV can carry: the length is a single unsigned byte.
 pub const MAX_TLV_VALUE_LEN: usize = 255;
@@ -145,7 +145,7 @@ pub fn encode_tlv(fields: &QrFields) -> Result<Vec<u8>> {
             }
             Err(_) => issues.push(
                 Issue::error(
-                    "qr_value_too_long",
+                    Code::QrValueTooLong,
                     format!(
                         "qr tag {tag} ({}) is {} bytes in UTF-8; a TLV value holds at most {MAX_TLV_VALUE_LEN}",
                         tag_name(tag).unwrap_or("unknown"),
@@ -168,10 +168,10 @@ pub fn encode_tlv(fields: &QrFields) -> Result<Vec<u8>> {
 /// Fails with `qr_too_long` (rule BR-CL-KSA-14) when the text would exceed
 /// [`MAX_QR_BASE64_LEN`] characters. The stricter [`PRINT_QR_BASE64_LEN`] is not enforced.
 pub fn encode(fields: &QrFields) -> Result<String> {
-    let text = crate::b64::encode(encode_tlv(fields)?);
+    let text = crate::prim::b64::encode(encode_tlv(fields)?);
     if text.len() > MAX_QR_BASE64_LEN {
         return Err(Issue::error(
-            "qr_too_long",
+            Code::QrTooLong,
             format!(
                 "qr is {} base64 characters; ZATCA allows at most {MAX_QR_BASE64_LEN}",
                 text.len()
@@ -190,8 +190,8 @@ pub fn encode(fields: &QrFields) -> Result<String> {
 /// anything else that is not canonical padded standard base64 is `invalid_qr`. Any tag value is
 /// accepted here, so that [`describe`] can show it; [`decode_fields`] checks the tag set.
 pub fn decode(b64: &str) -> Result<Vec<TlvField>> {
-    let bytes = crate::b64::decode(b64.trim_ascii())
-        .map_err(|e| Error::new("invalid_qr", format!("qr is not valid base64: {e}")).at("qr"))?;
+    let bytes = crate::prim::b64::decode(b64.trim_ascii())
+        .map_err(|e| Error::new(Code::InvalidQr, format!("qr is not valid base64: {e}")).at("qr"))?;
     decode_tlv(&bytes)
 }
 
@@ -201,7 +201,7 @@ pub fn decode(b64: &str) -> Result<Vec<TlvField>> {
 /// are `invalid_qr`.
 pub fn decode_tlv(mut bytes: &[u8]) -> Result<Vec<TlvField>> {
     if bytes.is_empty() {
-        return Err(Error::new("invalid_qr", "qr is empty").at("qr"));
+        return Err(Error::new(Code::InvalidQr, "qr is empty").at("qr"));
     }
     let total = bytes.len();
     let mut fields = Vec::new();
@@ -229,7 +229,7 @@ pub fn decode_tlv(mut bytes: &[u8]) -> Result<Vec<TlvField>> {
 
 fn truncated(tag: u8, offset: usize, what: &str) -> Error {
     Error::new(
-        "invalid_qr",
+        Code::InvalidQr,
         format!("qr is truncated: tag {tag} at byte {offset} {what}"),
     )
     .at("qr")
@@ -251,12 +251,12 @@ pub fn fields_from_tlv(tlvs: &[TlvField]) -> Result<QrFields> {
     for tlv in tlvs {
         let at = format!("qr.tag{}", tlv.tag);
         let Some(slot) = usize::from(tlv.tag).checked_sub(1).and_then(|i| slots.get_mut(i)) else {
-            issues.push(Issue::error("invalid_qr_tag", format!("unknown qr tag {}", tlv.tag)).at(at));
+            issues.push(Issue::error(Code::InvalidQrTag, format!("unknown qr tag {}", tlv.tag)).at(at));
             continue;
         };
         if slot.is_some() {
             let name = tlv.name().unwrap_or("unknown");
-            issues.push(Issue::error("invalid_qr_tag", format!("qr tag {} ({name}) appears twice", tlv.tag)).at(at));
+            issues.push(Issue::error(Code::InvalidQrTag, format!("qr tag {} ({name}) appears twice", tlv.tag)).at(at));
             continue;
         }
         *slot = Some(&tlv.value);
@@ -267,7 +267,8 @@ pub fn fields_from_tlv(tlvs: &[TlvField]) -> Result<QrFields> {
         let Some(value) = value else {
             if required {
                 issues.push(
-                    Issue::error("missing_qr_tag", format!("qr has no tag {tag} ({name})")).at(format!("qr.tag{tag}")),
+                    Issue::error(Code::MissingQrTag, format!("qr has no tag {tag} ({name})"))
+                        .at(format!("qr.tag{tag}")),
                 );
             }
             return None;
@@ -276,7 +277,7 @@ pub fn fields_from_tlv(tlvs: &[TlvField]) -> Result<QrFields> {
             Ok(s) => Some(s.to_owned()),
             Err(_) => {
                 issues.push(
-                    Issue::error("invalid_qr", format!("qr tag {tag} ({name}) is not UTF-8 text"))
+                    Issue::error(Code::InvalidQr, format!("qr tag {tag} ({name}) is not UTF-8 text"))
                         .at(format!("qr.tag{tag}")),
                 );
                 None
@@ -365,12 +366,13 @@ fn hex(bytes: &[u8]) -> String {
 fn symbol(b64: &str) -> Result<(usize, Vec<Run>)> {
     let text = b64.trim_ascii();
     if text.is_empty() {
-        return Err(Error::new("invalid_qr", "qr is empty").at("qr"));
+        return Err(Error::new(Code::InvalidQr, "qr is empty").at("qr"));
     }
-    crate::b64::decode(text).map_err(|e| Error::new("invalid_qr", format!("qr is not valid base64: {e}")).at("qr"))?;
+    crate::prim::b64::decode(text)
+        .map_err(|e| Error::new(Code::InvalidQr, format!("qr is not valid base64: {e}")).at("qr"))?;
     let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(|e| {
         Error::new(
-            "qr_too_long",
+            Code::QrTooLong,
             format!("qr text of {} characters does not fit a QR symbol: {e}", text.len()),
         )
         .at("qr")
@@ -446,7 +448,7 @@ pub fn to_svg(b64: &str) -> Result<String> {
 pub fn to_png(b64: &str, module_px: u32) -> Result<Vec<u8>> {
     if !(1..=MAX_PNG_MODULE_PX).contains(&module_px) {
         return Err(Error::new(
-            "invalid_qr_module_size",
+            Code::InvalidQrModuleSize,
             format!("qr module size must be 1 to {MAX_PNG_MODULE_PX} pixels, got {module_px}"),
         ));
     }
@@ -475,10 +477,10 @@ pub fn to_png(b64: &str, module_px: u32) -> Result<Vec<u8>> {
     }
 
     // Bounded above by (177 + 8) * 32, so the conversion cannot fail.
-    let side_px = u32::try_from(side_px).map_err(|_| Error::new("internal", "qr image too large"))?;
+    let side_px = u32::try_from(side_px).map_err(|_| Error::new(Code::Internal, "qr image too large"))?;
     // Writing into a Vec can only fail on a bug here; the error's text is not kept because
     // formatting png's error types costs ~5 KB of code in the wasm build.
-    let png_error = |_: png::EncodingError| Error::new("internal", "png encoding failed");
+    let png_error = |_: png::EncodingError| Error::new(Code::Internal, "png encoding failed");
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, side_px, side_px);
     encoder.set_color(png::ColorType::Grayscale);
@@ -496,14 +498,14 @@ mod opt_base64 {
 
     pub(super) fn serialize<S: Serializer>(value: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         match value {
-            Some(bytes) => s.serialize_some(&crate::b64::encode(bytes)),
+            Some(bytes) => s.serialize_some(&crate::prim::b64::encode(bytes)),
             None => s.serialize_none(),
         }
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
         Option::<String>::deserialize(d)?
-            .map(|text| crate::b64::decode(text.as_bytes()).map_err(serde::de::Error::custom))
+            .map(|text| crate::prim::b64::decode(text.as_bytes()).map_err(serde::de::Error::custom))
             .transpose()
     }
 }

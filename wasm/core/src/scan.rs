@@ -7,11 +7,11 @@
 
 use std::borrow::Cow;
 
-use crate::sha256::Sha256;
+use crate::prim::sha256::Sha256;
 
+use crate::c14n::Canonicalizer;
 use crate::error::Result;
-use crate::hash::InvoiceHash;
-use crate::xml::{self, Canonicalizer, Handler, NS_CAC, NS_CBC, NS_EXT, NS_INVOICE, StartTag};
+use crate::xml::{self, Handler, NS_CAC, NS_CBC, NS_EXT, NS_INVOICE, StartTag};
 
 /// Namespace a path step accepts.
 #[derive(Clone, Copy)]
@@ -80,8 +80,9 @@ pub(crate) type Span = (usize, usize);
 /// What one pass over a document found.
 #[derive(Debug, Default)]
 pub(crate) struct Scanned {
-    /// Invoice hash (SPEC §6).
-    pub hash: InvoiceHash,
+    /// SHA-256 of the canonical form without the excluded blocks: the invoice hash (SPEC §6),
+    /// which [`crate::hash`] wraps.
+    pub digest: [u8; 32],
     /// Whether the root is a UBL `Invoice`.
     pub is_invoice: bool,
     /// The root's declarations of the `ext`, `cac` and `cbc` prefixes, when present.
@@ -336,7 +337,7 @@ pub(crate) fn scan(src: &str) -> Result<Scanned> {
     xml::read(src, &mut scanner)?;
     scanner.flush();
     let mut result = std::mem::take(&mut scanner.result);
-    result.hash = InvoiceHash(std::mem::take(&mut scanner.sha).finalize());
+    result.digest = std::mem::take(&mut scanner.sha).finalize();
     result.has_supplier = scanner.found & (1 << SUPPLIER) != 0;
     result.seller_name = scanner.value(SELLER_NAME);
     result.vat_number = scanner.value(SELLER_VAT);
@@ -362,7 +363,7 @@ mod tests {
         let src = sample("sdk-R3.4.8/Simplified/Invoice/Simplified_Invoice.xml");
         let s = scan(&src).unwrap_or_else(|e| panic!("{e}"));
         let doc = xml::parse(&src).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s.hash, crate::hash::hash_document(&doc));
+        assert_eq!(s.digest, crate::hash::hash_document(&doc).0);
         assert!(s.is_invoice);
         let base = crate::sign::qr_base_fields(&doc).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.seller_name, Some(base.seller_name));

@@ -6,10 +6,10 @@
 //! without adding or removing a single byte outside them, so the hash of the unsigned input
 //! equals the hash of the signed output. Any UBL invoice can be signed this way, not only ours.
 
-use crate::sha256::Sha256;
+use crate::prim::sha256::Sha256;
 
 use crate::cert::Certificate;
-use crate::error::{Error, Issue, Result};
+use crate::error::{Code, Error, Issue, Result, part};
 use crate::hash::{self, InvoiceHash};
 use crate::keys::PrivateKey;
 use crate::model::{InvoiceInput, InvoiceType};
@@ -31,7 +31,7 @@ impl Signer {
     pub fn new(key: PrivateKey, certificate: Certificate) -> Result<Self> {
         if !certificate.matches_key(&key) {
             return Err(Error::new(
-                "key_certificate_mismatch",
+                Code::KeyCertificateMismatch,
                 "the certificate was not issued for this private key",
             ));
         }
@@ -52,7 +52,7 @@ impl Signer {
 
     /// ECDSA-SHA256 over the 32 hash bytes, DER, base64 (SPEC §7.4).
     pub fn sign_hash(&self, hash: &InvoiceHash) -> String {
-        crate::b64::encode(self.key.sign_der(&hash.0))
+        crate::prim::b64::encode(self.key.sign_der(&hash.0))
     }
 }
 
@@ -88,7 +88,7 @@ pub fn sign_invoice(
     // The writer emits the root element in canonical form, so its bytes are the hash input
     // as they stand; the golden tests check that this equals signing the XML from scratch.
     let layout = &built.layout;
-    let root = built.xml.get(layout.root.0..layout.root.1).unwrap_or_default();
+    let root = part(&built.xml, layout.root.0..layout.root.1)?;
     let facts = Facts {
         hash: InvoiceHash(Sha256::digest(root.as_bytes())),
         base: built.qr_base,
@@ -133,7 +133,7 @@ struct BaseValues {
 impl BaseValues {
     /// The QR fields, or the first missing element (in document order of the checks).
     fn into_fields(self) -> Result<QrFields> {
-        let missing = |what: &str| Error::new("missing_element", format!("the document has no {what}"));
+        let missing = |what: &str| Error::new(Code::MissingElement, format!("the document has no {what}"));
         if !self.has_supplier {
             return Err(missing("cac:AccountingSupplierParty"));
         }
@@ -254,7 +254,7 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
     let mut scanned = scan::scan(original)?;
     if !scanned.is_invoice {
         return Err(Error::new(
-            "not_an_invoice",
+            Code::NotAnInvoice,
             "the root element must be a UBL 2.1 Invoice",
         ));
     }
@@ -267,29 +267,25 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
         original
     } else {
         let at = scanned.body_start - 1;
-        patched = format!(
-            "{}{declarations}{}",
-            original.get(..at).unwrap_or_default(),
-            original.get(at..).unwrap_or_default()
-        );
+        patched = format!("{}{declarations}{}", part(original, ..at)?, part(original, at..)?);
         scanned = scan::scan(&patched)?;
         patched.as_str()
     };
     let mut problems = Vec::new();
     let icv_text = scanned.icv.clone().flatten();
     match &icv_text {
-        None => problems.push(Issue::error("missing_icv", "the document has no ICV reference").rule("BR-KSA-33")),
+        None => problems.push(Issue::error(Code::MissingIcv, "the document has no ICV reference").rule("BR-KSA-33")),
         Some(v) if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) => {
-            problems.push(Issue::error("invalid_icv", "the ICV must contain only digits").rule("BR-KSA-34"));
+            problems.push(Issue::error(Code::InvalidIcv, "the ICV must contain only digits").rule("BR-KSA-34"));
         }
         Some(_) => {}
     }
     if !scanned.has_pih {
-        problems.push(Issue::error("missing_pih", "the document has no PIH reference").rule("BR-KSA-61"));
+        problems.push(Issue::error(Code::MissingPih, "the document has no PIH reference").rule("BR-KSA-61"));
     }
     let uuid = scanned.uuid.take().unwrap_or_default();
     if uuid.is_empty() {
-        problems.push(Issue::error("missing_uuid", "the document has no cbc:UUID").rule("BR-KSA-03"));
+        problems.push(Issue::error(Code::MissingUuid, "the document has no cbc:UUID").rule("BR-KSA-03"));
     }
     let base = scanned_base_fields(&mut scanned);
     if let Err(e) = &base {
@@ -300,9 +296,9 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
     }
     let last_reference_end = scanned
         .last_reference_end
-        .ok_or_else(|| Error::new("missing_icv", "the document has no AdditionalDocumentReference"))?;
+        .ok_or_else(|| Error::new(Code::MissingIcv, "the document has no AdditionalDocumentReference"))?;
     let facts = Facts {
-        hash: scanned.hash,
+        hash: InvoiceHash(scanned.digest),
         base: base?,
         simplified: is_simplified_code(scanned.type_name.as_deref()),
         uuid,
@@ -346,13 +342,18 @@ pub(crate) fn finish(src: &str, facts: Facts, signer: &Signer, signing_time: Opt
     let signing_time = match signing_time {
         Some(t) => t,
         None => {
-            let (date, time) = base.timestamp.split_once('T').unwrap_or_default();
+            let (date, time) = base
+                .timestamp
+                .split_once('T')
+                .ok_or_else(|| Error::new(Code::Internal, "the QR timestamp has no `T`"))?;
             default_time = format!("{date}T{}", time.trim_end_matches('Z'));
             &default_time
         }
     };
     if !is_signing_time(signing_time) {
-        return Err(Error::new("invalid_signing_time", "signing time must be yyyy-MM-ddTHH:mm:ss").at("signing_time"));
+        return Err(
+            Error::new(Code::InvalidSigningTime, "signing time must be yyyy-MM-ddTHH:mm:ss").at("signing_time"),
+        );
     }
     let hash_b64 = hash.to_base64();
     let signature = signer.sign_hash(&hash);
@@ -404,7 +405,7 @@ fn missing_declarations(declared: &[Option<String>; 3]) -> Result<String> {
             Some(v) if v == uri => {}
             Some(v) => {
                 return Err(Error::new(
-                    "namespace_conflict",
+                    Code::NamespaceConflict,
                     format!("the root binds prefix `{prefix}` to `{v}`; the signature needs `{uri}`"),
                 ));
             }
@@ -444,7 +445,7 @@ fn insert_blocks(src: &str, places: &Places, extensions: &str, qr_ref: &str) -> 
         (None, Some(s)) => ((at, at, qr_ref, ""), (s.0, s.1, signature, "")),
         (None, None) => ((at, at, qr_ref, signature), (usize::MAX, usize::MAX, "", "")),
     };
-    crate::sort::sort_few_by_key(&mut edits, |(start, ..)| *start);
+    crate::prim::sort::sort_few_by_key(&mut edits, |(start, ..)| *start);
     let added: usize = edits.iter().map(|e| e.2.len() + e.3.len()).sum();
     let mut out = String::with_capacity(src.len() + added);
     let mut pos = 0;
@@ -454,13 +455,13 @@ fn insert_blocks(src: &str, places: &Places, extensions: &str, qr_ref: &str) -> 
         }
         let before = src
             .get(pos..start)
-            .ok_or_else(|| Error::new("internal", "overlapping signature blocks"))?;
+            .ok_or_else(|| Error::new(Code::Internal, "overlapping signature blocks"))?;
         out.push_str(before);
         out.push_str(first);
         out.push_str(second);
         pos = end;
     }
-    out.push_str(src.get(pos..).unwrap_or_default());
+    out.push_str(part(src, pos..)?);
     Ok(out)
 }
 
@@ -475,14 +476,14 @@ pub fn strip_signature(signed: &[u8]) -> Result<String> {
         .filter(|e| hash::is_excluded(e))
         .map(|e| (e.start, e.end))
         .collect();
-    crate::sort::sort_distinct_by(&mut spans, |a, b| a < b);
+    crate::prim::sort::sort_distinct_by(&mut spans, |a, b| a < b);
     let mut out = String::with_capacity(src.len());
     let mut pos = 0;
     for (start, end) in spans {
-        out.push_str(src.get(pos..start).unwrap_or_default());
+        out.push_str(part(src, pos..start)?);
         pos = end;
     }
-    out.push_str(src.get(pos..).unwrap_or_default());
+    out.push_str(part(src, pos..)?);
     Ok(out)
 }
 

@@ -4,7 +4,7 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{InvoiceInput, LineItem, VatCategory};
 
 /// Half-up rounding to 2 decimals (amounts are never negative here, so "away from zero" is
@@ -73,7 +73,7 @@ pub struct Totals {
 }
 
 fn overflow() -> Error {
-    Error::new("amount_overflow", "amounts are too large to compute")
+    Error::new(Code::AmountOverflow, "amounts are too large to compute")
 }
 
 fn mul(a: Decimal, b: Decimal) -> Result<Decimal> {

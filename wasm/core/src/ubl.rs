@@ -5,12 +5,12 @@
 
 use rust_decimal::Decimal;
 
-use crate::error::{Error, Issue, Result, Severity};
+use crate::c14n::{escape_text, write_attr};
+use crate::error::{Code, Error, Issue, Result, Severity};
 use crate::model::{InvoiceInput, Party, join_bilingual};
 use crate::qr::QrFields;
 use crate::totals::{self, Totals};
 use crate::validate;
-use crate::xml::{escape_text, write_attr};
 
 /// The chain inputs of a document: its counter, the previous invoice hash and its UUID.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub fn build(input: &InvoiceInput, chain: &ChainInputs) -> Result<BuiltInvoice> 
     let mut issues = validate::validate(input);
     check_chain(chain, &mut issues);
     if issues.iter().any(|i| i.severity == Severity::Error) {
-        crate::sort::partition_stable(&mut issues, |i| i.severity != Severity::Warning);
+        crate::prim::sort::partition_stable(&mut issues, |i| i.severity != Severity::Warning);
         return Err(Error::from_issues(issues));
     }
     let totals = totals::compute(input)?;
@@ -79,7 +79,7 @@ fn check_chain(chain: &ChainInputs, issues: &mut Vec<Issue>) {
     if !uuid_ok {
         issues.push(
             Issue::error(
-                "invalid_uuid",
+                Code::InvalidUuid,
                 "the document UUID must be letters, digits, '-', '_' or '.'",
             )
             .at("uuid")
@@ -89,7 +89,7 @@ fn check_chain(chain: &ChainInputs, issues: &mut Vec<Issue>) {
     if !crate::chain::is_valid_pih(&chain.pih) {
         issues.push(
             Issue::error(
-                "invalid_pih",
+                Code::InvalidPih,
                 "the previous invoice hash must be the base64 of a SHA-256 hash",
             )
             .at("pih")
@@ -272,9 +272,8 @@ fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals, q: &QrFields) ->
     w.leaf("cbc:ProfileID", "reporting:1.0");
     w.leaf("cbc:ID", &input.invoice_number);
     w.leaf("cbc:UUID", &chain.uuid);
-    let (date, time) = q.timestamp.split_once('T').unwrap_or_default();
-    w.leaf("cbc:IssueDate", date);
-    w.leaf("cbc:IssueTime", time);
+    w.leaf("cbc:IssueDate", &input.invoice_date);
+    w.leaf("cbc:IssueTime", &input.invoice_time);
     w.leaf_attrs(
         "cbc:InvoiceTypeCode",
         &[("name", &input.transaction_code())],

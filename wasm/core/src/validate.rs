@@ -6,8 +6,8 @@
 
 use rust_decimal::Decimal;
 
-use crate::error::{Issue, Severity};
-use crate::model::{Address, DocumentType, InvoiceInput, InvoiceType, Party, VatCategory};
+use crate::error::{Code, Error, Issue, Result, Severity};
+use crate::model::{Address, Decoded, DocumentType, InvoiceInput, InvoiceType, Party, VatCategory};
 use crate::totals::exemption_text;
 
 /// ISO 4217 currency codes (BR-KSA-CL-01).
@@ -26,11 +26,52 @@ const PAYMENT_MEANS: [&str; 6] = ["1", "10", "30", "42", "48", "68"];
 const MAX_QUANTITY: i64 = 1_000_000_000;
 const MAX_PRICE: i64 = 1_000_000_000_000;
 
-fn err(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Issue {
+impl InvoiceInput {
+    /// Decodes the JSON contract and checks the business rules, reporting every unknown field,
+    /// bad value and violated rule at once. Decoding ([`crate::model`]) and checking (this
+    /// module) meet here so that the model stays below the checks.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        checked(crate::model::decode_bytes(bytes)?)
+    }
+
+    /// Decodes and checks an already parsed JSON value.
+    pub fn from_value(value: &serde_json::Value) -> Result<Self> {
+        checked(crate::model::decode_value(value))
+    }
+}
+
+fn checked(decoded: Decoded) -> Result<InvoiceInput> {
+    let Decoded { input, mut issues } = decoded;
+    match input {
+        Some(input) if issues.is_empty() => Ok(input),
+        Some(input) => {
+            // Report the rule violations of what did decode too: all problems at once. A
+            // rule about a part that failed to decode would only repeat that failure (a
+            // dropped line makes "at least one line" fire), so those are left out.
+            let decoded: Vec<String> = issues.iter().filter_map(|i| i.path.clone()).collect();
+            let repeats = |path: &str| {
+                decoded.iter().any(|d| {
+                    let parent = d.rsplit_once('.').map_or(d.as_str(), |(p, _)| p);
+                    path.starts_with(parent) || (path == "line_items" && d.starts_with("line_items["))
+                })
+            };
+            issues.extend(
+                validate(&input)
+                    .into_iter()
+                    .filter(|i| !i.path.as_deref().is_some_and(repeats)),
+            );
+            crate::prim::sort::partition_stable(&mut issues, |i| i.severity != Severity::Warning);
+            Err(Error::from_issues(issues))
+        }
+        None => Err(Error::from_issues(issues)),
+    }
+}
+
+fn err(code: Code, path: impl Into<String>, message: impl Into<String>) -> Issue {
     Issue::error(code, message).at(path)
 }
 
-fn warn(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Issue {
+fn warn(code: Code, path: impl Into<String>, message: impl Into<String>) -> Issue {
     Issue::warning(code, message).at(path)
 }
 
@@ -105,7 +146,7 @@ fn check_id_format(id: &crate::model::PartyId, path: &str, out: &mut Vec<Issue>)
             let start = first.map(|c| format!(" starting with {c}")).unwrap_or_default();
             out.push(
                 warn(
-                    "invalid_id_format",
+                    Code::InvalidIdFormat,
                     path,
                     format!("a {} id should be 10 digits{start}", id.scheme),
                 )
@@ -121,24 +162,24 @@ struct IdRules {
     schemes: &'static [&'static str],
     severity: Severity,
     rule: &'static str,
-    scheme_code: &'static str,
-    value_code: &'static str,
+    scheme_code: Code,
+    value_code: Code,
 }
 
 const SELLER_ID: IdRules = IdRules {
     schemes: &SELLER_SCHEMES,
     severity: Severity::Warning,
     rule: "BR-KSA-08",
-    scheme_code: "invalid_seller_id_scheme",
-    value_code: "invalid_seller_id",
+    scheme_code: Code::InvalidSellerIdScheme,
+    value_code: Code::InvalidSellerId,
 };
 
 const BUYER_ID: IdRules = IdRules {
     schemes: &BUYER_SCHEMES,
     severity: Severity::Error,
     rule: "BR-KSA-14",
-    scheme_code: "invalid_buyer_id_scheme",
-    value_code: "invalid_buyer_id",
+    scheme_code: Code::InvalidBuyerIdScheme,
+    value_code: Code::InvalidBuyerId,
 };
 
 fn check_party_id(id: &crate::model::PartyId, path: &str, value_path: &str, rules: &IdRules, out: &mut Vec<Issue>) {
@@ -174,7 +215,7 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
     if input.invoice_number.chars().count() > 127 {
         out.push(
             err(
-                "invalid_invoice_number",
+                Code::InvalidInvoiceNumber,
                 "invoice_number",
                 "must be at most 127 characters",
             )
@@ -182,15 +223,15 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
         );
     }
     if !is_date(&input.invoice_date) {
-        out.push(err("invalid_date", "invoice_date", "must be a date YYYY-MM-DD"));
+        out.push(err(Code::InvalidDate, "invoice_date", "must be a date YYYY-MM-DD"));
     }
     if !is_time(&input.invoice_time) {
-        out.push(err("invalid_time", "invoice_time", "must be a time HH:mm:ss").rule("BR-KSA-70"));
+        out.push(err(Code::InvalidTime, "invoice_time", "must be a time HH:mm:ss").rule("BR-KSA-70"));
     }
     if !CURRENCIES.split(' ').any(|c| c == input.currency) {
         out.push(
             err(
-                "invalid_currency",
+                Code::InvalidCurrency,
                 "currency",
                 format!("`{}` is not an ISO 4217 currency code", input.currency),
             )
@@ -200,16 +241,16 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
     if input.currency != "SAR" {
         match input.sar_exchange_rate {
             None => out.push(err(
-                "missing_exchange_rate",
+                Code::MissingExchangeRate,
                 "sar_exchange_rate",
                 "is required when the currency is not SAR: ZATCA wants the VAT total in SAR too",
             )),
             Some(r) if r <= Decimal::ZERO => {
-                out.push(err("invalid_exchange_rate", "sar_exchange_rate", "must be positive"))
+                out.push(err(Code::InvalidExchangeRate, "sar_exchange_rate", "must be positive"))
             }
             Some(r) if r == Decimal::ONE => out.push(
                 warn(
-                    "exchange_rate_one",
+                    Code::ExchangeRateOne,
                     "sar_exchange_rate",
                     "the VAT total in SAR equals the VAT total in the document currency",
                 )
@@ -219,7 +260,7 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
         }
     } else if input.sar_exchange_rate.is_some_and(|r| r != Decimal::ONE) {
         out.push(err(
-            "unexpected_exchange_rate",
+            Code::UnexpectedExchangeRate,
             "sar_exchange_rate",
             "only applies to documents in another currency than SAR",
         ));
@@ -227,7 +268,7 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
     if !PAYMENT_MEANS.contains(&input.payment_means_code.as_str()) {
         out.push(
             warn(
-                "invalid_payment_means_code",
+                Code::InvalidPaymentMeansCode,
                 "payment_means_code",
                 "should be one of 1, 10, 30, 42, 48, 68 (UNTDID 4461)",
             )
@@ -239,13 +280,13 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
         ("delivery_end_date", &input.delivery_end_date),
     ] {
         if date.as_deref().is_some_and(|d| !is_date(d)) {
-            out.push(err("invalid_date", path, "must be a date YYYY-MM-DD"));
+            out.push(err(Code::InvalidDate, path, "must be a date YYYY-MM-DD"));
         }
     }
     match (&input.delivery_date, &input.delivery_end_date) {
         (None, Some(_)) => out.push(
             warn(
-                "missing_delivery_date",
+                Code::MissingDeliveryDate,
                 "delivery_date",
                 "is required with delivery_end_date",
             )
@@ -254,7 +295,7 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
         (Some(start), Some(end)) if end < start => {
             out.push(
                 warn(
-                    "invalid_delivery_period",
+                    Code::InvalidDeliveryPeriod,
                     "delivery_end_date",
                     "must not be before delivery_date",
                 )
@@ -266,7 +307,7 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
     if standard && input.document_type == DocumentType::Invoice && input.delivery_date.is_none() {
         out.push(
             warn(
-                "missing_delivery_date",
+                Code::MissingDeliveryDate,
                 "delivery_date",
                 "a standard tax invoice should carry the supply date",
             )
@@ -278,7 +319,7 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
     if flags.self_billed && flags.export {
         out.push(
             err(
-                "invalid_transaction_flags",
+                Code::InvalidTransactionFlags,
                 "transaction_flags.self_billed",
                 "self-billing is not allowed on export invoices",
             )
@@ -288,7 +329,7 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
     if flags.self_billed && !standard {
         out.push(
             err(
-                "invalid_transaction_flags",
+                Code::InvalidTransactionFlags,
                 "transaction_flags.self_billed",
                 "self-billing is not allowed on simplified documents",
             )
@@ -298,7 +339,7 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
     if flags.b2g && standard && input.contract_id.is_none() {
         out.push(
             err(
-                "missing_contract_id",
+                Code::MissingContractId,
                 "contract_id",
                 "B2G documents need the contract id",
             )
@@ -308,7 +349,7 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
     if flags.summary && !standard && (input.delivery_date.is_none() || input.delivery_end_date.is_none()) {
         out.push(
             err(
-                "missing_delivery_period",
+                Code::MissingDeliveryPeriod,
                 "delivery_end_date",
                 "simplified summary invoices need delivery_date and delivery_end_date",
             )
@@ -321,7 +362,7 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
         if input.original_invoice_number.is_none() && input.original_invoice_uuid.is_none() {
             out.push(
                 err(
-                    "missing_billing_reference",
+                    Code::MissingBillingReference,
                     "original_invoice_number",
                     "credit and debit notes must reference the original invoice",
                 )
@@ -331,7 +372,7 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
         if input.reason.is_none() && input.reason_ar.is_none() {
             out.push(
                 err(
-                    "missing_reason",
+                    Code::MissingReason,
                     "reason",
                     "credit and debit notes must state the reason",
                 )
@@ -348,22 +389,22 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
 
 fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
     if seller.name.is_none() && seller.name_ar.is_none() {
-        out.push(err("missing_field", "seller.name", "is required"));
+        out.push(err(Code::MissingField, "seller.name", "is required"));
     }
     // QR tag 1 carries the registration name with a one-byte length.
     if seller.display_name().is_some_and(|n| n.len() > 255) {
         out.push(err(
-            "seller_name_too_long",
+            Code::SellerNameTooLong,
             "seller.name",
             "the seller name (with name_ar) must fit in 255 UTF-8 bytes for the QR code",
         ));
     }
     match &seller.vat_number {
-        None => out.push(err("missing_vat_number", "seller.vat_number", "is required").rule("BR-KSA-39")),
+        None => out.push(err(Code::MissingVatNumber, "seller.vat_number", "is required").rule("BR-KSA-39")),
         Some(v) if !is_vat_number(v) => {
             out.push(
                 err(
-                    "invalid_vat_number",
+                    Code::InvalidVatNumber,
                     "seller.vat_number",
                     "must be 15 digits starting and ending with 3",
                 )
@@ -375,7 +416,7 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
     match seller.identification() {
         None => out.push(
             warn(
-                "missing_seller_id",
+                Code::MissingSellerId,
                 "seller.crn",
                 "the seller should have a CRN (or another id with a scheme)",
             )
@@ -392,13 +433,13 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
     }
     let address = seller.address.clone().unwrap_or_default();
     if seller.address.is_none() {
-        out.push(err("missing_field", "seller.address", "is required"));
+        out.push(err(Code::MissingField, "seller.address", "is required"));
     }
     let missing = missing_address_parts(&address, true);
     if !missing.is_empty() {
         out.push(
             warn(
-                "incomplete_seller_address",
+                Code::IncompleteSellerAddress,
                 "seller.address",
                 format!("missing {}", missing.join(", ")),
             )
@@ -408,7 +449,7 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
     if address.building_number.as_deref().is_some_and(|b| !digits(b, 4)) {
         out.push(
             warn(
-                "invalid_building_number",
+                Code::InvalidBuildingNumber,
                 "seller.address.building_number",
                 "must be 4 digits",
             )
@@ -416,7 +457,14 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
         );
     }
     if address.postal_code.as_deref().is_some_and(|p| !digits(p, 5)) {
-        out.push(warn("invalid_postal_code", "seller.address.postal_code", "must be 5 digits").rule("BR-KSA-66"));
+        out.push(
+            warn(
+                Code::InvalidPostalCode,
+                "seller.address.postal_code",
+                "must be 5 digits",
+            )
+            .rule("BR-KSA-66"),
+        );
     }
     check_country(&address, "seller.address.country", out);
 }
@@ -424,7 +472,14 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
 fn check_country(address: &Address, path: &str, out: &mut Vec<Issue>) {
     if let Some(c) = &address.country {
         if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-            out.push(err("invalid_country", path, "must be an ISO 3166-1 alpha-2 code such as SA").rule("BR-CL-14"));
+            out.push(
+                err(
+                    Code::InvalidCountry,
+                    path,
+                    "must be an ISO 3166-1 alpha-2 code such as SA",
+                )
+                .rule("BR-CL-14"),
+            );
         }
     }
 }
@@ -450,12 +505,12 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
     });
     let Some(buyer) = &input.buyer else {
         if standard {
-            out.push(warn("missing_buyer", "buyer", "standard documents should name the buyer").rule("BR-KSA-42"));
+            out.push(warn(Code::MissingBuyer, "buyer", "standard documents should name the buyer").rule("BR-KSA-42"));
         }
         if needs_nat {
             out.push(
                 err(
-                    "missing_buyer_national_id",
+                    Code::MissingBuyerNationalId,
                     "buyer.other_id",
                     "VATEX-SA-EDU/HEA need the buyer's national id (scheme NAT)",
                 )
@@ -465,7 +520,7 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
         if !standard && input.transaction_flags.summary {
             out.push(
                 warn(
-                    "missing_buyer",
+                    Code::MissingBuyer,
                     "buyer.name",
                     "simplified summary invoices should name the buyer",
                 )
@@ -478,7 +533,7 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
         if standard {
             out.push(
                 warn(
-                    "missing_buyer_name",
+                    Code::MissingBuyerName,
                     "buyer.name",
                     "standard documents should name the buyer",
                 )
@@ -487,7 +542,7 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
         } else if needs_nat {
             out.push(
                 warn(
-                    "missing_buyer_name",
+                    Code::MissingBuyerName,
                     "buyer.name",
                     "VATEX-SA-EDU/HEA need the buyer name",
                 )
@@ -499,7 +554,7 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
         if !is_vat_number(v) {
             out.push(
                 err(
-                    "invalid_vat_number",
+                    Code::InvalidVatNumber,
                     "buyer.vat_number",
                     "must be 15 digits starting and ending with 3",
                 )
@@ -508,7 +563,7 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
         } else if input.seller.vat_number.as_deref() == Some(v.as_str()) {
             out.push(
                 err(
-                    "same_vat_number",
+                    Code::SameVatNumber,
                     "buyer.vat_number",
                     "must differ from the seller's VAT number",
                 )
@@ -528,7 +583,7 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
     if needs_nat && id.as_ref().is_none_or(|i| i.scheme != "NAT") {
         out.push(
             err(
-                "missing_buyer_national_id",
+                Code::MissingBuyerNationalId,
                 "buyer.other_id",
                 "VATEX-SA-EDU/HEA need the buyer's national id (scheme NAT)",
             )
@@ -538,7 +593,7 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
     if standard && buyer.vat_number.is_none() && id.is_none() {
         out.push(
             warn(
-                "missing_buyer_id",
+                Code::MissingBuyerId,
                 "buyer.other_id",
                 "a buyer without VAT number should have another id",
             )
@@ -556,7 +611,7 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
             let rule = if saudi { "BR-KSA-63" } else { "BR-KSA-10" };
             out.push(
                 warn(
-                    "incomplete_buyer_address",
+                    Code::IncompleteBuyerAddress,
                     "buyer.address",
                     format!("missing {}", missing.join(", ")),
                 )
@@ -564,14 +619,14 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
             );
         }
         if saudi && address.postal_code.as_deref().is_some_and(|p| !digits(p, 5)) {
-            out.push(warn("invalid_postal_code", "buyer.address.postal_code", "must be 5 digits").rule("BR-KSA-67"));
+            out.push(warn(Code::InvalidPostalCode, "buyer.address.postal_code", "must be 5 digits").rule("BR-KSA-67"));
         }
     }
 }
 
 fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
     if input.line_items.is_empty() {
-        out.push(err("missing_line_items", "line_items", "at least one line is required").rule("BR-16"));
+        out.push(err(Code::MissingLineItems, "line_items", "at least one line is required").rule("BR-16"));
     }
     let min_quantity = Decimal::new(1, 4);
     for (i, line) in input.line_items.iter().enumerate() {
@@ -581,7 +636,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
         if name_len > 1000 {
             out.push(
                 err(
-                    "invalid_description",
+                    Code::InvalidDescription,
                     p("description"),
                     "must be at most 1000 characters",
                 )
@@ -589,29 +644,33 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
             );
         }
         if line.quantity < min_quantity {
-            out.push(err("invalid_quantity", p("quantity"), "must be at least 0.0001").rule("BR-KSA-F-04"));
+            out.push(err(Code::InvalidQuantity, p("quantity"), "must be at least 0.0001").rule("BR-KSA-F-04"));
         } else if line.quantity > Decimal::from(MAX_QUANTITY) {
-            out.push(err("invalid_quantity", p("quantity"), "must be at most 1,000,000,000"));
+            out.push(err(
+                Code::InvalidQuantity,
+                p("quantity"),
+                "must be at most 1,000,000,000",
+            ));
         }
         if line.unit_price < Decimal::ZERO {
-            out.push(err("negative_amount", p("unit_price"), "must not be negative").rule("BR-KSA-F-04"));
+            out.push(err(Code::NegativeAmount, p("unit_price"), "must not be negative").rule("BR-KSA-F-04"));
         } else if line.unit_price > Decimal::from(MAX_PRICE) {
             out.push(err(
-                "invalid_unit_price",
+                Code::InvalidUnitPrice,
                 p("unit_price"),
                 "must be at most 1,000,000,000,000",
             ));
         }
         if let Some(d) = line.discount {
             if d < Decimal::ZERO {
-                out.push(err("negative_amount", p("discount"), "must not be negative").rule("BR-KSA-F-04"));
+                out.push(err(Code::NegativeAmount, p("discount"), "must not be negative").rule("BR-KSA-F-04"));
             } else if line.quantity <= Decimal::from(MAX_QUANTITY)
                 && line.unit_price <= Decimal::from(MAX_PRICE)
                 && d > line.quantity * line.unit_price.max(Decimal::ZERO)
             {
                 out.push(
                     err(
-                        "discount_exceeds_line",
+                        Code::DiscountExceedsLine,
                         p("discount"),
                         "must not exceed quantity × unit_price",
                     )
@@ -623,7 +682,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
         if rate < Decimal::ZERO || rate > Decimal::ONE_HUNDRED || rate.normalize().scale() > 2 {
             out.push(
                 err(
-                    "invalid_vat_rate",
+                    Code::InvalidVatRate,
                     p("vat_rate"),
                     "must be 0..100 with at most two decimals",
                 )
@@ -634,7 +693,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
                 VatCategory::S if rate != Decimal::from(15) && rate != Decimal::from(5) => {
                     out.push(
                         err(
-                            "invalid_vat_rate",
+                            Code::InvalidVatRate,
                             p("vat_rate"),
                             "standard-rated lines must be 15 or 5",
                         )
@@ -649,7 +708,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
                     };
                     out.push(
                         err(
-                            "invalid_vat_rate",
+                            Code::InvalidVatRate,
                             p("vat_rate"),
                             "zero-rated, exempt and out-of-scope lines must have rate 0",
                         )
@@ -663,7 +722,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
             (VatCategory::S, Some(_)) => {
                 out.push(
                     err(
-                        "unexpected_exemption_reason",
+                        Code::UnexpectedExemptionReason,
                         p("exemption_reason_code"),
                         "standard-rated lines take no exemption reason",
                     )
@@ -673,7 +732,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
             (VatCategory::S, None) if line.exemption_reason.is_some() => {
                 out.push(
                     err(
-                        "unexpected_exemption_reason",
+                        Code::UnexpectedExemptionReason,
                         p("exemption_reason"),
                         "standard-rated lines take no exemption reason",
                     )
@@ -688,7 +747,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
                 };
                 out.push(
                     warn(
-                        "missing_exemption_reason",
+                        Code::MissingExemptionReason,
                         p("exemption_reason_code"),
                         "zero-rated, exempt and out-of-scope lines should carry a VATEX-SA-* code",
                     )
@@ -698,7 +757,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
             (cat, Some(code)) => match exemption_text(code) {
                 None => out.push(
                     err(
-                        "invalid_exemption_reason_code",
+                        Code::InvalidExemptionReasonCode,
                         p("exemption_reason_code"),
                         format!("`{code}` is not a VATEX-SA code"),
                     )
@@ -706,7 +765,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
                 ),
                 Some((expected, _)) if expected != cat => out.push(
                     err(
-                        "invalid_exemption_reason_code",
+                        Code::InvalidExemptionReasonCode,
                         p("exemption_reason_code"),
                         format!("`{code}` belongs to category {}, not {}", expected.code(), cat.code()),
                     )
@@ -722,7 +781,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
         {
             out.push(
                 warn(
-                    "missing_exemption_reason_text",
+                    Code::MissingExemptionReasonText,
                     p("exemption_reason"),
                     "out-of-scope lines should explain the reason in words",
                 )

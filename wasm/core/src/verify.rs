@@ -6,7 +6,7 @@ use k256::ecdsa::Signature;
 use k256::ecdsa::signature::Verifier as _;
 
 use crate::cert::Certificate;
-use crate::error::{Issue, Result};
+use crate::error::{Code, Issue, Result};
 use crate::hash;
 use crate::qr;
 use crate::sign::{additional_reference, icv, is_simplified, qr_base_fields};
@@ -55,7 +55,7 @@ impl Verification {
     }
 }
 
-fn problem(code: &'static str, message: impl Into<String>) -> Issue {
+fn problem(code: Code, message: impl Into<String>) -> Issue {
     Issue::error(code, message)
 }
 
@@ -101,20 +101,23 @@ pub fn verify(xml_bytes: &[u8], expected_pih: Option<&str>) -> Result<Verificati
         qr: None,
     };
     if !doc.root.is(xml::NS_INVOICE, "Invoice") {
-        issues.push(problem("not_an_invoice", "the root element must be a UBL 2.1 Invoice"));
+        issues.push(problem(
+            Code::NotAnInvoice,
+            "the root element must be a UBL 2.1 Invoice",
+        ));
     }
     match icv(&doc) {
-        None => issues.push(problem("missing_icv", "the document has no ICV").rule("BR-KSA-33")),
+        None => issues.push(problem(Code::MissingIcv, "the document has no ICV").rule("BR-KSA-33")),
         Some(v) if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) => {
-            issues.push(problem("invalid_icv", "the ICV must contain only digits").rule("BR-KSA-34"));
+            issues.push(problem(Code::InvalidIcv, "the ICV must contain only digits").rule("BR-KSA-34"));
         }
         Some(_) => {}
     }
     match (&report.pih, expected_pih) {
-        (None, _) => issues.push(problem("missing_pih", "the document has no PIH").rule("BR-KSA-61")),
+        (None, _) => issues.push(problem(Code::MissingPih, "the document has no PIH").rule("BR-KSA-61")),
         (Some(found), Some(expected)) if found != expected => issues.push(
             problem(
-                "pih_mismatch",
+                Code::PihMismatch,
                 format!("PIH is {found}, expected {expected} (the hash of the previous document)"),
             )
             .rule("BR-KSA-26"),
@@ -132,7 +135,7 @@ pub fn verify(xml_bytes: &[u8], expected_pih: Option<&str>) -> Result<Verificati
 pub fn embedded_qr(xml_bytes: &[u8]) -> Result<String> {
     let doc = xml::parse(xml::utf8(xml_bytes)?)?;
     attachment(&doc, "QR")
-        .ok_or_else(|| crate::Error::new("missing_qr", "the document has no QR code").rule("BR-KSA-27"))
+        .ok_or_else(|| crate::Error::new(Code::MissingQr, "the document has no QR code").rule("BR-KSA-27"))
 }
 
 /// The embedded text of an `AdditionalDocumentReference` attachment (PIH, QR), whitespace removed.
@@ -149,7 +152,7 @@ fn check_signature_reference(doc: &Document, issues: &mut Vec<Issue>) {
     if id.as_deref() != Some("urn:oasis:names:specification:ubl:signature:Invoice") {
         issues.push(
             problem(
-                "invalid_signature_reference",
+                Code::InvalidSignatureReference,
                 "cac:Signature/cbc:ID must be urn:oasis:names:specification:ubl:signature:Invoice",
             )
             .rule("BR-KSA-29"),
@@ -158,7 +161,7 @@ fn check_signature_reference(doc: &Document, issues: &mut Vec<Issue>) {
     if method.as_deref() != Some("urn:oasis:names:specification:ubl:dsig:enveloped:xades") {
         issues.push(
             problem(
-                "invalid_signature_reference",
+                Code::InvalidSignatureReference,
                 "cac:Signature/cbc:SignatureMethod must be urn:oasis:names:specification:ubl:dsig:enveloped:xades",
             )
             .rule("BR-KSA-30"),
@@ -184,7 +187,7 @@ fn check_xades(
     let Some(info) = info else {
         issues.push(
             problem(
-                "missing_signature",
+                Code::MissingSignature,
                 "the document has no XAdES signature (ext:UBLExtensions)",
             )
             .rule("BR-KSA-60"),
@@ -194,7 +197,7 @@ fn check_xades(
     if info.child(NS_CBC, "ID").map(Element::text).as_deref() != Some("urn:oasis:names:specification:ubl:signature:1") {
         issues.push(
             problem(
-                "invalid_signature_information",
+                Code::InvalidSignatureInformation,
                 "SignatureInformation/cbc:ID must be urn:oasis:names:specification:ubl:signature:1",
             )
             .rule("BR-KSA-28"),
@@ -208,14 +211,14 @@ fn check_xades(
     {
         issues.push(
             problem(
-                "invalid_signature_information",
+                Code::InvalidSignatureInformation,
                 "ReferencedSignatureID must be urn:oasis:names:specification:ubl:signature:Invoice",
             )
             .rule("BR-KSA-29"),
         );
     }
     let Some(sig) = info.child(NS_DS, "Signature") else {
-        issues.push(problem("missing_signature", "the document has no ds:Signature"));
+        issues.push(problem(Code::MissingSignature, "the document has no ds:Signature"));
         return None;
     };
     let references: Vec<&Element> = sig
@@ -234,7 +237,7 @@ fn check_xades(
     let hash_b64 = computed.to_base64();
     if invoice_digest.as_deref() != Some(hash_b64.as_str()) {
         issues.push(problem(
-            "invoice_hash_mismatch",
+            Code::InvoiceHashMismatch,
             format!(
                 "the document hashes to {hash_b64}, but the signature's DigestValue says {}",
                 invoice_digest.as_deref().unwrap_or("nothing")
@@ -251,14 +254,14 @@ fn check_xades(
         Some(Ok(c)) => Some(c),
         Some(Err(e)) => {
             issues.push(problem(
-                "invalid_certificate",
+                Code::InvalidCertificate,
                 format!("the embedded certificate does not parse: {e}"),
             ));
             None
         }
         None => {
             issues.push(problem(
-                "missing_certificate",
+                Code::MissingCertificate,
                 "the signature carries no X509Certificate",
             ));
             None
@@ -266,7 +269,7 @@ fn check_xades(
     };
     match (&certificate, &signature_value) {
         (Some(cert), Some(value)) => {
-            let verified = crate::b64::decode(value)
+            let verified = crate::prim::b64::decode(value)
                 .ok()
                 .and_then(|der| Signature::from_der(&der).ok())
                 .zip(cert.verifying_key().ok())
@@ -277,13 +280,13 @@ fn check_xades(
                 });
             if !verified {
                 issues.push(problem(
-                    "invalid_signature",
+                    Code::InvalidSignature,
                     "the signature value does not verify with the certificate's public key over the invoice hash",
                 ));
             }
         }
         (_, None) => issues.push(problem(
-            "missing_signature_value",
+            Code::MissingSignatureValue,
             "the signature has no SignatureValue",
         )),
         _ => {}
@@ -296,14 +299,14 @@ fn check_xades(
     ]);
     match props {
         None => issues.push(problem(
-            "missing_signed_properties",
+            Code::MissingSignedProperties,
             "the signature has no xades:SignedProperties",
         )),
         Some(props) => {
             let input = standalone_signed_properties(src, props);
             if props_digest.as_deref() != Some(hex_base64_digest(input.as_bytes()).as_str()) {
                 issues.push(problem(
-                    "signed_properties_digest_mismatch",
+                    Code::SignedPropertiesDigestMismatch,
                     "the SignedProperties digest does not match (xades-Signed-Properties-Digest-Value)",
                 ));
             }
@@ -323,19 +326,19 @@ fn check_xades(
                 .map(Element::text);
             if let Some(text) = &cert_text {
                 if cert_digest.as_deref() != Some(hex_base64_digest(text.as_bytes()).as_str()) {
-                    issues.push(problem("cert_digest_mismatch", "the certificate digest does not match the embedded certificate (Signing-Certificate-Digest-Value)"));
+                    issues.push(problem(Code::CertDigestMismatch, "the certificate digest does not match the embedded certificate (Signing-Certificate-Digest-Value)"));
                 }
             }
             if let Some(cert) = &certificate {
                 if issuer.as_deref() != Some(cert.issuer_name()) {
                     issues.push(problem(
-                        "issuer_name_mismatch",
+                        Code::IssuerNameMismatch,
                         format!("X509IssuerName should be `{}`", cert.issuer_name()),
                     ));
                 }
                 if serial.as_deref() != Some(cert.serial_decimal()) {
                     issues.push(problem(
-                        "serial_number_mismatch",
+                        Code::SerialNumberMismatch,
                         format!("X509SerialNumber should be {}", cert.serial_decimal()),
                     ));
                 }
@@ -391,20 +394,20 @@ fn check_qr(
     report: &mut Verification,
 ) {
     let Some(text) = attachment(doc, "QR") else {
-        issues.push(problem("missing_qr", "the document has no QR code").rule("BR-KSA-27"));
+        issues.push(problem(Code::MissingQr, "the document has no QR code").rule("BR-KSA-27"));
         return;
     };
     if text.len() > 1000 {
-        issues.push(problem("qr_too_long", "the QR code is longer than 1000 characters").rule("BR-CL-KSA-14"));
+        issues.push(problem(Code::QrTooLong, "the QR code is longer than 1000 characters").rule("BR-CL-KSA-14"));
     }
     let fields = match qr::decode_fields(&text) {
         Ok(f) => f,
         Err(e) => {
-            issues.push(problem("invalid_qr", format!("the QR code does not decode: {e}")).rule("BR-KSA-27"));
+            issues.push(problem(Code::InvalidQr, format!("the QR code does not decode: {e}")).rule("BR-KSA-27"));
             return;
         }
     };
-    let qr_problem = |what: &str| problem("qr_mismatch", format!("QR {what} does not match the document"));
+    let qr_problem = |what: &str| problem(Code::QrMismatch, format!("QR {what} does not match the document"));
     if let Ok(base) = qr_base_fields(doc) {
         if fields.seller_name != base.seller_name {
             issues.push(qr_problem("tag 1 (seller name)"));
@@ -429,7 +432,7 @@ fn check_qr(
     }
     if fields.invoice_hash.as_deref() != Some(hash_b64) {
         issues.push(problem(
-            "qr_hash_mismatch",
+            Code::QrHashMismatch,
             "QR tag 6 is not the invoice hash (invoiceHash_QRCODE_INVALID)",
         ));
     }
@@ -443,12 +446,12 @@ fn check_qr(
         match (&fields.certificate_signature, report.is_simplified) {
             (Some(sig), true) if sig.as_slice() != cert.signature() => {
                 issues.push(problem(
-                    "qr_mismatch",
+                    Code::QrMismatch,
                     "QR tag 9 is not the certificate's signature (CERTIFICATE_SIGNATURE_QRCODE_INVALID)",
                 ));
             }
             (None, true) => issues.push(problem(
-                "qr_mismatch",
+                Code::QrMismatch,
                 "QR tag 9 (certificate signature) is required on simplified documents",
             )),
             _ => {}

@@ -5,7 +5,7 @@
 //! SignedProperties digest is taken over the serialised text (indentation included), so the
 //! digest input and the embedded element must come from the same characters.
 
-use crate::sha256::Sha256;
+use crate::prim::sha256::Sha256;
 
 /// Values that vary between signatures.
 #[derive(Debug, Clone)]
@@ -40,7 +40,7 @@ const SHA256_ALG: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 
 /// Template values are escaped like canonical text, so that the digest input and the embedded
 /// element stay the same characters.
-use crate::xml::escape_text as escape;
+use crate::c14n::escape_text as escape;
 
 /// Renders `xades:SignedProperties`. With `standalone`, the namespace declarations a standalone
 /// DOM serialisation adds are injected (`xmlns:xades` first on the element, `xmlns:ds` first on
@@ -98,7 +98,7 @@ pub fn signed_properties_digest_input(p: &SignedProperties<'_>) -> String {
 /// `base64(hex(SHA-256(text)))`: the "hex then base64" digest form ZATCA uses for the
 /// SignedProperties and certificate digests (SPEC §7.2–7.3).
 pub fn hex_base64_digest(text: &[u8]) -> String {
-    crate::b64::encode(crate::keys::hex_lower(&Sha256::digest(text)))
+    crate::prim::b64::encode(crate::prim::text::hex_lower(&Sha256::digest(text)))
 }
 
 /// SignedProperties digest (second Reference DigestValue).
