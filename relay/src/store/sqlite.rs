@@ -1558,3 +1558,36 @@ impl Archive for SqliteStore {
         })?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn migrations_apply_once_and_a_changed_one_is_refused() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let url = DatabaseUrl::new(format!("sqlite://{}", dir.path().join("relay.db").display()));
+        let store = SqliteStore::open(&url).await?;
+        store.close().await;
+        drop(store);
+        // Opening again applies nothing.
+        let store = SqliteStore::open(&url).await?;
+        let applied: i64 = store
+            .db
+            .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM _sqlx_migrations", [], |row| row.get(0))?))?;
+        assert_eq!(applied, i64::try_from(MIGRATIONS.len())?);
+        store.close().await;
+        drop(store);
+        // A database whose record of a migration disagrees with the migration's text.
+        let conn = Connection::open(dir.path().join("relay.db"))?;
+        conn.execute("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 3", [])?;
+        drop(conn);
+        let err = SqliteStore::open(&url)
+            .await
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(err.contains("migration 3 (invoices) was changed"), "{err}");
+        Ok(())
+    }
+}
