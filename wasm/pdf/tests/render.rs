@@ -2,8 +2,8 @@
 //! PDF with independent tools: `qpdf --check` (structure), `qpdf --show-attachment` (the
 //! embedded XML is the input, byte for byte), `pdftotext` (every amount and identifier of the
 //! XML is on the page), `pdftoppm` + `zbarimg` (the QR code scans back to the XML's QR text), and
-//! the PDF/A-3b objects (XMP identification, sRGB output intent, associated file, embedded
-//! fonts) in qpdf's uncompressed QDF form.
+//! the PDF/A-3b objects (XMP identification, sRGB output intent, associated file referenced from
+//! the catalog's `/AF`, every font embedded) followed from the catalog in qpdf's JSON.
 //!
 //! The tools come from Debian's poppler-utils, qpdf and zbar-tools (scripts/test.sh installs
 //! them); a missing tool fails the test with the package to install. The PDFs and page-1 PNGs
@@ -157,41 +157,8 @@ fn check(name: &str, source: &Path, dir: &Path) {
     let attached = run("qpdf", "qpdf", &[&format!("--show-attachment={key}"), p]);
     assert!(attached == xml_bytes, "{name}: the embedded XML differs from the input");
 
-    // PDF/A-3b objects, in the uncompressed QDF form.
-    let qdf = dir.join(format!("{name}.qdf.pdf"));
-    let q = qdf.to_str().expect("UTF-8 path");
-    run("qpdf", "qpdf", &["--qdf", "--object-streams=disable", p, q]);
-    let raw = String::from_utf8_lossy(&std::fs::read(&qdf).expect("read the QDF")).into_owned();
-    let _ = std::fs::remove_file(&qdf);
-    for needle in [
-        "/Type /Metadata",
-        "/OutputIntents",
-        "/S /GTS_PDFA1",
-        "/DestOutputProfile",
-        "/EmbeddedFiles",
-        "/AF [",
-        "/AFRelationship /Source",
-    ] {
-        assert!(raw.contains(needle), "{name}: the PDF has no `{needle}`");
-    }
-    assert!(
-        raw.to_ascii_lowercase().contains("/subtype /application#2fxml"),
-        "{name}: the attachment is not application/xml"
-    );
-    let part = raw.contains("<pdfaid:part>3</pdfaid:part>") || raw.contains("pdfaid:part=\"3\"");
-    let conformance =
-        raw.contains("<pdfaid:conformance>B</pdfaid:conformance>") || raw.contains("pdfaid:conformance=\"B\"");
-    assert!(
-        part && conformance,
-        "{name}: the XMP metadata lacks pdfaid part 3 / conformance B"
-    );
-    assert!(raw.contains("sRGB"), "{name}: the output intent is not sRGB");
-    let descriptors = raw.matches("/Type /FontDescriptor").count();
-    let programs = raw.matches("/FontFile2").count() + raw.matches("/FontFile3").count();
-    assert!(
-        descriptors > 0 && programs >= descriptors,
-        "{name}: {descriptors} fonts but {programs} embedded font programs"
-    );
+    // PDF/A-3b objects, followed from the catalog in qpdf's JSON.
+    pdfa_structure(name, p, &xml_bytes);
 
     // Every amount and identifier of the XML is on the page (bidi controls removed).
     let text = String::from_utf8(run("pdftotext", "poppler-utils", &["-enc", "UTF-8", p, "-"])).expect("UTF-8 text");
@@ -231,6 +198,177 @@ fn check(name: &str, source: &Path, dir: &Path) {
         scanned.trim_end_matches('\n'),
         qr_text(&xml_text),
         "{name}: the QR code scans to something else"
+    );
+}
+
+/// The objects of a PDF as qpdf sees them (`qpdf --json=2`, streams decoded and inline).
+struct Objects(serde_json::Map<String, serde_json::Value>);
+
+impl Objects {
+    fn read(pdf: &str) -> Objects {
+        let json = run(
+            "qpdf",
+            "qpdf",
+            &[
+                "--json=2",
+                "--json-key=qpdf",
+                "--json-stream-data=inline",
+                "--decode-level=generalized",
+                pdf,
+            ],
+        );
+        let mut json: serde_json::Value = serde_json::from_slice(&json).expect("qpdf's JSON");
+        match json["qpdf"][1].take() {
+            serde_json::Value::Object(objects) => Objects(objects),
+            other => panic!("no objects in qpdf's JSON: {other}"),
+        }
+    }
+
+    /// An object's value (a stream's dictionary), following an indirect reference.
+    fn get<'a>(&'a self, value: &'a serde_json::Value) -> &'a serde_json::Value {
+        match value.as_str().and_then(|r| self.0.get(&format!("obj:{r}"))) {
+            Some(object) if object.get("stream").is_some() => &object["stream"]["dict"],
+            Some(object) => self.get(&object["value"]),
+            None => value,
+        }
+    }
+
+    /// A stream's decoded bytes.
+    fn data(&self, reference: &serde_json::Value) -> Vec<u8> {
+        use base64::Engine as _;
+        let object = reference
+            .as_str()
+            .and_then(|r| self.0.get(&format!("obj:{r}")))
+            .unwrap_or_else(|| panic!("{reference} is not an object"));
+        let data = object["stream"]["data"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{reference} is not a stream"));
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .expect("base64 stream data")
+    }
+}
+
+/// PDF/A-3b's structure, followed from the catalog: XMP metadata identifying part 3,
+/// conformance B; a GTS_PDFA1 output intent with an RGB ICC profile (sRGB); every font of every
+/// page embedded (a FontFile2/FontFile3 in its descriptor); the XML as an associated file
+/// (`/AF` in the catalog → filespec with `AFRelationship /Source` → an `application/xml`
+/// embedded file equal to the input), also listed in the EmbeddedFiles name tree.
+fn pdfa_structure(name: &str, pdf: &str, xml: &[u8]) {
+    let objects = Objects::read(pdf);
+    let trailer = &objects.0["trailer"]["value"];
+    let catalog = objects.get(&trailer["/Root"]);
+    assert_eq!(catalog["/Type"], "/Catalog", "{name}: no catalog");
+
+    let metadata = &catalog["/Metadata"];
+    assert_eq!(objects.get(metadata)["/Subtype"], "/XML", "{name}: metadata is not XMP");
+    let xmp = String::from_utf8(objects.data(metadata)).expect("UTF-8 XMP");
+    let part = xmp.contains("<pdfaid:part>3</pdfaid:part>") || xmp.contains("pdfaid:part=\"3\"");
+    let conformance =
+        xmp.contains("<pdfaid:conformance>B</pdfaid:conformance>") || xmp.contains("pdfaid:conformance=\"B\"");
+    assert!(
+        part && conformance,
+        "{name}: the XMP lacks pdfaid part 3 / conformance B"
+    );
+
+    let intents = objects
+        .get(&catalog["/OutputIntents"])
+        .as_array()
+        .expect("OutputIntents array");
+    assert_eq!(intents.len(), 1, "{name}: {} output intents", intents.len());
+    let intent = objects.get(&intents[0]);
+    assert_eq!(intent["/S"], "/GTS_PDFA1", "{name}: the output intent is not PDF/A's");
+    let condition = format!("{} {}", intent["/OutputCondition"], intent["/Info"]);
+    assert!(
+        condition.contains("sRGB"),
+        "{name}: the output intent is not sRGB: {condition}"
+    );
+    let profile = &intent["/DestOutputProfile"];
+    assert_eq!(
+        objects.get(profile)["/N"],
+        3,
+        "{name}: the ICC profile is not 3-component"
+    );
+    let icc = objects.data(profile);
+    assert_eq!(
+        icc.get(16..20),
+        Some(&b"RGB "[..]),
+        "{name}: the ICC profile is not RGB"
+    );
+    assert_eq!(icc.get(36..40), Some(&b"acsp"[..]), "{name}: not an ICC profile");
+
+    let mut fonts = 0;
+    let mut pages = vec![objects.get(&catalog["/Pages"])];
+    while let Some(node) = pages.pop() {
+        if let Some(kids) = node["/Kids"].as_array() {
+            pages.extend(kids.iter().map(|k| objects.get(k)));
+            continue;
+        }
+        let resources = objects.get(&node["/Resources"]);
+        let Some(page_fonts) = objects.get(&resources["/Font"]).as_object() else {
+            continue;
+        };
+        for font in page_fonts.values() {
+            let font = objects.get(font);
+            let descendants = objects
+                .get(&font["/DescendantFonts"])
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let leaves: Vec<&serde_json::Value> = if descendants.is_empty() {
+                vec![font]
+            } else {
+                descendants.iter().map(|d| objects.get(d)).collect()
+            };
+            for leaf in leaves {
+                let descriptor = objects.get(&leaf["/FontDescriptor"]);
+                let program = ["/FontFile", "/FontFile2", "/FontFile3"]
+                    .iter()
+                    .find(|k| descriptor.get(**k).is_some())
+                    .unwrap_or_else(|| panic!("{name}: font {} is not embedded", leaf["/BaseFont"]));
+                assert!(
+                    !objects.data(&descriptor[*program]).is_empty(),
+                    "{name}: font {} has an empty program",
+                    leaf["/BaseFont"]
+                );
+                fonts += 1;
+            }
+        }
+    }
+    assert!(fonts > 0, "{name}: no fonts");
+
+    let associated = objects
+        .get(&catalog["/AF"])
+        .as_array()
+        .expect("the catalog's /AF array");
+    assert_eq!(associated.len(), 1, "{name}: {} associated files", associated.len());
+    let filespec = objects.get(&associated[0]);
+    assert_eq!(
+        filespec["/Type"], "/Filespec",
+        "{name}: /AF does not name a file specification"
+    );
+    assert_eq!(
+        filespec["/AFRelationship"], "/Source",
+        "{name}: AFRelationship is not Source"
+    );
+    let file = &objects.get(&filespec["/EF"])["/F"];
+    let subtype = objects.get(file)["/Subtype"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        subtype == "/application#2fxml" || subtype == "/application/xml",
+        "{name}: the attachment is {subtype}, not application/xml"
+    );
+    assert!(
+        objects.data(file) == xml,
+        "{name}: the associated file is not the input XML"
+    );
+    let tree = objects.get(&objects.get(&catalog["/Names"])["/EmbeddedFiles"]);
+    let listed = tree["/Names"].as_array().expect("EmbeddedFiles names");
+    assert!(
+        listed.iter().any(|v| v == &associated[0]),
+        "{name}: the associated file is not in the EmbeddedFiles name tree"
     );
 }
 
