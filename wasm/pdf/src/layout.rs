@@ -48,6 +48,23 @@ struct Col {
     align: Align,
 }
 
+const fn col(en: &'static str, ar: &'static str, w: f32, align: Align) -> Col {
+    Col { en, ar, w, align }
+}
+
+/// One text of a table cell (a cell has one or more, each wrapped to the column).
+type Cell = (String, Weight, Rgb);
+
+/// A cell's main text.
+fn main_text(text: impl Into<String>) -> Cell {
+    (text.into(), Weight::Regular, INK)
+}
+
+/// A cell's secondary text (smaller, muted): discounts under a description, a rate's category.
+fn sub_text(text: impl Into<String>) -> Cell {
+    (text.into(), Weight::Regular, MUTED)
+}
+
 struct Composer {
     fonts: &'static Fonts,
     pages: Vec<Vec<Op>>,
@@ -162,6 +179,19 @@ impl Composer {
         h + 2.0
     }
 
+    /// A table under its heading: the header row, then the rows (striped), breaking pages with
+    /// the header repeated. `keep` is the height of the first rows that must stay on the page
+    /// of the heading.
+    fn table(&mut self, en: &'static str, ar: &'static str, cols: &[Col], rows: Vec<Vec<Vec<Cell>>>, keep: f32) {
+        self.ensure(19.0 + 25.0 + keep);
+        self.heading(en, ar);
+        self.table_header(cols);
+        for (i, cells) in rows.into_iter().enumerate() {
+            self.table_row(cols, cells, i % 2 == 1);
+        }
+        self.y += 12.0;
+    }
+
     fn table_header(&mut self, cols: &[Col]) {
         self.rect(LEFT, self.y, WIDTH, 25.0, HEAD_FILL);
         let mut x = LEFT;
@@ -178,7 +208,7 @@ impl Composer {
     }
 
     /// One table row of wrapped cells; breaks the page (repeating the header) when it does not fit.
-    fn table_row(&mut self, cols: &[Col], cells: Vec<Vec<(String, Weight, Rgb)>>, stripe: bool) {
+    fn table_row(&mut self, cols: &[Col], cells: Vec<Vec<Cell>>, stripe: bool) {
         let mut shaped: Vec<Vec<(Line, Rgb)>> = Vec::with_capacity(cells.len());
         for (col, cell) in cols.iter().zip(cells) {
             let mut lines = Vec::new();
@@ -490,209 +520,132 @@ pub fn compose(inv: &Invoice, hijri: &str) -> Result<Vec<Vec<Op>>, Error> {
     }
 
     // Line items.
-    c.ensure(19.0 + 25.0 + 26.0);
-    c.heading("Items", "تفاصيل السلع أو الخدمات");
     let cols = [
-        Col {
-            en: "#",
-            ar: "م",
-            w: 27.0,
-            align: Align::Left,
-        },
-        Col {
-            en: "Description",
-            ar: "الوصف",
-            w: 159.0,
-            align: Align::Left,
-        },
-        Col {
-            en: "Quantity",
-            ar: "الكمية",
-            w: 50.0,
-            align: Align::Right,
-        },
-        Col {
-            en: "Unit price",
-            ar: "سعر الوحدة",
-            w: 62.0,
-            align: Align::Right,
-        },
-        Col {
-            en: "Net amount",
-            ar: "المبلغ الخاضع",
-            w: 66.0,
-            align: Align::Right,
-        },
-        Col {
-            en: "VAT %",
-            ar: "النسبة",
-            w: 37.0,
-            align: Align::Right,
-        },
-        Col {
-            en: "VAT amount",
-            ar: "مبلغ الضريبة",
-            w: 60.0,
-            align: Align::Right,
-        },
-        Col {
-            en: "Total incl. VAT",
-            ar: "الإجمالي مع الضريبة",
-            w: WIDTH - 461.0,
-            align: Align::Right,
-        },
+        col("#", "م", 27.0, Align::Left),
+        col("Description", "الوصف", 159.0, Align::Left),
+        col("Quantity", "الكمية", 50.0, Align::Right),
+        col("Unit price", "سعر الوحدة", 62.0, Align::Right),
+        col("Net amount", "المبلغ الخاضع", 66.0, Align::Right),
+        col("VAT %", "النسبة", 37.0, Align::Right),
+        col("VAT amount", "مبلغ الضريبة", 60.0, Align::Right),
+        col("Total incl. VAT", "الإجمالي مع الضريبة", WIDTH - 461.0, Align::Right),
     ];
-    c.table_header(&cols);
-    for (i, line) in inv.lines.iter().enumerate() {
-        let main = |s: &str| (s.to_owned(), Weight::Regular, INK);
-        let sub = |s: String| (s, Weight::Regular, MUTED);
-        let mut description = vec![main(&line.name)];
-        for (charge, amount, reason) in &line.adjustments {
-            let (en, ar) = if *charge {
-                ("Charge", "رسوم")
+    let rows = inv
+        .lines
+        .iter()
+        .map(|line| {
+            let mut description = vec![main_text(&line.name)];
+            for (charge, amount, reason) in &line.adjustments {
+                let (en, ar) = if *charge {
+                    ("Charge", "رسوم")
+                } else {
+                    ("Discount", "خصم")
+                };
+                description.push(sub_text(join(
+                    &[&format!("{en} | {ar}: {}", money(amount)), reason],
+                    " · ",
+                )));
+            }
+            let mut price = vec![main_text(&line.price.value)];
+            if !line.base_quantity.is_empty() {
+                price.push(sub_text(format!("per {}", line.base_quantity)));
+            }
+            let percent = if line.percent.is_empty() {
+                line.category.clone()
             } else {
-                ("Discount", "خصم")
+                format!("{}%", line.percent)
             };
-            description.push(sub(join(&[&format!("{en} | {ar}: {}", money(amount)), reason], " · ")));
-        }
-        let quantity = vec![main(&join(&[&line.quantity, &line.unit], " "))];
-        let mut price = vec![main(&line.price.value)];
-        if !line.base_quantity.is_empty() {
-            price.push(sub(format!("per {}", line.base_quantity)));
-        }
-        let percent = if line.percent.is_empty() {
-            line.category.clone()
-        } else {
-            format!("{}%", line.percent)
-        };
-        let cells = vec![
-            vec![main(&line.id)],
-            description,
-            quantity,
-            price,
-            vec![main(&line.net.value)],
-            // The standard rate needs no code; Z, E and O are worth a second look.
-            if line.category == "S" || line.percent.is_empty() {
-                vec![main(&percent)]
-            } else {
-                vec![main(&percent), sub(line.category.clone())]
-            },
-            vec![main(&line.vat.value)],
-            vec![main(&line.total.value)],
-        ];
-        c.table_row(&cols, cells, i % 2 == 1);
-    }
-    c.y += 12.0;
+            vec![
+                vec![main_text(&line.id)],
+                description,
+                vec![main_text(join(&[&line.quantity, &line.unit], " "))],
+                price,
+                vec![main_text(&line.net.value)],
+                // The standard rate needs no code; Z, E and O are worth a second look.
+                if line.category == "S" || line.percent.is_empty() {
+                    vec![main_text(percent)]
+                } else {
+                    vec![main_text(percent), sub_text(&line.category)]
+                },
+                vec![main_text(&line.vat.value)],
+                vec![main_text(&line.total.value)],
+            ]
+        })
+        .collect();
+    c.table("Items", "تفاصيل السلع أو الخدمات", &cols, rows, 26.0);
 
     // Document-level allowances and charges.
     if !inv.allowances.is_empty() {
-        c.ensure(19.0 + 25.0 + 18.0 * inv.allowances.len().min(4) as f32);
-        c.heading("Document allowances and charges", "الخصومات والرسوم على مستوى المستند");
         let cols = [
-            Col {
-                en: "Type",
-                ar: "النوع",
-                w: 110.0,
-                align: Align::Left,
-            },
-            Col {
-                en: "Reason",
-                ar: "السبب",
-                w: 227.0,
-                align: Align::Left,
-            },
-            Col {
-                en: "VAT category",
-                ar: "فئة الضريبة",
-                w: 80.0,
-                align: Align::Right,
-            },
-            Col {
-                en: "Amount",
-                ar: "المبلغ",
-                w: WIDTH - 417.0,
-                align: Align::Right,
-            },
+            col("Type", "النوع", 110.0, Align::Left),
+            col("Reason", "السبب", 227.0, Align::Left),
+            col("VAT category", "فئة الضريبة", 80.0, Align::Right),
+            col("Amount", "المبلغ", WIDTH - 417.0, Align::Right),
         ];
-        c.table_header(&cols);
-        for (i, ac) in inv.allowances.iter().enumerate() {
-            let kind = if ac.charge {
-                "Charge | رسوم"
-            } else {
-                "Allowance | خصم"
-            };
-            let reason = join(&[&ac.reason, &ac.reason_code], " · ");
-            let cat = if ac.percent.is_empty() {
-                ac.category.clone()
-            } else {
-                format!("{} {}%", ac.category, ac.percent)
-            };
-            let cells = vec![
-                vec![(kind.to_owned(), Weight::Regular, INK)],
-                vec![(reason, Weight::Regular, INK)],
-                vec![(cat, Weight::Regular, INK)],
-                vec![(money(&ac.amount), Weight::Regular, INK)],
-            ];
-            c.table_row(&cols, cells, i % 2 == 1);
-        }
-        c.y += 12.0;
+        let rows = inv
+            .allowances
+            .iter()
+            .map(|ac| {
+                let kind = if ac.charge {
+                    "Charge | رسوم"
+                } else {
+                    "Allowance | خصم"
+                };
+                let category = if ac.percent.is_empty() {
+                    ac.category.clone()
+                } else {
+                    format!("{} {}%", ac.category, ac.percent)
+                };
+                vec![
+                    vec![main_text(kind)],
+                    vec![main_text(join(&[&ac.reason, &ac.reason_code], " · "))],
+                    vec![main_text(category)],
+                    vec![main_text(money(&ac.amount))],
+                ]
+            })
+            .collect();
+        let keep = 18.0 * inv.allowances.len().min(4) as f32;
+        c.table(
+            "Document allowances and charges",
+            "الخصومات والرسوم على مستوى المستند",
+            &cols,
+            rows,
+            keep,
+        );
     }
 
     // VAT breakdown.
-    c.ensure(19.0 + 25.0 + 26.0 * inv.subtotals.len().clamp(1, 4) as f32);
-    c.heading("VAT breakdown", "ملخص ضريبة القيمة المضافة");
     let cols = [
-        Col {
-            en: "VAT category",
-            ar: "فئة الضريبة",
-            w: 257.0,
-            align: Align::Left,
-        },
-        Col {
-            en: "VAT rate",
-            ar: "نسبة الضريبة",
-            w: 60.0,
-            align: Align::Right,
-        },
-        Col {
-            en: "Taxable amount",
-            ar: "المبلغ الخاضع للضريبة",
-            w: 105.0,
-            align: Align::Right,
-        },
-        Col {
-            en: "VAT amount",
-            ar: "مبلغ الضريبة",
-            w: WIDTH - 422.0,
-            align: Align::Right,
-        },
+        col("VAT category", "فئة الضريبة", 257.0, Align::Left),
+        col("VAT rate", "نسبة الضريبة", 60.0, Align::Right),
+        col("Taxable amount", "المبلغ الخاضع للضريبة", 105.0, Align::Right),
+        col("VAT amount", "مبلغ الضريبة", WIDTH - 422.0, Align::Right),
     ];
-    c.table_header(&cols);
-    for (i, s) in inv.subtotals.iter().enumerate() {
-        let (en, ar) = category(&s.category);
-        let mut label = vec![(format!("{} · {en} | {ar}", s.category), Weight::Regular, INK)];
-        if !s.exemption_code.is_empty() || !s.exemption_reason.is_empty() {
-            label.push(("Exemption reason · سبب الإعفاء".to_owned(), Weight::Regular, MUTED));
-            label.push((
-                join(&[&s.exemption_code, &s.exemption_reason], " — "),
-                Weight::Regular,
-                MUTED,
-            ));
-        }
-        let percent = if s.percent.is_empty() {
-            String::new()
-        } else {
-            format!("{}%", s.percent)
-        };
-        let cells = vec![
-            label,
-            vec![(percent, Weight::Regular, INK)],
-            vec![(money(&s.taxable), Weight::Regular, INK)],
-            vec![(money(&s.tax), Weight::Regular, INK)],
-        ];
-        c.table_row(&cols, cells, i % 2 == 1);
-    }
-    c.y += 12.0;
+    let rows = inv
+        .subtotals
+        .iter()
+        .map(|s| {
+            let (en, ar) = category(&s.category);
+            let mut label = vec![main_text(format!("{} · {en} | {ar}", s.category))];
+            if !s.exemption_code.is_empty() || !s.exemption_reason.is_empty() {
+                label.push(sub_text("Exemption reason · سبب الإعفاء"));
+                label.push(sub_text(join(&[&s.exemption_code, &s.exemption_reason], " — ")));
+            }
+            let percent = if s.percent.is_empty() {
+                String::new()
+            } else {
+                format!("{}%", s.percent)
+            };
+            vec![
+                label,
+                vec![main_text(percent)],
+                vec![main_text(money(&s.taxable))],
+                vec![main_text(money(&s.tax))],
+            ]
+        })
+        .collect();
+    let keep = 26.0 * inv.subtotals.len().clamp(1, 4) as f32;
+    c.table("VAT breakdown", "ملخص ضريبة القيمة المضافة", &cols, rows, keep);
 
     // Totals.
     let mut rows: Vec<(&'static str, &'static str, String)> = Vec::new();
