@@ -27,8 +27,8 @@ use zatca_core::ubl::ChainInputs;
 use crate::AppState;
 use crate::authority::{AuthorityError, CallContext, Credentials, DocumentSubmission, SubmissionResult};
 use crate::domain::{
-    Custody, Detail, DocumentKind, EgsUnit, Environment, Invoice, InvoiceKind, InvoiceStatus, InvoiceTypes, Job,
-    JobKind, LineSummary, OnboardingStatus, SubmitJob, TimelineEntry,
+    ChainCheck, ChainStatus, Custody, Detail, DocumentKind, EgsUnit, Environment, Invoice, InvoiceKind, InvoiceStatus,
+    InvoiceTypes, Job, JobKind, LineSummary, OnboardingStatus, SubmitJob, TimelineEntry,
 };
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::onboarding::{JobOutcome, key_context, production_credentials};
@@ -304,23 +304,12 @@ pub struct SignedRequest {
     pub idempotency_key: Option<String>,
 }
 
-/// What the relay noticed about a device document's place in the unit's chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainCheck {
-    /// `continuous`, `gap`, `fork` or `out_of_order`.
-    pub status: &'static str,
-    /// The ICV the relay expected.
-    pub expected_icv: i64,
-    /// The PIH the relay expected.
-    pub expected_pih: String,
-}
-
 /// A device document, recorded (or the one the same bytes recorded before).
 #[derive(Debug, Clone)]
 pub struct RecordedSigned {
     /// The invoice.
     pub invoice: Invoice,
-    /// Its place in the chain (for a repeat: as it was checked now).
+    /// Its place in the chain (for a repeat: as recorded the first time).
     pub chain: ChainCheck,
 }
 
@@ -333,8 +322,7 @@ pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest
     if let Some(key) = &request.idempotency_key {
         if let Some(existing) = state.store.invoice_by_idempotency_key(auth.account.id, key).await? {
             let created = replay(existing, &hash_key)?;
-            let unit = resolve_unit(state, auth, Some(&created.invoice.egs_unit_id.to_string())).await?;
-            let chain = chain_check(&unit, created.invoice.icv, None);
+            let chain = recorded_chain(state, auth, &created.invoice).await?;
             return Ok(RecordedSigned {
                 invoice: created.invoice,
                 chain,
@@ -425,10 +413,10 @@ pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest
         .await?
         .ok_or(ErrorCode::EgsUnitNotFound)?;
     let chain = chain_check(&unit, icv, verification.pih.as_deref());
-    let note = (chain.status != "continuous").then(|| {
+    let note = (chain.status != ChainStatus::Continuous).then(|| {
         format!(
             "{} at ICV {icv}: the relay expected ICV {} with PIH {} ({})",
-            chain.status,
+            chain.status.as_str(),
             chain.expected_icv,
             chain.expected_pih,
             crate::domain::iso(Utc::now())
@@ -457,6 +445,7 @@ pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest
         original_invoice_id: None,
         has_buyer: document.has_buyer,
         device_signed: true,
+        chain: Some(chain.clone()),
         line_items: document.lines,
         messages: Vec::new(),
         report_deadline: report_deadline(&verification.issue_date, &verification.issue_time, kind, now),
@@ -487,6 +476,7 @@ pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest
                 .invoice_by_id(id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("invoice {id} vanished"))?;
+            let chain = existing.chain.clone().unwrap_or(chain);
             return Ok(RecordedSigned {
                 invoice: existing,
                 chain,
@@ -504,18 +494,28 @@ pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest
     Ok(RecordedSigned { invoice, chain })
 }
 
+/// The chain check a device document got when it was first recorded (documents recorded
+/// before the relay kept it: checked against the chain as it is now).
+async fn recorded_chain(state: &AppState, auth: &Auth, invoice: &Invoice) -> AppResult<ChainCheck> {
+    if let Some(chain) = &invoice.chain {
+        return Ok(chain.clone());
+    }
+    let unit = resolve_unit(state, auth, Some(&invoice.egs_unit_id.to_string())).await?;
+    Ok(chain_check(&unit, invoice.icv, None))
+}
+
 /// Where a device document stands against the unit's chain head.
 fn chain_check(unit: &EgsUnit, icv: i64, pih: Option<&str>) -> ChainCheck {
     let expected_icv = unit.invoice_counter + 1;
     let expected_pih = unit.last_invoice_hash.clone();
     let status = if icv < expected_icv {
-        "out_of_order"
+        ChainStatus::OutOfOrder
     } else if icv > expected_icv {
-        "gap"
+        ChainStatus::Gap
     } else if pih.is_some_and(|p| p != expected_pih) {
-        "fork"
+        ChainStatus::Fork
     } else {
-        "continuous"
+        ChainStatus::Continuous
     };
     ChainCheck {
         status,
@@ -653,6 +653,7 @@ async fn issue(state: &AppState, unit: &EgsUnit, draft: Draft) -> AppResult<Invo
             original_invoice_id: draft.original_id,
             has_buyer: draft.input.buyer.is_some(),
             device_signed: false,
+            chain: None,
             line_items: draft.lines.clone(),
             messages: Vec::new(),
             report_deadline: report_deadline(&draft.input.invoice_date, &draft.input.invoice_time, draft.kind, now),

@@ -731,6 +731,8 @@ async fn device_signed_invoices_are_verified_chained_and_reported_once() {
     let (status, again) = post_with_key(&t, "/v1/invoices/signed", &key, None, &body).await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["invoice_id"], answer["invoice_id"]);
+    // ... with the first answer's place in the chain, not one checked against the moved head.
+    assert_eq!(again["chain"], answer["chain"], "{again}");
     assert_eq!(
         t.sims
             .sandbox

@@ -11,6 +11,43 @@ use uuid::Uuid;
 
 use super::{Detail, Environment};
 
+/// A device document's place in its unit's chain, against the relay's record of the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainStatus {
+    /// The next ICV, chained to the previous document's hash.
+    Continuous,
+    /// A later ICV than the next one: documents are missing in between.
+    Gap,
+    /// The next ICV, but its PIH is not the previous document's hash.
+    Fork,
+    /// An ICV the chain has already passed.
+    OutOfOrder,
+}
+
+impl ChainStatus {
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChainStatus::Continuous => "continuous",
+            ChainStatus::Gap => "gap",
+            ChainStatus::Fork => "fork",
+            ChainStatus::OutOfOrder => "out_of_order",
+        }
+    }
+}
+
+/// What the relay noticed about a device document's place in the unit's chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainCheck {
+    /// Where it stands.
+    pub status: ChainStatus,
+    /// The ICV the relay expected.
+    pub expected_icv: i64,
+    /// The PIH the relay expected.
+    pub expected_pih: String,
+}
+
 /// Simplified (B2C, reported within 24 hours) or standard (B2B, cleared before delivery).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -251,6 +288,8 @@ pub struct Invoice {
     pub has_buyer: bool,
     /// Signed on the device (device custody) rather than by the relay.
     pub device_signed: bool,
+    /// Device documents: their place in the unit's chain when recorded.
+    pub chain: Option<ChainCheck>,
     /// Lines as the API shows them.
     pub line_items: Vec<LineSummary>,
     /// ZATCA's latest messages (warnings on acceptance, errors on rejection).

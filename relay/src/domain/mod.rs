@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 pub use accounts::{Account, ApiKey};
 pub use audit::AuditEntry;
 pub use invoices::{
-    DocumentKind, IllegalInvoiceTransition, Invoice, InvoiceKind, InvoiceStatus, LineSummary, TimelineEntry,
+    ChainCheck, ChainStatus, DocumentKind, IllegalInvoiceTransition, Invoice, InvoiceKind, InvoiceStatus, LineSummary,
+    TimelineEntry,
 };
 pub use jobs::{Job, JobKind, OnboardJob, SubmitJob};
 pub use units::{

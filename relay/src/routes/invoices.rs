@@ -226,7 +226,7 @@ async fn create_signed(
             v.set(
                 "chain",
                 json!({
-                    "status": recorded.chain.status,
+                    "status": recorded.chain.status.as_str(),
                     "expected_icv": recorded.chain.expected_icv,
                     "expected_pih": recorded.chain.expected_pih,
                 }),
@@ -396,6 +396,9 @@ async fn list(
                 ("total", amount(i.total)),
                 ("invoice_date", json!(i.invoice_date)),
                 ("created_at", json!(iso(i.created_at))),
+                // Beyond the documented fields: what a till's list needs to flag late reporting.
+                ("egs_unit_id", json!(i.egs_unit_id)),
+                ("report_deadline", json!(i.report_deadline.map(iso))),
             ])
         })
         .collect();

@@ -44,6 +44,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0002_compliance_attempts.sql"),
     ),
     (3, "invoices", include_str!("../../migrations/sqlite/0003_invoices.sql")),
+    (
+        4,
+        "invoice chain",
+        include_str!("../../migrations/sqlite/0004_invoice_chain.sql"),
+    ),
 ];
 
 /// How often the checkpointer copies the WAL into the database file.
@@ -323,6 +328,9 @@ fn invoice_from_row(row: &Row<'_>) -> StoreResult<Invoice> {
         original_invoice_id: opt_uuid_col(row, "original_invoice_id")?,
         has_buyer: col::<i64>(row, "has_buyer")? != 0,
         device_signed: col::<i64>(row, "device_signed")? != 0,
+        chain: col::<Option<String>>(row, "chain")?
+            .map(|text| serde_json::from_str(&text).map_err(|e| decode_err("chain", e)))
+            .transpose()?,
         line_items: serde_json::from_str(&lines).map_err(|e| decode_err("line_items", e))?,
         messages: serde_json::from_str(&messages).map_err(|e| decode_err("messages", e))?,
         report_deadline: opt_time_col(row, "report_deadline")?,
@@ -1457,6 +1465,7 @@ fn archive(conn: &Connection, invoice_id: Uuid, kind: ArchiveKind, xml: &[u8]) -
 struct InvoiceRow {
     line_items: String,
     messages: String,
+    chain: Option<String>,
 }
 
 impl InvoiceRow {
@@ -1464,6 +1473,7 @@ impl InvoiceRow {
         Ok(InvoiceRow {
             line_items: json_text(&invoice.line_items)?,
             messages: json_text(&invoice.messages)?,
+            chain: invoice.chain.as_ref().map(json_text).transpose()?,
         })
     }
 }
@@ -1474,8 +1484,8 @@ fn insert_invoice(conn: &Connection, invoice: &Invoice, row: &InvoiceRow) -> Sto
         "INSERT INTO invoices (id, account_id, egs_unit_id, environment, uuid, invoice_number, invoice_type, \
          document_type, status, icv, invoice_hash, currency, subtotal, vat, total, invoice_date, invoice_time, \
          qr_code, original_invoice_id, has_buyer, device_signed, line_items, messages, report_deadline, \
-         reported_at, cleared_at, idempotency_key, request_hash, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         reported_at, cleared_at, idempotency_key, request_hash, created_at, updated_at, chain) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         invoice.id.to_string(),
@@ -1508,6 +1518,7 @@ fn insert_invoice(conn: &Connection, invoice: &Invoice, row: &InvoiceRow) -> Sto
         invoice.request_hash,
         to_millis(invoice.created_at),
         to_millis(invoice.updated_at),
+        row.chain,
     ])?;
     conn.prepare_cached("INSERT INTO invoice_events (invoice_id, status, at, messages) VALUES (?, ?, ?, NULL)")?
         .execute(params![
