@@ -802,14 +802,48 @@ async fn submit_inner(state: &AppState, unit_id: Uuid, invoice_id: Uuid, inline:
         uuid: &invoice.uuid,
         invoice_base64: &body,
     };
-    let result = match invoice.invoice_type {
-        InvoiceKind::Simplified => state.authority.report_invoice(ctx, &creds, &document).await,
-        InvoiceKind::Standard => state.authority.clear_invoice(ctx, &creds, &document).await,
+    let (operation, result) = match invoice.invoice_type {
+        InvoiceKind::Simplified => (
+            "reporting",
+            state.authority.report_invoice(ctx, &creds, &document).await,
+        ),
+        InvoiceKind::Standard => ("clearance", state.authority.clear_invoice(ctx, &creds, &document).await),
     };
+    count_outcome(state, operation, &result);
     match result {
         Ok(result) => record_answer(state, invoice, entries, result).await,
         Err(err) => record_failure(state, invoice, entries, err, inline).await,
     }
+}
+
+/// Counts ZATCA's answer for the metrics: its outcome, and ZATCA's first message code (else the
+/// HTTP status, or `timeout` / `transport` when there was no answer).
+fn count_outcome(state: &AppState, operation: &str, result: &Result<SubmissionResult, AuthorityError>) {
+    use crate::metrics::ZatcaOutcome;
+    let (outcome, first, status) = match result {
+        Ok(r) if r.duplicate => (ZatcaOutcome::Duplicate, r.warnings.first(), Some(r.status)),
+        Ok(r) if r.accepted() => (ZatcaOutcome::Accepted, r.warnings.first(), Some(r.status)),
+        Ok(r) => (ZatcaOutcome::Rejected, r.errors.first(), Some(r.status)),
+        Err(err) => {
+            let outcome = if err.is_retryable() {
+                ZatcaOutcome::Unavailable
+            } else {
+                ZatcaOutcome::Rejected
+            };
+            let status = match err {
+                AuthorityError::Status { status, .. } => Some(*status),
+                _ => None,
+            };
+            (outcome, err.messages().first(), status)
+        }
+    };
+    let code = match (first, status, result) {
+        (Some(crate::authority::ZatcaMessage { code: Some(code), .. }), _, _) if !code.is_empty() => code.clone(),
+        (_, Some(status), _) => status.to_string(),
+        (_, None, Err(AuthorityError::Transport { timeout: true, .. })) => "timeout".to_owned(),
+        _ => "transport".to_owned(),
+    };
+    state.metrics.zatca(operation, outcome, &code);
 }
 
 fn details(messages: &[crate::authority::ZatcaMessage]) -> Vec<Detail> {

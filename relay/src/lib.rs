@@ -12,6 +12,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod invoicing;
+pub mod metrics;
 pub mod onboarding;
 pub mod queue;
 pub mod retention;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub master_key: Arc<MasterKey>,
     /// Wakes the worker when a job is enqueued.
     pub jobs: Arc<tokio::sync::Notify>,
+    /// Counters and histograms for `GET /metrics`.
+    pub metrics: Arc<metrics::Metrics>,
     /// Units with an operation in flight (one at a time per unit).
     busy: Arc<Mutex<HashSet<Uuid>>>,
     /// Per unit: the lock held while a document takes the next chain position, guarding the
@@ -125,6 +128,7 @@ impl AppState {
             config,
             master_key: Arc::new(master_key),
             jobs: Arc::new(tokio::sync::Notify::new()),
+            metrics: Arc::new(metrics::Metrics::default()),
             busy: Arc::new(Mutex::new(HashSet::new())),
             chains: Arc::new(Mutex::new(HashMap::new())),
             signers: Arc::new(Mutex::new(HashMap::new())),

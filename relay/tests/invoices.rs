@@ -593,6 +593,42 @@ async fn zatca_faults_are_retried_until_every_invoice_is_reported_or_cleared() {
             .any(|e| e["status"] == "retrying");
     }
     assert!(saw_retry);
+
+    // The metrics saw it all: 15 simplified and 5 standard creates, ZATCA's answers (accepted
+    // 20 times, unavailable for the injected faults), an empty queue, one healthy certificate.
+    let metrics = reqwest::get(format!("{}/metrics", t.http.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let sum = |name: &str, labels: &[&str]| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(name) && labels.iter().all(|x| l.contains(x)))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let simplified = ["route=\"/v1/invoices/simplified\"", "status=\"200\""];
+    assert_eq!(sum("relay_http_requests_total{", &simplified), 15.0, "{metrics}");
+    assert_eq!(
+        sum("relay_http_request_duration_seconds_count{", &simplified[..1]),
+        15.0
+    );
+    let accepted = ["outcome=\"accepted\""];
+    assert_eq!(sum("relay_zatca_submissions_total{", &accepted), 20.0, "{metrics}");
+    assert!(sum("relay_zatca_submissions_total{", &["outcome=\"unavailable\""]) > 0.0);
+    assert_eq!(sum("relay_queue_jobs ", &[]), 0.0, "{metrics}");
+    assert_eq!(sum("relay_oldest_unsettled_invoice_age_seconds ", &[]), 0.0);
+    assert_eq!(sum("relay_invoices_past_deadline ", &[]), 0.0);
+    assert_eq!(sum("relay_certificates{", &["health=\"healthy\""]), 1.0, "{metrics}");
+    for path in ["/healthz", "/readyz", "/health"] {
+        let status = reqwest::get(format!("{}{path}", t.http.base))
+            .await
+            .expect(path)
+            .status();
+        assert_eq!(status, 200, "{path}");
+    }
     let _ = Method::GET;
     t.relay.shutdown().await.expect("shutdown");
 }

@@ -19,8 +19,8 @@ pub use invoices::{
 };
 pub use jobs::{Job, JobKind, OnboardJob, SubmitJob};
 pub use units::{
-    Address, ComplianceDocument, ComplianceKind, Custody, EgsUnit, Environment, IllegalTransition, InvoiceTypes,
-    OnboardingStatus, SellerProfile, StoredCsid,
+    Address, CertHealth, ComplianceDocument, ComplianceKind, Custody, EgsUnit, Environment, IllegalTransition,
+    InvoiceTypes, OnboardingStatus, SellerProfile, StoredCsid,
 };
 
 /// One message about a failure: an input field's problem or one of ZATCA's messages.

@@ -413,3 +413,49 @@ mod tests_support {
         }
     }
 }
+
+/// A production certificate's health: `expiring_soon` at 30 days or less, `critical` at 7 or
+/// less (renew now: an expired certificate stops reporting and clearance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertHealth {
+    /// No certificate yet.
+    None,
+    /// More than 30 days left.
+    Healthy,
+    /// 30 days or less.
+    ExpiringSoon,
+    /// 7 days or less.
+    Critical,
+    /// Past its end.
+    Expired,
+}
+
+impl CertHealth {
+    /// The health of a certificate ending at `expires`, at `now`.
+    pub fn of(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Self {
+        let Some(at) = expires else {
+            return CertHealth::None;
+        };
+        let days = (at - now).num_days();
+        if at <= now {
+            CertHealth::Expired
+        } else if days <= 7 {
+            CertHealth::Critical
+        } else if days <= 30 {
+            CertHealth::ExpiringSoon
+        } else {
+            CertHealth::Healthy
+        }
+    }
+
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertHealth::None => "none",
+            CertHealth::Healthy => "healthy",
+            CertHealth::ExpiringSoon => "expiring_soon",
+            CertHealth::Critical => "critical",
+            CertHealth::Expired => "expired",
+        }
+    }
+}

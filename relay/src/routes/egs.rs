@@ -337,22 +337,13 @@ async fn cannot_delete() -> AppError {
     )
 }
 
-/// Certificate health: `healthy`, `expiring_soon` (30 days or less), `expired`, or `none`.
+/// Certificate health (`healthy`, `expiring_soon`, `critical`, `expired` or `none`) and the
+/// days left.
 fn cert_health(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> (&'static str, Option<i64>) {
-    match expires {
-        None => ("none", None),
-        Some(at) => {
-            let days = (at - now).num_days();
-            let health = if at <= now {
-                "expired"
-            } else if days <= 30 {
-                "expiring_soon"
-            } else {
-                "healthy"
-            };
-            (health, Some(days))
-        }
-    }
+    (
+        crate::domain::CertHealth::of(expires, now).as_str(),
+        expires.map(|at| (at - now).num_days()),
+    )
 }
 
 /// The status document: the documented fields first, in the documented order, then the
@@ -784,6 +775,7 @@ mod tests {
             cert_health(Some(now + chrono::Duration::days(10)), now).0,
             "expiring_soon"
         );
+        assert_eq!(cert_health(Some(now + chrono::Duration::days(6)), now).0, "critical");
         assert_eq!(cert_health(Some(now - chrono::Duration::days(1)), now).0, "expired");
     }
 

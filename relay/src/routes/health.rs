@@ -1,6 +1,9 @@
-//! `GET /health`: liveness plus a database round trip (no authentication).
+//! Operations routes (no authentication): `GET /health` and `/readyz` (a database round trip),
+//! `/healthz` (the process answers), `GET /metrics` (Prometheus text).
 
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -8,12 +11,33 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::error::AppResult;
 
-/// The health route.
+/// The operations routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health))
+    Router::new()
+        .route("/health", get(ready))
+        .route("/readyz", get(ready))
+        .route("/healthz", get(live))
+        .route("/metrics", get(metrics))
 }
 
-async fn health(State(state): State<AppState>) -> AppResult<Json<Value>> {
+/// Liveness: the process serves requests (a load balancer restarts it otherwise).
+async fn live() -> Json<Value> {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+/// Readiness: the database answers too (a load balancer sends traffic elsewhere otherwise).
+async fn ready(State(state): State<AppState>) -> AppResult<Json<Value>> {
     state.store.ping().await?;
     Ok(Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })))
+}
+
+async fn metrics(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
+    let text = crate::metrics::scrape(&state).await?;
+    Ok((
+        [(
+            CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    ))
 }

@@ -66,7 +66,7 @@ pub fn router(state: AppState) -> Router {
     };
     app.layer(middleware::from_fn_with_state(state.clone(), set_body_deadline))
         .layer(middleware::from_fn(envelope_bare_errors))
-        .layer(middleware::from_fn(log_requests))
+        .layer(middleware::from_fn_with_state(state.clone(), log_requests))
         .with_state(state)
 }
 
@@ -126,7 +126,7 @@ async fn method_not_allowed() -> AppError {
 
 /// Logs one line per request: method, route template, status, duration. Never headers, query
 /// strings or bodies (they carry API keys, OTPs and CSRs).
-async fn log_requests(request: Request, next: Next) -> Response {
+async fn log_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     // The route template, never the raw path: a key pasted into a URL must not reach the log.
@@ -136,7 +136,9 @@ async fn log_requests(request: Request, next: Next) -> Response {
         .map_or_else(|| "<unmatched>".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let took = started.elapsed();
+    state.metrics.request(method.as_str(), &route, status, took);
+    let duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
     if response.status().is_server_error() {
         tracing::warn!(http.method = %method, http.route = %route, http.status = status, duration_ms, "request");
     } else {

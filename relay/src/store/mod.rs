@@ -47,6 +47,21 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// The store's side of the metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OperationsSnapshot {
+    /// Jobs queued or running.
+    pub queued_jobs: u64,
+    /// Creation time of the oldest invoice not yet reported, cleared or rejected.
+    pub oldest_unsettled: Option<DateTime<Utc>>,
+    /// Unreported simplified invoices due within the `near` window, not yet late.
+    pub near_deadline: u64,
+    /// Unreported simplified invoices past their deadline.
+    pub past_deadline: u64,
+    /// When each production certificate ends.
+    pub certificate_expiries: Vec<DateTime<Utc>>,
+}
+
 /// Outcome of inserting a unit under a quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuotaOutcome {
@@ -313,6 +328,10 @@ pub trait Store: Send + Sync + fmt::Debug {
     ) -> StoreResult<(u64, u64, u64)>;
     /// Open (queued or running) submission jobs of a unit.
     async fn open_submissions(&self, unit_id: Uuid) -> StoreResult<u32>;
+
+    /// What the metrics show, across every unit: open jobs, the oldest unsettled invoice,
+    /// simplified invoices due before `near` and past `now`, production certificates' ends.
+    async fn operations_snapshot(&self, now: DateTime<Utc>, near: DateTime<Utc>) -> StoreResult<OperationsSnapshot>;
 
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;

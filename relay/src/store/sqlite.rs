@@ -49,6 +49,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "invoice chain",
         include_str!("../../migrations/sqlite/0004_invoice_chain.sql"),
     ),
+    (
+        5,
+        "unsettled invoices",
+        include_str!("../../migrations/sqlite/0005_unsettled_invoices.sql"),
+    ),
 ];
 
 /// How often the checkpointer copies the WAL into the database file.
@@ -1370,6 +1375,43 @@ impl Store for SqliteStore {
                 )?
                 .query_row([unit_id.to_string()], |row| row.get(0))?;
             Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        })
+    }
+
+    async fn operations_snapshot(&self, now: DateTime<Utc>, near: DateTime<Utc>) -> StoreResult<OperationsSnapshot> {
+        self.db.read(|c| {
+            let queued_jobs: i64 = c
+                .prepare_cached("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')")?
+                .query_row([], |row| row.get(0))?;
+            let (oldest, near_deadline, past_deadline) = c
+                .prepare_cached(
+                    "SELECT MIN(created_at), \
+                     COALESCE(SUM(invoice_type = 'simplified' AND report_deadline <= ?1 AND report_deadline > ?2), 0), \
+                     COALESCE(SUM(invoice_type = 'simplified' AND report_deadline <= ?2), 0) \
+                     FROM invoices WHERE status IN ('pending', 'submitted', 'retrying')",
+                )?
+                .query_row(params![to_millis(near), to_millis(now)], |row| {
+                    Ok((
+                        row.get::<_, Option<i64>>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, i64>(2)?,
+                    ))
+                })?;
+            let certificate_expiries = all(
+                &mut *c.prepare_cached(
+                    "SELECT cert_expires_at FROM egs_units WHERE production_token IS NOT NULL \
+                     AND cert_expires_at IS NOT NULL",
+                )?,
+                [],
+                |row| time_col(row, "cert_expires_at"),
+            )?;
+            Ok(OperationsSnapshot {
+                queued_jobs: u64::try_from(queued_jobs).unwrap_or_default(),
+                oldest_unsettled: oldest.map(from_millis),
+                near_deadline: u64::try_from(near_deadline).unwrap_or_default(),
+                past_deadline: u64::try_from(past_deadline).unwrap_or_default(),
+                certificate_expiries,
+            })
         })
     }
 
