@@ -161,6 +161,19 @@ pub struct Config {
     #[arg(long, env = "RELAY_BODY_TIMEOUT_SECS", default_value_t = 30)]
     pub body_timeout_secs: u64,
 
+    /// Largest accepted request body, in bytes (`413 PAYLOAD_TOO_LARGE` above it).
+    #[arg(long, env = "RELAY_BODY_LIMIT_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub body_limit_bytes: usize,
+
+    /// Requests per second each API key may make on average (`429 RATE_LIMITED` with
+    /// `Retry-After` beyond it); 0 turns the limit off.
+    #[arg(long, env = "RELAY_RATE_LIMIT_PER_SECOND", default_value_t = 1000)]
+    pub rate_limit_per_second: u32,
+
+    /// Requests an API key may make at once above its rate (the bucket's size).
+    #[arg(long, env = "RELAY_RATE_LIMIT_BURST", default_value_t = 2000)]
+    pub rate_limit_burst: u32,
+
     /// Seconds a connection may stay idle (no request in flight) before it is closed.
     #[arg(long, env = "RELAY_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub idle_timeout_secs: u64,
@@ -211,6 +224,9 @@ impl Config {
             max_connections: 4096,
             header_timeout_secs: 10,
             body_timeout_secs: 30,
+            body_limit_bytes: 2 * 1024 * 1024,
+            rate_limit_per_second: 1000,
+            rate_limit_burst: 2000,
             idle_timeout_secs: 60,
             audit_retention_days: 90,
             audit_max_rows_per_unit: 1000,

@@ -120,6 +120,8 @@ pub enum ErrorCode {
     InternalError,
     /// 502 (retryable): ZATCA answered with an error status or could not be reached.
     ZatcaUnavailable,
+    /// 429 (retryable): the API key's request rate is used up (`Retry-After` says for how long).
+    RateLimited,
     /// 503 (retryable): every connection slot is busy.
     ServerBusy,
     /// 504 (retryable): ZATCA did not answer in time.
@@ -128,7 +130,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code (for the uniqueness test and documentation).
-    pub const ALL: [ErrorCode; 48] = [
+    pub const ALL: [ErrorCode; 49] = [
         ErrorCode::InvalidSignedInvoice,
         ErrorCode::ChainConflict,
         ErrorCode::EgsUnitRequired,
@@ -175,6 +177,7 @@ impl ErrorCode {
         ErrorCode::ComplianceDocumentRejected,
         ErrorCode::InternalError,
         ErrorCode::ZatcaUnavailable,
+        ErrorCode::RateLimited,
         ErrorCode::ServerBusy,
         ErrorCode::ZatcaTimeout,
     ];
@@ -229,6 +232,7 @@ impl ErrorCode {
             ComplianceDocumentRejected => "COMPLIANCE_DOCUMENT_REJECTED",
             InternalError => "INTERNAL_ERROR",
             ZatcaUnavailable => "ZATCA_UNAVAILABLE",
+            RateLimited => "RATE_LIMITED",
             ServerBusy => "SERVER_BUSY",
             ZatcaTimeout => "ZATCA_TIMEOUT",
         }
@@ -274,6 +278,7 @@ impl ErrorCode {
             ZatcaRejected | ComplianceDocumentRejected => StatusCode::UNPROCESSABLE_ENTITY,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ZatcaUnavailable => StatusCode::BAD_GATEWAY,
+            RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
             ZatcaTimeout => StatusCode::GATEWAY_TIMEOUT,
         }
@@ -284,7 +289,7 @@ impl ErrorCode {
         use ErrorCode::*;
         matches!(
             self,
-            EgsBusy | InternalError | ZatcaUnavailable | ServerBusy | ZatcaTimeout
+            EgsBusy | InternalError | ZatcaUnavailable | RateLimited | ServerBusy | ZatcaTimeout
         )
     }
 
@@ -342,6 +347,7 @@ impl ErrorCode {
             ComplianceDocumentRejected => "ZATCA rejected the compliance document",
             InternalError => "Internal error; it has been logged",
             ZatcaUnavailable => "ZATCA is unavailable",
+            RateLimited => "Too many requests for this API key; retry after the seconds in Retry-After",
             ServerBusy => "The relay has too many open connections; retry shortly",
             ZatcaTimeout => "ZATCA did not answer in time",
         }

@@ -58,6 +58,8 @@ pub struct AppState {
     pub jobs: Arc<tokio::sync::Notify>,
     /// Counters and histograms for `GET /metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// Per API key request rate (`--rate-limit-per-second`); `None` when off.
+    pub rate_limiter: Option<Arc<routes::KeyRateLimiter>>,
     /// Units with an operation in flight (one at a time per unit).
     busy: Arc<Mutex<HashSet<Uuid>>>,
     /// Per unit: the lock held while a document takes the next chain position, guarding the
@@ -121,6 +123,7 @@ impl AppState {
             (Gateway::Zatca, SandboxTarget::Simulation) => CsrTemplate::Simulation,
             _ => CsrTemplate::DeveloperPortal,
         };
+        let rate_limiter = routes::key_rate_limiter(&config);
         AppState {
             store: backend.store,
             archive: backend.archive,
@@ -129,6 +132,7 @@ impl AppState {
             master_key: Arc::new(master_key),
             jobs: Arc::new(tokio::sync::Notify::new()),
             metrics: Arc::new(metrics::Metrics::default()),
+            rate_limiter,
             busy: Arc::new(Mutex::new(HashSet::new())),
             chains: Arc::new(Mutex::new(HashMap::new())),
             signers: Arc::new(Mutex::new(HashMap::new())),

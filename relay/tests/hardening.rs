@@ -358,6 +358,60 @@ async fn unmatched_paths_are_logged_without_their_text() {
     t.relay.shutdown().await.expect("shutdown");
 }
 
+// Limits (issue 14): per-key request rate and body size, both configurable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_over_its_rate_gets_429_with_retry_after_and_bodies_over_the_limit_413() {
+    let t = TestRelay::start_with(|c| {
+        c.rate_limit_per_second = 1;
+        c.rate_limit_burst = 3;
+        c.body_limit_bytes = 4096;
+    })
+    .await;
+    let key = t.http.onboard("sandbox").await;
+    let other = t.http.onboard("sandbox").await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(t.http.get("/v1/account", &key).await.0);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/account", t.http.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 429);
+    let wait: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=2).contains(&wait), "{wait}");
+    let body: Value = response.json().await.expect("envelope");
+    assert_envelope(&body, "RATE_LIMITED");
+    assert_eq!(body["error"]["retryable"], true);
+    // Another key of another account is not slowed down by the first.
+    assert_eq!(t.http.get("/v1/account", &other).await.0, 200);
+    // After the wait, the key is served again.
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    assert_eq!(t.http.get("/v1/account", &key).await.0, 200);
+    // JSON nested deeper than the parser's 128 levels.
+    let deep = format!("{{\"line_items\": {}{}}}", "[".repeat(200), "]".repeat(200));
+    let (status, body) = send_raw(&t.http, Method::POST, "/v1/invoices/simplified", Some(&other), &deep).await;
+    assert_eq!(status, 400, "{body}");
+    assert_envelope(&body, "INVALID_JSON");
+    // A body over the configured limit.
+    let big = format!("{{\"unit_name\": \"{}\"}}", "x".repeat(5000));
+    let (status, body) = send_raw(&t.http, Method::POST, "/v1/egs", Some(&other), &big).await;
+    assert_eq!(status, 413, "{body}");
+    assert_envelope(&body, "PAYLOAD_TOO_LARGE");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| m.contains("4096")),
+        "{body}"
+    );
+    t.relay.shutdown().await.expect("shutdown");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_sign_up_needs_the_operator_setting() {
     let t = TestRelay::start_with(|c| c.allow_production_signup = None).await;

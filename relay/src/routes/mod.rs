@@ -27,8 +27,17 @@ use crate::domain::{Account, ApiKey};
 use crate::error::{AppError, Detail, ErrorCode};
 use crate::secret::{api_key_environment, hash_api_key};
 
-/// Largest accepted request body (signed compliance documents are the largest bodies).
-const BODY_LIMIT: usize = 2 * 1024 * 1024;
+/// Per API key token buckets (keyed by the key's id).
+pub type KeyRateLimiter = governor::DefaultKeyedRateLimiter<uuid::Uuid>;
+
+/// The limiter the configuration asks for (`None`: no limit).
+pub fn key_rate_limiter(config: &crate::config::Config) -> Option<std::sync::Arc<KeyRateLimiter>> {
+    let rate = std::num::NonZeroU32::new(config.rate_limit_per_second)?;
+    let burst = std::num::NonZeroU32::new(config.rate_limit_burst).unwrap_or(rate);
+    Some(std::sync::Arc::new(governor::RateLimiter::keyed(
+        governor::Quota::per_second(rate).allow_burst(burst),
+    )))
+}
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
@@ -46,7 +55,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .merge(health::router())
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT));
+        .layer(axum::extract::DefaultBodyLimit::max(state.config.body_limit_bytes));
     // The demo page imports the npm package's browser entry point, its modules and its
     // WebAssembly from `/npm/`: only those three paths, not the package's tests or node_modules.
     let app = match state.demo_npm_dir() {
@@ -80,8 +89,15 @@ async fn set_body_deadline(State(state): State<AppState>, mut request: Request, 
     request
         .extensions_mut()
         .insert(BodyDeadline(tokio::time::Instant::now() + timeout));
+    request
+        .extensions_mut()
+        .insert(BodyLimit(state.config.body_limit_bytes));
     next.run(request).await
 }
+
+/// The configured body limit, for the 413 message.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
 
 /// A safety net: an error answer from a layer below that is not JSON (axum's own rejections,
 /// tower-http's static files) gets the envelope, with a code derived from its status.
@@ -160,11 +176,28 @@ pub struct Auth {
 async fn require_api_key(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     match authenticate(&state, request.headers().get(AUTHORIZATION)).await {
         Ok(auth) => {
+            if let Some(limiter) = &state.rate_limiter {
+                if let Err(not_until) = limiter.check_key(&auth.key.id) {
+                    let wait = not_until
+                        .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+                    return rate_limited(wait);
+                }
+            }
             request.extensions_mut().insert(auth);
             next.run(request).await
         }
         Err(err) => err.into_response(),
     }
+}
+
+/// `429 RATE_LIMITED` with `Retry-After` in whole seconds (at least 1).
+fn rate_limited(wait: std::time::Duration) -> Response {
+    let mut response = AppError::from(ErrorCode::RateLimited).into_response();
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    if let Ok(value) = HeaderValue::from_str(&secs.max(1).to_string()) {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+    }
+    response
 }
 
 async fn authenticate(state: &AppState, header: Option<&HeaderValue>) -> Result<Auth, AppError> {
@@ -225,6 +258,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let deadline = request.extensions().get::<BodyDeadline>().copied();
+        let limit = request.extensions().get::<BodyLimit>().copied();
         let json_type = request
             .headers()
             .get(CONTENT_TYPE)
@@ -241,10 +275,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = read.map_err(|rejection| {
             let status = rejection.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::api(
-                    ErrorCode::PayloadTooLarge,
-                    format!("Request body is larger than {} bytes", BODY_LIMIT),
-                )
+                match limit {
+                    Some(BodyLimit(limit)) => AppError::api(
+                        ErrorCode::PayloadTooLarge,
+                        format!("Request body is larger than {limit} bytes"),
+                    ),
+                    None => ErrorCode::PayloadTooLarge.into(),
+                }
             } else {
                 AppError::api(ErrorCode::InvalidBody, rejection.body_text())
             }
