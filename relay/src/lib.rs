@@ -7,6 +7,7 @@
 //! and returns a handle that shuts it down gracefully; [`run`] is what `main` calls.
 
 pub mod authority;
+pub mod certificates;
 pub mod config;
 pub mod demo;
 pub mod domain;
@@ -233,6 +234,7 @@ pub struct RelayHandle {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     worker: queue::WorkerHandle,
     retention: tokio::task::JoinHandle<()>,
+    certificate_watch: tokio::task::JoinHandle<()>,
     sims: Option<demo::Simulators>,
 }
 
@@ -271,6 +273,9 @@ impl RelayHandle {
         self.worker.join().await;
         if let Err(err) = self.retention.await {
             tracing::warn!(error = %err, "audit retention task ended abnormally");
+        }
+        if let Err(err) = self.certificate_watch.await {
+            tracing::warn!(error = %err, "certificate watch ended abnormally");
         }
         if let Some(sims) = self.sims {
             sims.shutdown().await;
@@ -339,6 +344,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<RelayHandle> {
     let shutdown = CancellationToken::new();
     let worker = queue::Worker::new(state.clone(), shutdown.clone()).start().await?;
     let retention = retention::spawn(state.clone(), shutdown.clone());
+    let certificate_watch = certificates::spawn(state.clone(), shutdown.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -367,6 +373,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<RelayHandle> {
         server,
         worker,
         retention,
+        certificate_watch,
         sims,
     })
 }

@@ -610,3 +610,51 @@ async fn a_crash_during_the_compliance_call_is_reconciled_at_restart() {
     assert!(note["error"].as_str().is_some_and(|m| m.contains("orphan")), "{note}");
     tokio::task::spawn_blocking(move || relay.kill()).await.expect("kill");
 }
+
+// Certificate lifecycle (issue 14): a certificate 5 days from its end is `critical` on the
+// unit's status and in the metrics, and the hourly watch logs it as an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_near_its_end_is_critical_on_the_status_the_metrics_and_the_log() {
+    capture_logs();
+    let t = TestRelay::start().await;
+    let key = t.http.onboard("sandbox").await;
+    let unit = t
+        .http
+        .create_unit(
+            &key,
+            json!({"unit_name": "POS", "invoice_type": "simplified", "seller": seller()}),
+        )
+        .await;
+    let status = t.http.wait_for(&key, &unit, &["active", "failed"]).await;
+    assert_eq!(status["cert_health"], "healthy", "{status}");
+    let store = &t.relay.state.store;
+    let id = uuid::Uuid::parse_str(&unit).expect("uuid");
+    let mut record = store.unit_by_id(id).await.expect("store").expect("unit");
+    record.cert_expires_at = Some(chrono::Utc::now() + chrono::Duration::days(5) + chrono::Duration::hours(1));
+    store.save_unit_onboarding(&record).await.expect("save");
+
+    let (_, status) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
+    assert_eq!(status["cert_health"], "critical", "{status}");
+    assert_eq!(status["days_until_expiry"], 5);
+    let metrics = reqwest::get(format!("{}/metrics", t.http.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("relay_certificates{health=\"critical\"} 1"),
+        "{metrics}"
+    );
+    let logged = zatca_relay::certificates::check_once(&t.relay.state)
+        .await
+        .expect("check");
+    assert_eq!(logged, 1);
+    let logs = logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("renew it now") && l.contains(&unit))
+        .unwrap_or_else(|| panic!("no certificate alert for {unit}"));
+    assert!(line.contains("ERROR") && line.contains("critical"), "{line}");
+    t.relay.shutdown().await.expect("shutdown");
+}

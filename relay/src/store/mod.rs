@@ -333,6 +333,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// simplified invoices due before `near` and past `now`, production certificates' ends.
     async fn operations_snapshot(&self, now: DateTime<Utc>, near: DateTime<Utc>) -> StoreResult<OperationsSnapshot>;
 
+    /// Units whose production certificate ends before `before`, with its end, soonest first.
+    async fn certificates_ending_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<(Uuid, DateTime<Utc>)>>;
+
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// Closes the pools (checkpoints the WAL).

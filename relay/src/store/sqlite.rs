@@ -1415,6 +1415,19 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn certificates_ending_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<(Uuid, DateTime<Utc>)>> {
+        self.db.read(|c| {
+            all(
+                &mut *c.prepare_cached(
+                    "SELECT id, cert_expires_at FROM egs_units WHERE production_token IS NOT NULL \
+                     AND cert_expires_at < ? ORDER BY cert_expires_at",
+                )?,
+                [to_millis(before)],
+                |row| Ok((uuid_col(row, "id")?, time_col(row, "cert_expires_at")?)),
+            )
+        })
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.db.read(|c| {
             c.query_row("SELECT 1", [], |_| Ok(()))?;
