@@ -114,6 +114,18 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Check a UBL document against ZATCA's rules (those implemented: see docs/rules.md). Exit
+    /// status 0 when there is no error (warnings allowed), 1 when there are errors.
+    Validate {
+        /// XML document, signed or not, ours or anyone's.
+        file: PathBuf,
+        /// Expected previous invoice hash (base64), compared with the document's PIH.
+        #[arg(long)]
+        pih: Option<String>,
+        /// Print `{"valid": bool, "issues": [{"rule", "severity", "location", "message", "message_ar", …}]}`.
+        #[arg(long)]
+        json: bool,
+    },
     /// Recompute hash, signature, SignedProperties digest and QR of a signed document.
     Verify {
         /// Signed XML document.
@@ -312,6 +324,36 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     .lock()
                     .write_all(&pdf)
                     .map_err(|e| Failure::Other(format!("cannot write to stdout: {e}")))?,
+            }
+        }
+        Command::Validate { file, pih, json } => {
+            let report = zatca_rules::validate(&read(&file)?, &zatca_rules::Context { pih: pih.as_deref() });
+            if json {
+                let text = serde_json::to_string_pretty(&report)
+                    .map_err(|e| Failure::Other(format!("cannot write the report: {e}")))?;
+                out(&format!("{text}\n"))?;
+            } else {
+                for issue in &report.issues {
+                    let label = if issue.severity == Severity::Error {
+                        "error"
+                    } else {
+                        "warning"
+                    };
+                    let detail = issue.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+                    eprintln!(
+                        "{label} {} at {}: {}{detail}",
+                        issue.rule, issue.location, issue.message
+                    );
+                    if let Some(hint) = issue.hint {
+                        eprintln!("  hint: {hint}");
+                    }
+                }
+                if report.valid {
+                    out(&format!("OK ({} warning(s))\n", report.issues.len()))?;
+                }
+            }
+            if !report.valid {
+                return Ok(ExitCode::FAILURE);
             }
         }
         Command::Verify { file, pih } => {

@@ -1,0 +1,53 @@
+//! `zatca validate`: exit 0 without errors (warnings allowed), 1 with errors; `--json` prints
+//! the report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+fn fixture(path: &str) -> String {
+    format!("{}/../../tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn zatca(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_zatca"))
+        .args(args)
+        .output()
+        .expect("run zatca")
+}
+
+#[test]
+fn a_valid_sample_passes() {
+    let out = zatca(&[
+        "validate",
+        &fixture("samples/sdk-R3.4.8/Standard/Invoice/Standard_Invoice.xml"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("OK"));
+}
+
+#[test]
+fn a_credit_note_without_reason_fails_with_its_rule() {
+    let file = fixture("samples/broken/Standard_Credit_Note_missing_reason.xml");
+    let out = zatca(&["validate", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error BR-KSA-17 at /Invoice/"));
+    let out = zatca(&["validate", "--json", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    let issue = &report["issues"][0];
+    assert_eq!(issue["rule"], "BR-KSA-17");
+    assert_eq!(issue["severity"], "error");
+    for key in ["location", "message", "message_ar"] {
+        assert!(issue[key].as_str().is_some_and(|s| !s.is_empty()), "{key}");
+    }
+}
+
+#[test]
+fn a_wrong_pih_is_an_error() {
+    let file = fixture("samples/sdk-R3.4.8/Standard/Invoice/Standard_Invoice.xml");
+    let out = zatca(&["validate", "--pih", "AAAA", "--json", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["issues"][0]["rule"], "PIH");
+}
