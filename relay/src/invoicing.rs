@@ -199,6 +199,23 @@ fn error_details(issues: &[zatca_core::Issue], path: Option<&str>) -> Vec<Detail
         .collect()
 }
 
+/// The errors of ZATCA's schematron rules that `zatca-rules` implements, refused here with their
+/// rule ids instead of by ZATCA after the unit's chain has moved; a rule the core's checks
+/// already reported is not repeated.
+fn schematron_errors(xml: &[u8], problems: &mut Vec<Detail>) {
+    for finding in zatca_rules::validate(xml, &zatca_rules::Context::default()).issues {
+        let reported = problems.iter().any(|d| d.code.as_deref() == Some(finding.rule));
+        if finding.severity == zatca_core::Severity::Error && !reported {
+            problems.push(Detail {
+                code: Some(finding.rule.to_owned()),
+                path: Some("invoice".to_owned()),
+                category: None,
+                message: format!("{} (at {})", finding.message, finding.location),
+            });
+        }
+    }
+}
+
 fn core_details(err: &zatca_core::Error) -> Vec<Detail> {
     error_details(err.issues(), None)
 }
@@ -348,6 +365,7 @@ pub async fn create_signed(state: &AppState, auth: &Auth, request: SignedRequest
     };
     check_ready(&unit, kind)?;
     let mut problems = error_details(&verification.issues, Some("invoice"));
+    schematron_errors(&xml, &mut problems);
     if let Some(given) = text(body, "invoice_hash") {
         if given != verification.hash {
             problems.push(Detail::field(

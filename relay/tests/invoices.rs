@@ -908,3 +908,27 @@ async fn late_simplified_invoices_are_flagged_on_the_unit_and_the_invoice() {
     }
     t.relay.shutdown().await.expect("shutdown");
 }
+
+/// A correctly signed device document that breaks one of ZATCA's schematron rules is refused
+/// with 400 and the rule id before anything is recorded or sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_documents_breaking_a_zatca_rule_are_refused_with_its_id() {
+    let t = TestRelay::start().await;
+    let (key, unit, device_key, cert) = device_unit(&t).await;
+    let good = device_invoice(&device_key, &cert, "D-1", 1, zatca_core::chain::INITIAL_PIH);
+    let unsigned = zatca_core::sign::strip_signature(good.xml.as_bytes()).expect("strip");
+    let broken = unsigned.replacen("reporting:1.0", "reporting:2.0", 1);
+    let signer = zatca_core::sign::Signer::new_unchecked(device_key.clone(), cert.clone());
+    let signed = zatca_core::sign::sign_xml(broken.as_bytes(), &signer, None).expect("signed");
+    let (status, answer) = post_with_key(
+        &t,
+        "/v1/invoices/signed",
+        &key,
+        None,
+        &json!({"egs_unit_id": unit, "invoice": B64.encode(&signed.xml)}),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_envelope(&answer, "INVALID_SIGNED_INVOICE");
+    assert!(answer.to_string().contains("BR-KSA-EN16931-01"), "{answer}");
+}

@@ -448,6 +448,9 @@ fn examine(state: &SimState, csid: &Csid, endpoint: DocEndpoint, req: &DocumentR
             ));
         }
         check_document(state, csid, endpoint, doc, &mut errors, &mut warnings);
+        if let Some(xml) = &bytes {
+            schematron(xml, &mut errors, &mut warnings);
+        }
         document_type = DocumentType::from_codes(&doc.invoice_type_code, doc.is_simplified);
     }
 
@@ -741,6 +744,29 @@ fn check_document(
                 "KSA",
                 "The simplified invoice should be submitted within 24 hours of issuing the invoice.",
             ));
+        }
+    }
+}
+
+/// ZATCA's schematron rules (those `zatca-rules` implements), with ZATCA's code, category and
+/// text, so that the simulator rejects what ZATCA rejects for them. A rule already reported by
+/// the checks above (by its id) is not repeated.
+fn schematron(xml: &[u8], errors: &mut Vec<ValidationMessage>, warnings: &mut Vec<ValidationMessage>) {
+    for finding in zatca_rules::validate(xml, &zatca_rules::Context::default()).issues {
+        let reported = |m: &ValidationMessage| m.code.as_deref() == Some(finding.rule);
+        if errors.iter().any(reported) || warnings.iter().any(reported) {
+            continue;
+        }
+        let category = match zatca_rules::rule(finding.rule) {
+            Some(r) if r.source == "KSA" => "KSA",
+            Some(_) => "EN_16931",
+            // `XML`: the document did not parse, which the inspection above has reported.
+            None => continue,
+        };
+        let message = format!("[{}]-{}", finding.rule, finding.message);
+        match finding.severity {
+            zatca_core::Severity::Error => errors.push(ValidationMessage::error(finding.rule, category, message)),
+            zatca_core::Severity::Warning => warnings.push(ValidationMessage::warning(finding.rule, category, message)),
         }
     }
 }

@@ -419,3 +419,24 @@ async fn production_certificates_last_one_year() {
     assert_eq!(days(&compliance), 365);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn schematron_rules_reject_as_zatca_does() {
+    let sim = sandbox().await;
+    let api = Api::new(&sim);
+    let on = onboard(&api, 65, VAT, "1100").await;
+    let mut egs = on.egs;
+    let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-1"));
+    let mut body = body_of(&signed);
+    // BR-KSA-EN16931-01 (an error in ZATCA's list): the business process must be reporting:1.0.
+    let xml = signed.xml.replacen("reporting:1.0", "reporting:2.0", 1);
+    body["invoice"] = json!(B64.encode(xml));
+    let a = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    assert_eq!(a.status, 400, "{:#}", a.body);
+    assert!(
+        error_codes(&a.body).iter().any(|c| c == "BR-KSA-EN16931-01"),
+        "{:#}",
+        a.body
+    );
+    sim.shutdown().await;
+}
