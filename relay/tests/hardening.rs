@@ -618,14 +618,13 @@ async fn a_certificate_near_its_end_is_critical_on_the_status_the_metrics_and_th
     capture_logs();
     let t = TestRelay::start().await;
     let key = t.http.onboard("sandbox").await;
-    let unit = t
+    let (unit, status) = t
         .http
-        .create_unit(
+        .active_unit(
             &key,
             json!({"unit_name": "POS", "invoice_type": "simplified", "seller": seller()}),
         )
         .await;
-    let status = t.http.wait_for(&key, &unit, &["active", "failed"]).await;
     assert_eq!(status["cert_health"], "healthy", "{status}");
     let store = &t.relay.state.store;
     let id = uuid::Uuid::parse_str(&unit).expect("uuid");

@@ -36,15 +36,13 @@ fn acme() -> Value {
 /// A sandbox account with an active unit issuing both types under Acme's VAT number.
 async fn setup(t: &TestRelay) -> (String, String) {
     let key = t.http.onboard("sandbox").await;
-    let unit = t
+    let (unit, status) = t
         .http
-        .create_unit(
+        .active_unit(
             &key,
             json!({"unit_name": "Main Branch POS", "invoice_type": "both", "seller": acme()}),
         )
         .await;
-    let status = t.http.wait_for(&key, &unit, &["active", "failed"]).await;
-    assert_eq!(status["onboarding_status"], "active", "{status}");
     assert_eq!(
         status["csid"], "production",
         "sandbox units report with a production CSID"

@@ -1073,9 +1073,6 @@ impl Store for SqliteStore {
         signed_xml: Option<&[u8]>,
     ) -> StoreResult<IssueOutcome> {
         let row = InvoiceRow::of(invoice)?;
-        let job = job
-            .map(|job| Ok::<_, StoreError>((job, payload_text(&job.kind)?)))
-            .transpose()?;
         self.db.tx(|tx| {
             if let Some(key) = &invoice.idempotency_key {
                 let found = existing_id(
@@ -1087,12 +1084,7 @@ impl Store for SqliteStore {
                     return Ok(Done::Rollback(IssueOutcome::Exists(id)));
                 }
             }
-            let found = existing_id(
-                tx,
-                "SELECT id FROM invoices WHERE egs_unit_id = ? AND invoice_hash = ?",
-                params![invoice.egs_unit_id.to_string(), invoice.invoice_hash],
-            )?;
-            if let Some(id) = found {
+            if let Some(id) = same_document(tx, invoice)? {
                 return Ok(Done::Rollback(IssueOutcome::Exists(id)));
             }
             let advanced = tx
@@ -1110,13 +1102,7 @@ impl Store for SqliteStore {
             if advanced != 1 {
                 return Ok(Done::Rollback(IssueOutcome::ChainMoved));
             }
-            insert_invoice(tx, invoice, &row)?;
-            if let Some(xml) = signed_xml {
-                archive(tx, invoice.id, ArchiveKind::Signed, xml)?;
-            }
-            if let Some((job, _)) = &job {
-                insert_job(tx, job, invoice.created_at)?;
-            }
+            record_invoice(tx, invoice, &row, signed_xml, job)?;
             Ok(Done::Commit(IssueOutcome::Issued))
         })
     }
@@ -1130,12 +1116,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<IssueOutcome> {
         let row = InvoiceRow::of(invoice)?;
         self.db.tx(|tx| {
-            let found = existing_id(
-                tx,
-                "SELECT id FROM invoices WHERE egs_unit_id = ? AND invoice_hash = ?",
-                params![invoice.egs_unit_id.to_string(), invoice.invoice_hash],
-            )?;
-            if let Some(id) = found {
+            if let Some(id) = same_document(tx, invoice)? {
                 return Ok(Done::Rollback(IssueOutcome::Exists(id)));
             }
             let taken = existing_id(
@@ -1158,13 +1139,7 @@ impl Store for SqliteStore {
                 to_millis(invoice.created_at),
                 invoice.egs_unit_id.to_string(),
             ])?;
-            insert_invoice(tx, invoice, &row)?;
-            if let Some(xml) = signed_xml {
-                archive(tx, invoice.id, ArchiveKind::Signed, xml)?;
-            }
-            if let Some(job) = job {
-                insert_job(tx, job, invoice.created_at)?;
-            }
+            record_invoice(tx, invoice, &row, signed_xml, job)?;
             Ok(Done::Commit(IssueOutcome::Issued))
         })
     }
@@ -1531,6 +1506,34 @@ impl InvoiceRow {
             chain: invoice.chain.as_ref().map(json_text).transpose()?,
         })
     }
+}
+
+/// The invoice a unit already has for the same document (the same invoice hash).
+fn same_document(conn: &Connection, invoice: &Invoice) -> StoreResult<Option<Uuid>> {
+    existing_id(
+        conn,
+        "SELECT id FROM invoices WHERE egs_unit_id = ? AND invoice_hash = ?",
+        params![invoice.egs_unit_id.to_string(), invoice.invoice_hash],
+    )
+}
+
+/// A new invoice's rows: the invoice and its first timeline entry, its signed XML when the
+/// archive is this database, its submission job.
+fn record_invoice(
+    conn: &Connection,
+    invoice: &Invoice,
+    row: &InvoiceRow,
+    signed_xml: Option<&[u8]>,
+    job: Option<&Job>,
+) -> StoreResult<()> {
+    insert_invoice(conn, invoice, row)?;
+    if let Some(xml) = signed_xml {
+        archive(conn, invoice.id, ArchiveKind::Signed, xml)?;
+    }
+    if let Some(job) = job {
+        insert_job(conn, job, invoice.created_at)?;
+    }
+    Ok(())
 }
 
 /// Inserts an invoice row and its first timeline entry.

@@ -375,6 +375,15 @@ impl Client {
         created["egs_unit_id"].as_str().expect("id").to_owned()
     }
 
+    /// A unit created with `body` and taken to `active` (a sandbox unit onboards itself): the
+    /// unit id and its final status.
+    pub async fn active_unit(&self, key: &str, body: Value) -> (String, Value) {
+        let unit = self.create_unit(key, body).await;
+        let status = self.wait_for(key, &unit, &["active", "failed"]).await;
+        assert_eq!(status["onboarding_status"], "active", "{status}");
+        (unit, status)
+    }
+
     /// Polls the status until `onboarding_status` is one of `wanted` (or 20 s pass).
     pub async fn wait_for(&self, key: &str, unit: &str, wanted: &[&str]) -> Value {
         let started = Instant::now();
