@@ -202,15 +202,17 @@ async fn relay_layer_errors_use_the_envelope() {
     assert_eq!(status, 413, "{body}");
     assert_envelope(&body, "PAYLOAD_TOO_LARGE");
 
-    // A body that trickles in: 408 with the envelope once the body timeout passes.
-    let addr = t.relay.addr;
-    let key2 = key.clone();
-    let answer = tokio::task::spawn_blocking(move || {
+    // A body that trickles in: 408 with the envelope once the body timeout passes (on a key
+    // route and on an invoice route).
+    for path in ["/v1/keys", "/v1/invoices/simplified"] {
+        let addr = t.relay.addr;
+        let key2 = key.clone();
+        let answer = tokio::task::spawn_blocking(move || {
         let mut stream = TcpStream::connect(addr).expect("connect");
         stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
         write!(
             stream,
-            "POST /v1/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key2}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
+            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key2}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
         )
         .expect("head");
         let started = Instant::now();
@@ -235,11 +237,13 @@ async fn relay_layer_errors_use_the_envelope() {
     })
     .await
     .expect("slow body");
-    assert!(answer.1.starts_with("HTTP/1.1 408"), "{answer:?}");
-    assert!(answer.1.contains("\"REQUEST_TIMEOUT\""), "{answer:?}");
-    assert!(answer.0 < Duration::from_secs(4), "{answer:?}");
+        assert!(answer.1.starts_with("HTTP/1.1 408"), "{answer:?}");
+        assert!(answer.1.contains("\"REQUEST_TIMEOUT\""), "{answer:?}");
+        assert!(answer.0 < Duration::from_secs(4), "{answer:?}");
+    }
 
     // hyper answers these itself, before the router: documented bare statuses.
+    let addr = t.relay.addr;
     let raw = move |request: String| {
         let mut stream = TcpStream::connect(addr).expect("connect");
         stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
@@ -409,6 +413,18 @@ async fn a_key_over_its_rate_gets_429_with_retry_after_and_bodies_over_the_limit
         body["error"]["message"].as_str().is_some_and(|m| m.contains("4096")),
         "{body}"
     );
+    // The same on an invoice route.
+    let big_invoice = format!("{{\"invoice_number\": \"{}\"}}", "9".repeat(5000));
+    let (status, body) = send_raw(
+        &t.http,
+        Method::POST,
+        "/v1/invoices/simplified",
+        Some(&other),
+        &big_invoice,
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert_envelope(&body, "PAYLOAD_TOO_LARGE");
     t.relay.shutdown().await.expect("shutdown");
 }
 
