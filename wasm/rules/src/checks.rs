@@ -79,6 +79,23 @@ pub const IMPLEMENTED: &[(&str, &str, Option<&str>)] = &[
     ),
     ("BR-KSA-07", "لا يُسمح بالفوترة الذاتية في فواتير التصدير (KSA-2).", None),
     (
+        "BR-KSA-08",
+        "يجب أن يوجد معرّف البائع (BT-29) مرة واحدة بأحد أنظمة المعرّفات (CRN أو MOM أو MLS أو SAG أو OTH أو 700) وألا يحتوي إلا على أحرف وأرقام.",
+        Some("add the seller's cac:PartyIdentification/cbc:ID with schemeID CRN (or MOM, MLS, SAG, OTH, 700)"),
+    ),
+    (
+        "BR-KSA-09",
+        "يجب أن يتضمن عنوان البائع اسم الشارع ورقم المبنى والرمز البريدي والمدينة والحي ورمز الدولة.",
+        Some(
+            "complete the seller's cac:PostalAddress: StreetName, BuildingNumber, PostalZone, CityName, CitySubdivisionName, Country/IdentificationCode",
+        ),
+    ),
+    (
+        "BR-KSA-15",
+        "يجب أن تتضمن الفاتورة الضريبية (388، النوع 01) تاريخ التوريد (KSA-5).",
+        Some("add cac:Delivery/cbc:ActualDeliveryDate"),
+    ),
+    (
         "BR-KSA-17",
         "يجب أن يتضمن الإشعار الدائن أو المدين سبب إصداره (KSA-10).",
         Some("add cac:PaymentMeans/cbc:InstructionNote with the reason"),
@@ -101,6 +118,16 @@ pub const IMPLEMENTED: &[(&str, &str, Option<&str>)] = &[
     (
         "BR-KSA-34",
         "يجب ألا تحتوي قيمة عداد الفاتورة (KSA-16) إلا على أرقام.",
+        None,
+    ),
+    (
+        "BR-KSA-35",
+        "إذا تضمنت الفاتورة تاريخ نهاية التوريد (KSA-24) فيجب أن تتضمن تاريخ التوريد (KSA-5).",
+        Some("add cac:Delivery/cbc:ActualDeliveryDate"),
+    ),
+    (
+        "BR-KSA-36",
+        "يجب أن يكون تاريخ نهاية التوريد (KSA-24) مساوياً لتاريخ التوريد (KSA-5) أو لاحقاً له.",
         None,
     ),
     ("BR-KSA-37", "يجب أن يتكون رقم مبنى عنوان البائع من أربعة أرقام.", None),
@@ -273,6 +300,24 @@ fn transaction(root: &Element<'_>, at: &dyn Fn(&str) -> String, out: &mut Out) {
     if b.get(1) == Some(&b'2') && flag(6) {
         out.hit("BR-KSA-31", at("/cbc:InvoiceTypeCode/@name"), Some(name.to_owned()));
     }
+    let delivery = cac(root, "Delivery");
+    let start = delivery.and_then(|d| text(cbc(d, "ActualDeliveryDate")));
+    let end = delivery.and_then(|d| text(cbc(d, "LatestDeliveryDate")));
+    if code == "388" && b.get(1) == Some(&b'1') && start.is_none() {
+        out.hit("BR-KSA-15", at("/cac:Delivery/cbc:ActualDeliveryDate"), None);
+    }
+    match (&start, &end) {
+        (None, Some(_)) => out.hit("BR-KSA-35", at("/cac:Delivery/cbc:ActualDeliveryDate"), None),
+        // ISO dates order as text.
+        (Some(s), Some(e)) if e < s => {
+            out.hit(
+                "BR-KSA-36",
+                at("/cac:Delivery/cbc:LatestDeliveryDate"),
+                Some(format!("{e} < {s}")),
+            );
+        }
+        _ => {}
+    }
     if code == "381" || code == "383" {
         let reason = root
             .elements()
@@ -343,7 +388,52 @@ fn seller(root: &Element<'_>, at: &dyn Fn(&str) -> String, out: &mut Out) {
             }
         }
     }
-    if let Some(n) = party.and_then(|p| text(p.path(&[(NS_CAC, "PostalAddress"), (NS_CBC, "BuildingNumber")]))) {
+    const SCHEMES: [&str; 6] = ["CRN", "MOM", "MLS", "SAG", "OTH", "700"];
+    let ids: Vec<(String, String)> = party
+        .into_iter()
+        .flat_map(|p| p.elements().filter(|e| e.is(NS_CAC, "PartyIdentification")))
+        .filter_map(|pi| cbc(pi, "ID"))
+        .map(|id| {
+            (
+                id.attr("schemeID").unwrap_or_default().to_owned(),
+                id.text().trim().to_owned(),
+            )
+        })
+        .filter(|(scheme, _)| SCHEMES.contains(&scheme.as_str()))
+        .collect();
+    let id_ok = matches!(ids.as_slice(), [(_, v)] if !v.is_empty() && v.chars().all(char::is_alphanumeric));
+    if !id_ok {
+        out.hit(
+            "BR-KSA-08",
+            at(&format!("{base}/cac:PartyIdentification/cbc:ID")),
+            Some(format!("{ids:?}")),
+        );
+    }
+    let address = party.and_then(|p| cac(p, "PostalAddress"));
+    let missing: Vec<&str> = [
+        "StreetName",
+        "BuildingNumber",
+        "PostalZone",
+        "CityName",
+        "CitySubdivisionName",
+    ]
+    .into_iter()
+    .filter(|local| address.and_then(|a| text(cbc(a, local))).is_none())
+    .chain(
+        address
+            .and_then(|a| text(a.path(&[(NS_CAC, "Country"), (NS_CBC, "IdentificationCode")])))
+            .is_none()
+            .then_some("Country/IdentificationCode"),
+    )
+    .collect();
+    if !missing.is_empty() {
+        out.hit(
+            "BR-KSA-09",
+            at(&format!("{base}/cac:PostalAddress")),
+            Some(missing.join(", ")),
+        );
+    }
+    if let Some(n) = address.and_then(|a| text(cbc(a, "BuildingNumber"))) {
         if !(n.len() == 4 && n.bytes().all(|b| b.is_ascii_digit())) {
             out.hit(
                 "BR-KSA-37",

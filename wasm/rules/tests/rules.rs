@@ -151,3 +151,19 @@ fn coverage_table_is_current() {
     let committed = fs::read_to_string(&path).unwrap_or_default();
     assert!(committed == md, "docs/rules.md is stale: rerun with ZATCA_BLESS=1");
 }
+
+/// Every signed document of the golden corpus (what the core builds and signs) has no error.
+#[test]
+fn golden_corpus_has_no_errors() {
+    let dir = repo().join("tests/fixtures/invoices");
+    let mut n = 0;
+    for case in fs::read_dir(&dir).unwrap() {
+        let signed = case.unwrap().path().join("expected/signed.xml");
+        if let Ok(xml) = fs::read(&signed) {
+            n += 1;
+            let report = validate(&xml, &Context::default());
+            assert!(report.valid, "{}: {:#?}", signed.display(), report.issues);
+        }
+    }
+    assert!(n >= 20, "found {n} signed corpus documents");
+}
