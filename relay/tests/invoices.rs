@@ -529,6 +529,81 @@ async fn fifty_concurrent_creates_make_one_unbroken_chain() {
     t.relay.shutdown().await.expect("shutdown");
 }
 
+// Certificate lifecycle (issue 14): renewing the production CSID keeps the unit's chain — the
+// next document takes the next ICV, chains to the last hash, and is signed with the new
+// certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_keeps_the_chain_and_signs_with_the_new_certificate() {
+    let t = TestRelay::start().await;
+    let (key, unit) = setup(&t).await;
+    let xml_of = |id: String| {
+        let (base, key) = (t.http.base.clone(), key.clone());
+        async move {
+            let response = reqwest::Client::new()
+                .get(format!("{base}/v1/invoices/{id}/xml"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .expect("xml");
+            response.bytes().await.expect("bytes").to_vec()
+        }
+    };
+    let mut body = simplified_example(&unit);
+    body["invoice_number"] = json!("R-1");
+    let (status, before) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &body).await;
+    assert_eq!(status, 200, "{before}");
+    let (_, before) = t
+        .http
+        .get(
+            &format!("/v1/invoices/{}", before["invoice_id"].as_str().expect("id")),
+            &key,
+        )
+        .await;
+    let (status, renewed) = t
+        .http
+        .post(&format!("/v1/egs/{unit}/renew"), &key, json!({"otp": "123345"}))
+        .await;
+    assert_eq!(status, 200, "{renewed}");
+    body["invoice_number"] = json!("R-2");
+    let (status, after) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &body).await;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(after["status"], "reported", "{after}");
+    let (_, after) = t
+        .http
+        .get(
+            &format!("/v1/invoices/{}", after["invoice_id"].as_str().expect("id")),
+            &key,
+        )
+        .await;
+    assert_eq!(after["icv"], before["icv"].as_i64().expect("icv") + 1);
+    let old = xml_of(before["invoice_id"].as_str().expect("id").to_owned()).await;
+    let new = xml_of(after["invoice_id"].as_str().expect("id").to_owned()).await;
+    let pih = before["invoice_hash"].as_str().expect("hash");
+    let verification = zatca_core::verify::verify(&new, Some(pih)).expect("verify");
+    assert!(
+        verification
+            .issues
+            .iter()
+            .all(|i| i.severity != zatca_core::Severity::Error),
+        "{:?}",
+        verification.issues
+    );
+    let certificate = |xml: &[u8]| {
+        zatca_core::verify::verify(xml, None)
+            .expect("verify")
+            .certificate
+            .expect("certificate")
+            .der()
+            .to_vec()
+    };
+    assert_ne!(
+        certificate(&old),
+        certificate(&new),
+        "signed with the renewed certificate"
+    );
+    t.relay.shutdown().await.expect("shutdown");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zatca_faults_are_retried_until_every_invoice_is_reported_or_cleared() {
     let t = TestRelay::start_with(|c| {
