@@ -555,7 +555,11 @@ mod tests {
                 "{text}"
             );
             if code.retryable() {
-                assert!(code.status().is_server_error() || code == ErrorCode::EgsBusy, "{text}");
+                // Besides 5xx, only "wait and retry" client errors: 409 EGS_BUSY, 429 RATE_LIMITED.
+                assert!(
+                    code.status().is_server_error() || matches!(code, ErrorCode::EgsBusy | ErrorCode::RateLimited),
+                    "{text}"
+                );
             }
         }
     }
