@@ -59,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// How often the checkpointer copies the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
+/// The WAL size above which the checkpointer waits for readers and writers to empty it.
+/// PASSIVE checkpoints copy frames back but never reset the WAL while readers keep using it,
+/// so under sustained load it grew without bound (gigabytes in a 10 s load test).
+const WAL_LIMIT: u64 = 64 * 1024 * 1024;
+
 /// Read-only connections (a file database).
 const READERS: usize = 4;
 
@@ -445,8 +450,12 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
 }
 
 /// Copies the WAL into the database file every [`CHECKPOINT_EVERY`], on its own connection and
-/// thread; PASSIVE never waits for (or blocks) the writer or the readers.
+/// thread: PASSIVE, which never waits for (or blocks) the writer or the readers; and once the WAL
+/// passes [`WAL_LIMIT`], TRUNCATE, which waits for them (a few milliseconds) and empties it.
 fn start_checkpointer(path: &Path) -> StoreResult<Checkpointer> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -460,8 +469,10 @@ fn start_checkpointer(path: &Path) -> StoreResult<Checkpointer> {
             .spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::park_timeout(CHECKPOINT_EVERY);
-                    if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                        tracing::warn!(error = %err, "WAL checkpoint failed");
+                    let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+                    let mode = if size > WAL_LIMIT { "TRUNCATE" } else { "PASSIVE" };
+                    if let Err(err) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
+                        tracing::warn!(error = %err, mode, "WAL checkpoint failed");
                     }
                 }
             })
