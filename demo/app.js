@@ -263,12 +263,15 @@ async function runSetup(form) {
 
 /** Signs `input` at the next chain position (number = ICV) and queues it in the outbox. */
 async function issue(input, prefix, meta) {
-  let number = '';
-  const signed = await chain.next((slot) => {
-    number = `${prefix}-${String(slot.icv).padStart(5, '0')}`;
-    return vault.signInvoice({ ...input, invoice_number: number }, slot);
-  });
-  const entry = await outbox.add(state.egsUnitId, signed, { number, ...meta });
+  // Stored in the outbox before the chain records it: a crash in between loses nothing (the
+  // next issue adopts the stored document into the chain).
+  const numberOf = (slot) => `${prefix}-${String(slot.icv).padStart(5, '0')}`;
+  const { signed, entry } = await outbox.issue(
+    chain,
+    (slot) => vault.signInvoice({ ...input, invoice_number: numberOf(slot) }, slot),
+    (slot) => ({ number: numberOf(slot), ...meta }),
+  );
+  const number = entry.meta.number;
   outbox.flush().catch(() => {});
   return { signed, entry, number };
 }

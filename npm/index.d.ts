@@ -706,6 +706,8 @@ export class ChainAllocator {
   ): Promise<T>;
   /** Signs `input` with `vault` in the next slot. */
   signInvoice(vault: KeyVault, input: InvoiceInput | string, options?: SignOptions & { uuid?: string }): Promise<SignedInvoice>;
+  /** Records a document signed at the next slot whose recording was cut short; false when the chain has moved. */
+  adopt(doc: { icv: number; uuid: string; hash: string }): Promise<boolean>;
   history(options?: { fromIcv?: number; limit?: number }): Promise<ChainRecord[]>;
   close(): void;
 }
@@ -1051,6 +1053,16 @@ export class Outbox {
   on<E extends keyof OutboxEvents>(event: E, listener: (payload: OutboxEvents[E]) => void): () => void;
   /** Stores a signed document; nothing is sent here. */
   add(egsUnitId: string, signed: SignedInvoice, meta?: Record<string, unknown>): Promise<OutboxEntry>;
+  /**
+   * Signs the next document of `allocator`'s unit and stores it here before the chain records
+   * it (no crash loses a recorded document); a document left by an attempt cut short is adopted
+   * into the chain first.
+   */
+  issue(
+    allocator: ChainAllocator,
+    sign: (slot: ChainSlot) => SignedInvoice | Promise<SignedInvoice>,
+    meta?: Record<string, unknown> | ((slot: ChainSlot) => Record<string, unknown>),
+  ): Promise<{ signed: SignedInvoice; entry: OutboxEntry }>;
   entries(): Promise<OutboxEntry[]>;
   pending(now?: number): Promise<(OutboxEntry & { ms_left: number | null })[]>;
   prune(olderThanMs?: number): Promise<void>;

@@ -78,6 +78,29 @@ export class ChainAllocator {
     });
   }
 
+  /**
+   * Records a document signed at the next slot whose recording was cut short (a crash between
+   * storing it and recording it; see `Outbox.issue`): `{icv, uuid, hash}`. Returns false, and
+   * records nothing, when the chain is no longer just before it.
+   */
+  async adopt(doc) {
+    if (!Number.isSafeInteger(doc?.icv) || !HASH_RE.test(doc?.hash ?? '') || typeof doc?.uuid !== 'string') {
+      throw invalidArgument('doc', 'expected { icv, uuid, hash } of a signed document');
+    }
+    return this.#store.exclusive(async () => {
+      const head = await this.#store.readState();
+      if (doc.icv !== head.icv + 1) return false;
+      await this.#store.commit(head, {
+        icv: doc.icv,
+        uuid: doc.uuid,
+        pih: head.pih,
+        hash: doc.hash,
+        recorded_at: new Date().toISOString(),
+      });
+      return true;
+    });
+  }
+
   /** Signs `input` with `vault` in the next slot of the chain (see `next`). */
   async signInvoice(vault, input, options = {}) {
     const { uuid, ...signOptions } = options;

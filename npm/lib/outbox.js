@@ -110,6 +110,32 @@ export class Outbox {
     return entry;
   }
 
+  /**
+   * Signs the next document of `allocator`'s unit with `sign(slot)` and stores it here before
+   * the chain records it, so that no crash leaves a recorded document outside the outbox. A
+   * document stored by an attempt cut short before the chain recorded it is adopted into the
+   * chain first (it was signed at the slot the chain would hand out again). `meta` is an object,
+   * or a function of the slot. Resolves `{ signed, entry }`.
+   */
+  async issue(allocator, sign, meta = {}) {
+    if (typeof sign !== 'function') throw invalidArgument('sign', 'expected a function');
+    const unit = allocator?.egsUnitId;
+    if (typeof unit !== 'string' || unit === '') throw invalidArgument('allocator', 'expected a ChainAllocator');
+    const head = await allocator.state();
+    const orphan = (await this.#store.all()).find((e) => e.egs_unit_id === unit && e.icv === head.icv + 1);
+    if (orphan) await allocator.adopt(orphan);
+    let entry = null;
+    const signed = await allocator.next(async (slot) => {
+      const doc = await sign(slot);
+      if (doc?.icv !== slot.icv) {
+        throw invalidArgument('sign', `the signed document must carry the allocated ICV ${slot.icv}`);
+      }
+      entry = await this.add(unit, doc, typeof meta === 'function' ? meta(slot) : meta);
+      return doc;
+    });
+    return { signed, entry };
+  }
+
   /** Every stored entry, oldest chain position first. */
   async entries() {
     return sortByChain(await this.#store.all());
