@@ -9,24 +9,10 @@
 import { initialState } from './chain.js';
 import { newWrappingKey } from './crypto.js';
 import { ZatcaError } from './error.js';
+import { done, promisify } from './idb.js';
 
 const DB_VERSION = 1;
 const databases = new Map();
-
-function promisify(request) {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-function done(tx) {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onabort = () => reject(tx.error ?? new ZatcaError('storage_failed', 'IndexedDB transaction aborted'));
-    tx.onerror = () => reject(tx.error);
-  });
-}
 
 /** Opens (once per name) the package's IndexedDB database. */
 export function openDatabase(name) {

@@ -3,21 +3,7 @@
 // Lock so that only one tab sends at a time.
 
 import { ZatcaError } from './error.js';
-
-function promisify(request) {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-function done(tx) {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onabort = () => reject(tx.error ?? new ZatcaError('storage_failed', 'IndexedDB transaction aborted'));
-    tx.onerror = () => reject(tx.error);
-  });
-}
+import { done, promisify } from './idb.js';
 
 export function openOutboxDatabase(name) {
   if (typeof indexedDB === 'undefined') {
