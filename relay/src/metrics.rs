@@ -187,30 +187,22 @@ impl Metrics {
             .set(i64::try_from(snapshot.near_deadline).unwrap_or(i64::MAX));
         self.past_deadline
             .set(i64::try_from(snapshot.past_deadline).unwrap_or(i64::MAX));
-        let mut counts = [0i64; 4];
-        for expires in &snapshot.certificate_expiries {
-            let slot = match CertHealth::of(Some(*expires), now) {
-                CertHealth::Healthy => 0,
-                CertHealth::ExpiringSoon => 1,
-                CertHealth::Critical => 2,
-                CertHealth::Expired | CertHealth::None => 3,
-            };
-            counts[slot] += 1;
-        }
-        for (health, count) in [
+        for health in [
             CertHealth::Healthy,
             CertHealth::ExpiringSoon,
             CertHealth::Critical,
             CertHealth::Expired,
-        ]
-        .iter()
-        .zip(counts)
-        {
+        ] {
+            let count = snapshot
+                .certificate_expiries
+                .iter()
+                .filter(|end| CertHealth::of(Some(**end), now) == health)
+                .count();
             self.certificates
                 .get_or_create(&HealthLabels {
                     health: health.as_str().to_owned(),
                 })
-                .set(count);
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
         }
         let mut out = String::new();
         // Writing into a String cannot fail.

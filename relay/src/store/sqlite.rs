@@ -90,8 +90,8 @@ struct Checkpointer {
 
 /// A poisoned lock only means a panic elsewhere while it was held; SQLite rolled back any open
 /// transaction of that connection when its statement handles were dropped, so keep going.
-fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Db {
@@ -1383,14 +1383,7 @@ impl Store for SqliteStore {
                         row.get::<_, i64>(2)?,
                     ))
                 })?;
-            let certificate_expiries = all(
-                &mut *c.prepare_cached(
-                    "SELECT cert_expires_at FROM egs_units WHERE production_token IS NOT NULL \
-                     AND cert_expires_at IS NOT NULL",
-                )?,
-                [],
-                |row| time_col(row, "cert_expires_at"),
-            )?;
+            let certificate_expiries = certificate_ends(c, i64::MAX)?.into_iter().map(|(_, end)| end).collect();
             Ok(OperationsSnapshot {
                 queued_jobs: u64::try_from(queued_jobs).unwrap_or_default(),
                 oldest_unsettled: oldest.map(from_millis),
@@ -1402,16 +1395,7 @@ impl Store for SqliteStore {
     }
 
     async fn certificates_ending_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<(Uuid, DateTime<Utc>)>> {
-        self.db.read(|c| {
-            all(
-                &mut *c.prepare_cached(
-                    "SELECT id, cert_expires_at FROM egs_units WHERE production_token IS NOT NULL \
-                     AND cert_expires_at < ? ORDER BY cert_expires_at",
-                )?,
-                [to_millis(before)],
-                |row| Ok((uuid_col(row, "id")?, time_col(row, "cert_expires_at")?)),
-            )
-        })
+        self.db.read(|c| certificate_ends(c, to_millis(before)))
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -1422,12 +1406,7 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
-        let checkpointer = self
-            .db
-            .checkpointer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
+        let checkpointer = lock(&self.db.checkpointer).take();
         if let Some(c) = checkpointer {
             c.stop.store(true, Ordering::Relaxed);
             c.thread.thread().unpark();
@@ -1517,6 +1496,19 @@ impl InvoiceRow {
             chain: invoice.chain.as_ref().map(json_text).transpose()?,
         })
     }
+}
+
+/// Units with a production certificate ending before `before` (epoch milliseconds), with its
+/// end, soonest first: the certificate watch and the metrics read the same rows.
+fn certificate_ends(conn: &Connection, before: i64) -> StoreResult<Vec<(Uuid, DateTime<Utc>)>> {
+    all(
+        &mut *conn.prepare_cached(
+            "SELECT id, cert_expires_at FROM egs_units WHERE production_token IS NOT NULL \
+             AND cert_expires_at < ? ORDER BY cert_expires_at",
+        )?,
+        [before],
+        |row| Ok((uuid_col(row, "id")?, time_col(row, "cert_expires_at")?)),
+    )
 }
 
 /// The invoice a unit already has for the same document (the same invoice hash).
