@@ -2,7 +2,8 @@
 //! EGS unit whose certificate has ended can neither report nor clear. Hourly (and at start),
 //! every unit whose certificate is `expiring_soon` (30 days or less), `critical` (7 or less) or
 //! `expired` is logged — a warning, then an error — so that log-based alerting sees it; the
-//! same counts are in `GET /metrics` (`relay_certificates{health}`) and each unit's status.
+//! same counts are in `GET /metrics` (`relay_certificates{health}`) and each unit's status, and
+//! a `certificate.expiring` webhook goes out once per certificate and level.
 
 use std::time::Duration;
 
@@ -36,6 +37,9 @@ pub async fn check_once(state: &AppState) -> anyhow::Result<usize> {
             CertHealth::Healthy | CertHealth::None => continue,
         }
         logged += 1;
+        if let Some(unit) = state.store.unit_by_id(unit).await? {
+            crate::webhooks::certificate_expiring(state, &unit, health, expires).await;
+        }
     }
     Ok(logged)
 }

@@ -121,6 +121,19 @@ pub struct Config {
     #[arg(long, env = "RELAY_JOB_BACKOFF_MS", default_value_t = 2000)]
     pub job_backoff_ms: u64,
 
+    /// Attempts of a webhook delivery before it is given up.
+    #[arg(long, env = "RELAY_WEBHOOK_MAX_ATTEMPTS", default_value_t = 10)]
+    pub webhook_max_attempts: u32,
+
+    /// First retry delay of a webhook delivery, in milliseconds; doubles per attempt (with
+    /// ±25 % jitter), capped at 4 hours.
+    #[arg(long, env = "RELAY_WEBHOOK_BACKOFF_MS", default_value_t = 30_000)]
+    pub webhook_backoff_ms: u64,
+
+    /// How long a webhook receiver has to answer, in seconds.
+    #[arg(long, env = "RELAY_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
+
     /// Static directory served at `/` (default: `./demo` when it exists).
     #[arg(long, env = "RELAY_DEMO_DIR")]
     pub demo_dir: Option<PathBuf>,
@@ -214,6 +227,9 @@ impl Config {
             worker_poll_ms: 1000,
             job_max_attempts: 8,
             job_backoff_ms: 2000,
+            webhook_max_attempts: 10,
+            webhook_backoff_ms: 30_000,
+            webhook_timeout_secs: 10,
             demo_dir: None,
             log_format: LogFormat::Text,
             log: "info,zatca_relay=info".into(),

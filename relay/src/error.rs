@@ -80,6 +80,8 @@ pub enum ErrorCode {
     NotFound,
     /// 404: no such API key (or not one the caller may manage).
     ApiKeyNotFound,
+    /// 404: no such webhook endpoint in the account and environment of the key.
+    WebhookEndpointNotFound,
     /// 400: no such EGS unit in the account.
     EgsUnitNotFound,
     /// 400: `environment` differs from the key's.
@@ -130,7 +132,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code (for the uniqueness test and documentation).
-    pub const ALL: [ErrorCode; 49] = [
+    pub const ALL: [ErrorCode; 50] = [
         ErrorCode::InvalidSignedInvoice,
         ErrorCode::ChainConflict,
         ErrorCode::EgsUnitRequired,
@@ -157,6 +159,7 @@ impl ErrorCode {
         ErrorCode::EgsQuotaExceeded,
         ErrorCode::NotFound,
         ErrorCode::ApiKeyNotFound,
+        ErrorCode::WebhookEndpointNotFound,
         ErrorCode::EgsUnitNotFound,
         ErrorCode::EnvironmentKeyMismatch,
         ErrorCode::EgsUnitEnvMismatch,
@@ -212,6 +215,7 @@ impl ErrorCode {
             EgsQuotaExceeded => "EGS_QUOTA_EXCEEDED",
             NotFound => "NOT_FOUND",
             ApiKeyNotFound => "API_KEY_NOT_FOUND",
+            WebhookEndpointNotFound => "WEBHOOK_ENDPOINT_NOT_FOUND",
             EgsUnitNotFound => "EGS_UNIT_NOT_FOUND",
             EnvironmentKeyMismatch => "ENVIRONMENT_KEY_MISMATCH",
             EgsUnitEnvMismatch => "EGS_UNIT_ENV_MISMATCH",
@@ -272,7 +276,7 @@ impl ErrorCode {
             KeyEnvironmentForbidden | SignupDisabled | ProductionSignupDisabled | EgsQuotaExceeded => {
                 StatusCode::FORBIDDEN
             }
-            NotFound | ApiKeyNotFound => StatusCode::NOT_FOUND,
+            NotFound | ApiKeyNotFound | WebhookEndpointNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed | EgsUnitNotDeletable => StatusCode::METHOD_NOT_ALLOWED,
             LastActiveKey | ComplianceComplete | EgsNotFailed | EgsBusy => StatusCode::CONFLICT,
             ZatcaRejected | ComplianceDocumentRejected => StatusCode::UNPROCESSABLE_ENTITY,
@@ -327,6 +331,7 @@ impl ErrorCode {
             EgsQuotaExceeded => "The plan's EGS unit quota is used up",
             NotFound => "No such endpoint",
             ApiKeyNotFound => "API key not found",
+            WebhookEndpointNotFound => "Webhook endpoint not found",
             EgsUnitNotFound => "EGS unit not found",
             EnvironmentKeyMismatch => "The environment does not match the API key",
             EgsUnitEnvMismatch => "The EGS unit is in the other environment than this API key",

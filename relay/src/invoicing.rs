@@ -907,6 +907,7 @@ async fn record_answer(
         messages: invoice.messages.clone(),
     });
     state.store.save_invoice_status(&invoice, &entries).await?;
+    crate::webhooks::invoice_settled(state, &invoice).await;
     tracing::info!(
         invoice.id = %invoice.id,
         egs.id = %invoice.egs_unit_id,
@@ -946,6 +947,9 @@ async fn record_failure(
             messages,
         });
         state.store.save_invoice_status(&invoice, &entries).await?;
+        if invoice.near_deadline(now, chrono::Duration::hours(crate::webhooks::DEADLINE_MARGIN_HOURS)) {
+            crate::webhooks::deadline_at_risk(state, &invoice).await;
+        }
         let reason = format!("ZATCA unavailable: {err}");
         if inline {
             return Ok(JobOutcome::Retry(reason));
@@ -964,5 +968,6 @@ async fn record_failure(
         messages,
     });
     state.store.save_invoice_status(&invoice, &entries).await?;
+    crate::webhooks::invoice_settled(state, &invoice).await;
     Ok(JobOutcome::Done)
 }

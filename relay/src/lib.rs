@@ -22,6 +22,7 @@ pub mod secret;
 pub mod server;
 pub mod signing;
 pub mod store;
+pub mod webhooks;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -235,6 +236,7 @@ pub struct RelayHandle {
     worker: queue::WorkerHandle,
     retention: tokio::task::JoinHandle<()>,
     certificate_watch: tokio::task::JoinHandle<()>,
+    deadline_watch: tokio::task::JoinHandle<()>,
     sims: Option<demo::Simulators>,
 }
 
@@ -276,6 +278,9 @@ impl RelayHandle {
         }
         if let Err(err) = self.certificate_watch.await {
             tracing::warn!(error = %err, "certificate watch ended abnormally");
+        }
+        if let Err(err) = self.deadline_watch.await {
+            tracing::warn!(error = %err, "reporting deadline watch ended abnormally");
         }
         if let Some(sims) = self.sims {
             sims.shutdown().await;
@@ -345,6 +350,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<RelayHandle> {
     let worker = queue::Worker::new(state.clone(), shutdown.clone()).start().await?;
     let retention = retention::spawn(state.clone(), shutdown.clone());
     let certificate_watch = certificates::spawn(state.clone(), shutdown.clone());
+    let deadline_watch = webhooks::spawn_deadline_watch(state.clone(), shutdown.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -374,6 +380,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<RelayHandle> {
         worker,
         retention,
         certificate_watch,
+        deadline_watch,
         sims,
     })
 }

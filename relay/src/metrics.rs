@@ -37,6 +37,11 @@ struct OutcomeLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HealthLabels {
     health: String,
 }
@@ -53,6 +58,7 @@ pub struct Metrics {
     near_deadline: Gauge,
     past_deadline: Gauge,
     certificates: Family<HealthLabels, Gauge>,
+    webhooks: Family<DeliveryLabels, Counter>,
 }
 
 /// What ZATCA answered a submission.
@@ -133,7 +139,14 @@ impl Default for Metrics {
             "Production certificates of EGS units by health (expiring_soon: 30 days or less, critical: 7 or less)",
             certificates.clone(),
         );
+        let webhooks = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "relay_webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, retrying, failed, gone)",
+            webhooks.clone(),
+        );
         Metrics {
+            webhooks,
             registry,
             requests,
             latency,
@@ -171,6 +184,15 @@ impl Metrics {
                 operation: operation.to_owned(),
                 outcome: outcome.as_str().to_owned(),
                 code: code.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts one webhook delivery attempt.
+    pub fn webhook(&self, status: &str) {
+        self.webhooks
+            .get_or_create(&DeliveryLabels {
+                status: status.to_owned(),
             })
             .inc();
     }

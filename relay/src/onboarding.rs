@@ -313,6 +313,7 @@ async fn fail_unit(state: &AppState, unit: &mut EgsUnit, message: String, errors
     if let Err(err) = state.store.save_unit_onboarding(unit).await {
         return JobOutcome::Retry(format!("cannot record the failure: {err}"));
     }
+    crate::webhooks::onboarding_changed(state, unit).await;
     tracing::warn!(egs.id = %unit.id, "onboarding failed: {message}");
     JobOutcome::Fail(message)
 }
@@ -544,6 +545,7 @@ async fn run_relay_compliance(state: &AppState, mut unit: EgsUnit) -> JobOutcome
         Err(err) => return JobOutcome::Retry(err.to_string()),
     }
     step!(state.store.save_unit_onboarding(&unit).await);
+    crate::webhooks::onboarding_changed(state, &unit).await;
     tracing::info!(egs.id = %unit.id, egs.status = unit.onboarding_status.as_str(), "compliance checks passed");
     JobOutcome::Done
 }
@@ -609,6 +611,7 @@ pub async fn obtain_production_csid(
         }
     }
     let now = Utc::now();
+    let was_active = unit.onboarding_status == OnboardingStatus::Active;
     match unit.production.clone() {
         None => {
             if device_csr.is_some() {
@@ -651,6 +654,9 @@ pub async fn obtain_production_csid(
     )
     .map_err(anyhow::Error::new)?;
     state.store.save_unit_onboarding(&unit).await?;
+    if !was_active {
+        crate::webhooks::onboarding_changed(state, &unit).await;
+    }
     tracing::info!(egs.id = %unit.id, "production CSID obtained");
     Ok(unit)
 }
@@ -793,6 +799,7 @@ pub async fn submit_device_document(
     if pending.is_empty() {
         complete_compliance(state, &mut unit).await?;
         state.store.save_unit_onboarding(&unit).await?;
+        crate::webhooks::onboarding_changed(state, &unit).await;
         tracing::info!(egs.id = %unit.id, egs.status = unit.onboarding_status.as_str(), "device compliance checks passed");
     }
     Ok(json!({

@@ -12,6 +12,8 @@ pub enum JobKind {
     Onboard(OnboardJob),
     /// Report (simplified) or clear (standard) an invoice with ZATCA.
     Submit(SubmitJob),
+    /// Deliver a webhook event to one endpoint.
+    Webhook(WebhookJob),
 }
 
 impl JobKind {
@@ -20,6 +22,7 @@ impl JobKind {
         match self {
             JobKind::Onboard(_) => "onboard",
             JobKind::Submit(_) => "submit",
+            JobKind::Webhook(_) => "webhook",
         }
     }
 }
@@ -38,6 +41,15 @@ pub struct OnboardJob {
 pub struct SubmitJob {
     /// The invoice to report or clear.
     pub invoice_id: Uuid,
+}
+
+/// Fields of a webhook delivery job (its unit is the event's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookJob {
+    /// The event.
+    pub event_id: Uuid,
+    /// The endpoint.
+    pub endpoint_id: Uuid,
 }
 
 /// A background job.

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod invoices;
 pub mod jobs;
 pub mod units;
+pub mod webhooks;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,11 +18,12 @@ pub use invoices::{
     ChainCheck, ChainStatus, DocumentKind, IllegalInvoiceTransition, Invoice, InvoiceKind, InvoiceStatus, LineSummary,
     TimelineEntry,
 };
-pub use jobs::{Job, JobKind, OnboardJob, SubmitJob};
+pub use jobs::{Job, JobKind, OnboardJob, SubmitJob, WebhookJob};
 pub use units::{
     Address, CertHealth, ComplianceDocument, ComplianceKind, Custody, EgsUnit, Environment, IllegalTransition,
     InvoiceTypes, OnboardingStatus, SellerProfile, StoredCsid,
 };
+pub use webhooks::{DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent};
 
 /// One message about a failure: an input field's problem or one of ZATCA's messages.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

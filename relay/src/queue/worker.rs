@@ -131,18 +131,29 @@ async fn run_job_in_span(state: AppState, job: Job) {
     let outcome = match &job.kind {
         JobKind::Onboard(_) => onboarding::run_onboard_job(&state, &job).await,
         JobKind::Submit(submit) => crate::invoicing::submit(&state, job.egs_unit_id, submit.invoice_id, false).await,
+        JobKind::Webhook(work) => crate::webhooks::deliver(&state, &job, work).await,
+    };
+    // Webhook receivers are the account's own servers: their retries follow their own policy.
+    let (max_attempts, backoff) = match &job.kind {
+        JobKind::Webhook(_) => (
+            state.config.webhook_max_attempts,
+            crate::webhooks::backoff(state.config.webhook_backoff_ms, job.attempts),
+        ),
+        _ => (
+            state.config.job_max_attempts,
+            onboarding::backoff(state.config.job_backoff_ms, job.attempts),
+        ),
     };
     let now = Utc::now();
     let result = match outcome {
         JobOutcome::Done => state.store.finish_job(job.id, now).await,
-        JobOutcome::RetryAfter(reason, wait) if job.attempts < state.config.job_max_attempts => {
-            let backoff = onboarding::backoff(state.config.job_backoff_ms, job.attempts);
+        JobOutcome::RetryAfter(reason, wait) if job.attempts < max_attempts => {
             let delay = jitter(backoff.max(chrono::Duration::from_std(wait).unwrap_or(backoff)));
             tracing::info!(job.id = %job.id, egs.id = %job.egs_unit_id, job.attempt = job.attempts, retry_in_ms = delay.num_milliseconds(), "job will retry (ZATCA asked to wait): {reason}");
             state.store.retry_job(job.id, now + delay, &reason, now).await
         }
-        JobOutcome::Retry(reason) if job.attempts < state.config.job_max_attempts => {
-            let delay = jitter(onboarding::backoff(state.config.job_backoff_ms, job.attempts));
+        JobOutcome::Retry(reason) if job.attempts < max_attempts => {
+            let delay = jitter(backoff);
             tracing::info!(job.id = %job.id, egs.id = %job.egs_unit_id, job.attempt = job.attempts, retry_in_ms = delay.num_milliseconds(), "job will retry: {reason}");
             state.store.retry_job(job.id, now + delay, &reason, now).await
         }
@@ -172,9 +183,14 @@ fn jitter(delay: chrono::Duration) -> chrono::Duration {
 /// Retries exhausted: an onboarding job fails its unit; a submission stays `retrying` for an
 /// operator (the invoice is kept, and a later restart of the job sends it again).
 async fn give_up(state: &AppState, job: &Job, reason: &str) {
-    if !matches!(job.kind, JobKind::Onboard(_)) {
-        tracing::error!(job.id = %job.id, egs.id = %job.egs_unit_id, "submission gave up: {reason}");
-        return;
+    match job.kind {
+        JobKind::Onboard(_) => {}
+        JobKind::Submit(_) => {
+            tracing::error!(job.id = %job.id, egs.id = %job.egs_unit_id, "submission gave up: {reason}");
+            return;
+        }
+        // The delivery log holds the last attempt as `failed`.
+        JobKind::Webhook(_) => return,
     }
     let Ok(Some(mut unit)) = state.store.unit_by_id(job.egs_unit_id).await else {
         return;
@@ -186,7 +202,9 @@ async fn give_up(state: &AppState, job: &Job, reason: &str) {
     }
     if let Err(err) = state.store.save_unit_onboarding(&unit).await {
         tracing::error!(error = %err, "cannot record the unit's failure");
+        return;
     }
+    crate::webhooks::onboarding_changed(state, &unit).await;
 }
 
 /// Shared handle type used by [`AppState`] to wake the worker.

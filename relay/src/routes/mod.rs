@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod egs;
 pub mod health;
 pub mod invoices;
+pub mod webhooks;
 
 use std::time::Instant;
 
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::protected_router())
         .merge(egs::router())
         .merge(invoices::router())
+        .merge(webhooks::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
     let v1 = Router::new()
         .merge(accounts::public_router())

@@ -2,6 +2,7 @@
 //! is the implementation today ([`sqlite::SqliteStore`]); PostgreSQL joins behind the same trait.
 
 pub mod sqlite;
+pub mod webhooks;
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,6 +10,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
+
+pub use webhooks::WebhookStore;
 
 use crate::config::DatabaseUrl;
 use crate::domain::{
@@ -164,7 +167,7 @@ impl ArchiveKind {
 
 /// Persistence operations, named by what they do in the domain.
 #[async_trait]
-pub trait Store: Send + Sync + fmt::Debug {
+pub trait Store: WebhookStore + Send + Sync + fmt::Debug {
     /// Creates an account with its first API key, atomically.
     async fn create_account(&self, account: &Account, key: &ApiKey) -> StoreResult<()>;
     /// The account.
@@ -255,7 +258,7 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn update_job(&self, id: Uuid, kind: &JobKind, now: DateTime<Utc>) -> StoreResult<()>;
     /// Releases every running job (start-up: this process holds no claim yet).
     async fn release_running_jobs(&self, now: DateTime<Utc>) -> StoreResult<u64>;
-    /// Jobs of a unit that are queued or running.
+    /// Jobs of a unit that are queued or running, webhook deliveries aside.
     async fn open_jobs_for_unit(&self, unit_id: Uuid) -> StoreResult<u32>;
 
     /// Appends to the audit log.

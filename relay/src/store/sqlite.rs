@@ -27,6 +27,8 @@ use uuid::Uuid;
 
 use super::*;
 use crate::config::DatabaseUrl;
+
+mod webhooks;
 use crate::domain::{Account, ApiKey, AuditEntry, ComplianceDocument, EgsUnit, Environment, Job, JobKind, StoredCsid};
 
 /// The migrations, in order (version, name, SQL). Applied ones are recorded in
@@ -54,6 +56,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "unsettled invoices",
         include_str!("../../migrations/sqlite/0005_unsettled_invoices.sql"),
     ),
+    (6, "webhooks", include_str!("../../migrations/sqlite/0006_webhooks.sql")),
 ];
 
 /// How often the checkpointer copies the WAL into the database file.
@@ -1008,7 +1011,7 @@ impl Store for SqliteStore {
     async fn open_jobs_for_unit(&self, unit_id: Uuid) -> StoreResult<u32> {
         self.db.read(|c| {
             let n: i64 = c
-                .prepare_cached("SELECT COUNT(*) FROM jobs WHERE egs_unit_id = ? AND state IN ('queued', 'running')")?
+                .prepare_cached("SELECT COUNT(*) FROM jobs WHERE egs_unit_id = ? AND kind <> 'webhook' AND state IN ('queued', 'running')")?
                 .query_row([unit_id.to_string()], |row| row.get(0))?;
             Ok(u32::try_from(n).unwrap_or(u32::MAX))
         })

@@ -1,0 +1,447 @@
+//! Webhooks: events emitted at state changes (invoices settled by ZATCA, onboarding finished or
+//! failed, certificates ending, reporting deadlines at risk), delivered through the durable job
+//! queue to every endpoint of the account and environment that wants them, signed with
+//! HMAC-SHA256 over `timestamp.body`.
+//!
+//! An event is recorded with its delivery jobs in one transaction, and only when some endpoint
+//! wants it (no write otherwise). Its id is stable: the same occurrence (an invoice reported, a
+//! certificate reaching `critical`) always gets the same id, so a repeated emission is dropped
+//! and a receiver can deduplicate on it. Emission happens right after the state change is saved
+//! (a crash between the two loses that event; the invoice or unit itself is unaffected).
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use hmac::{KeyInit as _, Mac as _};
+use serde_json::{Value, json};
+use sha2::Digest as _;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::domain::{
+    CertHealth, DeliveryStatus, EgsUnit, Environment, EventType, Invoice, InvoiceStatus, Job, JobKind,
+    OnboardingStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookJob, iso,
+};
+use crate::onboarding::JobOutcome;
+use crate::secret::{SecretError, SecretString};
+
+/// The signature header: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+pub const SIGNATURE_HEADER: &str = "Zatca-Signature";
+/// The event id header (the same as the body's `id`).
+pub const EVENT_ID_HEADER: &str = "Zatca-Event-Id";
+/// The event type header.
+pub const EVENT_TYPE_HEADER: &str = "Zatca-Event-Type";
+/// Prefix of signing secrets.
+pub const SECRET_PREFIX: &str = "whsec_";
+
+/// How often unreported simplified invoices are checked against their deadline.
+const DEADLINE_CHECK_EVERY: Duration = Duration::from_secs(600);
+/// An unreported simplified invoice is at risk this long before its 24-hour deadline.
+pub const DEADLINE_MARGIN_HOURS: i64 = 2;
+/// Longest wait between two delivery attempts.
+const MAX_BACKOFF_MS: u64 = 4 * 3600 * 1000;
+/// At most this much of a receiver's answer is kept in the log.
+const MAX_ERROR_CHARS: usize = 300;
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// The encryption context of an endpoint's secret.
+pub fn secret_context(endpoint: Uuid) -> String {
+    format!("webhook_endpoint:{endpoint}:secret")
+}
+
+/// A new signing secret: `whsec_` and 32 random bytes in base64url.
+pub fn generate_secret() -> Result<SecretString, SecretError> {
+    let bytes = crate::secret::random_array::<32>()?;
+    Ok(SecretString::new(format!(
+        "{SECRET_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(bytes)
+    )))
+}
+
+/// The `Zatca-Signature` value for a body sent at `timestamp` (unix seconds): the HMAC-SHA256
+/// keyed with the whole secret string, over `"{timestamp}.{body}"`, in lowercase hex.
+pub fn signature_header(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    // HMAC accepts keys of any length: `new_from_slice` cannot fail for it.
+    let mut mac = match HmacSha256::new_from_slice(secret.as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    };
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let digest = mac.finalize().into_bytes();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={timestamp},v1={hex}")
+}
+
+/// A stable event id from what identifies the occurrence (SHA-256 of the parts, as a UUID).
+pub fn stable_id(parts: &[&str]) -> Uuid {
+    let mut hash = sha2::Sha256::new();
+    for part in parts {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    let digest = hash.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// Records an event for every endpoint of the account and environment that wants it and wakes
+/// the worker. Failures are logged: a webhook never fails the operation that emitted it.
+pub async fn emit(
+    state: &AppState,
+    id: Uuid,
+    account_id: Uuid,
+    environment: Environment,
+    egs_unit_id: Uuid,
+    event_type: EventType,
+    data: Value,
+) {
+    if let Err(err) = try_emit(state, id, account_id, environment, egs_unit_id, event_type, data).await {
+        tracing::error!(event.id = %id, event.r#type = event_type.as_str(), error = format!("{err:#}"), "cannot record a webhook event");
+    }
+}
+
+async fn try_emit(
+    state: &AppState,
+    id: Uuid,
+    account_id: Uuid,
+    environment: Environment,
+    egs_unit_id: Uuid,
+    event_type: EventType,
+    data: Value,
+) -> anyhow::Result<()> {
+    let endpoints: Vec<WebhookEndpoint> = state
+        .store
+        .webhook_endpoints(account_id, environment)
+        .await?
+        .into_iter()
+        .filter(|e| e.wants(event_type))
+        .collect();
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let body = json!({
+        "id": id,
+        "type": event_type.as_str(),
+        "created_at": iso(now),
+        "environment": environment,
+        "data": data,
+    });
+    let event = WebhookEvent {
+        id,
+        account_id,
+        environment,
+        egs_unit_id,
+        event_type,
+        body: serde_json::to_string(&body)?,
+        created_at: now,
+    };
+    let jobs: Vec<Job> = endpoints
+        .iter()
+        .map(|e| {
+            Job::new(
+                egs_unit_id,
+                JobKind::Webhook(WebhookJob {
+                    event_id: id,
+                    endpoint_id: e.id,
+                }),
+            )
+        })
+        .collect();
+    if state.store.record_webhook_event(&event, &jobs, now).await? {
+        tracing::info!(event.id = %id, event.r#type = event_type.as_str(), endpoints = jobs.len(), "webhook event emitted");
+        state.jobs.notify_one();
+    }
+    Ok(())
+}
+
+fn invoice_data(invoice: &Invoice) -> Value {
+    json!({
+        "invoice_id": invoice.id,
+        "uuid": invoice.uuid,
+        "invoice_number": invoice.invoice_number,
+        "egs_unit_id": invoice.egs_unit_id,
+        "invoice_type": invoice.invoice_type.as_str(),
+        "document_type": invoice.document_type.as_str(),
+        "status": invoice.status.as_str(),
+        "icv": invoice.icv,
+        "currency": invoice.currency,
+        "total": invoice.total.to_string(),
+        "report_deadline": invoice.report_deadline.map(iso),
+        "messages": invoice.messages,
+    })
+}
+
+/// After ZATCA settled an invoice: `invoice.reported`, `invoice.cleared` or `invoice.rejected`.
+pub async fn invoice_settled(state: &AppState, invoice: &Invoice) {
+    let event_type = match invoice.status {
+        InvoiceStatus::Reported => EventType::InvoiceReported,
+        InvoiceStatus::Cleared => EventType::InvoiceCleared,
+        InvoiceStatus::Rejected => EventType::InvoiceRejected,
+        _ => return,
+    };
+    let id = stable_id(&[event_type.as_str(), &invoice.id.to_string()]);
+    emit(
+        state,
+        id,
+        invoice.account_id,
+        invoice.environment,
+        invoice.egs_unit_id,
+        event_type,
+        invoice_data(invoice),
+    )
+    .await;
+}
+
+/// An unreported simplified invoice close to (or past) its deadline: `invoice.deadline_at_risk`,
+/// once per invoice.
+pub async fn deadline_at_risk(state: &AppState, invoice: &Invoice) {
+    let event_type = EventType::InvoiceDeadlineAtRisk;
+    let id = stable_id(&[event_type.as_str(), &invoice.id.to_string()]);
+    emit(
+        state,
+        id,
+        invoice.account_id,
+        invoice.environment,
+        invoice.egs_unit_id,
+        event_type,
+        invoice_data(invoice),
+    )
+    .await;
+}
+
+/// After a unit's onboarding state was saved: `onboarding.active` or `onboarding.failed`
+/// (other states emit nothing).
+pub async fn onboarding_changed(state: &AppState, unit: &EgsUnit) {
+    let event_type = match unit.onboarding_status {
+        OnboardingStatus::Active => EventType::OnboardingActive,
+        OnboardingStatus::Failed => EventType::OnboardingFailed,
+        _ => return,
+    };
+    // A unit can fail, be retried and fail again: each occurrence is its own event.
+    let at = unit.updated_at.timestamp_millis().to_string();
+    let id = stable_id(&[event_type.as_str(), &unit.id.to_string(), &at]);
+    let data = json!({
+        "egs_unit_id": unit.id,
+        "unit_name": unit.unit_name,
+        "onboarding_status": unit.onboarding_status.as_str(),
+        "message": unit.status_message,
+        "errors": unit.errors,
+    });
+    emit(state, id, unit.account_id, unit.environment, unit.id, event_type, data).await;
+}
+
+/// A unit's production certificate reached `expiring_soon`, `critical` or `expired`: once per
+/// certificate and level.
+pub async fn certificate_expiring(state: &AppState, unit: &EgsUnit, health: CertHealth, expires: DateTime<Utc>) {
+    let event_type = EventType::CertificateExpiring;
+    let end = expires.timestamp_millis().to_string();
+    let id = stable_id(&[event_type.as_str(), &unit.id.to_string(), &end, health.as_str()]);
+    let data = json!({
+        "egs_unit_id": unit.id,
+        "unit_name": unit.unit_name,
+        "cert_health": health.as_str(),
+        "cert_expires_at": iso(expires),
+        "days_until_expiry": (expires - Utc::now()).num_days(),
+    });
+    emit(state, id, unit.account_id, unit.environment, unit.id, event_type, data).await;
+}
+
+/// Emits `invoice.deadline_at_risk` for unreported simplified invoices due within the margin;
+/// returns how many were found.
+pub async fn check_deadlines(state: &AppState) -> anyhow::Result<usize> {
+    let before = Utc::now() + chrono::Duration::hours(DEADLINE_MARGIN_HOURS);
+    let due = state.store.invoices_due_before(before, 1000).await?;
+    for invoice in &due {
+        deadline_at_risk(state, invoice).await;
+    }
+    Ok(due.len())
+}
+
+/// Starts the deadline check (every ten minutes, and at start); it stops at `shutdown`.
+pub fn spawn_deadline_watch(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(err) = check_deadlines(&state).await {
+                tracing::warn!(error = format!("{err:#}"), "reporting deadline check failed");
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(DEADLINE_CHECK_EVERY) => {}
+            }
+        }
+    })
+}
+
+/// Back-off before attempt `attempts + 1`: `base × 2^(attempts-1)`, capped at four hours (the
+/// worker adds ±25 % jitter).
+pub fn backoff(base_ms: u64, attempts: u32) -> chrono::Duration {
+    let exp = attempts.saturating_sub(1).min(30);
+    let ms = base_ms.saturating_mul(1u64 << exp).min(MAX_BACKOFF_MS);
+    chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            // A redirect would send the signed event somewhere the owner did not register.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("zatca-relay-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default()
+    })
+}
+
+/// Runs one delivery attempt of a webhook job and logs it.
+pub async fn deliver(state: &AppState, job: &Job, work: &WebhookJob) -> JobOutcome {
+    match try_deliver(state, job, work).await {
+        Ok(outcome) => outcome,
+        Err(err) => JobOutcome::Retry(format!("{err:#}")),
+    }
+}
+
+async fn try_deliver(state: &AppState, job: &Job, work: &WebhookJob) -> anyhow::Result<JobOutcome> {
+    let Some(mut endpoint) = state.store.webhook_endpoint_by_id(work.endpoint_id).await? else {
+        return Ok(JobOutcome::Done);
+    };
+    if !endpoint.enabled {
+        return Ok(JobOutcome::Done);
+    }
+    let Some(event) = state.store.webhook_event(work.event_id).await? else {
+        return Ok(JobOutcome::Fail("the event no longer exists".into()));
+    };
+    let secret = state
+        .master_key
+        .decrypt_str(&endpoint.secret_enc, &secret_context(endpoint.id))?;
+    let at = Utc::now();
+    let signature = signature_header(secret.expose(), at.timestamp(), event.body.as_bytes());
+    let started = Instant::now();
+    let sent = client()
+        .post(&endpoint.url)
+        .timeout(Duration::from_secs(state.config.webhook_timeout_secs.max(1)))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(SIGNATURE_HEADER, signature)
+        .header(EVENT_ID_HEADER, event.id.to_string())
+        .header(EVENT_TYPE_HEADER, event.event_type.as_str())
+        .body(event.body.clone())
+        .send()
+        .await;
+    let (response_status, error) = match sent {
+        Ok(response) => {
+            let status = response.status();
+            let error = (!status.is_success()).then(|| format!("the receiver answered {status}"));
+            // The body is read (bounded by the timeout) so that the connection can be reused.
+            let _ = tokio::time::timeout(Duration::from_secs(1), response.bytes()).await;
+            (Some(status.as_u16()), error)
+        }
+        Err(err) => {
+            let reason = if err.is_timeout() {
+                "the receiver did not answer in time".to_owned()
+            } else if err.is_connect() {
+                "cannot connect to the receiver".to_owned()
+            } else {
+                format!("cannot send: {err}")
+            };
+            (None, Some(reason))
+        }
+    };
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let last = job.attempts >= state.config.webhook_max_attempts;
+    let status = match (response_status, &error) {
+        (_, None) => DeliveryStatus::Delivered,
+        (Some(410), _) => DeliveryStatus::Gone,
+        _ if last => DeliveryStatus::Failed,
+        _ => DeliveryStatus::Retrying,
+    };
+    let delivery = WebhookDelivery {
+        endpoint_id: endpoint.id,
+        event_id: event.id,
+        event_type: event.event_type,
+        attempt: job.attempts,
+        status,
+        response_status,
+        duration_ms,
+        error: error.as_ref().map(|e| e.chars().take(MAX_ERROR_CHARS).collect()),
+        at,
+    };
+    state.store.insert_webhook_delivery(&delivery).await?;
+    state.metrics.webhook(status.as_str());
+    tracing::info!(
+        webhook.endpoint = %endpoint.id,
+        event.id = %event.id,
+        event.r#type = event.event_type.as_str(),
+        webhook.status = status.as_str(),
+        http.status = response_status,
+        duration_ms,
+        "webhook delivery"
+    );
+    Ok(match (status, error) {
+        (DeliveryStatus::Delivered, _) | (_, None) => JobOutcome::Done,
+        (DeliveryStatus::Gone, _) => {
+            // 410 Gone: the receiver asks for no more events; the owner can re-enable it.
+            endpoint.enabled = false;
+            endpoint.disabled_reason = Some("the receiver answered 410 Gone".into());
+            endpoint.updated_at = Utc::now();
+            state.store.save_webhook_endpoint(&endpoint).await?;
+            tracing::warn!(webhook.endpoint = %endpoint.id, "webhook endpoint disabled: the receiver answered 410 Gone");
+            JobOutcome::Done
+        }
+        (_, Some(error)) => JobOutcome::Retry(error),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_matches_an_independent_hmac() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        let header = signature_header("Jefe", 0, b"what do ya want for nothing?");
+        // The signed text is "0.what do ya want for nothing?", so compare with a direct HMAC.
+        let mut mac = HmacSha256::new_from_slice(b"Jefe").expect("key");
+        mac.update(b"0.what do ya want for nothing?");
+        let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(header, format!("t=0,v1={hex}"));
+        let mut plain = HmacSha256::new_from_slice(b"Jefe").expect("key");
+        plain.update(b"what do ya want for nothing?");
+        let rfc: String = plain
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(rfc, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
+    #[test]
+    fn stable_ids_are_stable_and_distinct() {
+        assert_eq!(stable_id(&["a", "b"]), stable_id(&["a", "b"]));
+        assert_ne!(stable_id(&["a", "b"]), stable_id(&["ab", ""]));
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!(backoff(1000, 1).num_milliseconds(), 1000);
+        assert_eq!(backoff(1000, 3).num_milliseconds(), 4000);
+        assert_eq!(backoff(30_000, 40).num_milliseconds(), 4 * 3600 * 1000);
+    }
+
+    #[test]
+    fn secrets_are_prefixed_and_random() {
+        let a = generate_secret().expect("secret");
+        let b = generate_secret().expect("secret");
+        assert!(a.expose().starts_with(SECRET_PREFIX));
+        assert_eq!(a.expose().len(), SECRET_PREFIX.len() + 43);
+        assert_ne!(a.expose(), b.expose());
+    }
+}
