@@ -26,7 +26,7 @@ pub use units::{
 pub use webhooks::{DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent};
 
 /// One message about a failure: an input field's problem or one of ZATCA's messages.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Detail {
     /// Machine-readable code (ZATCA's code, or `invalid` for input fields).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::Detail;
 
 /// Sandbox (`zatca_test_` keys) or production (`zatca_live_` keys).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
     /// ZATCA's sandbox (developer portal or simulation).
@@ -52,7 +52,7 @@ impl FromStr for Environment {
 pub use zatca_core::compliance::{ComplianceKind, InvoiceTypes};
 
 /// Who holds the unit's private key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Custody {
     /// The relay generates the key and CSR and keeps the key encrypted.

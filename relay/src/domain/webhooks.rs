@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::Environment;
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum EventType {
     /// ZATCA accepted a simplified invoice's report.
     #[serde(rename = "invoice.reported")]
@@ -125,7 +125,7 @@ pub struct WebhookEvent {
 }
 
 /// How a delivery attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// The receiver answered 2xx.

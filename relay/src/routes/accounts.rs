@@ -45,9 +45,9 @@ pub fn protected_router() -> Router<AppState> {
         .route("/keys/{id}", patch(update_key).delete(revoke_key))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct OnboardRequest {
+pub(super) struct OnboardRequest {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -107,7 +107,10 @@ fn new_key_record(account_id: Uuid, environment: Environment, name: Option<Strin
     Ok((record, generated.key.expose().to_owned()))
 }
 
-async fn onboard(
+/// Sign up: an account and its first API key (shown only here).
+#[utoipa::path(post, path = "/v1/onboard", tag = "accounts", request_body = OnboardRequest,
+    responses((status = 201, description = "Account created", body = super::openapi::Onboarded)))]
+pub(super) async fn onboard(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<OnboardRequest>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
@@ -159,7 +162,10 @@ async fn onboard(
     ))
 }
 
-async fn account(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+/// The account, its plan and quota use.
+#[utoipa::path(get, path = "/v1/account", tag = "accounts",
+    responses((status = 200, description = "The account", body = super::openapi::AccountDoc)))]
+pub(super) async fn account(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
     let quota = state.config.plans.quota(&auth.account.plan);
     let used_sandbox = state.store.count_units(auth.account.id, Environment::Sandbox).await?;
     let used_production = state
@@ -180,7 +186,10 @@ async fn account(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Va
     })))
 }
 
-async fn list_keys(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+/// The keys the calling key may manage (masked).
+#[utoipa::path(get, path = "/v1/keys", tag = "accounts",
+    responses((status = 200, description = "Keys", body = super::openapi::KeyList)))]
+pub(super) async fn list_keys(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
     let keys = state.store.list_api_keys(auth.account.id).await?;
     let visible: Vec<Value> = keys
         .iter()
@@ -190,9 +199,9 @@ async fn list_keys(State(state): State<AppState>, auth: Auth) -> AppResult<Json<
     Ok(Json(json!({ "data": visible })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateKeyRequest {
+pub(super) struct CreateKeyRequest {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -201,7 +210,10 @@ struct CreateKeyRequest {
     default_egs_unit_id: Option<String>,
 }
 
-async fn create_key(
+/// A new key (the full key only in this answer).
+#[utoipa::path(post, path = "/v1/keys", tag = "accounts", request_body = CreateKeyRequest,
+    responses((status = 201, description = "Key created", body = super::openapi::ApiKeyDoc)))]
+pub(super) async fn create_key(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<CreateKeyRequest>,
@@ -255,13 +267,15 @@ async fn managed_key(state: &AppState, auth: &Auth, id: &str) -> AppResult<ApiKe
     Ok(key)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UpdateKeyRequest {
+pub(super) struct UpdateKeyRequest {
     /// Absent: unchanged; null: cleared; a string: set.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     default_egs_unit_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     name: Option<Option<String>>,
 }
 
@@ -270,7 +284,11 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
     Option::<String>::deserialize(deserializer).map(Some)
 }
 
-async fn update_key(
+/// Renames a key or sets (or clears, with null) its default EGS unit.
+#[utoipa::path(patch, path = "/v1/keys/{id}", tag = "accounts", request_body = UpdateKeyRequest,
+    params(("id" = uuid::Uuid, Path, description = "Key id")),
+    responses((status = 200, description = "The key", body = super::openapi::ApiKeyDoc)))]
+pub(super) async fn update_key(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
@@ -311,7 +329,15 @@ async fn update_key(
     Ok(Json(key_json(&updated, None)))
 }
 
-async fn revoke_key(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<Value>> {
+/// Revokes a key (not the account's last active one).
+#[utoipa::path(delete, path = "/v1/keys/{id}", tag = "accounts",
+    params(("id" = uuid::Uuid, Path, description = "Key id")),
+    responses((status = 200, description = "The revoked key", body = super::openapi::ApiKeyDoc)))]
+pub(super) async fn revoke_key(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
     let key = managed_key(&state, &auth, &id).await?;
     let id = key.id;
     match state

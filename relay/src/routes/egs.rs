@@ -27,10 +27,10 @@ use crate::store::QuotaOutcome;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/egs", get(list_units).post(create_unit))
-        .route("/egs/{id}", get(unit_status).delete(cannot_delete))
+        .route("/egs/{id}", get(unit_detail).delete(cannot_delete))
         .route("/egs/{id}/status", get(unit_status))
         .route("/egs/{id}/request-production", post(request_production))
-        .route("/egs/{id}/renew", post(request_production))
+        .route("/egs/{id}/renew", post(renew))
         .route(
             "/egs/{id}/compliance-documents",
             get(list_compliance_documents).post(submit_compliance_document),
@@ -40,13 +40,15 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `POST /v1/egs` body: the hosted API's `CreateEgsDto` plus `seller`, `custody` and `csr`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateEgsRequest {
+pub(super) struct CreateEgsRequest {
     unit_name: String,
     #[serde(default)]
+    #[schema(value_type = Option<crate::routes::openapi::InvoiceTypes>)]
     invoice_type: Option<InvoiceTypes>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     otp: Option<SecretString>,
     #[serde(default)]
     phase: Option<u8>,
@@ -61,9 +63,9 @@ struct CreateEgsRequest {
     csr: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SellerInput {
+pub(super) struct SellerInput {
     name: String,
     #[serde(default)]
     name_ar: Option<String>,
@@ -77,9 +79,9 @@ struct SellerInput {
     industry: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AddressInput {
+pub(super) struct AddressInput {
     street: String,
     building_number: String,
     district: String,
@@ -229,7 +231,10 @@ pub async fn load_unit(state: &AppState, auth: &Auth, id: &str) -> AppResult<Egs
     onboarding::unit_of(state, auth, id).await
 }
 
-async fn create_unit(
+/// Creates a unit; onboarding with ZATCA runs in the background (poll its status).
+#[utoipa::path(post, path = "/v1/egs", tag = "egs", request_body = CreateEgsRequest,
+    responses((status = 200, description = "Unit created", body = Created)))]
+pub(super) async fn create_unit(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<CreateEgsRequest>,
@@ -330,7 +335,9 @@ async fn create_unit(
 }
 
 /// `DELETE /v1/egs/{id}`: units are registered with ZATCA and linked to invoice history.
-async fn cannot_delete() -> AppError {
+#[utoipa::path(delete, path = "/v1/egs/{id}", tag = "egs", params(("id" = uuid::Uuid, Path, description = "EGS unit id")),
+    responses((status = 405, description = "EGS_UNIT_NOT_DELETABLE", body = crate::routes::openapi::ErrorEnvelope)))]
+pub(super) async fn cannot_delete(Path(_id): Path<String>) -> AppError {
     AppError::api(
         ErrorCode::EgsUnitNotDeletable,
         "EGS units cannot be deleted: they are registered with ZATCA and linked to invoice history",
@@ -348,7 +355,7 @@ fn cert_health(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> (&'static 
 
 /// The status document: the documented fields first, in the documented order, then the
 /// relay's additions.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UnitStatus {
     egs_unit_id: Uuid,
     unit_name: String,
@@ -361,6 +368,7 @@ pub struct UnitStatus {
     cert_health: &'static str,
     invoice_counter: i64,
     serial_number: String,
+    #[schema(value_type = crate::routes::openapi::InvoiceTypes)]
     invoice_type: InvoiceTypes,
     custody: Custody,
     csid: &'static str,
@@ -370,6 +378,7 @@ pub struct UnitStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     compliance_documents: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     certificate: Option<Option<String>>,
     /// Device custody: the chain head the next document must continue (ICV + 1, PIH).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -419,7 +428,7 @@ pub fn status_json(unit: &EgsUnit, accepted: &[ComplianceKind], now: DateTime<Ut
 }
 
 /// `POST /v1/egs` answer, in the documented order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Created {
     egs_unit_id: Uuid,
     serial_number: String,
@@ -429,7 +438,7 @@ pub struct Created {
 }
 
 /// `request-production` / `renew` answer, in the documented order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProductionObtained {
     message: &'static str,
     cert_expires_at: Option<String>,
@@ -461,7 +470,14 @@ async fn accepted_kinds(state: &AppState, unit: &EgsUnit) -> AppResult<Vec<Compl
         .collect())
 }
 
-async fn unit_status(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<UnitStatus>> {
+/// The unit's status: onboarding, certificate, chain, reporting backlog.
+#[utoipa::path(get, path = "/v1/egs/{id}/status", tag = "egs", params(("id" = uuid::Uuid, Path, description = "EGS unit id")),
+    responses((status = 200, description = "Status", body = UnitStatus)))]
+pub(super) async fn unit_status(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<UnitStatus>> {
     let unit = load_unit(&state, &auth, &id).await?;
     let accepted = accepted_kinds(&state, &unit).await?;
     let now = Utc::now();
@@ -477,12 +493,15 @@ async fn unit_status(State(state): State<AppState>, auth: Auth, Path(id): Path<S
 }
 
 /// `GET /v1/egs` answer.
-#[derive(Debug, Serialize)]
-struct UnitList {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct UnitList {
     data: Vec<UnitStatus>,
 }
 
-async fn list_units(State(state): State<AppState>, auth: Auth) -> AppResult<Json<UnitList>> {
+/// The units of the key's environment.
+#[utoipa::path(get, path = "/v1/egs", tag = "egs",
+    responses((status = 200, description = "Units", body = UnitList)))]
+pub(super) async fn list_units(State(state): State<AppState>, auth: Auth) -> AppResult<Json<UnitList>> {
     let now = Utc::now();
     let mut data = Vec::new();
     for unit in state.store.list_units(auth.account.id).await? {
@@ -499,16 +518,20 @@ async fn list_units(State(state): State<AppState>, auth: Auth) -> AppResult<Json
     Ok(Json(UnitList { data }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RequestProductionDto {
+pub(super) struct RequestProductionDto {
+    #[schema(value_type = String)]
     otp: SecretString,
     /// Device custody, renewal: a new CSR from the device (else the stored one is sent again).
     #[serde(default)]
     csr: Option<String>,
 }
 
-async fn request_production(
+/// The production CSID (with the OTP from the Fatoora portal); once one exists, renews it.
+#[utoipa::path(post, path = "/v1/egs/{id}/request-production", tag = "egs", params(("id" = uuid::Uuid, Path, description = "EGS unit id")), request_body = RequestProductionDto,
+    responses((status = 200, description = "Production CSID obtained", body = ProductionObtained)))]
+pub(super) async fn request_production(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
@@ -531,7 +554,10 @@ async fn request_production(
     }))
 }
 
-async fn list_compliance_documents(
+/// Required, accepted and pending compliance documents, and the certificate in use.
+#[utoipa::path(get, path = "/v1/egs/{id}/compliance-documents", tag = "egs", params(("id" = uuid::Uuid, Path, description = "EGS unit id")),
+    responses((status = 200, description = "Compliance documents", body = crate::routes::openapi::ComplianceDocuments)))]
+pub(super) async fn list_compliance_documents(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
@@ -566,10 +592,11 @@ async fn list_compliance_documents(
 
 /// A signed compliance document from a device, in the body shape of ZATCA's
 /// `/compliance/invoices` plus the kind it stands for.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ComplianceDocumentDto {
     /// Which required document this is (`simplified_invoice`, `standard_credit_note`, …).
+    #[schema(value_type = crate::routes::openapi::ComplianceKind)]
     pub kind: ComplianceKind,
     /// Base64 of the signed XML.
     pub invoice: String,
@@ -581,7 +608,10 @@ pub struct ComplianceDocumentDto {
     pub uuid: Option<String>,
 }
 
-async fn submit_compliance_document(
+/// Device custody: a signed compliance document, forwarded to ZATCA's compliance check.
+#[utoipa::path(post, path = "/v1/egs/{id}/compliance-documents", tag = "egs", params(("id" = uuid::Uuid, Path, description = "EGS unit id")), request_body = ComplianceDocumentDto,
+    responses((status = 200, description = "Accepted", body = crate::routes::openapi::ComplianceDocumentAccepted)))]
+pub(super) async fn submit_compliance_document(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
@@ -600,12 +630,16 @@ async fn submit_compliance_document(
 }
 
 #[derive(Debug, Deserialize)]
-struct AuditQuery {
+pub(super) struct AuditQuery {
     #[serde(default)]
     limit: Option<u32>,
 }
 
-async fn audit_log(
+/// Every ZATCA request and response of the unit, newest first, secrets redacted.
+#[utoipa::path(get, path = "/v1/egs/{id}/audit-log", tag = "egs",
+    params(("id" = uuid::Uuid, Path, description = "EGS unit id"), ("limit" = Option<u32>, Query, description = "1 to 500 (default 100)", minimum = 1, maximum = 500)),
+    responses((status = 200, description = "Audit log", body = crate::routes::openapi::AuditLog)))]
+pub(super) async fn audit_log(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
@@ -634,18 +668,22 @@ async fn audit_log(
 }
 
 /// `POST /v1/egs/{id}/retry-onboarding` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RetryOnboardingDto {
+pub(super) struct RetryOnboardingDto {
     /// A fresh OTP: required when ZATCA has not issued the compliance CSID yet (optional for
     /// sandbox units, which use the sandbox OTP).
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     otp: Option<SecretString>,
 }
 
 /// Restarts the onboarding of a unit that failed: from the compliance CSID (with a fresh OTP)
 /// when ZATCA never issued one, else from the compliance documents.
-async fn retry_onboarding(
+/// Restarts a failed unit's onboarding.
+#[utoipa::path(post, path = "/v1/egs/{id}/retry-onboarding", tag = "egs", params(("id" = uuid::Uuid, Path, description = "EGS unit id")), request_body = RetryOnboardingDto,
+    responses((status = 200, description = "Onboarding restarted", body = Created)))]
+pub(super) async fn retry_onboarding(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
@@ -784,4 +822,24 @@ mod tests {
         let s = onboarding::public_serial(Uuid::new_v4());
         assert!(s.starts_with("SN-") && s.len() == 15, "{s}");
     }
+}
+
+/// The unit's status (the same as `GET /v1/egs/{id}/status`).
+#[utoipa::path(get, path = "/v1/egs/{id}", tag = "egs", params(("id" = uuid::Uuid, Path, description = "EGS unit id")),
+    responses((status = 200, description = "Status", body = UnitStatus)))]
+pub(super) async fn unit_detail(state: State<AppState>, auth: Auth, id: Path<String>) -> AppResult<Json<UnitStatus>> {
+    unit_status(state, auth, id).await
+}
+
+/// Alias of `request-production`: with a production CSID, renews it with a new CSR and the OTP.
+#[utoipa::path(post, path = "/v1/egs/{id}/renew", tag = "egs", params(("id" = uuid::Uuid, Path, description = "EGS unit id")),
+    request_body = RequestProductionDto,
+    responses((status = 200, description = "Production CSID renewed", body = ProductionObtained)))]
+pub(super) async fn renew(
+    state: State<AppState>,
+    auth: Auth,
+    id: Path<String>,
+    body: ApiJson<RequestProductionDto>,
+) -> AppResult<Json<ProductionObtained>> {
+    request_production(state, auth, id, body).await
 }

@@ -15,23 +15,30 @@ use crate::error::AppResult;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(ready))
-        .route("/readyz", get(ready))
+        .route("/readyz", get(readyz))
         .route("/healthz", get(live))
         .route("/metrics", get(metrics))
 }
 
 /// Liveness: the process serves requests (a load balancer restarts it otherwise).
-async fn live() -> Json<Value> {
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Alive", body = super::openapi::Health)))]
+pub(super) async fn live() -> Json<Value> {
     Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
 /// Readiness: the database answers too (a load balancer sends traffic elsewhere otherwise).
-async fn ready(State(state): State<AppState>) -> AppResult<Json<Value>> {
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, description = "Ready", body = super::openapi::Health)))]
+pub(super) async fn ready(State(state): State<AppState>) -> AppResult<Json<Value>> {
     state.store.ping().await?;
     Ok(Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })))
 }
 
-async fn metrics(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
+/// Prometheus/OpenMetrics text.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Metrics", content_type = "application/openmetrics-text", body = String)))]
+pub(super) async fn metrics(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
     let text = crate::metrics::scrape(&state).await?;
     Ok((
         [(
@@ -40,4 +47,11 @@ async fn metrics(State(state): State<AppState>) -> AppResult<impl IntoResponse> 
         )],
         text,
     ))
+}
+
+/// Readiness (the same as `GET /health`).
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready", body = super::openapi::Health)))]
+pub(super) async fn readyz(state: State<AppState>) -> AppResult<Json<Value>> {
+    ready(state).await
 }

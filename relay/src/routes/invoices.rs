@@ -27,10 +27,10 @@ use crate::store::{ArchiveKind, InvoiceFilter};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/invoices", get(list))
-        .route("/invoices/simplified", post(creates(Endpoint::Simplified)))
-        .route("/invoices/standard", post(creates(Endpoint::Standard)))
-        .route("/invoices/credit-note", post(creates(Endpoint::CreditNote)))
-        .route("/invoices/debit-note", post(creates(Endpoint::DebitNote)))
+        .route("/invoices/simplified", post(create_simplified))
+        .route("/invoices/standard", post(create_standard))
+        .route("/invoices/credit-note", post(create_credit_note))
+        .route("/invoices/debit-note", post(create_debit_note))
         .route("/invoices/signed", post(create_signed))
         .route("/invoices/{id}/pdf", get(pdf))
         .route("/invoices/{id}", get(detail))
@@ -39,7 +39,7 @@ pub fn router() -> Router<AppState> {
 
 /// A JSON object whose fields keep the documented order (serde_json's own map sorts them).
 #[derive(Debug, Clone, Default)]
-struct Ordered(Vec<(&'static str, Value)>);
+pub(super) struct Ordered(Vec<(&'static str, Value)>);
 
 impl Ordered {
     fn set(&mut self, field: &'static str, value: Value) {
@@ -152,14 +152,50 @@ fn created_response(invoice: &Invoice) -> Response {
 }
 
 /// The answer of a create, boxed so one function can stand for the four endpoints.
-type CreateFuture = std::pin::Pin<Box<dyn Future<Output = Response> + Send>>;
-
-/// The handler of one create endpoint.
-fn creates(
-    endpoint: Endpoint,
-) -> impl Fn(State<AppState>, Auth, HeaderMap, ApiJson<Value>) -> CreateFuture + Clone + Send + Sync + 'static {
-    move |State(state), auth, headers, ApiJson(body)| Box::pin(create(state, auth, headers, endpoint, body))
+/// Generates the four create handlers, each documented with its path.
+macro_rules! create_endpoint {
+    ($name:ident, $endpoint:expr, $path:literal, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "invoices",
+            params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the same invoice (1 to 255 printable ASCII characters)")),
+            request_body = super::openapi::InvoiceRequest,
+            responses((status = 200, description = "Signed, and reported or cleared (or queued)", body = super::openapi::InvoiceCreated),
+                (status = 422, description = "ZATCA rejected it", body = super::openapi::ErrorEnvelope)))]
+        pub(super) async fn $name(
+            State(state): State<AppState>,
+            auth: Auth,
+            headers: HeaderMap,
+            ApiJson(body): ApiJson<Value>,
+        ) -> Response {
+            create(state, auth, headers, $endpoint, body).await
+        }
+    };
 }
+
+create_endpoint!(
+    create_simplified,
+    Endpoint::Simplified,
+    "/v1/invoices/simplified",
+    "Signs a simplified (B2C) invoice and reports it to ZATCA."
+);
+create_endpoint!(
+    create_standard,
+    Endpoint::Standard,
+    "/v1/invoices/standard",
+    "Signs a standard (B2B) invoice and has ZATCA clear it."
+);
+create_endpoint!(
+    create_credit_note,
+    Endpoint::CreditNote,
+    "/v1/invoices/credit-note",
+    "A credit note against an invoice (reported or cleared like its original)."
+);
+create_endpoint!(
+    create_debit_note,
+    Endpoint::DebitNote,
+    "/v1/invoices/debit-note",
+    "A debit note against an invoice (reported or cleared like its original)."
+);
 
 async fn create(state: AppState, auth: Auth, headers: HeaderMap, endpoint: Endpoint, body: Value) -> Response {
     let idempotency_key = match idempotency_key(&headers) {
@@ -200,7 +236,12 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
 
 /// `POST /v1/invoices/signed` (device custody): the answer of the create endpoints plus
 /// `document_type` and the document's place in the unit's chain.
-async fn create_signed(
+/// Device custody: records a document the device signed and reports or clears it.
+#[utoipa::path(post, path = "/v1/invoices/signed", operation_id = "create_signed_invoice", tag = "invoices", params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the same invoice (1 to 255 printable ASCII characters)")),
+    request_body = super::openapi::SignedInvoiceRequest,
+    responses((status = 200, description = "Recorded (and reported or cleared)", body = super::openapi::InvoiceCreated),
+        (status = 422, description = "ZATCA rejected it", body = super::openapi::ErrorEnvelope)))]
+pub(super) async fn create_signed(
     State(state): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
@@ -239,7 +280,11 @@ async fn create_signed(
 
 /// `GET /v1/invoices/:id/pdf`: the bilingual PDF/A-3b of the archived (cleared, else signed)
 /// XML, with that XML embedded.
-async fn pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Response> {
+/// The bilingual PDF/A-3b of the invoice, with its XML embedded.
+#[utoipa::path(get, path = "/v1/invoices/{id}/pdf", operation_id = "get_invoice_pdf", tag = "invoices", params(("id" = uuid::Uuid, Path, description = "Invoice id")),
+    responses((status = 200, description = "PDF", content_type = "application/pdf", body = Vec<u8>),
+        (status = 404, description = "No such invoice, or no document", body = super::openapi::ErrorEnvelope)))]
+pub(super) async fn pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Response> {
     let invoice = load(&state, &auth, &id).await?;
     let Some(document) = archived(&state, &invoice).await? else {
         return Ok((
@@ -314,7 +359,20 @@ fn check_date(field: &str, value: &str) -> AppResult<String> {
         .map_err(|_| AppError::invalid_field(field, "must be a date YYYY-MM-DD"))
 }
 
-async fn list(
+/// The invoices of the key's environment, newest first.
+#[utoipa::path(get, path = "/v1/invoices", operation_id = "list_invoices", tag = "invoices",
+    params(
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("limit" = Option<u32>, Query, description = "1 to 100 (default 20)", minimum = 1, maximum = 100),
+        ("status" = Option<String>, Query, description = "pending, submitted, retrying, reported, cleared or rejected"),
+        ("invoice_type" = Option<String>, Query, description = "simplified or standard"),
+        ("document_type" = Option<String>, Query, description = "invoice, credit_note or debit_note"),
+        ("date_from" = Option<String>, Query, description = "YYYY-MM-DD"),
+        ("date_to" = Option<String>, Query, description = "YYYY-MM-DD"),
+        ("egs_unit_id" = Option<String>, Query, description = "EGS unit id"),
+    ),
+    responses((status = 200, description = "A page of invoices", body = super::openapi::InvoiceList)))]
+pub(super) async fn list(
     State(state): State<AppState>,
     auth: Auth,
     Query(query): Query<HashMap<String, String>>,
@@ -414,7 +472,14 @@ async fn list(
     ])))
 }
 
-async fn detail(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<Ordered>> {
+/// One invoice with its lines and status timeline.
+#[utoipa::path(get, path = "/v1/invoices/{id}", operation_id = "get_invoice", tag = "invoices", params(("id" = uuid::Uuid, Path, description = "Invoice id")),
+    responses((status = 200, description = "The invoice", body = super::openapi::InvoiceDetail)))]
+pub(super) async fn detail(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Ordered>> {
     let invoice = load(&state, &auth, &id).await?;
     let timeline = state.store.invoice_timeline(invoice.id).await?;
     let (xml_url, pdf_url) = urls(&invoice);
@@ -478,7 +543,11 @@ async fn detail(State(state): State<AppState>, auth: Auth, Path(id): Path<String
     Ok(Json(v))
 }
 
-async fn xml(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Response> {
+/// The XML: ZATCA's cleared XML when there is one, else as signed.
+#[utoipa::path(get, path = "/v1/invoices/{id}/xml", operation_id = "get_invoice_xml", tag = "invoices", params(("id" = uuid::Uuid, Path, description = "Invoice id")),
+    responses((status = 200, description = "XML", content_type = "application/xml", body = String),
+        (status = 404, description = "No such invoice, or no document", body = super::openapi::ErrorEnvelope)))]
+pub(super) async fn xml(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Response> {
     let invoice = load(&state, &auth, &id).await?;
     let Some(document) = archived(&state, &invoice).await? else {
         return Ok((

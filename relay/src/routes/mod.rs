@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod egs;
 pub mod health;
 pub mod invoices;
+pub mod openapi;
 pub mod webhooks;
 
 use std::time::Instant;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .nest("/v1", v1)
         .merge(health::router())
+        .merge(openapi::router())
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(state.config.body_limit_bytes));
     // The demo page imports the npm package's browser entry point, its modules and its

@@ -676,3 +676,33 @@ async fn an_unbuilt_npm_package_is_not_served() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_envelope(&body, "NOT_FOUND");
 }
+
+/// Every operation of the OpenAPI document reaches a handler through the real router (not the
+/// 404 / 405 fallbacks); `openapi::tests` checks the other way (every route is documented).
+#[tokio::test]
+async fn every_documented_operation_is_routed() {
+    let t = test_app(|_| {}).await;
+    let doc = crate::routes::openapi::document();
+    let mut checked = 0;
+    for (path, item) in &doc.paths.paths {
+        for (method, op) in [
+            (Method::GET, &item.get),
+            (Method::POST, &item.post),
+            (Method::PATCH, &item.patch),
+            (Method::DELETE, &item.delete),
+        ] {
+            if op.is_none() {
+                continue;
+            }
+            let uri = path.replace("{id}", "00000000-0000-0000-0000-000000000000");
+            let (status, body) = t.call(method.clone(), &uri, None, Some(json!({}))).await;
+            let code = body["error"]["code"].as_str().unwrap_or_default();
+            assert!(
+                code != "NOT_FOUND" && code != "METHOD_NOT_ALLOWED",
+                "{method} {uri}: {status} {body}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "{checked}");
+}

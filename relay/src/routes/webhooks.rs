@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A webhook endpoint as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EndpointDto {
     /// Identifier.
     pub id: Uuid,
@@ -53,6 +53,7 @@ pub struct EndpointDto {
     pub updated_at: String,
     /// The signing secret: only in the response that creates the endpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = String)]
     pub secret: Option<String>,
 }
 
@@ -74,14 +75,14 @@ impl EndpointDto {
 }
 
 /// `GET /v1/webhooks`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EndpointList {
     /// The endpoints, oldest first.
     pub data: Vec<EndpointDto>,
 }
 
 /// One delivery attempt.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryDto {
     /// The event (its `id`, the receiver's deduplication key).
     pub event_id: Uuid,
@@ -117,14 +118,14 @@ impl From<&WebhookDelivery> for DeliveryDto {
 }
 
 /// `GET /v1/webhooks/{id}/deliveries`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryList {
     /// Attempts, newest first.
     pub data: Vec<DeliveryDto>,
 }
 
 /// `POST /v1/webhooks` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpoint {
     /// `https://` URL (`http://` is accepted for sandbox endpoints).
@@ -141,7 +142,7 @@ pub struct CreateEndpoint {
 }
 
 /// `PATCH /v1/webhooks/{id}` body: the fields to change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateEndpoint {
     /// New URL.
@@ -159,7 +160,7 @@ pub struct UpdateEndpoint {
 }
 
 /// `DELETE /v1/webhooks/{id}` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Deleted {
     /// The endpoint.
     pub id: Uuid,
@@ -227,7 +228,10 @@ async fn load(state: &AppState, auth: &Auth, id: &str) -> AppResult<WebhookEndpo
         .ok_or_else(not_found)
 }
 
-async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<EndpointList>> {
+/// The webhook endpoints of the key's account and environment, oldest first.
+#[utoipa::path(get, path = "/v1/webhooks", operation_id = "list_webhooks", tag = "webhooks",
+    responses((status = 200, description = "Endpoints", body = EndpointList)))]
+pub(super) async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<EndpointList>> {
     let endpoints = state
         .store
         .webhook_endpoints(auth.account.id, auth.key.environment)
@@ -237,7 +241,10 @@ async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Endpo
     }))
 }
 
-async fn create(
+/// Registers an endpoint; the answer carries its signing secret, shown only here.
+#[utoipa::path(post, path = "/v1/webhooks", operation_id = "create_webhook", tag = "webhooks", request_body = CreateEndpoint,
+    responses((status = 201, description = "Endpoint created (with `secret`)", body = EndpointDto)))]
+pub(super) async fn create(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<CreateEndpoint>,
@@ -276,12 +283,22 @@ async fn create(
     ))
 }
 
-async fn detail(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<EndpointDto>> {
+/// One endpoint.
+#[utoipa::path(get, path = "/v1/webhooks/{id}", operation_id = "get_webhook", tag = "webhooks", params(("id" = uuid::Uuid, Path, description = "Webhook endpoint id")),
+    responses((status = 200, description = "The endpoint", body = EndpointDto)))]
+pub(super) async fn detail(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<EndpointDto>> {
     let endpoint = load(&state, &auth, &id).await?;
     Ok(Json(EndpointDto::of(&endpoint, None)))
 }
 
-async fn update(
+/// Changes an endpoint's URL, description, event filter or state.
+#[utoipa::path(patch, path = "/v1/webhooks/{id}", operation_id = "update_webhook", tag = "webhooks", params(("id" = uuid::Uuid, Path, description = "Webhook endpoint id")), request_body = UpdateEndpoint,
+    responses((status = 200, description = "The endpoint", body = EndpointDto)))]
+pub(super) async fn update(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
@@ -308,7 +325,14 @@ async fn update(
     Ok(Json(EndpointDto::of(&endpoint, None)))
 }
 
-async fn remove(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<Deleted>> {
+/// Deletes an endpoint and its delivery log.
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", operation_id = "delete_webhook", tag = "webhooks", params(("id" = uuid::Uuid, Path, description = "Webhook endpoint id")),
+    responses((status = 200, description = "Deleted", body = Deleted)))]
+pub(super) async fn remove(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Deleted>> {
     let endpoint = load(&state, &auth, &id).await?;
     if !state
         .store
@@ -324,7 +348,11 @@ async fn remove(State(state): State<AppState>, auth: Auth, Path(id): Path<String
     }))
 }
 
-async fn deliveries(
+/// The endpoint's delivery attempts, newest first.
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", operation_id = "list_webhook_deliveries", tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "Webhook endpoint id"), ("limit" = Option<u32>, Query, description = "1 to 500 (default 100)", minimum = 1, maximum = 500)),
+    responses((status = 200, description = "Delivery log", body = DeliveryList)))]
+pub(super) async fn deliveries(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
