@@ -199,18 +199,20 @@ fn error_details(issues: &[zatca_core::Issue], path: Option<&str>) -> Vec<Detail
         .collect()
 }
 
-/// The errors of ZATCA's schematron rules that `zatca-rules` implements, refused here with their
-/// rule ids instead of by ZATCA after the unit's chain has moved; a rule the core's checks
-/// already reported is not repeated.
+/// The errors of ZATCA's schematron rules that `zatca-rules` implements, and of its structure
+/// pass (`XSD`: the UBL 2.1 schema, ZATCA's first stage), refused here with their rule ids
+/// instead of by ZATCA after the unit's chain has moved; a rule the core's checks already
+/// reported is not repeated.
 fn schematron_errors(xml: &[u8], problems: &mut Vec<Detail>) {
     for finding in zatca_rules::validate(xml, &zatca_rules::Context::default()).issues {
-        let reported = problems.iter().any(|d| d.code.as_deref() == Some(finding.rule));
+        let reported = finding.rule != "XSD" && problems.iter().any(|d| d.code.as_deref() == Some(finding.rule));
         if finding.severity == zatca_core::Severity::Error && !reported {
+            let detail = finding.detail.map(|d| format!(": {d}")).unwrap_or_default();
             problems.push(Detail {
                 code: Some(finding.rule.to_owned()),
                 path: Some("invoice".to_owned()),
                 category: None,
-                message: format!("{} (at {})", finding.message, finding.location),
+                message: format!("{}{detail} (at {})", finding.message, finding.location),
             });
         }
     }

@@ -1005,3 +1005,46 @@ async fn device_documents_breaking_a_zatca_rule_are_refused_with_its_id() {
     assert_envelope(&answer, "INVALID_SIGNED_INVOICE");
     assert!(answer.to_string().contains("BR-KSA-EN16931-01"), "{answer}");
 }
+
+/// A correctly signed device document that breaks the UBL 2.1 schema (ZATCA's XSD stage) is
+/// refused with 400 and the `XSD` finding in the details; nothing is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_documents_breaking_the_schema_are_refused_with_xsd() {
+    let t = TestRelay::start().await;
+    let (key, unit, device_key, cert) = device_unit(&t).await;
+    let good = device_invoice(&device_key, &cert, "D-1", 1, zatca_core::chain::INITIAL_PIH);
+    let unsigned = zatca_core::sign::strip_signature(good.xml.as_bytes()).expect("strip");
+    // cbc:IssueDate moved after cbc:IssueTime.
+    let element = |name: &str| {
+        let start = unsigned.find(&format!("<cbc:{name}>")).expect("element");
+        let end = unsigned.find(&format!("</cbc:{name}>")).expect("end") + name.len() + 7;
+        unsigned[start..end].to_owned()
+    };
+    let (date, time) = (element("IssueDate"), element("IssueTime"));
+    let broken = unsigned
+        .replacen(&date, "", 1)
+        .replacen(&time, &format!("{time}{date}"), 1);
+    let signer = zatca_core::sign::Signer::new_unchecked(device_key.clone(), cert.clone());
+    let signed = zatca_core::sign::sign_xml(broken.as_bytes(), &signer, None).expect("signed");
+    let (status, answer) = post_with_key(
+        &t,
+        "/v1/invoices/signed",
+        &key,
+        None,
+        &json!({"egs_unit_id": unit, "invoice": B64.encode(&signed.xml)}),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_envelope(&answer, "INVALID_SIGNED_INVOICE");
+    let details = answer["error"]["details"].as_array().expect("details");
+    let xsd: Vec<_> = details.iter().filter(|d| d["code"] == "XSD").collect();
+    assert_eq!(xsd.len(), 1, "{answer}");
+    assert!(
+        xsd[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("/Invoice/cbc:IssueDate")),
+        "{answer}"
+    );
+    let (_, list) = t.http.get("/v1/invoices", &key).await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(0), "{list}");
+}

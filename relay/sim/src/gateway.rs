@@ -449,7 +449,7 @@ fn examine(state: &SimState, csid: &Csid, endpoint: DocEndpoint, req: &DocumentR
         }
         check_document(state, csid, endpoint, doc, &mut errors, &mut warnings);
         if let Some(xml) = &bytes {
-            schematron(xml, &mut errors, &mut warnings);
+            schematron(xml, &mut errors, &mut warnings, &mut infos);
         }
         document_type = DocumentType::from_codes(&doc.invoice_type_code, doc.is_simplified);
     }
@@ -750,9 +750,22 @@ fn check_document(
 
 /// ZATCA's schematron rules (those `zatca-rules` implements), with ZATCA's code, category and
 /// text, so that the simulator rejects what ZATCA rejects for them. A rule already reported by
-/// the checks above (by its id) is not repeated.
-fn schematron(xml: &[u8], errors: &mut Vec<ValidationMessage>, warnings: &mut Vec<ValidationMessage>) {
+/// the checks above (by its id) is not repeated. The structure pass's findings (`XSD`: the UBL 2.1
+/// schema) become ZATCA's `XSD_ZATCA_INVALID` errors, which replace the `XSD_ZATCA_VALID` info.
+fn schematron(
+    xml: &[u8],
+    errors: &mut Vec<ValidationMessage>,
+    warnings: &mut Vec<ValidationMessage>,
+    infos: &mut Vec<ValidationMessage>,
+) {
     for finding in zatca_rules::validate(xml, &zatca_rules::Context::default()).issues {
+        if finding.rule == "XSD" {
+            infos.retain(|m| m.code.as_deref() != Some("XSD_ZATCA_VALID"));
+            let detail = finding.detail.as_deref().unwrap_or_default();
+            let message = format!("{}: {detail} (at {})", finding.message, finding.location);
+            errors.push(ValidationMessage::error("XSD_ZATCA_INVALID", "XSD validation", message));
+            continue;
+        }
         let reported = |m: &ValidationMessage| m.code.as_deref() == Some(finding.rule);
         if errors.iter().any(reported) || warnings.iter().any(reported) {
             continue;

@@ -440,3 +440,44 @@ async fn schematron_rules_reject_as_zatca_does() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn schema_violations_reject_as_zatca_does() {
+    let sim = sandbox().await;
+    let api = Api::new(&sim);
+    let on = onboard(&api, 66, VAT, "1100").await;
+    let mut egs = on.egs;
+    let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-1"));
+    let mut body = body_of(&signed);
+    // The UBL 2.1 schema puts cbc:IssueDate before cbc:IssueTime: move it after.
+    let element = |name: &str| {
+        let start = signed.xml.find(&format!("<cbc:{name}>")).unwrap();
+        let end = signed.xml.find(&format!("</cbc:{name}>")).unwrap() + name.len() + 7;
+        signed.xml[start..end].to_owned()
+    };
+    let (date, time) = (element("IssueDate"), element("IssueTime"));
+    let xml = signed
+        .xml
+        .replacen(&date, "", 1)
+        .replacen(&time, &format!("{time}{date}"), 1);
+    body["invoice"] = json!(B64.encode(xml));
+    let a = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    assert_eq!(a.status, 400, "{:#}", a.body);
+    let results = &a.body["validationResults"];
+    let xsd: Vec<_> = results["errorMessages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["code"] == "XSD_ZATCA_INVALID")
+        .collect();
+    assert_eq!(xsd.len(), 1, "{:#}", a.body);
+    assert_eq!(xsd[0]["category"], "XSD validation");
+    assert!(
+        xsd[0]["message"].as_str().unwrap().contains("/Invoice/cbc:IssueDate"),
+        "{:#}",
+        a.body
+    );
+    let infos = results["infoMessages"].as_array().map_or(0, Vec::len);
+    assert_eq!(infos, 0, "no XSD_ZATCA_VALID beside the error: {:#}", a.body);
+    sim.shutdown().await;
+}

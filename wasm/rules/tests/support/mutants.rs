@@ -10,7 +10,7 @@ pub struct Mutant {
     /// Replaced, every occurrence, by `to`.
     pub from: &'static str,
     pub to: &'static str,
-    /// Every rule id reported, errors and warnings.
+    /// Every rule id reported, errors and warnings (`XSD` where the change breaks the schema).
     pub rules: &'static [&'static str],
 }
 
@@ -24,14 +24,14 @@ pub const MUTANTS: &[Mutant] = &[
         sample: STD,
         from: "<cbc:ID>SME00023</cbc:ID>",
         to: "",
-        rules: &["BR-02"],
+        rules: &["BR-02", "XSD"],
     },
     Mutant {
         name: "no-issue-date",
         sample: STD,
         from: "<cbc:IssueDate>2022-09-07</cbc:IssueDate>",
         to: "",
-        rules: &["BR-03"],
+        rules: &["BR-03", "XSD"],
     },
     Mutant {
         name: "no-type-code",
@@ -164,7 +164,7 @@ pub const MUTANTS: &[Mutant] = &[
         sample: STD,
         from: "cac:InvoiceLine>",
         to: "cac:InvoiceLineX>",
-        rules: &["BR-16", "BR-CO-10", "BR-CO-13"],
+        rules: &["BR-16", "BR-CO-10", "BR-CO-13", "XSD"],
     },
     Mutant {
         name: "line-sum-off",

@@ -1,0 +1,87 @@
+//! The structure pass (`XSD`): samples broken against the UBL 2.1 XSD are reported where they
+//! break it, with both messages; the SDK samples and the golden corpus pass it (in
+//! `tests/rules.rs`, which checks they have no error at all). Whether ZATCA's own XSD validation
+//! agrees on each mutant is `scripts/rules-agreement.sh`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use zatca_rules::{Context, Severity, validate};
+
+#[path = "support/structure_mutants.rs"]
+mod structure_mutants;
+use structure_mutants::STRUCTURE_MUTANTS;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn structure_mutants_are_reported_where_they_break_the_schema() {
+    for m in STRUCTURE_MUTANTS {
+        let src = fs::read_to_string(repo().join(m.sample)).unwrap();
+        assert!(src.contains(m.from), "{}: `{}` not in {}", m.name, m.from, m.sample);
+        let report = validate(src.replace(m.from, m.to).as_bytes(), &Context::default());
+        let xsd: Vec<_> = report.issues.iter().filter(|i| i.rule == "XSD").collect();
+        let first = xsd
+            .first()
+            .unwrap_or_else(|| panic!("{}: no XSD finding: {:#?}", m.name, report.issues));
+        assert_eq!(first.location, m.location, "{}: {xsd:#?}", m.name);
+        assert!(!report.valid, "{}", m.name);
+        for f in xsd {
+            assert_eq!(f.severity, Severity::Error);
+            assert!(
+                !f.message.is_empty() && !f.message_ar.is_empty() && f.detail.is_some(),
+                "{}",
+                m.name
+            );
+        }
+    }
+}
+
+#[test]
+fn a_root_other_than_invoice_is_reported() {
+    let path = repo().join("tests/fixtures/samples/sdk-R3.4.8/Standard/Invoice/Standard_Invoice.xml");
+    let src = fs::read_to_string(path).unwrap();
+    let credit = src
+        .replacen(
+            "<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\"",
+            "<CreditNote xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2\"",
+            1,
+        )
+        .replace("</Invoice>", "</CreditNote>");
+    let report = validate(credit.as_bytes(), &Context::default());
+    let xsd: Vec<_> = report.issues.iter().filter(|i| i.rule == "XSD").collect();
+    assert_eq!(xsd.len(), 1, "{xsd:#?}");
+    assert_eq!(xsd[0].location, "/CreditNote");
+}
+
+#[test]
+fn one_content_model_finding_per_parent() {
+    // Two problems under one parent: one content-model finding (like the XSD validator), while
+    // a bad value elsewhere is still reported.
+    let path = repo().join("tests/fixtures/samples/sdk-R3.4.8/Standard/Invoice/Standard_Invoice.xml");
+    let src = fs::read_to_string(path)
+        .unwrap()
+        .replace(
+            "<cbc:IssueTime>12:21:28</cbc:IssueTime>",
+            "<cbc:Foo/><cbc:Bar/><cbc:IssueTime>12:21:28</cbc:IssueTime>",
+        )
+        .replace(
+            "<cbc:ChargeIndicator>false</cbc:ChargeIndicator>",
+            "<cbc:ChargeIndicator>nein</cbc:ChargeIndicator>",
+        );
+    let report = validate(src.as_bytes(), &Context::default());
+    let locations: Vec<&str> = report
+        .issues
+        .iter()
+        .filter(|i| i.rule == "XSD")
+        .map(|i| i.location.as_str())
+        .collect();
+    assert_eq!(
+        locations,
+        ["/Invoice/cbc:Foo", "/Invoice/cac:AllowanceCharge/cbc:ChargeIndicator"]
+    );
+}
