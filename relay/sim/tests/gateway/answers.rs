@@ -451,8 +451,8 @@ async fn schema_violations_reject_as_zatca_does() {
     let mut body = body_of(&signed);
     // The UBL 2.1 schema puts cbc:IssueDate before cbc:IssueTime: move it after.
     let element = |name: &str| {
-        let start = signed.xml.find(&format!("<cbc:{name}>")).unwrap();
-        let end = signed.xml.find(&format!("</cbc:{name}>")).unwrap() + name.len() + 7;
+        let start = signed.xml.find(&format!("<cbc:{name}>")).expect("element");
+        let end = signed.xml.find(&format!("</cbc:{name}>")).expect("end tag") + name.len() + 7;
         signed.xml[start..end].to_owned()
     };
     let (date, time) = (element("IssueDate"), element("IssueTime"));
@@ -466,14 +466,16 @@ async fn schema_violations_reject_as_zatca_does() {
     let results = &a.body["validationResults"];
     let xsd: Vec<_> = results["errorMessages"]
         .as_array()
-        .unwrap()
+        .expect("errorMessages")
         .iter()
         .filter(|m| m["code"] == "XSD_ZATCA_INVALID")
         .collect();
     assert_eq!(xsd.len(), 1, "{:#}", a.body);
     assert_eq!(xsd[0]["category"], "XSD validation");
     assert!(
-        xsd[0]["message"].as_str().unwrap().contains("/Invoice/cbc:IssueDate"),
+        xsd[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("/Invoice/cbc:IssueDate")),
         "{:#}",
         a.body
     );
