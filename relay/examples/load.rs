@@ -55,6 +55,17 @@ fn cpu_ms(pid: &str) -> u64 {
     ticks * 10
 }
 
+/// Bytes a process caused to be written to storage (`write_bytes` of `/proc/PID/io`): the WAL
+/// and the checkpoints' copies into the database file.
+fn written_bytes(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("write_bytes:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 struct Relay(Child);
 
 impl Drop for Relay {
@@ -194,6 +205,7 @@ async fn main() -> anyhow::Result<()> {
     sim.state.reset_counters();
     let relay_pid = pid.to_string();
     let cpu_before = (cpu_ms(&relay_pid), cpu_ms("self"));
+    let written_before = written_bytes(&relay_pid);
 
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
@@ -252,6 +264,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let elapsed = began.elapsed();
     let cpu_after = (cpu_ms(&relay_pid), cpu_ms("self"));
+    let written = written_bytes(&relay_pid) - written_before;
     latencies.sort();
     let accepted = latencies.len();
     println!(
@@ -272,6 +285,10 @@ async fn main() -> anyhow::Result<()> {
             .split_whitespace()
             .next()
             .unwrap_or("?"),
+    );
+    println!(
+        "written to storage by the relay during the load: {:.0} KiB per accepted invoice",
+        written as f64 / 1024.0 / accepted.max(1) as f64
     );
     // The queue drains against the 200 ms simulator.
     let drain_started = Instant::now();

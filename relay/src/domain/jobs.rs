@@ -71,7 +71,7 @@ impl Job {
     /// A new job, not attempted yet.
     pub fn new(egs_unit_id: Uuid, kind: JobKind) -> Self {
         Job {
-            id: Uuid::new_v4(),
+            id: Uuid::now_v7(),
             egs_unit_id,
             kind,
             attempts: 0,

@@ -10,11 +10,20 @@
 //! connection makes "count then insert" and "select then claim" race-free), a few read-only
 //! connections (WAL readers never wait for the writer), and a checkpointer thread, so that no
 //! request pays for copying the WAL back into the database file.
+//!
+//! The writes of the invoice path (issue, status, jobs, audit) go through a writer thread that
+//! commits them in batches (group commit): each write runs in its own savepoint of one
+//! transaction holding every write that arrived while the previous batch was committing. A
+//! commit writes each page it changed to the WAL once, so under load the pages the writes share
+//! (the tails of the tables and of their indexes, the units' rows) are written once per batch
+//! instead of once per write; and a task waiting for its write awaits a channel instead of
+//! blocking one of the runtime's threads on the writer's mutex. The rare writes (onboarding,
+//! keys) still run in place under the same mutex.
 
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -57,6 +66,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0005_unsettled_invoices.sql"),
     ),
     (6, "webhooks", include_str!("../../migrations/sqlite/0006_webhooks.sql")),
+    (
+        7,
+        "device hash index",
+        include_str!("../../migrations/sqlite/0007_device_hash_index.sql"),
+    ),
 ];
 
 /// How often the checkpointer copies the WAL into the database file.
@@ -70,6 +84,12 @@ const WAL_LIMIT: u64 = 64 * 1024 * 1024;
 /// Read-only connections (a file database).
 const READERS: usize = 4;
 
+/// The most writes one batch commits: bounds how long the first of them waits for the last.
+const BATCH_LIMIT: usize = 128;
+
+/// How long a batch waits for more writes when the writes come in crowds.
+const BATCH_LINGER: Duration = Duration::from_micros(1000);
+
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -78,11 +98,27 @@ pub struct SqliteStore {
 
 #[derive(Debug)]
 struct Db {
-    writer: Mutex<Connection>,
+    /// Shared with the batching writer thread.
+    writer: Arc<Mutex<Connection>>,
     /// Empty for an in-memory database, whose only connection is the writer.
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     checkpointer: Mutex<Option<Checkpointer>>,
+    batcher: Mutex<Option<Batcher>>,
+}
+
+/// A write waiting for the writer thread. It runs in the batch's transaction (or learns that
+/// the transaction could not begin) and returns how to report its result once the batch has
+/// committed or failed.
+type Write = Box<dyn FnOnce(Result<&Connection, &str>) -> Report + Send>;
+
+/// Reports a write's result: `None` once its batch committed, else why the batch failed.
+type Report = Box<dyn FnOnce(Option<&str>) + Send>;
+
+#[derive(Debug)]
+struct Batcher {
+    queue: mpsc::Sender<Write>,
+    thread: JoinHandle<()>,
 }
 
 #[derive(Debug)]
@@ -117,6 +153,39 @@ impl Db {
         })
     }
 
+    /// Runs `f` in the next batch of the writer thread, in its own savepoint: an early `Ok` or
+    /// an error rolls back its own changes only. The result arrives once the batch committed.
+    async fn batched<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<Done<T>> + Send + 'static,
+    ) -> StoreResult<T> {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let write: Write = Box::new(move |conn| {
+            let result = match conn {
+                Ok(conn) => in_savepoint(conn, f),
+                Err(err) => Err(StoreError::Database(err.to_owned().into())),
+            };
+            Box::new(move |failed: Option<&str>| {
+                let result = match failed {
+                    Some(err) if result.is_ok() => Err(StoreError::Database(err.to_owned().into())),
+                    _ => result,
+                };
+                // The caller may have gone (a cancelled request): its write stands regardless.
+                let _ = sender.send(result);
+            })
+        });
+        let sent = lock(&self.batcher)
+            .as_ref()
+            .map(|b| b.queue.send(write).is_ok())
+            .unwrap_or(false);
+        if !sent {
+            return Err(StoreError::Task("the store is closed".into()));
+        }
+        receiver
+            .await
+            .map_err(|_| StoreError::Task("the writer thread stopped".into()))?
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
         if self.readers.is_empty() {
             return f(&lock(&self.writer));
@@ -130,6 +199,83 @@ impl Db {
         }
         f(&lock(&self.readers[first]))
     }
+}
+
+/// Runs one write of a batch in its own savepoint.
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> StoreResult<Done<T>>) -> StoreResult<T> {
+    conn.prepare_cached("SAVEPOINT write")?.execute([])?;
+    let result = f(conn);
+    let keep = matches!(result, Ok(Done::Commit(_)));
+    if !keep {
+        // An error may have ended the whole transaction already (SQLite rolls back on some).
+        if !conn.is_autocommit() {
+            conn.prepare_cached("ROLLBACK TO write")?.execute([])?;
+        }
+    }
+    if !conn.is_autocommit() {
+        conn.prepare_cached("RELEASE write")?.execute([])?;
+    }
+    match result? {
+        Done::Commit(value) | Done::Rollback(value) => Ok(value),
+    }
+}
+
+/// The writer thread: takes every write waiting, runs them in one transaction, commits, reports.
+fn start_batcher(writer: Arc<Mutex<Connection>>) -> StoreResult<Batcher> {
+    let (queue, incoming) = mpsc::channel::<Write>();
+    let thread = std::thread::Builder::new()
+        .name("sqlite-writer".into())
+        .spawn(move || {
+            let mut busy = false;
+            while let Ok(first) = incoming.recv() {
+                let mut batch = vec![first];
+                // Under load (the last batch was not alone), linger a moment for more writes:
+                // a bigger batch shares more pages. A lone write commits at once.
+                let linger = std::time::Instant::now() + if busy { BATCH_LINGER } else { Duration::ZERO };
+                while batch.len() < BATCH_LIMIT {
+                    let wait = linger.saturating_duration_since(std::time::Instant::now());
+                    match incoming.recv_timeout(wait) {
+                        Ok(write) => batch.push(write),
+                        Err(_) => break,
+                    }
+                }
+                busy = batch.len() >= 4;
+                let conn = lock(&writer);
+                let (reports, failed) = match conn.execute_batch("BEGIN IMMEDIATE") {
+                    Err(err) => {
+                        let err = err.to_string();
+                        let reports: Vec<Report> = batch.into_iter().map(|w| w(Err(&err))).collect();
+                        (reports, Some(err))
+                    }
+                    Ok(()) => {
+                        let reports: Vec<Report> = batch.into_iter().map(|w| w(Ok(&conn))).collect();
+                        let failed = if conn.is_autocommit() {
+                            // A write's error rolled the whole transaction back: its earlier
+                            // writes are gone too.
+                            Some("the batch's transaction was rolled back".to_owned())
+                        } else {
+                            match conn.execute_batch("COMMIT") {
+                                Ok(()) => None,
+                                Err(err) => {
+                                    let _ = conn.execute_batch("ROLLBACK");
+                                    Some(err.to_string())
+                                }
+                            }
+                        };
+                        (reports, failed)
+                    }
+                };
+                drop(conn);
+                if let Some(err) = &failed {
+                    tracing::error!(error = %err, writes = reports.len(), "a batch of writes failed");
+                }
+                for report in reports {
+                    report(failed.as_deref());
+                }
+            }
+        })
+        .map_err(|e| StoreError::Task(format!("cannot start the writer thread: {e}")))?;
+    Ok(Batcher { queue, thread })
 }
 
 /// The end of a write transaction.
@@ -453,9 +599,17 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
 }
 
 /// Copies the WAL into the database file every [`CHECKPOINT_EVERY`], on its own connection and
-/// thread: PASSIVE, which never waits for (or blocks) the writer or the readers; and once the WAL
-/// passes [`WAL_LIMIT`], TRUNCATE, which waits for them (a few milliseconds) and empties it.
-fn start_checkpointer(path: &Path) -> StoreResult<Checkpointer> {
+/// thread, PASSIVE: it never waits for (or blocks) the writer or the readers, and its fsyncs are
+/// off the write path.
+///
+/// PASSIVE alone never lets the WAL start over under sustained load: SQLite rewinds it only when
+/// a write transaction begins with every frame already copied back, and some writer always
+/// appended frames while the checkpoint ran (a 10 s load test grew it to gigabytes). So once the
+/// WAL passes [`WAL_LIMIT`], the checkpointer copies what it can, then holds the writer's mutex
+/// (writes wait in the writer thread's queue, no runtime thread blocks) for a second PASSIVE
+/// that has only the frames of the last few milliseconds left; the next write rewinds the WAL.
+/// Past four times the limit (readers kept old snapshots), TRUNCATE, which waits for them.
+fn start_checkpointer(path: &Path, writer: Arc<Mutex<Connection>>) -> StoreResult<Checkpointer> {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     let wal = std::path::PathBuf::from(wal);
@@ -464,6 +618,11 @@ fn start_checkpointer(path: &Path) -> StoreResult<Checkpointer> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     configure(&conn)?;
+    let checkpoint = move |mode: &str| {
+        if let Err(err) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
+            tracing::warn!(error = %err, mode, "WAL checkpoint failed");
+        }
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let thread = {
         let stop = stop.clone();
@@ -473,9 +632,13 @@ fn start_checkpointer(path: &Path) -> StoreResult<Checkpointer> {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::park_timeout(CHECKPOINT_EVERY);
                     let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-                    let mode = if size > WAL_LIMIT { "TRUNCATE" } else { "PASSIVE" };
-                    if let Err(err) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
-                        tracing::warn!(error = %err, mode, "WAL checkpoint failed");
+                    checkpoint("PASSIVE");
+                    if size > 4 * WAL_LIMIT {
+                        checkpoint("TRUNCATE");
+                    } else if size > WAL_LIMIT {
+                        let held = lock(&writer);
+                        checkpoint("PASSIVE");
+                        drop(held);
                     }
                 }
             })
@@ -497,8 +660,10 @@ impl SqliteStore {
             let mut writer = Connection::open_in_memory()?;
             configure(&writer)?;
             migrate(&mut writer)?;
+            let writer = Arc::new(Mutex::new(writer));
             return Ok(Db {
-                writer: Mutex::new(writer),
+                batcher: Mutex::new(Some(start_batcher(writer.clone())?)),
+                writer,
                 readers: Vec::new(),
                 next_reader: AtomicUsize::new(0),
                 checkpointer: Mutex::new(None),
@@ -513,8 +678,10 @@ impl SqliteStore {
         // WAL: readers see the last commit while the writer writes. NORMAL: a commit is durable
         // once the WAL is synced at the next checkpoint (power loss may drop the last commits,
         // a process crash never does). The checkpointer thread does the checkpoints.
-        writer
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;")?;
+        writer.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; \
+             PRAGMA journal_size_limit = 67108864;",
+        )?;
         migrate(&mut writer)?;
         let readers = (0..READERS)
             .map(|_| {
@@ -526,9 +693,11 @@ impl SqliteStore {
                 Ok(Mutex::new(conn))
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        let checkpointer = start_checkpointer(path)?;
+        let writer = Arc::new(Mutex::new(writer));
+        let checkpointer = start_checkpointer(path, writer.clone())?;
         Ok(Db {
-            writer: Mutex::new(writer),
+            batcher: Mutex::new(Some(start_batcher(writer.clone())?)),
+            writer,
             readers,
             next_reader: AtomicUsize::new(0),
             checkpointer: Mutex::new(Some(checkpointer)),
@@ -619,11 +788,13 @@ impl Store for SqliteStore {
     }
 
     async fn touch_api_key(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        self.db.write(|c| {
-            c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")?
-                .execute(params![to_millis(at), id.to_string()])?;
-            Ok(())
-        })
+        self.db
+            .batched(move |c| {
+                c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")?
+                    .execute(params![to_millis(at), id.to_string()])?;
+                Ok(Done::Commit(()))
+            })
+            .await
     }
 
     async fn list_api_keys(&self, account_id: Uuid) -> StoreResult<Vec<ApiKey>> {
@@ -920,7 +1091,13 @@ impl Store for SqliteStore {
     }
 
     async fn enqueue_job(&self, job: &Job, now: DateTime<Utc>) -> StoreResult<()> {
-        self.db.write(|c| insert_job(c, job, now))
+        let job = job.clone();
+        self.db
+            .batched(move |c| {
+                insert_job(c, &job, now)?;
+                Ok(Done::Commit(()))
+            })
+            .await
     }
 
     async fn claim_due_jobs(
@@ -929,29 +1106,33 @@ impl Store for SqliteStore {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<Job>> {
-        self.db.write(|c| {
-            // One statement claims them all (atomic).
-            all(
-                &mut *c.prepare_cached(
-                    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?1, updated_at = ?2 \
-                     WHERE id IN (SELECT id FROM jobs WHERE (state = 'queued' AND next_attempt_at <= ?2) \
-                     OR (state = 'running' AND lease_until < ?2) ORDER BY next_attempt_at, created_at LIMIT ?3) \
-                     RETURNING *",
-                )?,
-                params![to_millis(lease_until), to_millis(now), i64::from(limit)],
-                job_from_row,
-            )
-        })
+        self.db
+            .batched(move |c| {
+                // One statement claims them all (atomic).
+                Ok(Done::Commit(all(
+                    &mut *c.prepare_cached(
+                        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?1, updated_at = ?2 \
+                         WHERE id IN (SELECT id FROM jobs WHERE (state = 'queued' AND next_attempt_at <= ?2) \
+                         OR (state = 'running' AND lease_until < ?2) ORDER BY next_attempt_at, created_at LIMIT ?3) \
+                         RETURNING *",
+                    )?,
+                    params![to_millis(lease_until), to_millis(now), i64::from(limit)],
+                    job_from_row,
+                )?))
+            })
+            .await
     }
 
     async fn finish_job(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-        self.db.write(|c| {
-            c.prepare_cached(
-                "UPDATE jobs SET state = 'done', payload = '{}', lease_until = NULL, updated_at = ? WHERE id = ?",
-            )?
-            .execute(params![to_millis(now), id.to_string()])?;
-            Ok(())
-        })
+        self.db
+            .batched(move |c| {
+                c.prepare_cached(
+                    "UPDATE jobs SET state = 'done', payload = '{}', lease_until = NULL, updated_at = ? WHERE id = ?",
+                )?
+                .execute(params![to_millis(now), id.to_string()])?;
+                Ok(Done::Commit(()))
+            })
+            .await
     }
 
     async fn retry_job(
@@ -961,30 +1142,36 @@ impl Store for SqliteStore {
         error: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.db.write(|c| {
-            c.prepare_cached(
-                "UPDATE jobs SET state = 'queued', next_attempt_at = ?, lease_until = NULL, last_error = ?, \
-                 updated_at = ? WHERE id = ?",
-            )?
-            .execute(params![
-                to_millis(next_attempt_at),
-                error,
-                to_millis(now),
-                id.to_string()
-            ])?;
-            Ok(())
-        })
+        let error = error.to_owned();
+        self.db
+            .batched(move |c| {
+                c.prepare_cached(
+                    "UPDATE jobs SET state = 'queued', next_attempt_at = ?, lease_until = NULL, last_error = ?, \
+                     updated_at = ? WHERE id = ?",
+                )?
+                .execute(params![
+                    to_millis(next_attempt_at),
+                    error,
+                    to_millis(now),
+                    id.to_string()
+                ])?;
+                Ok(Done::Commit(()))
+            })
+            .await
     }
 
     async fn fail_job(&self, id: Uuid, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        self.db.write(|c| {
-            c.prepare_cached(
-                "UPDATE jobs SET state = 'failed', payload = '{}', lease_until = NULL, last_error = ?, \
-                 updated_at = ? WHERE id = ?",
-            )?
-            .execute(params![error, to_millis(now), id.to_string()])?;
-            Ok(())
-        })
+        let error = error.to_owned();
+        self.db
+            .batched(move |c| {
+                c.prepare_cached(
+                    "UPDATE jobs SET state = 'failed', payload = '{}', lease_until = NULL, last_error = ?, \
+                     updated_at = ? WHERE id = ?",
+                )?
+                .execute(params![error, to_millis(now), id.to_string()])?;
+                Ok(Done::Commit(()))
+            })
+            .await
     }
 
     async fn update_job(&self, id: Uuid, kind: &JobKind, now: DateTime<Utc>) -> StoreResult<()> {
@@ -1019,26 +1206,29 @@ impl Store for SqliteStore {
 
     async fn insert_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
         let headers = json_text(&entry.request_headers)?;
-        self.db.write(|c| {
-            c.prepare_cached(
-                "INSERT INTO zatca_audit (egs_unit_id, at, operation, method, url, request_headers, request_body, \
+        let entry = entry.clone();
+        self.db
+            .batched(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO zatca_audit (egs_unit_id, at, operation, method, url, request_headers, request_body, \
                  response_status, response_body, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )?
-            .execute(params![
-                entry.egs_unit_id.to_string(),
-                to_millis(entry.at),
-                entry.operation,
-                entry.method,
-                entry.url,
-                headers,
-                entry.request_body,
-                entry.response_status.map(i64::from),
-                entry.response_body,
-                i64::try_from(entry.duration_ms).unwrap_or(i64::MAX),
-                entry.error,
-            ])?;
-            Ok(())
-        })
+                )?
+                .execute(params![
+                    entry.egs_unit_id.to_string(),
+                    to_millis(entry.at),
+                    entry.operation,
+                    entry.method,
+                    entry.url,
+                    headers,
+                    entry.request_body,
+                    entry.response_status.map(i64::from),
+                    entry.response_body,
+                    i64::try_from(entry.duration_ms).unwrap_or(i64::MAX),
+                    entry.error,
+                ])?;
+                Ok(Done::Commit(()))
+            })
+            .await
     }
 
     async fn audit_log(&self, unit_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEntry>> {
@@ -1087,38 +1277,39 @@ impl Store for SqliteStore {
         signed_xml: Option<&[u8]>,
     ) -> StoreResult<IssueOutcome> {
         let row = InvoiceRow::of(invoice)?;
-        self.db.tx(|tx| {
-            if let Some(key) = &invoice.idempotency_key {
-                let found = existing_id(
-                    tx,
-                    "SELECT id FROM invoices WHERE account_id = ? AND idempotency_key = ?",
-                    params![invoice.account_id.to_string(), key],
-                )?;
-                if let Some(id) = found {
-                    return Ok(Done::Rollback(IssueOutcome::Exists(id)));
+        let (invoice, job, signed_xml) = (invoice.clone(), job.cloned(), signed_xml.map(<[u8]>::to_vec));
+        self.db
+            .batched(move |tx| {
+                let (invoice, job, signed_xml) = (&invoice, job.as_ref(), signed_xml.as_deref());
+                if let Some(key) = &invoice.idempotency_key {
+                    let found = existing_id(
+                        tx,
+                        "SELECT id FROM invoices WHERE account_id = ? AND idempotency_key = ?",
+                        params![invoice.account_id.to_string(), key],
+                    )?;
+                    if let Some(id) = found {
+                        return Ok(Done::Rollback(IssueOutcome::Exists(id)));
+                    }
                 }
-            }
-            if let Some(id) = same_document(tx, invoice)? {
-                return Ok(Done::Rollback(IssueOutcome::Exists(id)));
-            }
-            let advanced = tx
-                .prepare_cached(
-                    "UPDATE egs_units SET invoice_counter = ?, last_invoice_hash = ?, updated_at = ? \
+                let advanced = tx
+                    .prepare_cached(
+                        "UPDATE egs_units SET invoice_counter = ?, last_invoice_hash = ?, updated_at = ? \
                      WHERE id = ? AND invoice_counter = ?",
-                )?
-                .execute(params![
-                    invoice.icv,
-                    invoice.invoice_hash,
-                    to_millis(invoice.created_at),
-                    invoice.egs_unit_id.to_string(),
-                    invoice.icv - 1,
-                ])?;
-            if advanced != 1 {
-                return Ok(Done::Rollback(IssueOutcome::ChainMoved));
-            }
-            record_invoice(tx, invoice, &row, signed_xml, job)?;
-            Ok(Done::Commit(IssueOutcome::Issued))
-        })
+                    )?
+                    .execute(params![
+                        invoice.icv,
+                        invoice.invoice_hash,
+                        to_millis(invoice.created_at),
+                        invoice.egs_unit_id.to_string(),
+                        invoice.icv - 1,
+                    ])?;
+                if advanced != 1 {
+                    return Ok(Done::Rollback(IssueOutcome::ChainMoved));
+                }
+                record_invoice(tx, invoice, &row, signed_xml, job)?;
+                Ok(Done::Commit(IssueOutcome::Issued))
+            })
+            .await
     }
 
     async fn record_device_invoice(
@@ -1129,33 +1320,38 @@ impl Store for SqliteStore {
         signed_xml: Option<&[u8]>,
     ) -> StoreResult<IssueOutcome> {
         let row = InvoiceRow::of(invoice)?;
-        self.db.tx(|tx| {
-            if let Some(id) = same_document(tx, invoice)? {
-                return Ok(Done::Rollback(IssueOutcome::Exists(id)));
-            }
-            let taken = existing_id(
-                tx,
-                "SELECT id FROM invoices WHERE egs_unit_id = ? AND icv = ?",
-                params![invoice.egs_unit_id.to_string(), invoice.icv],
-            )?;
-            if taken.is_some() {
-                return Ok(Done::Rollback(IssueOutcome::ChainMoved));
-            }
-            tx.prepare_cached(
-                "UPDATE egs_units SET invoice_counter = MAX(invoice_counter, ?1), \
+        let (invoice, job, signed_xml) = (invoice.clone(), job.cloned(), signed_xml.map(<[u8]>::to_vec));
+        let chain_note = chain_note.map(str::to_owned);
+        self.db
+            .batched(move |tx| {
+                let (invoice, job, signed_xml) = (&invoice, job.as_ref(), signed_xml.as_deref());
+                if let Some(id) = same_document(tx, invoice)? {
+                    return Ok(Done::Rollback(IssueOutcome::Exists(id)));
+                }
+                let taken = existing_id(
+                    tx,
+                    "SELECT id FROM invoices WHERE egs_unit_id = ? AND icv = ?",
+                    params![invoice.egs_unit_id.to_string(), invoice.icv],
+                )?;
+                if taken.is_some() {
+                    return Ok(Done::Rollback(IssueOutcome::ChainMoved));
+                }
+                tx.prepare_cached(
+                    "UPDATE egs_units SET invoice_counter = MAX(invoice_counter, ?1), \
                  last_invoice_hash = CASE WHEN ?1 > invoice_counter THEN ?2 ELSE last_invoice_hash END, \
                  chain_note = COALESCE(?3, chain_note), updated_at = ?4 WHERE id = ?5",
-            )?
-            .execute(params![
-                invoice.icv,
-                invoice.invoice_hash,
-                chain_note,
-                to_millis(invoice.created_at),
-                invoice.egs_unit_id.to_string(),
-            ])?;
-            record_invoice(tx, invoice, &row, signed_xml, job)?;
-            Ok(Done::Commit(IssueOutcome::Issued))
-        })
+                )?
+                .execute(params![
+                    invoice.icv,
+                    invoice.invoice_hash,
+                    chain_note,
+                    to_millis(invoice.created_at),
+                    invoice.egs_unit_id.to_string(),
+                ])?;
+                record_invoice(tx, invoice, &row, signed_xml, job)?;
+                Ok(Done::Commit(IssueOutcome::Issued))
+            })
+            .await
     }
 
     async fn invoice(&self, account_id: Uuid, id: Uuid) -> StoreResult<Option<Invoice>> {
@@ -1189,11 +1385,14 @@ impl Store for SqliteStore {
     }
 
     async fn save_invoice_qr(&self, id: Uuid, qr: Option<&str>) -> StoreResult<()> {
-        self.db.write(|c| {
-            c.prepare_cached("UPDATE invoices SET qr_code = ? WHERE id = ?")?
-                .execute(params![qr, id.to_string()])?;
-            Ok(())
-        })
+        let qr = qr.map(str::to_owned);
+        self.db
+            .batched(move |c| {
+                c.prepare_cached("UPDATE invoices SET qr_code = ? WHERE id = ?")?
+                    .execute(params![qr, id.to_string()])?;
+                Ok(Done::Commit(()))
+            })
+            .await
     }
 
     async fn invoice_by_uuid(&self, account_id: Uuid, uuid: &str) -> StoreResult<Option<Invoice>> {
@@ -1270,26 +1469,30 @@ impl Store for SqliteStore {
                 Ok((e.status.as_str(), to_millis(e.at), messages))
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        self.db.tx(|tx| {
-            tx.prepare_cached(
-                "UPDATE invoices SET status = ?, messages = ?, reported_at = ?, cleared_at = ?, updated_at = ? \
+        let invoice = invoice.clone();
+        self.db
+            .batched(move |tx| {
+                tx.prepare_cached(
+                    "UPDATE invoices SET status = ?, messages = ?, reported_at = ?, cleared_at = ?, updated_at = ? \
                  WHERE id = ?",
-            )?
-            .execute(params![
-                invoice.status.as_str(),
-                messages,
-                invoice.reported_at.map(to_millis),
-                invoice.cleared_at.map(to_millis),
-                to_millis(invoice.updated_at),
-                invoice.id.to_string(),
-            ])?;
-            let mut insert =
-                tx.prepare_cached("INSERT INTO invoice_events (invoice_id, status, at, messages) VALUES (?, ?, ?, ?)")?;
-            for (status, at, messages) in &entries {
-                insert.execute(params![invoice.id.to_string(), status, at, messages])?;
-            }
-            Ok(Done::Commit(()))
-        })
+                )?
+                .execute(params![
+                    invoice.status.as_str(),
+                    messages,
+                    invoice.reported_at.map(to_millis),
+                    invoice.cleared_at.map(to_millis),
+                    to_millis(invoice.updated_at),
+                    invoice.id.to_string(),
+                ])?;
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO invoice_events (invoice_id, status, at, messages) VALUES (?, ?, ?, ?)",
+                )?;
+                for (status, at, messages) in &entries {
+                    insert.execute(params![invoice.id.to_string(), status, at, messages])?;
+                }
+                Ok(Done::Commit(()))
+            })
+            .await
     }
 
     async fn invoice_timeline(&self, invoice_id: Uuid) -> StoreResult<Vec<TimelineEntry>> {
@@ -1409,6 +1612,17 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        // The writes already queued are committed before the thread ends.
+        let batcher = lock(&self.db.batcher).take();
+        if let Some(b) = batcher {
+            drop(b.queue);
+            if tokio::task::spawn_blocking(move || b.thread.join().is_err())
+                .await
+                .unwrap_or(true)
+            {
+                tracing::warn!("the writer thread ended abnormally");
+            }
+        }
         let checkpointer = lock(&self.db.checkpointer).take();
         if let Some(c) = checkpointer {
             c.stop.store(true, Ordering::Relaxed);
@@ -1514,11 +1728,11 @@ fn certificate_ends(conn: &Connection, before: i64) -> StoreResult<Vec<(Uuid, Da
     )
 }
 
-/// The invoice a unit already has for the same document (the same invoice hash).
+/// The device invoice a unit already has for the same document (the same invoice hash).
 fn same_document(conn: &Connection, invoice: &Invoice) -> StoreResult<Option<Uuid>> {
     existing_id(
         conn,
-        "SELECT id FROM invoices WHERE egs_unit_id = ? AND invoice_hash = ?",
+        "SELECT id FROM invoices WHERE egs_unit_id = ? AND invoice_hash = ? AND device_signed = 1",
         params![invoice.egs_unit_id.to_string(), invoice.invoice_hash],
     )
 }
@@ -1616,7 +1830,14 @@ fn insert_key(conn: &Connection, key: &ApiKey) -> StoreResult<()> {
 #[async_trait]
 impl Archive for SqliteStore {
     async fn put(&self, invoice_id: Uuid, kind: ArchiveKind, xml: &[u8]) -> anyhow::Result<()> {
-        Ok(self.db.write(|c| archive(c, invoice_id, kind, xml))?)
+        let xml = xml.to_vec();
+        Ok(self
+            .db
+            .batched(move |c| {
+                archive(c, invoice_id, kind, &xml)?;
+                Ok(Done::Commit(()))
+            })
+            .await?)
     }
 
     fn in_store(&self) -> bool {
@@ -1637,6 +1858,53 @@ impl Archive for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Writes that share a batch: each one's error or early end undoes its own changes only, and
+    /// every result arrives after the commit (a reader sees the rows then).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batched_write_that_fails_undoes_only_itself() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let url = DatabaseUrl::new(format!("sqlite://{}", dir.path().join("relay.db").display()));
+        let store = SqliteStore::open(&url).await?;
+        store
+            .db
+            .write(|c| Ok(c.execute_batch("CREATE TABLE t (n INTEGER NOT NULL UNIQUE)")?))?;
+        let mut tasks = Vec::new();
+        for n in 0..200_i64 {
+            let db = store.db.clone();
+            tasks.push(tokio::spawn(async move {
+                db.batched(move |c| {
+                    c.execute("INSERT INTO t (n) VALUES (?)", [n])?;
+                    match n % 3 {
+                        // A constraint error after the write: the savepoint rolls the insert back.
+                        0 => {
+                            c.execute("INSERT INTO t (n) VALUES (?)", [n])?;
+                            Ok(Done::Commit(n))
+                        }
+                        1 => Ok(Done::Rollback(n)),
+                        _ => Ok(Done::Commit(n)),
+                    }
+                })
+                .await
+            }));
+        }
+        let mut failed = 0;
+        for task in tasks {
+            if task.await?.is_err() {
+                failed += 1;
+            }
+        }
+        let kept: Vec<i64> = store.db.read(|c| {
+            let mut stmt = c.prepare("SELECT n FROM t ORDER BY n")?;
+            let rows = stmt.query_map([], |row| row.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })?;
+        assert_eq!(failed, 67);
+        assert_eq!(kept, (0..200).filter(|n| n % 3 == 2).collect::<Vec<_>>());
+        store.close().await;
+        assert!(store.db.batched(|_| Ok(Done::Commit(()))).await.is_err(), "closed");
+        Ok(())
+    }
 
     #[tokio::test]
     async fn migrations_apply_once_and_a_changed_one_is_refused() -> anyhow::Result<()> {
