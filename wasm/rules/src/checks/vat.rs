@@ -3,7 +3,9 @@
 use zatca_core::xml::{Element, NS_CAC};
 
 use super::Out;
-use super::tree::{cac, cbc};
+use rust_decimal::Decimal;
+
+use super::tree::{all, blank, cac, category_id, cbc, chars, frac, indicator, is_vat, listed, ns, num, sv};
 
 /// BR-KSA-18 over every VAT category code: invoice lines, the VAT breakdown and the allowances
 /// and charges.
@@ -47,6 +49,170 @@ pub(super) fn categories(root: &Element<'_>, at: &dyn Fn(&str) -> String, out: &
                 cac(el, "TaxCategory"),
                 format!("/cac:AllowanceCharge[{n_charge}]/cac:TaxCategory/cbc:ID"),
             );
+        }
+    }
+}
+
+const Z_CODES: &str = " VATEX-SA-32 VATEX-SA-33 VATEX-SA-34-1 VATEX-SA-34-2 VATEX-SA-34-3 VATEX-SA-34-4 VATEX-SA-34-5 VATEX-SA-35 VATEX-SA-36 VATEX-SA-EDU VATEX-SA-HEA VATEX-SA-MLTRY VATEX-SA-DIPLOMAT VATEX-SA-DUTYFREE VATEX-SA-ROYALDECREE VATEX-SA-32(bis) ";
+const E_CODES: &str = " VATEX-SA-29 VATEX-SA-29-7 VATEX-SA-30 ";
+const O_CODES: &str = " VATEX-SA-OOS ";
+
+/// The VAT breakdown and the rates of each category: BR-45..48, BR-CO-18, the S/Z/E/O rules on
+/// rates and amounts, the exemption reasons (BR-KSA-23, 24, 69, 83, CL-04, F-06-C16, 49), the
+/// standard rate (BR-KSA-84) and the percent format (BR-KSA-DEC-02).
+pub(super) fn breakdown(root: &Element<'_>, at: &dyn Fn(&str) -> String, out: &mut Out) {
+    let mut any_subtotal = false;
+    let buyer_nat = root
+        .path(&[(NS_CAC, "AccountingCustomerParty"), (NS_CAC, "Party")])
+        .into_iter()
+        .flat_map(|p| all(p, NS_CAC, "PartyIdentification"))
+        .filter_map(|pi| cbc(pi, "ID"))
+        .any(|id| id.attr("schemeID") == Some("NAT"));
+    for (t, total) in all(root, NS_CAC, "TaxTotal").enumerate() {
+        for (s, sub) in all(total, NS_CAC, "TaxSubtotal").enumerate() {
+            any_subtotal = true;
+            let p = |rest: &str| at(&format!("/cac:TaxTotal[{}]/cac:TaxSubtotal[{}]{rest}", t + 1, s + 1));
+            if cbc(sub, "TaxableAmount").is_none() {
+                out.hit("BR-45", p("/cbc:TaxableAmount"), None);
+            }
+            if cbc(sub, "TaxAmount").is_none() {
+                out.hit("BR-46", p("/cbc:TaxAmount"), None);
+            }
+            let vat: Vec<&Element<'_>> = all(sub, NS_CAC, "TaxCategory").filter(|c| is_vat(c)).collect();
+            if !vat.iter().any(|c| cbc(c, "ID").is_some()) {
+                out.hit("BR-47", p("/cac:TaxCategory/cbc:ID"), None);
+            }
+            if !(vat.iter().any(|c| cbc(c, "Percent").is_some()) || vat.iter().any(|c| category_id(c) == "O")) {
+                out.hit("BR-48", p("/cac:TaxCategory/cbc:Percent"), None);
+            }
+            let Some(category) = cac(sub, "TaxCategory") else {
+                continue;
+            };
+            percent(category, &p("/cac:TaxCategory/cbc:Percent"), out);
+            let id = category_id(category);
+            let code = cbc(category, "TaxExemptionReasonCode");
+            let reason = cbc(category, "TaxExemptionReason");
+            if ["Z", "E", "O"].contains(&id.as_str()) {
+                if code.is_some() && blank(reason) {
+                    out.hit("BR-KSA-83", p("/cac:TaxCategory/cbc:TaxExemptionReason"), None);
+                }
+                let c = ns(&sv(code));
+                let listed_here = match id.as_str() {
+                    "Z" => listed(Z_CODES, &c),
+                    "E" => listed(E_CODES, &c),
+                    _ => listed(O_CODES, &c),
+                };
+                if code.is_some() && !c.is_empty() && !listed_here {
+                    out.hit(
+                        "BR-KSA-CL-04",
+                        p("/cac:TaxCategory/cbc:TaxExemptionReasonCode"),
+                        Some(c.clone()),
+                    );
+                }
+                if blank(code) {
+                    let rule = match id.as_str() {
+                        "O" => "BR-KSA-24",
+                        "E" => "BR-KSA-23",
+                        _ => "BR-KSA-69",
+                    };
+                    out.hit(rule, p("/cac:TaxCategory/cbc:TaxExemptionReasonCode"), None);
+                }
+                // BR-KSA-49's rule (higher priority in the same pattern) takes the EDU/HEA categories.
+                let edu = code.is_some_and(|c| c.text() == "VATEX-SA-EDU" || c.text() == "VATEX-SA-HEA");
+                if !edu && reason.is_some() && (chars(reason) > 1000 || chars(reason) < 1) {
+                    out.hit("BR-KSA-F-06-C16", p("/cac:TaxCategory/cbc:TaxExemptionReason"), None);
+                }
+                if is_vat(category) && num(cbc(sub, "TaxAmount")).is_none_or(|v| !v.is_zero()) {
+                    let rule = match id.as_str() {
+                        "Z" => "BR-Z-09",
+                        "E" => "BR-E-09",
+                        _ => "BR-O-09",
+                    };
+                    out.hit(rule, p("/cbc:TaxAmount"), cbc(sub, "TaxAmount").map(Element::text));
+                }
+            }
+            if code.is_some_and(|c| c.text() == "VATEX-SA-EDU" || c.text() == "VATEX-SA-HEA") && !buyer_nat {
+                out.hit(
+                    "BR-KSA-49",
+                    at("/cac:AccountingCustomerParty/cac:Party/cac:PartyIdentification/cbc:ID"),
+                    None,
+                );
+            }
+            if id == "S" && is_vat(category) {
+                standard_rate(category, &p("/cac:TaxCategory/cbc:Percent"), out);
+            }
+        }
+    }
+    if !any_subtotal {
+        out.hit("BR-CO-18", at("/cac:TaxTotal/cac:TaxSubtotal"), None);
+    }
+    for (l, line) in all(root, NS_CAC, "InvoiceLine").enumerate() {
+        let Some(item) = cac(line, "Item") else { continue };
+        for category in all(item, NS_CAC, "ClassifiedTaxCategory") {
+            let p = at(&format!(
+                "/cac:InvoiceLine[{}]/cac:Item/cac:ClassifiedTaxCategory/cbc:Percent",
+                l + 1
+            ));
+            percent(category, &p, out);
+            if !is_vat(category) {
+                continue;
+            }
+            let rate = num(cbc(category, "Percent"));
+            match category_id(category).as_str() {
+                "S" => {
+                    if rate.is_none_or(|r| r <= Decimal::ZERO) {
+                        out.hit("BR-S-05", p.clone(), None);
+                    }
+                    standard_rate(category, &p, out);
+                }
+                "Z" if rate.is_none_or(|r| !r.is_zero()) => out.hit("BR-Z-05", p, None),
+                "E" if rate.is_none_or(|r| !r.is_zero()) => out.hit("BR-E-05", p, None),
+                _ => {}
+            }
+        }
+    }
+    for (i, ac) in all(root, NS_CAC, "AllowanceCharge").enumerate() {
+        let charge = indicator(ac);
+        for category in all(ac, NS_CAC, "TaxCategory") {
+            let p = at(&format!("/cac:AllowanceCharge[{}]/cac:TaxCategory/cbc:Percent", i + 1));
+            percent(category, &p, out);
+            if !is_vat(category) || charge.is_none() {
+                continue;
+            }
+            let rate = num(cbc(category, "Percent"));
+            match (category_id(category).as_str(), charge) {
+                ("S", Some(false)) if rate.is_none_or(|r| r <= Decimal::ZERO) => out.hit("BR-S-06", p.clone(), None),
+                ("S", Some(true)) if rate.is_none_or(|r| r <= Decimal::ZERO) => out.hit("BR-S-07", p.clone(), None),
+                ("Z", Some(false)) if rate.is_none_or(|r| !r.is_zero()) => out.hit("BR-Z-06", p.clone(), None),
+                ("E", Some(false)) if rate.is_none_or(|r| !r.is_zero()) => out.hit("BR-E-06", p.clone(), None),
+                _ => {}
+            }
+            if category_id(category) == "S" {
+                standard_rate(category, &p, out);
+            }
+        }
+    }
+}
+
+/// BR-KSA-DEC-02: a rate, when not blank, is a decimal from 0 to 100 with at most two decimals.
+fn percent(category: &Element<'_>, path: &str, out: &mut Out) {
+    let Some(p) = cbc(category, "Percent") else { return };
+    if blank(Some(p)) {
+        return;
+    }
+    // A rate that is not a number at all is the XSD's to refuse.
+    if let Some(v) = num(Some(p)) {
+        if !(v >= Decimal::ZERO && v <= Decimal::ONE_HUNDRED && frac(Some(p)) <= 2) {
+            out.hit("BR-KSA-DEC-02", path.to_owned(), Some(p.text()));
+        }
+    }
+}
+
+/// BR-KSA-84: a standard-rated category's rate is 15 (floored) or 5.
+fn standard_rate(category: &Element<'_>, path: &str, out: &mut Out) {
+    if let Some(v) = num(cbc(category, "Percent")) {
+        if v.floor() != Decimal::from(15) && v != Decimal::from(5) {
+            out.hit("BR-KSA-84", path.to_owned(), Some(v.to_string()));
         }
     }
 }
