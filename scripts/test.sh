@@ -31,6 +31,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (core, CLI, golden corpus, SDK parity, seed replay, simulator, relay)"
 cargo test --workspace --locked
 
+step "schemathesis: generated requests against the relay's own /openapi.json (no 5xx, answers match the schemas)"
+scripts/schemathesis.sh
+
 step "the relay builds without the simulator (a production build carries no fake CA)"
 cargo check -p zatca-relay --no-default-features --locked
 if cargo tree -p zatca-relay --no-default-features -e normal --locked | grep -q zatca-sim; then

@@ -398,6 +398,7 @@ pub struct InvoiceAddress {
     #[schema(required = false)]
     additional_number: String,
     /// ISO 3166-1 alpha-2 (`SA`).
+    #[schema(pattern = "^[A-Z]{2}$")]
     country: String,
 }
 
@@ -405,9 +406,10 @@ pub struct InvoiceAddress {
 #[derive(ToSchema)]
 #[allow(dead_code, reason = "a schema")]
 pub struct InvoiceParty {
+    #[schema(min_length = 1)]
     name: String,
     /// 15 digits, starting and ending with 3.
-    #[schema(required = false)]
+    #[schema(required = false, pattern = "^3[0-9]{13}3$")]
     vat_number: String,
     address: InvoiceAddress,
 }
@@ -416,8 +418,11 @@ pub struct InvoiceParty {
 #[derive(ToSchema)]
 #[allow(dead_code, reason = "a schema")]
 pub struct InvoiceLineInput {
+    #[schema(min_length = 1)]
     description: String,
+    #[schema(exclusive_minimum = 0.0)]
     quantity: f64,
+    #[schema(minimum = 0.0)]
     unit_price: f64,
     /// Percent (default 15).
     #[schema(required = false)]
@@ -427,15 +432,34 @@ pub struct InvoiceLineInput {
 /// The body of the create endpoints (the relay builds, signs and submits the UBL document).
 /// Notes also name their original invoice (`original_invoice_uuid`) and a `reason`.
 #[derive(ToSchema)]
+#[schema(example = json!({
+    "invoice_number": "INV-1001",
+    "invoice_date": "2025-01-15",
+    "invoice_time": "14:30:00",
+    "seller": {
+        "name": "Maximum Speed Tech Supply LTD",
+        "vat_number": "399999999900003",
+        "address": { "street": "Prince Sultan", "city": "Riyadh", "country": "SA" }
+    },
+    "buyer": {
+        "name": "Client Co",
+        "vat_number": "300098765400003",
+        "address": { "street": "Olaya St", "city": "Riyadh", "country": "SA" }
+    },
+    "line_items": [{ "description": "Product A", "quantity": 2, "unit_price": 50.0 }]
+}))]
 #[allow(dead_code, reason = "a schema: the body is read by invoicing::core_input")]
 pub struct InvoiceRequest {
     /// The issuing unit (default: the key's default unit).
     #[schema(required = false)]
     egs_unit_id: Uuid,
+    #[schema(min_length = 1, max_length = 127)]
     invoice_number: String,
     /// `YYYY-MM-DD` (Riyadh time).
+    #[schema(format = Date)]
     invoice_date: String,
     /// `HH:mm:ss`.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$")]
     invoice_time: String,
     /// Amounts include VAT.
     #[schema(required = false)]
@@ -444,6 +468,7 @@ pub struct InvoiceRequest {
     /// Required for standard invoices.
     #[schema(required = false)]
     buyer: InvoiceParty,
+    #[schema(min_items = 1)]
     line_items: Vec<InvoiceLineInput>,
     /// Notes: the original invoice's UUID.
     #[schema(required = false)]
