@@ -10,27 +10,14 @@ cd "$(dirname "$0")/.."
 ZATCA_CACHE=${ZATCA_CACHE:-$HOME/.cache/zatca}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ZATCA_CACHE/target}
 version=4.32.5
-venv=$ZATCA_CACHE/schemathesis-$version
 seconds=${SCHEMATHESIS_SECONDS:-75}
 
-if ! command -v python3 >/dev/null || ! command -v curl >/dev/null; then
+if ! command -v curl >/dev/null; then
   sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends python3 python3-venv curl
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends curl
 fi
-if [ ! -f "$venv/.installed" ]; then
-  rm -rf "$venv"
-  # Debian's python3 needs python3-venv for `python3 -m venv` (ensurepip).
-  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-    rm -rf "$venv"
-    sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends python3-venv
-    python3 -m venv "$venv"
-  fi
-  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$version"
-  touch "$venv/.installed"
-fi
+venv=$(scripts/pyvenv.sh "schemathesis-$version" "schemathesis==$version")
 
 cargo build -p zatca-relay --locked -q
 work=$(mktemp -d)

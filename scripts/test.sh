@@ -28,6 +28,11 @@ cargo fmt --all --check
 step "clippy (all crates, all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "moto (PyPI): the S3-compatible server the relay's archive tests run against"
+moto_version=5.2.6
+RELAY_TEST_MOTO_SERVER="$(scripts/pyvenv.sh "moto-$moto_version" "moto[server]==$moto_version")/bin/moto_server"
+export RELAY_TEST_MOTO_SERVER
+
 step "cargo test (core, CLI, golden corpus, SDK parity, seed replay, simulator, relay)"
 cargo test --workspace --locked
 

@@ -36,6 +36,12 @@ pub struct Config {
     #[arg(long, env = "RELAY_DATABASE_URL", default_value = "sqlite://relay.db")]
     pub database_url: DatabaseUrl,
 
+    /// Where the signed and cleared XML is archived: a directory (`file:///var/lib/relay/archive`)
+    /// or an S3-compatible bucket (`s3://bucket/prefix`, credentials, region and endpoint from the
+    /// `AWS_*` variables). Default: the database itself.
+    #[arg(long, env = "RELAY_ARCHIVE_URL")]
+    pub archive_url: Option<String>,
+
     /// Master key encrypting private keys, CSID secrets and pending OTPs at rest (AES-256-GCM):
     /// 32 bytes, base64. Required unless `--demo` (which generates one and keeps it next to the
     /// database file, mode 0600).
@@ -134,12 +140,6 @@ pub struct Config {
     #[arg(long, env = "RELAY_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
     pub webhook_timeout_secs: u64,
 
-    /// Let webhook endpoints be loopback, private or link-local addresses (off: an account
-    /// cannot make the relay call into its own network; on for a relay and receivers on one
-    /// private network, and in tests).
-    #[arg(long, env = "RELAY_WEBHOOK_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = clap::ArgAction::Set)]
-    pub webhook_allow_private_targets: bool,
-
     /// Static directory served at `/` (default: `./demo` when it exists).
     #[arg(long, env = "RELAY_DEMO_DIR")]
     pub demo_dir: Option<PathBuf>,
@@ -217,6 +217,7 @@ impl Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: DatabaseUrl("sqlite://relay.db".into()),
+            archive_url: None,
             master_key: None,
             demo: false,
             gateway: None,
@@ -236,7 +237,6 @@ impl Config {
             webhook_max_attempts: 10,
             webhook_backoff_ms: 30_000,
             webhook_timeout_secs: 10,
-            webhook_allow_private_targets: false,
             demo_dir: None,
             log_format: LogFormat::Text,
             log: "info,zatca_relay=info".into(),

@@ -323,9 +323,17 @@ async fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
 /// worker and the HTTP server. Returns once it listens.
 pub async fn spawn(config: Config) -> anyhow::Result<RelayHandle> {
     let master_key = master_key(&config).await?;
-    let backend = store::from_url(&config.database_url)
+    let mut backend = store::from_url(&config.database_url)
         .await
         .context("opening the database")?;
+    if let Some(url) = &config.archive_url {
+        let archive = store::objects::ObjectArchive::open(url).context("opening the archive")?;
+        tracing::info!(
+            archive = archive.location(),
+            "archiving signed and cleared XML outside the database"
+        );
+        backend.archive = Arc::new(archive);
+    }
     let store = backend.store.clone();
     let sims = match config.effective_gateway() {
         Gateway::Sim => Some(demo::Simulators::start().await.context("starting the simulators")?),

@@ -1,6 +1,7 @@
 //! Persistence: the [`Store`] trait over the domain's records, named by domain operation. SQLite
 //! is the implementation today ([`sqlite::SqliteStore`]); PostgreSQL joins behind the same trait.
 
+pub mod objects;
 pub mod sqlite;
 pub mod webhooks;
 

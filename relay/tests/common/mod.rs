@@ -462,6 +462,17 @@ impl RelayProcess {
     /// Starts `zatca-relay` on a free port over `dir/relay.db`, with `nofile` as its open-file
     /// limit and the extra flags.
     pub fn start(dir: &Path, sandbox_url: &str, nofile: u32, extra: &[&str]) -> RelayProcess {
+        Self::start_with_env(dir, sandbox_url, nofile, extra, &[])
+    }
+
+    /// [`RelayProcess::start`] with extra environment variables for the relay.
+    pub fn start_with_env(
+        dir: &Path,
+        sandbox_url: &str,
+        nofile: u32,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> RelayProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -491,6 +502,7 @@ impl RelayProcess {
             .args(&args)
             .env("RELAY_MASTER_KEY", MASTER_KEY)
             .env("RELAY_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -101,7 +101,6 @@ pub(crate) fn run(bytes: &[u8], context: &Context<'_>) -> Vec<Finding> {
     lines::lines(root, &kind, &at, &mut out);
     allowances::allowances(root, &at, &mut out);
     vat::breakdown(root, &at, &mut out);
-    vat::category_sums(root, &at, &mut out);
     totals::more(root, &at, &mut out);
     code_lists::lists(root, &kind, &at, &mut out);
     chain::attachments(root, &kind, &at, &mut out);
