@@ -140,6 +140,12 @@ pub struct Config {
     #[arg(long, env = "RELAY_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
     pub webhook_timeout_secs: u64,
 
+    /// Let webhook endpoints be loopback, private or link-local addresses (off: an account
+    /// cannot make the relay call into its own network; on for a relay and receivers on one
+    /// private network, and in tests).
+    #[arg(long, env = "RELAY_WEBHOOK_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private_targets: bool,
+
     /// Static directory served at `/` (default: `./demo` when it exists).
     #[arg(long, env = "RELAY_DEMO_DIR")]
     pub demo_dir: Option<PathBuf>,
@@ -237,6 +243,7 @@ impl Config {
             webhook_max_attempts: 10,
             webhook_backoff_ms: 30_000,
             webhook_timeout_secs: 10,
+            webhook_allow_private_targets: false,
             demo_dir: None,
             log_format: LogFormat::Text,
             log: "info,zatca_relay=info".into(),

@@ -9,6 +9,7 @@
 //! and a receiver can deduplicate on it. Emission happens right after the state change is saved
 //! (a crash between the two loses that event; the invoice or unit itself is unaffected).
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -255,11 +256,15 @@ pub async fn certificate_expiring(state: &AppState, unit: &EgsUnit, health: Cert
     emit(state, id, unit.account_id, unit.environment, unit.id, event_type, data).await;
 }
 
-/// Emits `invoice.deadline_at_risk` for unreported simplified invoices due within the margin;
-/// returns how many were found.
+/// Emits `invoice.deadline_at_risk` for unreported simplified invoices whose deadline is within
+/// the margin (or passed less than an hour ago: each is seen by several checks, and sent once);
+/// returns how many were found. Invoices late for longer are not looked at again, so that a
+/// long-stuck backlog cannot hide the invoices now coming due.
 pub async fn check_deadlines(state: &AppState) -> anyhow::Result<usize> {
-    let before = Utc::now() + chrono::Duration::hours(DEADLINE_MARGIN_HOURS);
-    let due = state.store.invoices_due_before(before, 1000).await?;
+    let now = Utc::now();
+    let before = now + chrono::Duration::hours(DEADLINE_MARGIN_HOURS);
+    let after = now - chrono::Duration::hours(1);
+    let due = state.store.invoices_due_between(after, before, 1000).await?;
     for invoice in &due {
         deadline_at_risk(state, invoice).await;
     }
@@ -289,16 +294,92 @@ pub fn backoff(base_ms: u64, attempts: u32) -> chrono::Duration {
     chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
+/// Whether an address is on the public internet: not loopback, private, link-local, shared
+/// (CGNAT), documentation, multicast or unspecified; IPv4-mapped IPv6 addresses as their IPv4.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19)))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+        }
+    }
+}
+
+/// Resolves receivers' host names to public addresses only, so that a name pointing into the
+/// relay's own network (or re-pointed there after the endpoint was registered) is not called.
+#[derive(Debug)]
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|addr| is_public(addr.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+fn client(allow_private: bool) -> &'static reqwest::Client {
+    static PUBLIC: OnceLock<reqwest::Client> = OnceLock::new();
+    static ANY: OnceLock<reqwest::Client> = OnceLock::new();
+    let build = |public_only: bool| {
+        let builder = reqwest::Client::builder()
             // A redirect would send the signed event somewhere the owner did not register.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("zatca-relay-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default()
-    })
+            .user_agent(concat!("zatca-relay-webhooks/", env!("CARGO_PKG_VERSION")));
+        let builder = if public_only {
+            builder.dns_resolver(std::sync::Arc::new(PublicOnly))
+        } else {
+            builder
+        };
+        builder.build().unwrap_or_default()
+    };
+    if allow_private {
+        ANY.get_or_init(|| build(false))
+    } else {
+        PUBLIC.get_or_init(|| build(true))
+    }
+}
+
+/// Why a receiver URL may not be called: an IP-literal host that is not public (names are
+/// checked when resolved, at each delivery).
+pub fn refused_target(url: &reqwest::Url, allow_private: bool) -> Option<&'static str> {
+    if allow_private {
+        return None;
+    }
+    // IPv6 literals come bracketed; a domain name does not parse as an address.
+    let host = url.host_str()?;
+    let ip: IpAddr = host.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+    (!is_public(ip)).then_some("must not be a loopback, private or link-local address")
 }
 
 /// Runs one delivery attempt of a webhook job and logs it.
@@ -325,26 +406,59 @@ async fn try_deliver(state: &AppState, job: &Job, work: &WebhookJob) -> anyhow::
     let at = Utc::now();
     let signature = signature_header(secret.expose(), at.timestamp(), event.body.as_bytes());
     let started = Instant::now();
-    let sent = client()
-        .post(&endpoint.url)
-        .timeout(Duration::from_secs(state.config.webhook_timeout_secs.max(1)))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(SIGNATURE_HEADER, signature)
-        .header(EVENT_ID_HEADER, event.id.to_string())
-        .header(EVENT_TYPE_HEADER, event.event_type.as_str())
-        .body(event.body.clone())
-        .send()
-        .await;
+    let allow_private = state.config.webhook_allow_private_targets;
+    let sent = match reqwest::Url::parse(&endpoint.url) {
+        Ok(url) => match refused_target(&url, allow_private) {
+            Some(reason) => Err(reason.to_owned()),
+            None => Ok(url),
+        },
+        Err(err) => Err(format!("not a URL: {err}")),
+    };
+    let sent = match sent {
+        Ok(url) => Ok(client(allow_private)
+            .post(url)
+            .timeout(Duration::from_secs(state.config.webhook_timeout_secs.max(1)))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, signature)
+            .header(EVENT_ID_HEADER, event.id.to_string())
+            .header(EVENT_TYPE_HEADER, event.event_type.as_str())
+            .body(event.body.clone())
+            .send()
+            .await),
+        Err(reason) => Err(reason),
+    };
+    // A receiver that answers 429 or 503 with `Retry-After` (seconds) is not asked again sooner.
+    let mut retry_after = None;
     let (response_status, error) = match sent {
-        Ok(response) => {
+        Err(reason) => (None, Some(format!("refused: the URL {reason}"))),
+        Ok(Ok(response)) => {
             let status = response.status();
             let error = (!status.is_success()).then(|| format!("the receiver answered {status}"));
+            if status.as_u16() == 429 || status.as_u16() == 503 {
+                retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(|secs| Duration::from_secs(secs.min(3600)));
+            }
             // The body is read (bounded by the timeout) so that the connection can be reused.
             let _ = tokio::time::timeout(Duration::from_secs(1), response.bytes()).await;
             (Some(status.as_u16()), error)
         }
-        Err(err) => {
-            let reason = if err.is_timeout() {
+        Ok(Err(err)) => {
+            // The resolver's refusal (no public address) is somewhere in the source chain.
+            let mut refusal = None;
+            let mut source = std::error::Error::source(&err);
+            while let Some(inner) = source {
+                if inner.to_string().contains("no public address") {
+                    refusal = Some(inner.to_string());
+                }
+                source = inner.source();
+            }
+            let reason = if let Some(refusal) = refusal {
+                format!("refused: {refusal}")
+            } else if err.is_timeout() {
                 "the receiver did not answer in time".to_owned()
             } else if err.is_connect() {
                 "cannot connect to the receiver".to_owned()
@@ -395,7 +509,10 @@ async fn try_deliver(state: &AppState, job: &Job, work: &WebhookJob) -> anyhow::
             tracing::warn!(webhook.endpoint = %endpoint.id, "webhook endpoint disabled: the receiver answered 410 Gone");
             JobOutcome::Done
         }
-        (_, Some(error)) => JobOutcome::Retry(error),
+        (_, Some(error)) => match retry_after {
+            Some(wait) => JobOutcome::RetryAfter(error, wait),
+            None => JobOutcome::Retry(error),
+        },
     })
 }
 
@@ -421,6 +538,33 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(rfc, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().expect("ip")), "{private}");
+        }
+        for public in ["1.1.1.1", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"] {
+            assert!(is_public(public.parse().expect("ip")), "{public}");
+        }
+        let url = |u: &str| reqwest::Url::parse(u).expect("url");
+        assert!(refused_target(&url("http://127.0.0.1:8080/x"), false).is_some());
+        assert!(refused_target(&url("http://[::1]/x"), false).is_some());
+        assert!(refused_target(&url("http://127.0.0.1:8080/x"), true).is_none());
+        assert!(refused_target(&url("https://example.com/x"), false).is_none());
     }
 
     #[test]

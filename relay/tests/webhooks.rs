@@ -95,10 +95,16 @@ impl Receiver {
     }
 }
 
-async fn receive(State(state): State<ReceiverState>, headers: HeaderMap, body: Bytes) -> StatusCode {
+/// Answers the next scripted status (503 with `Retry-After: 1`).
+async fn receive(State(state): State<ReceiverState>, headers: HeaderMap, body: Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
     state.got.lock().expect("lock").push(Received { headers, body });
     let status = state.script.lock().expect("lock").pop_front().unwrap_or(200);
-    StatusCode::from_u16(status).expect("status")
+    let status = StatusCode::from_u16(status).expect("status");
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        return (status, [("retry-after", "1")]).into_response();
+    }
+    status.into_response()
 }
 
 fn acme() -> Value {
@@ -208,6 +214,7 @@ async fn every_event_kind_is_delivered_signed() {
     let t = TestRelay::start_with(|c| {
         c.webhook_backoff_ms = 50;
         c.inline_submit_ms = 3000;
+        c.webhook_allow_private_targets = true;
     })
     .await;
     let key = t.http.onboard("sandbox").await;
@@ -338,9 +345,18 @@ async fn every_event_kind_is_delivered_signed() {
             "{kind} once"
         );
     }
-    let (status, log) = t.http.get(&format!("/v1/webhooks/{endpoint}/deliveries"), &key).await;
-    assert_eq!(status, 200, "{log}");
-    let log = log["data"].as_array().expect("data").clone();
+    // Each attempt is logged just after the receiver answered.
+    let started = Instant::now();
+    let log = loop {
+        let (status, log) = t.http.get(&format!("/v1/webhooks/{endpoint}/deliveries"), &key).await;
+        assert_eq!(status, 200, "{log}");
+        let rows = log["data"].as_array().expect("data").clone();
+        if rows.len() >= total {
+            break rows;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{log}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(log.len(), total, "{log:?}");
     for entry in &log {
         assert_eq!(entry["status"], "delivered", "{entry}");
@@ -358,13 +374,19 @@ async fn every_event_kind_is_delivered_signed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_deliveries_retry_with_backoff_and_410_disables_the_endpoint() {
-    let t = TestRelay::start_with(|c| c.webhook_backoff_ms = 100).await;
+    let t = TestRelay::start_with(|c| {
+        c.webhook_backoff_ms = 100;
+        c.webhook_allow_private_targets = true;
+    })
+    .await;
     let key = t.http.onboard("sandbox").await;
     let flaky = Receiver::start(&[500, 500]).await;
     let gone = Receiver::start(&[410]).await;
     let (flaky_id, flaky_secret) =
         create_endpoint(&t, &key, json!({"url": flaky.url, "events": ["onboarding.active"]})).await;
     let (gone_id, _) = create_endpoint(&t, &key, json!({"url": gone.url})).await;
+    let busy = Receiver::start(&[503]).await;
+    let (busy_id, _) = create_endpoint(&t, &key, json!({"url": busy.url, "events": ["onboarding.active"]})).await;
     let started = Instant::now();
     t.http
         .active_unit(
@@ -382,8 +404,16 @@ async fn failed_deliveries_retry_with_backoff_and_410_disables_the_endpoint() {
     for r in &got {
         assert_signed(r, &flaky_secret);
     }
-    let (_, log) = t.http.get(&format!("/v1/webhooks/{flaky_id}/deliveries"), &key).await;
-    let log = log["data"].as_array().expect("data").clone();
+    // The receiver answers before the relay logs the attempt: wait for the third row.
+    let log = loop {
+        let (_, log) = t.http.get(&format!("/v1/webhooks/{flaky_id}/deliveries"), &key).await;
+        let rows = log["data"].as_array().expect("data").clone();
+        if rows.len() >= 3 {
+            break rows;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "{log}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let summary: Vec<(u64, &str, Option<u64>)> = log
         .iter()
         .map(|e| {
@@ -406,6 +436,23 @@ async fn failed_deliveries_retry_with_backoff_and_410_disables_the_endpoint() {
     // Back-off: attempt 3 came at least 100 ms + 200 ms (less 25 % jitter) after attempt 1.
     let at = |i: usize| chrono::DateTime::parse_from_rfc3339(log[i]["at"].as_str().expect("at")).expect("time");
     assert!((at(0) - at(2)).num_milliseconds() >= 225, "{log:?}");
+
+    // 503 with Retry-After: 1 — the next attempt waits a second, not the 100 ms back-off.
+    let started = Instant::now();
+    let busy_log = loop {
+        let (_, log) = t.http.get(&format!("/v1/webhooks/{busy_id}/deliveries"), &key).await;
+        if log["data"][0]["status"] == "delivered" {
+            break log;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{log}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let busy_log = busy_log["data"].as_array().expect("data").clone();
+    assert_eq!(busy_log[1]["response_status"], 503, "{busy_log:?}");
+    assert_eq!(busy_log[0]["status"], "delivered", "{busy_log:?}");
+    let at = |i: usize| chrono::DateTime::parse_from_rfc3339(busy_log[i]["at"].as_str().expect("at")).expect("time");
+    // ±25 % jitter around the second.
+    assert!((at(0) - at(1)).num_milliseconds() >= 700, "{busy_log:?}");
 
     // 410 Gone: one attempt, then the endpoint is disabled.
     let started = Instant::now();
@@ -443,7 +490,7 @@ async fn failed_deliveries_retry_with_backoff_and_410_disables_the_endpoint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoints_are_managed_per_account_and_isolated() {
-    let t = TestRelay::start().await;
+    let t = TestRelay::start_with(|c| c.webhook_allow_private_targets = true).await;
     let key = t.http.onboard("sandbox").await;
     let other = t.http.onboard("sandbox").await;
     let receiver = Receiver::start(&[]).await;
@@ -523,7 +570,11 @@ async fn endpoints_are_managed_per_account_and_isolated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_onboarding_is_delivered() {
-    let t = TestRelay::start_with(|c| c.webhook_backoff_ms = 50).await;
+    let t = TestRelay::start_with(|c| {
+        c.webhook_backoff_ms = 50;
+        c.webhook_allow_private_targets = true;
+    })
+    .await;
     let key = t.http.onboard("sandbox").await;
     let receiver = Receiver::start(&[]).await;
     let (_, secret) = create_endpoint(&t, &key, json!({"url": receiver.url})).await;
@@ -545,5 +596,54 @@ async fn a_failed_onboarding_is_delivered() {
             .as_array()
             .is_some_and(|e| !e.is_empty())
     );
+    t.relay.shutdown().await.expect("shutdown");
+}
+
+/// By default the relay calls no address of its own network: IP literals are refused when the
+/// endpoint is registered, names resolving there (`localhost`) when an event is delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_targets_are_refused_by_default() {
+    let t = TestRelay::start_with(|c| {
+        c.webhook_backoff_ms = 50;
+        c.webhook_max_attempts = 2;
+    })
+    .await;
+    let key = t.http.onboard("sandbox").await;
+    let receiver = Receiver::start(&[]).await;
+    for url in [
+        receiver.url.clone(),
+        "http://10.0.0.1/hook".to_owned(),
+        "http://169.254.169.254/latest/meta-data".to_owned(),
+        "http://[::1]:8080/hook".to_owned(),
+    ] {
+        let (status, error) = t.http.post("/v1/webhooks", &key, json!({"url": url})).await;
+        assert_eq!(status, 400, "{url}: {error}");
+        assert_eq!(error["error"]["details"][0]["path"], "url", "{error}");
+    }
+    let port = receiver.url.split(':').nth(2).expect("port");
+    let (endpoint, _) = create_endpoint(&t, &key, json!({"url": format!("http://localhost:{port}")})).await;
+    t.http
+        .active_unit(
+            &key,
+            json!({"unit_name": "POS", "invoice_type": "simplified", "seller": acme()}),
+        )
+        .await;
+    let started = Instant::now();
+    let log = loop {
+        let (_, log) = t.http.get(&format!("/v1/webhooks/{endpoint}/deliveries"), &key).await;
+        if log["data"][0]["status"] == "failed" {
+            break log;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{log}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        log["data"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no public address")),
+        "{log}"
+    );
+    assert!(log["data"][0]["response_status"].is_null(), "{log}");
+    assert!(receiver.got().is_empty());
     t.relay.shutdown().await.expect("shutdown");
 }

@@ -176,7 +176,7 @@ pub struct DeliveryQuery {
     pub limit: Option<u32>,
 }
 
-fn check_url(url: &str, environment: Environment) -> AppResult<String> {
+fn check_url(url: &str, environment: Environment, allow_private: bool) -> AppResult<String> {
     let url = url.trim();
     let invalid = |message: &str| AppError::invalid_field("url", message);
     if url.is_empty() || url.chars().count() > MAX_URL_CHARS || url.chars().any(char::is_control) {
@@ -193,6 +193,9 @@ fn check_url(url: &str, environment: Environment) -> AppResult<String> {
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(invalid("must not carry credentials"));
+    }
+    if let Some(reason) = crate::webhooks::refused_target(&parsed, allow_private) {
+        return Err(invalid(reason));
     }
     Ok(parsed.to_string())
 }
@@ -250,7 +253,7 @@ pub(super) async fn create(
     ApiJson(body): ApiJson<CreateEndpoint>,
 ) -> AppResult<(StatusCode, Json<EndpointDto>)> {
     let environment = auth.key.environment;
-    let url = check_url(&body.url, environment)?;
+    let url = check_url(&body.url, environment, state.config.webhook_allow_private_targets)?;
     let description = check_description(body.description)?;
     let existing = state.store.webhook_endpoints(auth.account.id, environment).await?;
     if existing.len() >= MAX_ENDPOINTS {
@@ -306,7 +309,7 @@ pub(super) async fn update(
 ) -> AppResult<Json<EndpointDto>> {
     let mut endpoint = load(&state, &auth, &id).await?;
     if let Some(url) = &body.url {
-        endpoint.url = check_url(url, endpoint.environment)?;
+        endpoint.url = check_url(url, endpoint.environment, state.config.webhook_allow_private_targets)?;
     }
     if body.description.is_some() {
         endpoint.description = check_description(body.description)?;

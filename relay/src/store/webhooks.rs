@@ -38,6 +38,12 @@ pub trait WebhookStore: Send + Sync {
     async fn insert_webhook_delivery(&self, delivery: &WebhookDelivery) -> StoreResult<()>;
     /// An endpoint's delivery log, newest first.
     async fn webhook_deliveries(&self, endpoint_id: Uuid, limit: u32) -> StoreResult<Vec<WebhookDelivery>>;
-    /// Simplified invoices not yet reported whose deadline is before `before`, soonest first.
-    async fn invoices_due_before(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Invoice>>;
+    /// Simplified invoices not yet reported whose deadline is in `(after, before]`, soonest
+    /// first.
+    async fn invoices_due_between(
+        &self,
+        after: DateTime<Utc>,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Invoice>>;
 }

@@ -233,14 +233,20 @@ impl WebhookStore for SqliteStore {
         })
     }
 
-    async fn invoices_due_before(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Invoice>> {
+    async fn invoices_due_between(
+        &self,
+        after: DateTime<Utc>,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Invoice>> {
         self.db.read(|c| {
             all(
                 &mut *c.prepare_cached(
                     "SELECT * FROM invoices WHERE status IN ('pending', 'submitted', 'retrying') \
-                     AND invoice_type = 'simplified' AND report_deadline <= ? ORDER BY report_deadline LIMIT ?",
+                     AND invoice_type = 'simplified' AND report_deadline > ? AND report_deadline <= ? \
+                     ORDER BY report_deadline LIMIT ?",
                 )?,
-                params![to_millis(before), i64::from(limit)],
+                params![to_millis(after), to_millis(before), i64::from(limit)],
                 invoice_from_row,
             )
         })
