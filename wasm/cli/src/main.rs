@@ -327,7 +327,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             }
         }
         Command::Validate { file, pih, json } => {
-            let report = zatca_rules::validate(&read(&file)?, &zatca_rules::Context { pih: pih.as_deref() });
+            let report = zatca_rules::validate(
+                &read(&file)?,
+                &zatca_rules::Context {
+                    pih: pih.as_deref(),
+                    ..Default::default()
+                },
+            );
             if json {
                 let text = serde_json::to_string_pretty(&report)
                     .map_err(|e| Failure::Other(format!("cannot write the report: {e}")))?;

@@ -241,3 +241,87 @@ fn date(v: &str) -> bool {
     };
     (1..=last).contains(&day)
 }
+
+/// The rules that need the current time ([`crate::Context::now`]): BR-KSA-04 (no `cbc:IssueDate`
+/// after today) and BR-KSA-98 (a simplified document's issue date and time no more than a day
+/// before now; warning). Times without a zone are taken as UTC.
+pub(super) fn clock(root: &Element<'_>, now: &str, at: &dyn Fn(&str) -> String, out: &mut Out) {
+    let Some(now_s) = seconds(now.get(..10).unwrap_or_default(), now.get(11..).unwrap_or_default()) else {
+        return;
+    };
+    let today = now.get(..10).unwrap_or_default();
+    let mut issue_dates = Vec::new();
+    issued(root, &mut Vec::new(), &mut issue_dates);
+    for (path, d) in issue_dates {
+        // `xs:date(.) > current-date()`: ISO dates order as text.
+        if day(d.trim()).is_some() && d.trim() > today {
+            out.hit("BR-KSA-04", at(&path), Some(format!("{} > {today}", d.trim())));
+        }
+    }
+    let simplified = cbc(root, "InvoiceTypeCode")
+        .and_then(|t| t.attr("name"))
+        .is_some_and(|n| n.starts_with("02"));
+    if simplified {
+        let (date, time) = (
+            cbc(root, "IssueDate").map(Element::text),
+            cbc(root, "IssueTime").map(Element::text),
+        );
+        if let (Some(date), Some(time)) = (date, time) {
+            if let Some(issued) = seconds(&date, &time) {
+                if now_s - issued > 86_400 {
+                    out.hit(
+                        "BR-KSA-98",
+                        at("/cbc:IssueDate"),
+                        Some(format!("{date}T{time}, now {now}")),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Every `cbc:IssueDate` of the document (the rule's context is any of them), with its path.
+fn issued<'a>(el: &'a Element<'a>, path: &mut Vec<&'a str>, found: &mut Vec<(String, String)>) {
+    for child in el.elements() {
+        path.push(child.name);
+        if child.ns == NS_CBC && child.local_name() == "IssueDate" {
+            found.push((joined(path), child.text()));
+        } else if child.ns == NS_CAC {
+            issued(child, path, found);
+        }
+        path.pop();
+    }
+}
+
+/// Days since 1970-01-01 of `YYYY-MM-DD` (proleptic Gregorian).
+fn day(date: &str) -> Option<i64> {
+    let b = date.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (
+        date[..4].parse().ok()?,
+        date[5..7].parse().ok()?,
+        date[8..].parse().ok()?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// Seconds since the epoch of a date and an `HH:MM:SS` time (a trailing `Z` or fraction ignored).
+fn seconds(date: &str, time: &str) -> Option<i64> {
+    let t = time.trim().trim_end_matches('Z');
+    let b = t.as_bytes();
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let (h, m, s): (i64, i64, i64) = (t[..2].parse().ok()?, t[3..5].parse().ok()?, t[6..8].parse().ok()?);
+    Some(day(date.trim())? * 86_400 + h * 3600 + m * 60 + s)
+}

@@ -939,6 +939,71 @@ pub const IMPLEMENTED: &[(&str, &str, Option<&str>)] = &[
         "يجب ألا يزيد عدد المنازل العشرية في مبلغ البند شاملاً الضريبة (KSA-12) على منزلتين.",
         None,
     ),
+    (
+        "BR-S-01",
+        "إذا تضمن بند أو خصم أو رسوم فئة الضريبة \"النسبة الأساسية\" فيجب أن تتضمن الفاتورة تفصيلاً واحداً على الأقل لهذه الفئة (BG-23).",
+        Some("add a cac:TaxTotal/cac:TaxSubtotal for the category"),
+    ),
+    (
+        "BR-S-08",
+        "يجب أن يساوي المبلغ الخاضع للضريبة في تفصيل الفئة \"النسبة الأساسية\" مجموع صافي مبالغ بنودها مضافاً إليه رسومها ومطروحاً منه خصوماتها على مستوى المستند.",
+        Some("recompute the category's cbc:TaxableAmount from its lines, charges and allowances"),
+    ),
+    (
+        "BR-Z-01",
+        "إذا تضمن بند أو خصم أو رسوم فئة الضريبة \"خاضع لنسبة الصفر\" فيجب أن تتضمن الفاتورة تفصيلاً واحداً على الأقل لهذه الفئة (BG-23).",
+        Some("add a cac:TaxTotal/cac:TaxSubtotal for the category"),
+    ),
+    (
+        "BR-Z-08",
+        "يجب أن يساوي المبلغ الخاضع للضريبة في تفصيل الفئة \"خاضع لنسبة الصفر\" مجموع صافي مبالغ بنودها مضافاً إليه رسومها ومطروحاً منه خصوماتها على مستوى المستند.",
+        Some("recompute the category's cbc:TaxableAmount from its lines, charges and allowances"),
+    ),
+    (
+        "BR-E-01",
+        "إذا تضمن بند أو خصم أو رسوم فئة الضريبة \"معفى من الضريبة\" فيجب أن تتضمن الفاتورة تفصيلاً واحداً على الأقل لهذه الفئة (BG-23).",
+        Some("add a cac:TaxTotal/cac:TaxSubtotal for the category"),
+    ),
+    (
+        "BR-E-08",
+        "يجب أن يساوي المبلغ الخاضع للضريبة في تفصيل الفئة \"معفى من الضريبة\" مجموع صافي مبالغ بنودها مضافاً إليه رسومها ومطروحاً منه خصوماتها على مستوى المستند.",
+        Some("recompute the category's cbc:TaxableAmount from its lines, charges and allowances"),
+    ),
+    (
+        "BR-O-01",
+        "إذا تضمن بند أو خصم أو رسوم فئة الضريبة \"غير خاضع للضريبة\" فيجب أن تتضمن الفاتورة تفصيلاً واحداً على الأقل لهذه الفئة (BG-23).",
+        Some("add a cac:TaxTotal/cac:TaxSubtotal for the category"),
+    ),
+    (
+        "BR-O-08",
+        "يجب أن يساوي المبلغ الخاضع للضريبة في تفصيل الفئة \"غير خاضع للضريبة\" مجموع صافي مبالغ بنودها مضافاً إليه رسومها ومطروحاً منه خصوماتها على مستوى المستند.",
+        Some("recompute the category's cbc:TaxableAmount from its lines, charges and allowances"),
+    ),
+    (
+        "BR-S-10",
+        "يجب ألا يتضمن تفصيل الضريبة الذي فئته \"النسبة الأساسية\" سبب إعفاء أو رمز سبب إعفاء.",
+        None,
+    ),
+    (
+        "BR-Z-07",
+        "في الرسوم على مستوى المستند التي فئة ضريبتها \"خاضع لنسبة الصفر\" يجب أن تكون نسبة الضريبة صفراً.",
+        None,
+    ),
+    (
+        "BR-E-07",
+        "في الرسوم على مستوى المستند التي فئة ضريبتها \"معفى من الضريبة\" يجب أن تكون نسبة الضريبة صفراً.",
+        None,
+    ),
+    (
+        "BR-KSA-04",
+        "يجب أن يكون تاريخ إصدار المستند (BT-2) مساوياً للتاريخ الحالي أو سابقاً له.",
+        Some("issue the document today or earlier (dates are compared in UTC)"),
+    ),
+    (
+        "BR-KSA-98",
+        "يجب إرسال الفاتورة المبسطة خلال 24 ساعة من إصدارها.",
+        Some("report simplified invoices within 24 hours of their IssueDate/IssueTime"),
+    ),
 ];
 
 /// Rules of the list that can never fire in ZATCA's own validator, with the reason. The coverage
@@ -951,3 +1016,7 @@ pub const NEVER: &[(&str, &str)] = &[
     ("BR-DEC-24", "same rule as BR-41: shadowed"),
     ("BR-DEC-25", "same rule as BR-41: shadowed"),
 ];
+
+/// Implemented rules that need input besides the document ([`crate::Context`]); without it they
+/// are not checked.
+pub const NEEDS: &[(&str, &str)] = &[("BR-KSA-04", "`Context::now`"), ("BR-KSA-98", "`Context::now`")];

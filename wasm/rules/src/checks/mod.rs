@@ -17,7 +17,7 @@ mod totals;
 mod tree;
 mod vat;
 
-pub use messages::{IMPLEMENTED, NEVER};
+pub use messages::{IMPLEMENTED, NEEDS, NEVER};
 
 /// Findings of rules that are not in ZATCA's list.
 const XML_AR: &str = "تعذّرت قراءة المستند: ليس مستند XML سليماً بترميز UTF-8.";
@@ -101,9 +101,13 @@ pub(crate) fn run(bytes: &[u8], context: &Context<'_>) -> Vec<Finding> {
     lines::lines(root, &kind, &at, &mut out);
     allowances::allowances(root, &at, &mut out);
     vat::breakdown(root, &at, &mut out);
+    vat::category_sums(root, &at, &mut out);
     totals::more(root, &at, &mut out);
     code_lists::lists(root, &kind, &at, &mut out);
     chain::attachments(root, &kind, &at, &mut out);
+    if let Some(now) = context.now {
+        header::clock(root, now, &at, &mut out);
+    }
     out.findings
 }
 

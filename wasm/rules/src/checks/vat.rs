@@ -1,6 +1,6 @@
 //! VAT categories.
 
-use zatca_core::xml::{Element, NS_CAC};
+use zatca_core::xml::{Element, NS_CAC, NS_CBC};
 
 use super::Out;
 use rust_decimal::Decimal;
@@ -213,6 +213,150 @@ fn standard_rate(category: &Element<'_>, path: &str, out: &mut Out) {
     if let Some(v) = num(cbc(category, "Percent")) {
         if v.floor() != Decimal::from(15) && v != Decimal::from(5) {
             out.hit("BR-KSA-84", path.to_owned(), Some(v.to_string()));
+        }
+    }
+}
+
+/// Each VAT category against the rest of the document: BR-S-01, BR-Z-01, BR-E-01, BR-O-01 (a
+/// category used by a line or an allowance/charge has a breakdown), BR-S-08, BR-Z-08, BR-E-08,
+/// BR-O-08 (the breakdown's taxable amount is the sum of the category's line amounts and
+/// charges less its allowances), BR-S-10 (no exemption reason on a standard rate), BR-Z-07,
+/// BR-E-07 (a zero-rated or exempt charge, when no document allowance or charge has a 0 rate).
+pub(super) fn category_sums(root: &Element<'_>, at: &dyn Fn(&str) -> String, out: &mut Out) {
+    let lines: Vec<&Element<'_>> = all(root, NS_CAC, "InvoiceLine").collect();
+    let charges: Vec<&Element<'_>> = all(root, NS_CAC, "AllowanceCharge").collect();
+    let totals: Vec<&Element<'_>> = all(root, NS_CAC, "TaxTotal").collect();
+    // `//cac:AllowanceCharge/cac:TaxCategory` and `//cac:ClassifiedTaxCategory`, VAT, any depth.
+    let mut used = Vec::new();
+    used_categories(root, &mut used);
+    let line_uses = |x: &str| {
+        lines.iter().any(|l| {
+            cac(l, "Item")
+                .is_some_and(|it| all(it, NS_CAC, "ClassifiedTaxCategory").any(|c| is_vat(c) && category_id(c) == x))
+        })
+    };
+    let doc_charge_uses = |x: &str| {
+        charges
+            .iter()
+            .any(|ac| all(ac, NS_CAC, "TaxCategory").any(|c| is_vat(c) && category_id(c) == x))
+    };
+    // sum(lines[ClassifiedTaxCategory = X]/LineExtensionAmount) + charges(X) - allowances(X).
+    let expected = |x: &str| -> Option<Decimal> {
+        let mut sum = Decimal::ZERO;
+        for l in &lines {
+            let of_x =
+                cac(l, "Item").is_some_and(|it| all(it, NS_CAC, "ClassifiedTaxCategory").any(|c| category_id(c) == x));
+            if let (true, Some(a)) = (of_x, cbc(l, "LineExtensionAmount")) {
+                sum += num(Some(a))?;
+            }
+        }
+        for ac in &charges {
+            let of_x = all(ac, NS_CAC, "TaxCategory").any(|c| category_id(c) == x);
+            if let (true, Some(a)) = (of_x, cbc(ac, "Amount")) {
+                match indicator(ac) {
+                    Some(true) => sum += num(Some(a))?,
+                    Some(false) => sum -= num(Some(a))?,
+                    None => {}
+                }
+            }
+        }
+        Some(sum)
+    };
+    for (rule, x) in [("BR-S-01", "S"), ("BR-Z-01", "Z"), ("BR-E-01", "E"), ("BR-O-01", "O")] {
+        let breakdowns = totals
+            .iter()
+            .flat_map(|t| all(t, NS_CAC, "TaxSubtotal"))
+            .filter_map(|s| cac(s, "TaxCategory"))
+            .filter(|c| is_vat(c) && cbc(c, "ID").is_some_and(|id| ns(&id.text()) == x))
+            .count();
+        if used.iter().any(|u| *u == x) && breakdowns == 0 {
+            out.hit(rule, at("/cac:TaxTotal/cac:TaxSubtotal"), None);
+        }
+    }
+    let any_s_text = totals
+        .iter()
+        .flat_map(|t| all(t, NS_CAC, "TaxSubtotal"))
+        .filter_map(|s| s.path(&[(NS_CAC, "TaxCategory"), (NS_CBC, "ID")]))
+        .any(|id| id.text() == "S");
+    for (t, total) in totals.iter().enumerate() {
+        let subs: Vec<&Element<'_>> = all(total, NS_CAC, "TaxSubtotal").collect();
+        for (s, sub) in subs.iter().enumerate() {
+            let Some(category) = cac(sub, "TaxCategory") else {
+                continue;
+            };
+            if !is_vat(category) {
+                continue;
+            }
+            let x = category_id(category);
+            let rule = match x.as_str() {
+                "S" => "BR-S-08",
+                "Z" => "BR-Z-08",
+                "E" => "BR-E-08",
+                "O" => "BR-O-08",
+                _ => continue,
+            };
+            let p = |rest: &str| at(&format!("/cac:TaxTotal[{}]/cac:TaxSubtotal[{}]{rest}", t + 1, s + 1));
+            // S sums the same total's S breakdowns; Z, E and O take this breakdown's amount.
+            let declared: Option<Decimal> = if x == "S" {
+                subs.iter()
+                    .filter(|o| cac(o, "TaxCategory").is_some_and(|c| category_id(c) == "S"))
+                    .filter_map(|o| cbc(o, "TaxableAmount"))
+                    .map(|a| num(Some(a)))
+                    .sum()
+            } else {
+                num(cbc(sub, "TaxableAmount"))
+            };
+            let used_here = line_uses(&x) || doc_charge_uses(&x);
+            let adds_up = match (declared, expected(&x)) {
+                (Some(d), Some(e)) => d == e,
+                // A missing taxable amount of Z/E/O compares as empty: false.
+                (None, Some(_)) => false,
+                // Amounts that are not numbers are the XSD's to refuse.
+                (_, None) => true,
+            };
+            if !used_here || !adds_up {
+                out.hit(
+                    rule,
+                    p("/cbc:TaxableAmount"),
+                    Some(format!("{declared:?} != {:?}", expected(&x))),
+                );
+            }
+            if x == "S"
+                && any_s_text
+                && (cbc(category, "TaxExemptionReason").is_some() || cbc(category, "TaxExemptionReasonCode").is_some())
+            {
+                out.hit("BR-S-10", p("/cac:TaxCategory/cbc:TaxExemptionReasonCode"), None);
+            }
+        }
+    }
+    let zero_rate = charges
+        .iter()
+        .flat_map(|ac| all(ac, NS_CAC, "TaxCategory"))
+        .any(|c| num(cbc(c, "Percent")).is_some_and(|p| p.is_zero()));
+    for (rule, x) in [("BR-Z-07", "Z"), ("BR-E-07", "E")] {
+        let charged = charges
+            .iter()
+            .filter(|ac| indicator(ac) == Some(true))
+            .flat_map(|ac| all(ac, NS_CAC, "TaxCategory"))
+            .any(|c| is_vat(c) && category_id(c) == x);
+        if charged && !zero_rate {
+            out.hit(rule, at("/cac:AllowanceCharge/cac:TaxCategory/cbc:Percent"), None);
+        }
+    }
+}
+
+/// The VAT category codes used by allowances and charges (any level) and by items.
+fn used_categories(el: &Element<'_>, used: &mut Vec<String>) {
+    for child in el.elements().filter(|c| c.ns == NS_CAC) {
+        if child.is(NS_CAC, "ClassifiedTaxCategory") && is_vat(child) {
+            used.push(category_id(child));
+        } else if child.is(NS_CAC, "AllowanceCharge") {
+            for c in all(child, NS_CAC, "TaxCategory").filter(|c| is_vat(c)) {
+                used.push(category_id(c));
+            }
+            used_categories(child, used);
+        } else {
+            used_categories(child, used);
         }
     }
 }
