@@ -122,8 +122,18 @@ pub struct Report {
 
 /// Checks a UBL document (signed or not) against the implemented rules.
 pub fn validate(xml: &[u8], context: &Context<'_>) -> Report {
-    let mut issues = structure::run(xml);
-    issues.extend(checks::run(xml, context));
+    // One parse for both passes.
+    let doc = match zatca_core::xml::utf8(xml).and_then(zatca_core::xml::parse) {
+        Ok(doc) => doc,
+        Err(err) => {
+            return Report {
+                valid: false,
+                issues: vec![checks::unreadable(&err)],
+            };
+        }
+    };
+    let mut issues = structure::run(&doc);
+    issues.extend(checks::run(&doc, context));
     // Stable: errors first, each group in the order found.
     let (mut errors, warnings): (Vec<_>, Vec<_>) = issues.drain(..).partition(|f| f.severity == Severity::Error);
     errors.extend(warnings);

@@ -190,11 +190,8 @@ fn all_problems() -> [Problem; 11] {
 
 /// Runs the pass over a document; a document that cannot be parsed gives nothing here (the
 /// rules report it as `XML`).
-pub(crate) fn run(bytes: &[u8]) -> Vec<Finding> {
+pub(crate) fn run(doc: &xml::Document<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
-    let Ok(doc) = xml::utf8(bytes).and_then(xml::parse) else {
-        return out;
-    };
     let root = &doc.root;
     match lookup(root) {
         Some(i) if root.ns == NS_INVOICE => walk(root, i, &mut vec![root], &mut out),

@@ -60,23 +60,21 @@ pub(super) struct Kind {
     pub(super) simplified_summary: bool,
 }
 
-pub(crate) fn run(bytes: &[u8], context: &Context<'_>) -> Vec<Finding> {
+/// The finding of a document that is not well-formed UTF-8 XML (no rule can be checked).
+pub(crate) fn unreadable(err: &zatca_core::Error) -> Finding {
+    Finding {
+        rule: "XML",
+        severity: Severity::Error,
+        location: "/".into(),
+        message: "the document is not well-formed UTF-8 XML",
+        message_ar: XML_AR,
+        hint: None,
+        detail: Some(err.to_string()),
+    }
+}
+
+pub(crate) fn run(doc: &xml::Document<'_>, context: &Context<'_>) -> Vec<Finding> {
     let mut out = Out { findings: Vec::new() };
-    let doc = match xml::utf8(bytes).and_then(xml::parse) {
-        Ok(doc) => doc,
-        Err(e) => {
-            out.findings.push(Finding {
-                rule: "XML",
-                severity: Severity::Error,
-                location: "/".into(),
-                message: "the document is not well-formed UTF-8 XML",
-                message_ar: XML_AR,
-                hint: None,
-                detail: Some(e.to_string()),
-            });
-            return out.findings;
-        }
-    };
     let root = &doc.root;
     let at = |path: &str| format!("/{}{path}", root.name);
     let type_name = root
