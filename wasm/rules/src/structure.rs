@@ -270,7 +270,7 @@ fn sequence<'e>(el: &'e Node<'e>, seq: &[Particle], path: &mut Vec<&'e Node<'e>>
     let mut previous: Option<&Node<'_>> = None;
     let missing =
         |from: usize, to: usize, count: u16| (from..to).find(|&k| seq[k].min > if k == from { count } else { 0 });
-    for child in el.elements() {
+    for (i, child) in el.elements().enumerate() {
         let index = lookup(child);
         match accepting(seq, at, child, index) {
             Some(j) if j == at && count < seq[at].max => count += 1,
@@ -289,8 +289,20 @@ fn sequence<'e>(el: &'e Node<'e>, seq: &[Particle], path: &mut Vec<&'e Node<'e>>
             }
             Some(j) => {
                 if let Some(k) = missing(at, j, count) {
-                    let detail = format!("{} (expected before {})", particle_name(&seq[k]), display(child));
-                    report_missing(out, path, &seq[k], detail);
+                    // Present further on: out of order rather than missing.
+                    let later = el
+                        .elements()
+                        .skip(i + 1)
+                        .find(|c| accepting(&seq[k..=k], 0, c, lookup(c)).is_some());
+                    if let Some(later) = later {
+                        path.push(later);
+                        let detail = format!("{} must come before {}", display(later), display(child));
+                        report(out, Problem::OutOfOrder, path, None, detail);
+                        path.pop();
+                    } else {
+                        let detail = format!("{} (expected before {})", particle_name(&seq[k]), display(child));
+                        report_missing(out, path, &seq[k], detail);
+                    }
                     return;
                 }
                 (at, count) = (j, 1);

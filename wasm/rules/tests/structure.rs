@@ -85,3 +85,29 @@ fn one_content_model_finding_per_parent() {
         ["/Invoice/cbc:Foo", "/Invoice/cac:AllowanceCharge/cbc:ChargeIndicator"]
     );
 }
+
+#[test]
+fn an_element_further_on_is_out_of_order_not_missing() {
+    let path = repo().join("tests/fixtures/samples/sdk-R3.4.8/Standard/Invoice/Standard_Invoice.xml");
+    let src = fs::read_to_string(path).unwrap();
+    let moved = src.replace(
+        "<cbc:IssueDate>2022-09-07</cbc:IssueDate>\n    <cbc:IssueTime>12:21:28</cbc:IssueTime>",
+        "<cbc:IssueTime>12:21:28</cbc:IssueTime>\n    <cbc:IssueDate>2022-09-07</cbc:IssueDate>",
+    );
+    let report = validate(moved.as_bytes(), &Context::default());
+    let xsd: Vec<_> = report.issues.iter().filter(|i| i.rule == "XSD").collect();
+    assert_eq!(xsd.len(), 1, "{xsd:#?}");
+    assert!(xsd[0].message.contains("out of the order"), "{xsd:#?}");
+    assert_eq!(
+        xsd[0].detail.as_deref(),
+        Some("cbc:IssueDate must come before cbc:IssueTime")
+    );
+    let removed = src.replace("<cbc:IssueDate>2022-09-07</cbc:IssueDate>", "");
+    let report = validate(removed.as_bytes(), &Context::default());
+    let xsd: Vec<_> = report.issues.iter().filter(|i| i.rule == "XSD").collect();
+    assert!(xsd[0].message.contains("missing"), "{xsd:#?}");
+    assert_eq!(
+        xsd[0].detail.as_deref(),
+        Some("cbc:IssueDate (expected before cbc:IssueTime)")
+    );
+}
