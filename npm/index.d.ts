@@ -31,6 +31,12 @@ export function initTools(options?: InitOptions): Promise<void>;
  */
 export function initPdf(options?: InitOptions): Promise<void>;
 
+/**
+ * Loads the validation module (`validate`: the UBL 2.1 structure and ZATCA's rules). It is
+ * independent of the signing module, so a page that only validates loads only this one.
+ */
+export function initRules(options?: InitOptions): Promise<void>;
+
 /** `zatca-wasm` version, `+` git commit when known. */
 export function version(): string;
 
@@ -1073,3 +1079,46 @@ export class Outbox {
   stop(): void;
   close(): void;
 }
+
+// ---------------------------------------------------------------- validation module
+
+export interface ValidateOptions {
+  /** The expected previous invoice hash (base64); another one in the document is `PIH`. */
+  pih?: string;
+}
+
+/** One violated rule. */
+export interface ValidationIssue {
+  /**
+   * ZATCA's rule id (`BR-KSA-17`), or `XSD` (the UBL 2.1 schema: order, cardinality,
+   * attributes, value types), `XML` (not well-formed UTF-8 XML), `PIH` (not the expected
+   * previous invoice hash).
+   */
+  rule: string;
+  /** An error makes ZATCA reject the document; a warning is accepted (HTTP 202). */
+  severity: Severity;
+  /** XPath-like location: `/Invoice/cac:InvoiceLine[2]/cbc:LineExtensionAmount`. */
+  location: string;
+  /** ZATCA's English message (for `XSD`: what kind of schema violation). */
+  message: string;
+  /** Arabic message. */
+  message_ar: string;
+  /** What to do, for the common rules. */
+  hint: string | null;
+  /** The values involved, when they help (for `XSD`: which element, which value). */
+  detail: string | null;
+}
+
+export interface ValidationReport {
+  /** No error (warnings allowed). */
+  valid: boolean;
+  /** Errors first, then warnings, each in document order. */
+  issues: ValidationIssue[];
+}
+
+/**
+ * Checks a UBL document (signed or not) as ZATCA would before accepting it: the UBL 2.1
+ * structure and the implemented schematron rules (`docs/rules.md` lists them). Never throws on
+ * the document. Validation module (`initRules()`).
+ */
+export function validate(xml: string | Uint8Array, options?: ValidateOptions): ValidationReport;

@@ -16,6 +16,7 @@ export * from './lib/public.js';
 const SIGN_WASM = new URL('./dist/zatca_sign_bg.wasm', import.meta.url);
 const TOOLS_WASM = new URL('./dist/zatca_tools_bg.wasm', import.meta.url);
 const PDF_WASM = new URL('./dist/zatca_pdf_bg.wasm', import.meta.url);
+const RULES_WASM = new URL('./dist/zatca_rules_bg.wasm', import.meta.url);
 
 /** Loads the signing module (once). `options.module`: a URL, Response, bytes or WebAssembly.Module. */
 export async function init(options = {}) {
@@ -36,6 +37,11 @@ export async function initPdf(options = {}) {
     init(),
     loadModule('pdf', (glue) => glue.default({ module_or_path: options.module ?? PDF_WASM })),
   ]);
+}
+
+/** Loads the validation module (once; `validate`). It does not need the signing module. */
+export async function initRules(options = {}) {
+  await loadModule('rules', (glue) => glue.default({ module_or_path: options.module ?? RULES_WASM }));
 }
 
 export default init;

@@ -24,6 +24,7 @@ if (!globalThis.crypto?.subtle) {
 const SIGN_WASM = new URL('./dist/zatca_sign_bg.wasm', import.meta.url);
 const TOOLS_WASM = new URL('./dist/zatca_tools_bg.wasm', import.meta.url);
 const PDF_WASM = new URL('./dist/zatca_pdf_bg.wasm', import.meta.url);
+const RULES_WASM = new URL('./dist/zatca_rules_bg.wasm', import.meta.url);
 
 function instantiate(glue, source, fallback) {
   if (source === undefined) {
@@ -50,6 +51,11 @@ export async function initTools(options = {}) {
 export async function initPdf(options = {}) {
   await init();
   await loadModule('pdf', (glue) => instantiate(glue, options.module, PDF_WASM));
+}
+
+/** Loads the validation module (once; `validate`). It does not need the signing module. */
+export async function initRules(options = {}) {
+  await loadModule('rules', (glue) => instantiate(glue, options.module, RULES_WASM));
 }
 
 export default init;

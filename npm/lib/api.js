@@ -4,10 +4,12 @@
 //
 // The signing module (build, sign, hash, chain, certificate info, QR decoding) is loaded by
 // `init()`; the tools module (verify, keys, CSR, QR encoding and images) by `initTools()`; the
-// PDF module (renderPdf, with its fonts) by `initPdf()`.
+// PDF module (renderPdf, with its fonts) by `initPdf()`; the validation module (validate:
+// UBL 2.1 structure and ZATCA's rules) by `initRules()`.
 
 import * as sign from '../dist/zatca_sign.js';
 import * as pdf from '../dist/zatca_pdf.js';
+import * as rules from '../dist/zatca_rules.js';
 import * as tools from '../dist/zatca_tools.js';
 import { ZatcaError, invalidArgument } from './error.js';
 
@@ -17,11 +19,12 @@ const modules = {
   sign: { exports: sign, ready: false, loading: null, name: 'signing', init: 'init()' },
   tools: { exports: tools, ready: false, loading: null, name: 'tools', init: 'initTools()' },
   pdf: { exports: pdf, ready: false, loading: null, name: 'PDF', init: 'initPdf()' },
+  rules: { exports: rules, ready: false, loading: null, name: 'validation', init: 'initRules()' },
 };
 
 /**
  * Loads one module once. `load(glue)` instantiates it (async in browsers, `initSync` in Node).
- * @param {'sign' | 'tools' | 'pdf'} which
+ * @param {'sign' | 'tools' | 'pdf' | 'rules'} which
  * @param {(glue: any) => unknown} load
  */
 export async function loadModule(which, load) {
@@ -297,4 +300,18 @@ export { keyCopy };
 /** The bilingual PDF/A-3b of a signed or cleared document (bytes). */
 export function renderPdf(xml) {
   return call('pdf', 'renderPdf', bytes(xml, 'xml'));
+}
+
+// ---------------------------------------------------------------- validation module
+
+/**
+ * ZATCA's checks before sending: the UBL 2.1 structure (`XSD`) and the implemented schematron
+ * rules, each finding with its rule id, severity, location and messages. Validation module
+ * (`initRules()`).
+ */
+export function validate(xml, options = {}) {
+  if (options === null || typeof options !== 'object') throw invalidArgument('options', 'expected { pih? }');
+  const pih = options.pih ?? undefined;
+  if (pih !== undefined && typeof pih !== 'string') throw invalidArgument('options.pih', 'expected a base64 string');
+  return call('rules', 'validate', bytes(xml, 'xml'), pih);
 }

@@ -21,6 +21,7 @@ export {
   signInvoice,
   signXml,
   stripSignature,
+  validate,
   verifyInvoice,
   version,
 } from './api.js';

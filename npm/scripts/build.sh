@@ -14,6 +14,7 @@
 #        sign  -> dist/zatca_sign{.js,.d.ts,_bg.wasm}    build, sign, hash, chain, QR decoding
 #        tools -> dist/zatca_tools{.js,.d.ts,_bg.wasm}   verify, keys, CSR, QR encoding/SVG/PNG
 #        pdf   -> dist/zatca_pdf{.js,.d.ts,_bg.wasm}     renderPdf (zatca-pdf, fonts included)
+#        rules -> dist/zatca_rules{.js,.d.ts,_bg.wasm}   validate (zatca-rules: XSD structure, rules)
 #   3. wasm-bindgen --target web (one build for browsers, bundlers and Node: the package's
 #      loaders pass the bytes to `initSync` in Node), then wasm-opt -Oz --converge.
 #   4. dist/sizes.json with raw and gzip -9 sizes, `npm ci` when node_modules is missing or
@@ -75,7 +76,7 @@ WASM_OPT_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enab
 
 STAGE=$(mktemp -d "$NPM_DIR/.dist.XXXXXX")
 trap 'rm -rf "$STAGE"' EXIT
-for module in sign tools pdf; do
+for module in sign tools pdf rules; do
     t0=$SECONDS
     say "cargo build zatca-wasm --features $module ($PROFILE)"
     "$REPO/scripts/wasm-build.sh" -p zatca-wasm --no-default-features --features "$module" "${PROFILE_ARGS[@]}"
@@ -96,7 +97,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 const dir = process.argv[2];
 const sizes = {};
-for (const m of ['sign', 'tools', 'pdf']) {
+for (const m of ['sign', 'tools', 'pdf', 'rules']) {
   const bytes = readFileSync(`${dir}/zatca_${m}_bg.wasm`);
   sizes[m] = { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
   console.error(`npm-build: zatca_${m}_bg.wasm ${(bytes.length / 1024).toFixed(1)} KiB raw, ${(sizes[m].gzip / 1024).toFixed(1)} KiB gzip -9`);

@@ -17,7 +17,7 @@ function newest(path) {
 
 const built = existsSync(join(npm, 'dist', 'sizes.json')) ? statSync(join(npm, 'dist', 'sizes.json')).mtimeMs : 0;
 const sources = Math.max(
-  ...['wasm/core/src', 'wasm/core/Cargo.toml', 'wasm/pdf/src', 'wasm/pdf/Cargo.toml', 'wasm/bindings/src', 'wasm/bindings/Cargo.toml', 'Cargo.lock'].map((p) => newest(join(repo, p))),
+  ...['wasm/core/src', 'wasm/core/Cargo.toml', 'wasm/pdf/src', 'wasm/pdf/Cargo.toml', 'wasm/rules/src', 'wasm/rules/data', 'wasm/rules/Cargo.toml', 'wasm/bindings/src', 'wasm/bindings/Cargo.toml', 'Cargo.lock'].map((p) => newest(join(repo, p))),
 );
 if (process.env.ZATCA_NPM_NO_AUTOBUILD === '1') {
   if (!built) throw new Error('npm/dist is missing: run npm/scripts/build.sh');

@@ -61,8 +61,8 @@ test('the package exports exactly the documented API (no plaintext key generatio
   assert.deepEqual(names, [
     'ChainAllocator', 'INITIAL_PIH', 'KeyVault', 'NEAR_DEADLINE_MS', 'Outbox', 'REPORTING_WINDOW_MS', 'RelayClient',
     'RelayError', 'ZatcaError', 'buildCsr', 'buildInvoice', 'certificateInfo', 'csrConfigFromProperties', 'default',
-    'embeddedQr', 'init', 'initPdf', 'initTools', 'invoiceHash', 'isRelayError', 'isValidPih', 'isZatcaError', 'nextPih', 'parseCsr', 'publicKeyOf', 'qrDecode', 'qrDecodeTlv', 'qrDescribe', 'qrEncode', 'qrPng',
-    'qrSvg', 'renderPdf', 'signInvoice', 'signXml', 'stripSignature', 'verifyInvoice', 'version',
+    'embeddedQr', 'init', 'initPdf', 'initRules', 'initTools', 'invoiceHash', 'isRelayError', 'isValidPih', 'isZatcaError', 'nextPih', 'parseCsr', 'publicKeyOf', 'qrDecode', 'qrDecodeTlv', 'qrDescribe', 'qrEncode', 'qrPng',
+    'qrSvg', 'renderPdf', 'signInvoice', 'signXml', 'stripSignature', 'validate', 'verifyInvoice', 'version',
   ]);
 });
 

@@ -115,3 +115,11 @@ test('browser: two tabs signing at once get distinct consecutive ICVs; the chain
   await a.close();
   await b.close();
 });
+
+test('browser: validate() loads its own module and reports what ZATCA would', { skip, timeout: 120_000 }, async () => {
+  const page = await openTab();
+  const r = await page.evaluate(() => window.zatcaTest.validateSample());
+  assert.deepEqual(r.good, { valid: true, issues: [] });
+  assert.deepEqual(r.bad[0], ['XSD', '/Invoice/cac:AllowanceCharge/cbc:ChargeIndicator']);
+  await page.close();
+});

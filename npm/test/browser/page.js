@@ -3,9 +3,11 @@
 import init, {
   ChainAllocator,
   KeyVault,
+  initRules,
   initTools,
   parseCsr,
   qrSvg,
+  validate,
   verifyInvoice,
   version,
 } from '@zatca-kit/zatca';
@@ -149,6 +151,16 @@ const steps = {
     );
     log(`tab signed ICVs ${signed.map((s) => s.icv).join(', ')}`);
     return signed.map((s) => s.icv);
+  },
+
+  /** Loads the validation module on demand and validates an SDK sample, intact and broken. */
+  async validateSample() {
+    const xml = await fixture('samples/sdk-R3.4.8/Standard/Invoice/Standard_Invoice.xml');
+    await initRules();
+    const good = validate(xml);
+    const bad = validate(xml.replace('<cbc:ChargeIndicator>false<', '<cbc:ChargeIndicator>no<'));
+    log(`validate: sample ${good.valid ? 'valid' : 'INVALID'}, mutant ${bad.issues.map((i) => i.rule).join(' ')}`);
+    return { good, bad: bad.issues.map((i) => [i.rule, i.location]) };
   },
 
   /** The chain history of `unit`, each link verified with the previous hash. */

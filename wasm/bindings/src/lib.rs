@@ -8,7 +8,8 @@
 //! (feature `sign`: build, sign, hash, chain, keys, certificate info, QR decoding) and the tools
 //! module (feature `tools`: verification, CSR, QR encoding, SVG and PNG), so that a page that
 //! only signs downloads only the first; a third, the PDF module (feature `pdf`), renders the
-//! printable PDF/A-3b.
+//! printable PDF/A-3b, and a fourth, the validation module (feature `rules`), checks a document
+//! against the UBL 2.1 structure and ZATCA's rules before it is sent.
 //!
 //! Private keys cross the boundary only as `Uint8Array`s handed to an export, which copies them
 //! into zeroized memory and overwrites the caller's array with zeros before doing anything else
@@ -20,6 +21,8 @@ pub mod error;
 pub mod out;
 #[cfg(feature = "pdf")]
 pub mod pdf;
+#[cfg(feature = "rules")]
+pub mod rules;
 #[cfg(feature = "sign")]
 pub mod sign;
 #[cfg(feature = "tools")]

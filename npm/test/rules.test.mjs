@@ -1,0 +1,60 @@
+// The validation module: loaded on its own by initRules() (not by init()); validate() gives the
+// native validator's report (zatca-rules: the UBL 2.1 structure `XSD` and ZATCA's rules).
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { ZatcaError, initRules, validate } from '@zatca-kit/zatca';
+
+import { FIXTURES, readText } from './helpers.mjs';
+
+const SAMPLE = join(FIXTURES, 'samples', 'sdk-R3.4.8', 'Standard', 'Invoice', 'Standard_Invoice.xml');
+const INITIAL_PIH = 'NWZlY2ViNjZmZmM4NmYzOGQ5NTI3ODZjNmQ2OTZjNzljMmRiYzIzOWRkNGU5MWI0NjcyOWQ3M2EyN2ZiNTdlOQ==';
+
+test('validate needs initRules()', async () => {
+  assert.throws(() => validate('<Invoice/>'), (e) => e instanceof ZatcaError && e.code === 'not_initialized' && /initRules/.test(e.message));
+  await initRules();
+  await initRules();
+});
+
+test("the SDK's standard invoice is valid, as a string and as bytes", async () => {
+  await initRules();
+  const xml = readText(SAMPLE);
+  const report = validate(xml);
+  assert.deepEqual(report, { valid: true, issues: [] });
+  assert.deepEqual(validate(new TextEncoder().encode(xml)), report);
+  assert.deepEqual(validate(xml, { pih: INITIAL_PIH }), report);
+});
+
+test('schema and rule violations are findings with id, location and both messages', async () => {
+  await initRules();
+  const xml = readText(SAMPLE)
+    .replace('<cbc:IssueDate>2022-09-07</cbc:IssueDate>\n    <cbc:IssueTime>12:21:28</cbc:IssueTime>', '<cbc:IssueTime>12:21:28</cbc:IssueTime>\n    <cbc:IssueDate>2022-09-07</cbc:IssueDate>')
+    .replace('reporting:1.0', 'reporting:2.0');
+  const report = validate(xml);
+  assert.equal(report.valid, false);
+  const xsd = report.issues[0];
+  const rule = report.issues.find((i) => i.rule === 'BR-KSA-EN16931-01');
+  assert.equal(xsd.rule, 'XSD');
+  assert.equal(report.issues.filter((i) => i.rule === 'XSD').length, 1);
+  assert.deepEqual(Object.keys(xsd), ['rule', 'severity', 'location', 'message', 'message_ar', 'hint', 'detail']);
+  assert.equal(xsd.severity, 'error');
+  assert.equal(xsd.location, '/Invoice/cbc:IssueDate');
+  assert.match(xsd.message, /out of the order/);
+  assert.match(xsd.detail, /cbc:IssueDate must come before cbc:IssueTime/);
+  assert.ok(xsd.message_ar.length > 0);
+  assert.equal(rule.location, '/Invoice/cbc:ProfileID');
+  assert.equal(rule.detail, 'reporting:2.0');
+  assert.equal(typeof rule.hint, 'string');
+});
+
+test('another previous invoice hash is PIH; unreadable input is XML; bad options throw', async () => {
+  await initRules();
+  const pih = validate(readText(SAMPLE), { pih: 'AAAA' });
+  assert.deepEqual(pih.issues.map((i) => i.rule), ['PIH']);
+  const garbage = validate(new Uint8Array([0xff, 0xfe, 0x00]));
+  assert.equal(garbage.valid, false);
+  assert.deepEqual(garbage.issues.map((i) => [i.rule, i.location]), [['XML', '/']]);
+  assert.throws(() => validate(readText(SAMPLE), { pih: 12 }), { code: 'invalid_argument' });
+  assert.throws(() => validate(42), { code: 'invalid_argument' });
+});

@@ -1,0 +1,33 @@
+//! The validation module's export (feature `rules`), loaded separately (`initRules()`):
+//! ZATCA's checks before sending, from `zatca-rules` — the UBL 2.1 structure (`XSD`) and the
+//! implemented schematron rules — so that the signing module keeps its size budget.
+
+use wasm_bindgen::prelude::*;
+use zatca_rules::{Context, Finding, validate as run};
+
+use crate::out::{self, Obj};
+
+fn finding(f: &Finding) -> JsValue {
+    Obj::new()
+        .str("rule", f.rule)
+        .str("severity", out::severity(f.severity))
+        .str("location", &f.location)
+        .str("message", f.message)
+        .str("message_ar", f.message_ar)
+        .opt_str("hint", f.hint)
+        .opt_str("detail", f.detail.as_deref())
+        .build()
+}
+
+/// Checks a UBL document (signed or not): `{ valid, issues: [{ rule, severity, location,
+/// message, message_ar, hint, detail }] }`, errors first. `pih`: the expected previous invoice
+/// hash (base64), reported as `PIH` when the document carries another. Never throws on the
+/// document: one that does not parse is the finding `XML`.
+#[wasm_bindgen]
+pub fn validate(xml: &[u8], pih: Option<String>) -> JsValue {
+    let report = run(xml, &Context { pih: pih.as_deref() });
+    Obj::new()
+        .bool("valid", report.valid)
+        .set("issues", &out::array(report.issues.iter().map(finding)))
+        .build()
+}
