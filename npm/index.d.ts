@@ -1085,6 +1085,12 @@ export class Outbox {
 export interface ValidateOptions {
   /** The expected previous invoice hash (base64); another one in the document is `PIH`. */
   pih?: string;
+  /**
+   * The current time in UTC, `YYYY-MM-DDTHH:MM:SS` (e.g. `new Date().toISOString().slice(0, 19)`):
+   * BR-KSA-04 (issue date in the future) and BR-KSA-98 (simplified document older than 24 hours)
+   * are checked only when it is given.
+   */
+  now?: string;
 }
 
 /** One violated rule. */

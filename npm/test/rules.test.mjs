@@ -56,5 +56,15 @@ test('another previous invoice hash is PIH; unreadable input is XML; bad options
   assert.equal(garbage.valid, false);
   assert.deepEqual(garbage.issues.map((i) => [i.rule, i.location]), [['XML', '/']]);
   assert.throws(() => validate(readText(SAMPLE), { pih: 12 }), { code: 'invalid_argument' });
+  assert.throws(() => validate(readText(SAMPLE), { now: '2025-01-01' }), { code: 'invalid_argument' });
   assert.throws(() => validate(42), { code: 'invalid_argument' });
+});
+
+test('given the current time, the time-dependent rules are checked', async () => {
+  await initRules();
+  const xml = readText(SAMPLE);
+  // Issued 2022-09-07: today is fine; a day before the issue date is BR-KSA-04.
+  assert.equal(validate(xml, { now: '2026-01-01T00:00:00' }).valid, true);
+  const early = validate(xml, { now: '2022-09-06T00:00:00' });
+  assert.ok(early.issues.some((i) => i.rule === 'BR-KSA-04'), JSON.stringify(early.issues));
 });
