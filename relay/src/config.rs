@@ -32,7 +32,8 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// Database URL. SQLite: `sqlite://path/to/relay.db` (created if missing, WAL mode,
-    /// migrations applied at start). PostgreSQL joins later.
+    /// migrations applied at start). PostgreSQL: `postgres://user:password@host:port/db` (or
+    /// `postgresql://`; migrations applied at start; several relays may share the database).
     #[arg(long, env = "RELAY_DATABASE_URL", default_value = "sqlite://relay.db")]
     pub database_url: DatabaseUrl,
 
@@ -361,12 +362,10 @@ impl fmt::Debug for DatabaseUrl {
 impl FromStr for DatabaseUrl {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.starts_with("sqlite:") {
+        if ["sqlite:", "postgres:", "postgresql:"].iter().any(|p| s.starts_with(p)) {
             Ok(DatabaseUrl(s.to_owned()))
-        } else if s.starts_with("postgres:") || s.starts_with("postgresql:") {
-            Err("PostgreSQL is not supported yet; use a sqlite:// URL".into())
         } else {
-            Err("expected a sqlite:// URL".into())
+            Err("expected a sqlite:// or postgres:// URL".into())
         }
     }
 }

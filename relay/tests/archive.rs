@@ -94,7 +94,7 @@ async fn a_directory_archive_holds_every_document_and_the_database_none() {
         }
     }
     drop(relay);
-    let db = database_bytes(&db_path(dir.path()));
+    let db = stored_bytes(dir.path());
     for (_, xml, _) in &issued {
         assert!(!contains(&db, &xml[..200]), "the XML is not in the database");
     }
@@ -199,7 +199,7 @@ async fn an_s3_archive_holds_every_document() {
         assert_eq!(&served_xml(&relay.base_url(), &key, id).await, xml);
     }
     drop(relay);
-    let db = database_bytes(&db_path(dir.path()));
+    let db = stored_bytes(dir.path());
     for (_, xml, _) in &issued {
         assert!(!contains(&db, &xml[..200]), "the XML is not in the database");
     }

@@ -783,7 +783,7 @@ async fn secrets_never_reach_the_database_file_or_the_logs() {
     }
 
     let check = |label: &str| {
-        let bytes = database_bytes(&db_path(dir.path()));
+        let bytes = stored_bytes(dir.path());
         assert!(bytes.len() > 4096, "{label}: database files missing");
         for key in [&live, &test_key] {
             assert!(!contains(&bytes, key.as_bytes()), "{label}: API key in the database");

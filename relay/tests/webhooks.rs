@@ -366,10 +366,9 @@ async fn every_event_kind_is_delivered_signed() {
     }
 
     // The secret is nowhere in the logs or the database files.
-    let db = t.db_path();
     t.relay.shutdown().await.expect("shutdown");
     assert_not_logged(&[&secret]);
-    assert!(!contains(&database_bytes(&db), secret.as_bytes()));
+    assert!(!contains(&stored_bytes(t.dir.path()), secret.as_bytes()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

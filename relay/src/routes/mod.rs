@@ -315,6 +315,13 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
                 .with_details(vec![Detail::field("body", "must be a JSON object")]),
         );
     }
+    if has_nul_escape(body) {
+        // No field can hold it: XML has no NUL character, and PostgreSQL's text refuses it.
+        return Err(AppError::invalid_fields(vec![Detail::field(
+            "body",
+            "text must not contain the NUL character (U+0000)",
+        )]));
+    }
     let syntax = |message: String| AppError::api(ErrorCode::InvalidJson, format!("Malformed JSON: {message}"));
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = match serde_path_to_error::deserialize::<_, T>(&mut de) {
@@ -347,6 +354,14 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     };
     de.end().map_err(|e| syntax(clean_serde_message(&e.to_string())))?;
     Ok(value)
+}
+
+/// Whether a JSON text has the escape `\u0000` (a NUL character in a string; a raw NUL byte is
+/// a syntax error already): a `u0000` after an odd run of backslashes.
+fn has_nul_escape(body: &[u8]) -> bool {
+    body.windows(5)
+        .enumerate()
+        .any(|(i, w)| w == b"u0000" && body[..i].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 1)
 }
 
 /// Drops serde's " at line 1 column 17" suffix.

@@ -78,6 +78,16 @@ impl TaxAuthority for Unreachable {
     }
 }
 
+/// SQLite in `dir`, or with `RELAY_TEST_DATABASE_URL` a fresh schema of that PostgreSQL database.
+fn test_database_url(dir: &std::path::Path) -> DatabaseUrl {
+    #[cfg(feature = "postgres")]
+    if let Some(server) = std::env::var("RELAY_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        let schema = format!("u_{}", uuid::Uuid::new_v4().simple());
+        return DatabaseUrl::new(crate::store::postgres::test_schema_url(&server, &schema).expect("test schema"));
+    }
+    DatabaseUrl::new(format!("sqlite://{}", dir.join("relay.db").display()))
+}
+
 struct TestApp {
     router: axum::Router,
     _dir: tempfile::TempDir,
@@ -86,7 +96,7 @@ struct TestApp {
 async fn test_app(configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config::defaults();
-    config.database_url = DatabaseUrl::new(format!("sqlite://{}", dir.path().join("relay.db").display()));
+    config.database_url = test_database_url(dir.path());
     config.demo_dir = Some(dir.path().join("no-demo-here"));
     config.allow_production_signup = Some(true);
     configure(&mut config);

@@ -1,7 +1,10 @@
-//! Persistence: the [`Store`] trait over the domain's records, named by domain operation. SQLite
-//! is the implementation today ([`sqlite::SqliteStore`]); PostgreSQL joins behind the same trait.
+//! Persistence: the [`Store`] trait over the domain's records, named by domain operation, with
+//! two implementations chosen by the database URL: SQLite ([`sqlite::SqliteStore`], one relay
+//! process) and PostgreSQL (`postgres::PostgresStore`, several relays sharing one database).
 
 pub mod objects;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 pub mod webhooks;
 
@@ -363,9 +366,25 @@ pub async fn from_url(url: &DatabaseUrl) -> anyhow::Result<Backend> {
             store: store.clone(),
             archive: store,
         })
+    } else if matches!(url.scheme(), "postgres" | "postgresql") {
+        open_postgres(url).await
     } else {
         anyhow::bail!("unsupported database scheme `{}`", url.scheme())
     }
+}
+
+#[cfg(feature = "postgres")]
+async fn open_postgres(url: &DatabaseUrl) -> anyhow::Result<Backend> {
+    let store = Arc::new(postgres::PostgresStore::open(url).await?);
+    Ok(Backend {
+        store: store.clone(),
+        archive: store,
+    })
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(_: &DatabaseUrl) -> anyhow::Result<Backend> {
+    anyhow::bail!("this relay was built without PostgreSQL support (cargo feature `postgres`)")
 }
 
 /// Milliseconds since the epoch.

@@ -118,7 +118,7 @@ impl Sims {
 pub fn relay_config(dir: &Path, sandbox_url: &str, production_url: &str) -> Config {
     let mut config = Config::defaults();
     config.listen = "127.0.0.1:0".parse().expect("addr");
-    config.database_url = DatabaseUrl::new(format!("sqlite://{}", db_path(dir).display()));
+    config.database_url = database_url(dir);
     config.master_key = Some(SecretString::new(MASTER_KEY));
     config.gateway = Some(Gateway::Zatca);
     config.zatca_sandbox_url = Some(sandbox_url.to_owned());
@@ -136,6 +136,65 @@ pub fn relay_config(dir: &Path, sandbox_url: &str, production_url: &str) -> Conf
 
 pub fn db_path(dir: &Path) -> PathBuf {
     dir.join("relay.db")
+}
+
+/// The PostgreSQL server the tests run against (`RELAY_TEST_DATABASE_URL`, set by
+/// scripts/postgres.sh), else None: SQLite.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("RELAY_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+}
+
+/// The database of a test whose files live in `dir`: `dir/relay.db` on SQLite; on PostgreSQL
+/// a schema of its own, named after `dir` (the same one again when a relay restarts over it).
+pub fn database_url(dir: &Path) -> DatabaseUrl {
+    match postgres_url() {
+        Some(server) => {
+            use std::hash::{Hash as _, Hasher as _};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            dir.hash(&mut hasher);
+            let schema = format!("t_{:016x}", hasher.finish());
+            DatabaseUrl::new(zatca_relay::store::postgres::test_schema_url(&server, &schema).expect("test schema"))
+        }
+        None => DatabaseUrl::new(format!("sqlite://{}", db_path(dir).display())),
+    }
+}
+
+/// Everything the database of `dir` holds, as bytes to search for secrets: the SQLite files,
+/// or on PostgreSQL every row of the test's schema as text (BYTEA as hex).
+pub fn stored_bytes(dir: &Path) -> Vec<u8> {
+    let Some(_) = postgres_url() else {
+        return database_bytes(&db_path(dir));
+    };
+    let url = database_url(dir).expose().to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            tokio::spawn(connection);
+            let tables = client
+                .query(
+                    "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+                    &[],
+                )
+                .await
+                .expect("tables");
+            let mut all = Vec::new();
+            for table in tables {
+                let name: String = table.get(0);
+                let sql = format!("SELECT COALESCE(string_agg(t::text, E'\\n'), '') FROM \"{name}\" t");
+                let text: String = client.query_one(&sql, &[]).await.expect("dump").get(0);
+                all.extend(text.into_bytes());
+            }
+            all
+        })
+    })
+    .join()
+    .expect("dump thread")
 }
 
 /// A relay with its simulators and temporary directory.
@@ -484,7 +543,7 @@ impl RelayProcess {
             "--listen".into(),
             addr.to_string(),
             "--database-url".into(),
-            format!("sqlite://{}", dir.join("relay.db").display()),
+            database_url(dir).expose().to_owned(),
             "--gateway".into(),
             "zatca".into(),
             "--zatca-sandbox-url".into(),
