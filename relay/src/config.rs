@@ -179,6 +179,12 @@ pub struct Config {
     #[arg(long, env = "RELAY_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
 
+    /// API requests handled at the same time; more wait, unread, until one ends. Creating an
+    /// invoice is CPU work serialized per unit, so a few dozen at once keep both cores busy,
+    /// while a thousand at once would only hold a thousand requests' state in memory.
+    #[arg(long, env = "RELAY_MAX_CONCURRENT_REQUESTS", default_value_t = 128)]
+    pub max_concurrent_requests: usize,
+
     /// Seconds a client has to send a request's headers.
     #[arg(long, env = "RELAY_HEADER_TIMEOUT_SECS", default_value_t = 10)]
     pub header_timeout_secs: u64,
@@ -253,6 +259,7 @@ impl Config {
             inline_submit_ms: 3000,
             unit_concurrency: 4,
             max_connections: 4096,
+            max_concurrent_requests: 128,
             header_timeout_secs: 10,
             body_timeout_secs: 30,
             body_limit_bytes: 2 * 1024 * 1024,

@@ -9,6 +9,7 @@ pub mod invoices;
 pub mod openapi;
 pub mod webhooks;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -33,10 +34,10 @@ use crate::secret::{api_key_environment, hash_api_key};
 pub type KeyRateLimiter = governor::DefaultKeyedRateLimiter<uuid::Uuid>;
 
 /// The limiter the configuration asks for (`None`: no limit).
-pub fn key_rate_limiter(config: &crate::config::Config) -> Option<std::sync::Arc<KeyRateLimiter>> {
+pub fn key_rate_limiter(config: &crate::config::Config) -> Option<Arc<KeyRateLimiter>> {
     let rate = std::num::NonZeroU32::new(config.rate_limit_per_second)?;
     let burst = std::num::NonZeroU32::new(config.rate_limit_burst).unwrap_or(rate);
-    Some(std::sync::Arc::new(governor::RateLimiter::keyed(
+    Some(Arc::new(governor::RateLimiter::keyed(
         governor::Quota::per_second(rate).allow_burst(burst),
     )))
 }
@@ -48,7 +49,11 @@ pub fn router(state: AppState) -> Router {
         .merge(egs::router())
         .merge(invoices::router())
         .merge(webhooks::router())
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::new(tokio::sync::Semaphore::new(state.config.max_concurrent_requests.max(1))),
+            limit_concurrency,
+        ));
     let v1 = Router::new()
         .merge(accounts::public_router())
         .merge(protected)
@@ -81,6 +86,17 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(envelope_bare_errors))
         .layer(middleware::from_fn_with_state(state.clone(), log_requests))
         .with_state(state)
+}
+
+/// Waits for one of `--max-concurrent-requests` permits before the request is authenticated
+/// and its body read: a waiting request costs its connection and headers only.
+async fn limit_concurrency(
+    State(permits): State<Arc<tokio::sync::Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let _permit = permits.acquire().await;
+    next.run(request).await
 }
 
 /// The instant by which a request's body must have arrived (`--body-timeout-secs`), read by
