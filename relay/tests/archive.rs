@@ -146,19 +146,23 @@ async fn an_s3_archive_holds_every_document() {
 
     let sims = Sims::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let relay = RelayProcess::start_with_env(
-        dir.path(),
-        &sims.sandbox.base_url,
-        1024,
-        &["--archive-url", "s3://invoices-archive/relay-test"],
-        &[
-            ("AWS_ACCESS_KEY_ID", "relay-test-key"),
-            ("AWS_SECRET_ACCESS_KEY", "relay-test-secret"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ENDPOINT_URL", &endpoint),
-            ("AWS_ALLOW_HTTP", "true"),
-        ],
-    );
+    // The relay's S3 settings come from its environment, as in production.
+    let start = || {
+        RelayProcess::start_with_env(
+            dir.path(),
+            &sims.sandbox.base_url,
+            1024,
+            &["--archive-url", "s3://invoices-archive/relay-test"],
+            &[
+                ("AWS_ACCESS_KEY_ID", "relay-test-key"),
+                ("AWS_SECRET_ACCESS_KEY", "relay-test-secret"),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_ENDPOINT_URL", &endpoint),
+                ("AWS_ALLOW_HTTP", "true"),
+            ],
+        )
+    };
+    let relay = start();
     let (key, issued) = issue_two(&relay.base_url()).await;
     let bucket = object_store::aws::AmazonS3Builder::new()
         .with_bucket_name("invoices-archive")
@@ -182,19 +186,7 @@ async fn an_s3_archive_holds_every_document() {
     }
     // A restarted relay serves them from the bucket too.
     drop(relay);
-    let relay = RelayProcess::start_with_env(
-        dir.path(),
-        &sims.sandbox.base_url,
-        1024,
-        &["--archive-url", "s3://invoices-archive/relay-test"],
-        &[
-            ("AWS_ACCESS_KEY_ID", "relay-test-key"),
-            ("AWS_SECRET_ACCESS_KEY", "relay-test-secret"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ENDPOINT_URL", &endpoint),
-            ("AWS_ALLOW_HTTP", "true"),
-        ],
-    );
+    let relay = start();
     for (id, xml, _) in &issued {
         assert_eq!(&served_xml(&relay.base_url(), &key, id).await, xml);
     }
