@@ -18,6 +18,8 @@ use zatca_core::sign::{self, Signer};
 use zatca_core::ubl::{self, ChainInputs};
 use zatca_core::{Error, Issue, Severity, hash, qr, verify};
 
+mod clock;
+
 #[derive(Parser)]
 #[command(
     name = "zatca",
@@ -125,6 +127,11 @@ enum Command {
         /// Print `{"valid": bool, "issues": [{"rule", "severity", "location", "message", "message_ar", …}]}`.
         #[arg(long)]
         json: bool,
+        /// The current time in UTC, `YYYY-MM-DDTHH:MM:SS`, for the date rules (BR-KSA-04 issue date
+        /// in the future, BR-KSA-98 simplified document older than 24 hours); default: the clock.
+        /// Set it for reproducible runs.
+        #[arg(long)]
+        now: Option<String>,
     },
     /// Recompute hash, signature, SignedProperties digest and QR of a signed document.
     Verify {
@@ -326,12 +333,21 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     .map_err(|e| Failure::Other(format!("cannot write to stdout: {e}")))?,
             }
         }
-        Command::Validate { file, pih, json } => {
+        Command::Validate { file, pih, json, now } => {
+            let now = match now {
+                Some(given) if clock::is_utc_timestamp(&given) => given,
+                Some(given) => {
+                    return Err(Failure::Other(format!(
+                        "--now {given:?} is not a UTC time written YYYY-MM-DDTHH:MM:SS"
+                    )));
+                }
+                None => clock::utc_now(),
+            };
             let report = zatca_rules::validate(
                 &read(&file)?,
                 &zatca_rules::Context {
                     pih: pih.as_deref(),
-                    ..Default::default()
+                    now: Some(&now),
                 },
             );
             if json {

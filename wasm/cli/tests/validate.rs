@@ -51,3 +51,28 @@ fn a_wrong_pih_is_an_error() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["issues"][0]["rule"], "PIH");
 }
+
+#[test]
+fn the_date_rules_use_now() {
+    let file = fixture("samples/sdk-R3.4.8/Standard/Invoice/Standard_Invoice.xml");
+    // Issued 2022-09-07: the day before (before midnight at UTC+14) it is in the future (BR-KSA-04).
+    let out = zatca(&["validate", "--now", "2022-09-06T09:00:00", "--json", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["issues"][0]["rule"], "BR-KSA-04");
+    // A simplified invoice reported late is a warning (BR-KSA-98), not an error.
+    let file = fixture("samples/sdk-R3.4.8/Simplified/Invoice/Simplified_Invoice.xml");
+    let out = zatca(&["validate", "--now", "2030-01-01T00:00:00", "--json", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["issues"][0]["rule"], "BR-KSA-98");
+    assert_eq!(report["issues"][0]["severity"], "warning");
+}
+
+#[test]
+fn a_malformed_now_is_refused() {
+    let file = fixture("samples/sdk-R3.4.8/Standard/Invoice/Standard_Invoice.xml");
+    let out = zatca(&["validate", "--now", "2022-09-07", &file]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--now"));
+}

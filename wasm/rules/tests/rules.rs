@@ -58,6 +58,24 @@ fn mutate(m: &Mutant) -> Vec<u8> {
 /// issue date, as the day ZATCA's validator runs on is.
 const NOW: &str = "2026-12-04T12:00:00";
 
+/// BR-KSA-04 compares the issue date (the seller's local date) with today in ZATCA's zone, not
+/// UTC: a Standard_Invoice.xml dated 2022-09-07 is not in the future at 2022-09-06T21:30 UTC
+/// (00:30 in Riyadh), nor from 10:00 UTC (midnight at UTC+14, the earliest zone); before, it is.
+#[test]
+fn issue_date_is_future_only_after_today_in_every_zone() {
+    let xml = fs::read(repo().join("tests/fixtures/samples/sdk-R3.4.8/Standard/Invoice/Standard_Invoice.xml")).unwrap();
+    let rules = |now| -> Vec<&str> {
+        let context = Context {
+            now: Some(now),
+            ..Default::default()
+        };
+        validate(&xml, &context).issues.iter().map(|i| i.rule).collect()
+    };
+    assert!(rules("2022-09-06T21:30:00").is_empty());
+    assert!(rules("2022-09-06T10:00:00").is_empty());
+    assert_eq!(rules("2022-09-06T09:59:59"), ["BR-KSA-04"]);
+}
+
 #[test]
 fn mutants_report_exactly_their_rules() {
     let context = Context {

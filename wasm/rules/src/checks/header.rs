@@ -242,6 +242,9 @@ fn date(v: &str) -> bool {
     (1..=last).contains(&day)
 }
 
+/// UTC+14 in seconds: the zone where the day starts first.
+const LATEST_ZONE: i64 = 14 * 3600;
+
 /// The rules that need the current time ([`crate::Context::now`]): BR-KSA-04 (no `cbc:IssueDate`
 /// after today) and BR-KSA-98 (a simplified document's issue date and time no more than a day
 /// before now; warning). Times without a zone are taken as UTC.
@@ -249,13 +252,16 @@ pub(super) fn clock(root: &Element<'_>, now: &str, at: &dyn Fn(&str) -> String, 
     let Some(now_s) = seconds(now.get(..10).unwrap_or_default(), now.get(11..).unwrap_or_default()) else {
         return;
     };
-    let today = now.get(..10).unwrap_or_default();
+    // `xs:date(.) > current-date()`, where `current-date()` is the date in the validator's own
+    // time zone (ZATCA's: UTC+3) and `IssueDate` the seller's local date: compared with UTC
+    // today, an invoice issued just after midnight in Riyadh would be refused for hours. So the
+    // date is in the future only once it is after today in every zone (UTC+14, the latest).
+    let latest_today = (now_s + LATEST_ZONE).div_euclid(86_400);
     let mut issue_dates = Vec::new();
     issued(root, &mut Vec::new(), &mut issue_dates);
     for (path, d) in issue_dates {
-        // `xs:date(.) > current-date()`: ISO dates order as text.
-        if day(d.trim()).is_some() && d.trim() > today {
-            out.hit("BR-KSA-04", at(&path), Some(format!("{} > {today}", d.trim())));
+        if day(d.trim()).is_some_and(|issued| issued > latest_today) {
+            out.hit("BR-KSA-04", at(&path), Some(format!("{} after now {now}", d.trim())));
         }
     }
     let simplified = cbc(root, "InvoiceTypeCode")

@@ -435,6 +435,11 @@ pub const IMPLEMENTED: &[(&str, &str, Option<&str>)] = &[
         None,
     ),
     (
+        "BR-E-06",
+        "في الخصم على مستوى المستند (BG-20) الذي فئة ضريبته \"معفى من الضريبة\" (BT-95) يجب أن تكون نسبة الضريبة (BT-96) صفراً.",
+        Some("set the allowance's cac:TaxCategory/cbc:Percent to 0"),
+    ),
+    (
         "BR-E-09",
         "في تفصيل الضريبة الذي فئته \"معفى من الضريبة\" (BT-118) يجب أن يكون مبلغ الضريبة (BT-117) صفراً.",
         None,
@@ -447,6 +452,16 @@ pub const IMPLEMENTED: &[(&str, &str, Option<&str>)] = &[
     (
         "BR-KSA-11",
         "في البند الذي فئة ضريبته \"غير خاضع للضريبة\" (BT-151) يجب أن تكون نسبة الضريبة (BT-152) صفراً.",
+        None,
+    ),
+    (
+        "BR-KSA-12",
+        "في الخصم على مستوى المستند (BG-20) الذي فئة ضريبته \"غير خاضع للضريبة\" (BT-95) يجب أن تكون نسبة الضريبة (BT-96) صفراً إن وُجدت.",
+        None,
+    ),
+    (
+        "BR-KSA-13",
+        "في الرسم على مستوى المستند (BG-21) الذي فئة ضريبته \"غير خاضع للضريبة\" (BT-102) يجب أن تكون نسبة الضريبة (BT-103) صفراً إن وُجدت.",
         None,
     ),
     (
@@ -563,6 +578,11 @@ pub const IMPLEMENTED: &[(&str, &str, Option<&str>)] = &[
         "BR-KSA-70",
         "يجب أن تتضمن الفاتورة وقت الإصدار (KSA-25) بالصيغة hh:mm:ss أو hh:mm:ssZ.",
         Some("add cbc:IssueTime, e.g. 14:05:00"),
+    ),
+    (
+        "BR-KSA-71",
+        "يجب ذكر اسم المشتري (BT-44) في الفاتورة المبسطة الملخصة (KSA-2: الموضعان 1 و2 = 02، الموضع 6 = 1).",
+        Some("add the buyer's cac:PartyLegalEntity/cbc:RegistrationName"),
     ),
     (
         "BR-KSA-81",
@@ -755,6 +775,11 @@ pub const IMPLEMENTED: &[(&str, &str, Option<&str>)] = &[
         None,
     ),
     (
+        "BR-KSA-F-06-C24",
+        "لم يستوفِ حقل شارع عنوان المشتري (BT-50) حدود عدد الأحرف: 1000 حرف على الأكثر.",
+        None,
+    ),
+    (
         "BR-KSA-F-06-C25",
         "لم يستوفِ حقل مدينة عنوان المشتري (BT-52) حدود عدد الأحرف: من 1 إلى 127 حرفاً.",
         None,
@@ -792,6 +817,11 @@ pub const IMPLEMENTED: &[(&str, &str, Option<&str>)] = &[
     (
         "BR-KSA-F-06-C31",
         "تجاوز حقل معرّف البائع للسلعة (BT-155) الحد الأقصى لعدد الأحرف (127 حرفاً).",
+        None,
+    ),
+    (
+        "BR-KSA-F-06-C32",
+        "لم يستوفِ حقل اسم المشتري (BT-44) حدود عدد الأحرف: 1000 حرف على الأكثر.",
         None,
     ),
     (
@@ -925,6 +955,11 @@ pub const IMPLEMENTED: &[(&str, &str, Option<&str>)] = &[
         None,
     ),
     (
+        "BR-Z-06",
+        "في الخصم على مستوى المستند (BG-20) الذي فئة ضريبته \"خاضع لنسبة الصفر\" (BT-95) يجب أن تكون نسبة الضريبة (BT-96) صفراً.",
+        Some("set the allowance's cac:TaxCategory/cbc:Percent to 0"),
+    ),
+    (
         "BR-Z-09",
         "في تفصيل الضريبة الذي فئته \"خاضع لنسبة الصفر\" (BT-118) يجب أن يكون مبلغ الضريبة (BT-117) صفراً.",
         None,
@@ -997,7 +1032,7 @@ pub const IMPLEMENTED: &[(&str, &str, Option<&str>)] = &[
     (
         "BR-KSA-04",
         "يجب أن يكون تاريخ إصدار المستند (BT-2) مساوياً للتاريخ الحالي أو سابقاً له.",
-        Some("issue the document today or earlier (dates are compared in UTC)"),
+        Some("issue the document today or earlier (the future starts after today in every time zone)"),
     ),
     (
         "BR-KSA-98",

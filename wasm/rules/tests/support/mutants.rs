@@ -24,6 +24,31 @@ const OOS: &str = "tests/fixtures/samples/sdk-R3.4.8/Standard/Invoice/Out of Sco
 const ZERO: &str =
     "tests/fixtures/samples/sdk-R3.4.8/Simplified/Invoice/Simplified Tax Invoice with Zero Rated Item.xml";
 
+/// 1001 characters, one over the schematrons' 1000-character limits.
+macro_rules! a1001 {
+    () => {
+        concat!(
+            a100!(),
+            a100!(),
+            a100!(),
+            a100!(),
+            a100!(),
+            a100!(),
+            a100!(),
+            a100!(),
+            a100!(),
+            a100!(),
+            "a"
+        )
+    };
+}
+
+macro_rules! a100 {
+    () => {
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    };
+}
+
 pub const MUTANTS: &[Mutant] = &[
     Mutant {
         name: "no-invoice-number",
@@ -1214,5 +1239,62 @@ pub const MUTANTS: &[Mutant] = &[
         from: "<cbc:IssueDate>2022-09-07</cbc:IssueDate>",
         to: "<cbc:IssueDate>2099-09-07</cbc:IssueDate>",
         rules: &["BR-KSA-04"],
+    },
+    Mutant {
+        name: "allowance-exempt-rated",
+        sample: EXEMPT,
+        from: "</cac:PaymentMeans>",
+        to: "</cac:PaymentMeans><cac:AllowanceCharge><cbc:ChargeIndicator>false</cbc:ChargeIndicator><cbc:AllowanceChargeReason>discount</cbc:AllowanceChargeReason><cbc:Amount currencyID=\"SAR\">0.00</cbc:Amount><cac:TaxCategory><cbc:ID>E</cbc:ID><cbc:Percent>15</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory></cac:AllowanceCharge>",
+        rules: &["BR-CO-11", "BR-E-06"],
+    },
+    Mutant {
+        name: "allowance-zero-rated-rated",
+        sample: ZERO,
+        from: "</cac:PaymentMeans>",
+        to: "</cac:PaymentMeans><cac:AllowanceCharge><cbc:ChargeIndicator>false</cbc:ChargeIndicator><cbc:AllowanceChargeReason>discount</cbc:AllowanceChargeReason><cbc:Amount currencyID=\"SAR\">0.00</cbc:Amount><cac:TaxCategory><cbc:ID>Z</cbc:ID><cbc:Percent>15</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory></cac:AllowanceCharge>",
+        rules: &["BR-CO-11", "BR-KSA-98", "BR-Z-06"],
+    },
+    Mutant {
+        name: "allowance-out-of-scope-rated",
+        sample: OOS,
+        from: "</cac:PaymentMeans>",
+        to: "</cac:PaymentMeans><cac:AllowanceCharge><cbc:ChargeIndicator>false</cbc:ChargeIndicator><cbc:AllowanceChargeReason>discount</cbc:AllowanceChargeReason><cbc:Amount currencyID=\"SAR\">0.00</cbc:Amount><cac:TaxCategory><cbc:ID>O</cbc:ID><cbc:Percent>15</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory></cac:AllowanceCharge>",
+        rules: &["BR-CO-11", "BR-KSA-12"],
+    },
+    Mutant {
+        name: "charge-out-of-scope-rated",
+        sample: OOS,
+        from: "</cac:PaymentMeans>",
+        to: "</cac:PaymentMeans><cac:AllowanceCharge><cbc:ChargeIndicator>true</cbc:ChargeIndicator><cbc:AllowanceChargeReasonCode>LF</cbc:AllowanceChargeReasonCode><cbc:AllowanceChargeReason>fee</cbc:AllowanceChargeReason><cbc:Amount currencyID=\"SAR\">0.00</cbc:Amount><cac:TaxCategory><cbc:ID>O</cbc:ID><cbc:Percent>15</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory></cac:AllowanceCharge>",
+        rules: &["BR-CO-12", "BR-KSA-13"],
+    },
+    Mutant {
+        name: "summary-without-buyer",
+        sample: SIMP,
+        from: "name=\"0200000\"",
+        to: "name=\"0200010\"",
+        rules: &["BR-KSA-71", "BR-KSA-98"],
+    },
+    Mutant {
+        name: "simplified-buyer-street-1001",
+        sample: SIMP,
+        from: "<cac:AccountingCustomerParty>\n    </cac:AccountingCustomerParty>",
+        to: concat!(
+            "<cac:AccountingCustomerParty><cac:Party><cac:PostalAddress><cbc:StreetName>",
+            a1001!(),
+            "</cbc:StreetName><cbc:BuildingNumber>1111</cbc:BuildingNumber><cbc:CitySubdivisionName>Al-Murabba</cbc:CitySubdivisionName><cbc:CityName>Riyadh</cbc:CityName><cbc:PostalZone>12222</cbc:PostalZone><cac:Country><cbc:IdentificationCode>SA</cbc:IdentificationCode></cac:Country></cac:PostalAddress><cac:PartyLegalEntity><cbc:RegistrationName>Buyer</cbc:RegistrationName></cac:PartyLegalEntity></cac:Party></cac:AccountingCustomerParty>"
+        ),
+        rules: &["BR-KSA-98", "BR-KSA-F-06-C24"],
+    },
+    Mutant {
+        name: "simplified-buyer-name-1001",
+        sample: SIMP,
+        from: "<cac:AccountingCustomerParty>\n    </cac:AccountingCustomerParty>",
+        to: concat!(
+            "<cac:AccountingCustomerParty><cac:Party><cac:PostalAddress><cbc:StreetName>Salah Al-Din</cbc:StreetName><cbc:BuildingNumber>1111</cbc:BuildingNumber><cbc:CitySubdivisionName>Al-Murabba</cbc:CitySubdivisionName><cbc:CityName>Riyadh</cbc:CityName><cbc:PostalZone>12222</cbc:PostalZone><cac:Country><cbc:IdentificationCode>SA</cbc:IdentificationCode></cac:Country></cac:PostalAddress><cac:PartyLegalEntity><cbc:RegistrationName>",
+            a1001!(),
+            "</cbc:RegistrationName></cac:PartyLegalEntity></cac:Party></cac:AccountingCustomerParty>"
+        ),
+        rules: &["BR-KSA-98", "BR-KSA-F-06-C32"],
     },
 ];
