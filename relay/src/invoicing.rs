@@ -202,9 +202,16 @@ fn error_details(issues: &[zatca_core::Issue], path: Option<&str>) -> Vec<Detail
 /// The errors of ZATCA's schematron rules that `zatca-rules` implements, and of its structure
 /// pass (`XSD`: the UBL 2.1 schema, ZATCA's first stage), refused here with their rule ids
 /// instead of by ZATCA after the unit's chain has moved; a rule the core's checks already
-/// reported is not repeated.
+/// reported is not repeated. Checked at the current time: of the two rules that need it,
+/// BR-KSA-98 (a simplified document reported late) is a warning, so a queued invoice sent late
+/// is never refused for it, and BR-KSA-04 fires only for a date after today in every zone.
 fn schematron_errors(xml: &[u8], problems: &mut Vec<Detail>) {
-    for finding in zatca_rules::validate(xml, &zatca_rules::Context::default()).issues {
+    let now = Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string();
+    let context = zatca_rules::Context {
+        now: Some(&now),
+        ..Default::default()
+    };
+    for finding in zatca_rules::validate(xml, &context).issues {
         let reported = finding.rule != "XSD" && problems.iter().any(|d| d.code.as_deref() == Some(finding.rule));
         if finding.severity == zatca_core::Severity::Error && !reported {
             let detail = finding.detail.map(|d| format!(": {d}")).unwrap_or_default();
