@@ -585,6 +585,11 @@ pub const IMPLEMENTED: &[(&str, &str, Option<&str>)] = &[
         Some("add the buyer's cac:PartyLegalEntity/cbc:RegistrationName"),
     ),
     (
+        "BR-KSA-72",
+        "يجب ذكر تاريخ التوريد (KSA-5) وتاريخ انتهاء التوريد (KSA-24) في الفاتورة المبسطة الملخصة ذات المشتري السعودي.",
+        Some("add cac:Delivery with cbc:ActualDeliveryDate and cbc:LatestDeliveryDate"),
+    ),
+    (
         "BR-KSA-81",
         "يجب ذكر معرّف آخر للمشتري (BT-46) في الفاتورة الضريبية وإشعاراتها إذا لم يكن للمشتري رقم تسجيل في ضريبة القيمة المضافة.",
         None,

@@ -1297,4 +1297,12 @@ pub const MUTANTS: &[Mutant] = &[
         ),
         rules: &["BR-KSA-98", "BR-KSA-F-06-C32"],
     },
+    // The KSA schematron reads "summary" from any `name` attribute: here the buyer's country code.
+    Mutant {
+        name: "summary-saudi-buyer-without-dates",
+        sample: SIMP,
+        from: "<cac:AccountingCustomerParty>\n    </cac:AccountingCustomerParty>",
+        to: "<cac:AccountingCustomerParty><cac:Party><cac:PostalAddress><cbc:StreetName>Salah Al-Din</cbc:StreetName><cbc:BuildingNumber>1111</cbc:BuildingNumber><cbc:CitySubdivisionName>Al-Murabba</cbc:CitySubdivisionName><cbc:CityName>Riyadh</cbc:CityName><cbc:PostalZone>12222</cbc:PostalZone><cac:Country><cbc:IdentificationCode name=\"0200010\">SA</cbc:IdentificationCode></cac:Country></cac:PostalAddress><cac:PartyLegalEntity><cbc:RegistrationName>Buyer</cbc:RegistrationName></cac:PartyLegalEntity></cac:Party></cac:AccountingCustomerParty>",
+        rules: &["BR-KSA-72", "BR-KSA-98"],
+    },
 ];
