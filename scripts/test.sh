@@ -36,13 +36,11 @@ export RELAY_TEST_MOTO_SERVER
 step "cargo test (core, CLI, golden corpus, SDK parity, seed replay, simulator, relay)"
 cargo test --workspace --locked
 
-<<<<<<< HEAD
-step "schemathesis: generated requests against the relay's own /openapi.json (no 5xx, answers match the schemas)"
-scripts/schemathesis.sh
-=======
 step "relay tests again on PostgreSQL (a throw-away server on 127.0.0.1; installed with apt if missing)"
 scripts/postgres.sh cargo test -p zatca-relay --locked
->>>>>>> 64ebfd9 (relay: PostgreSQL store (cargo feature `postgres`, on by default), chosen by a postgres:// URL)
+
+step "schemathesis: generated requests against the relay's own /openapi.json (no 5xx, answers match the schemas)"
+scripts/schemathesis.sh
 
 step "the relay builds without the simulator (a production build carries no fake CA)"
 cargo check -p zatca-relay --no-default-features --locked
