@@ -8,7 +8,10 @@
 //! ```
 //!
 //! The relay runs as its own process (`target/release/zatca-relay`, or `ZATCA_RELAY_BIN`) on a
-//! fresh SQLite file; the simulator runs in this process.
+//! fresh SQLite file, or on the database `LOAD_DATABASE_URL` names (e.g. an empty PostgreSQL
+//! database: `scripts/postgres.sh sh -c 'LOAD_DATABASE_URL=$RELAY_TEST_DATABASE_URL …/load'`);
+//! the simulator runs in this process. On PostgreSQL the bytes written are the relay's own
+//! only (the server writes the database).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -117,12 +120,14 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let base = format!("http://127.0.0.1:{port}");
+    let database_url = std::env::var("LOAD_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("relay.db").display()));
     let child = Command::new(relay_binary())
         .args([
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--database-url",
-            &format!("sqlite://{}", dir.path().join("relay.db").display()),
+            &database_url,
             "--gateway",
             "zatca",
             "--zatca-sandbox-url",

@@ -53,9 +53,10 @@ async fn kill_9_during_500_queued_submissions_reports_each_exactly_once() {
     let unit = http.create_unit(&key, json!({"unit_name": "POS"})).await;
     http.wait_for(&key, &unit, &["active"]).await;
 
-    // ZATCA is slow (30 ms a call) so the queue is still draining when the relay dies.
+    // ZATCA is slow (150 ms a call) so the queue is still draining when the relay dies, even when
+    // issuing is slow (PostgreSQL on a busy machine) and the queue drains while invoices are issued.
     sims.sandbox.set_faults(Faults {
-        latency_ms: 30,
+        latency_ms: 150,
         ..Faults::default()
     });
     let mut hashes = Vec::with_capacity(INVOICES);
