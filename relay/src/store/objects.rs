@@ -52,7 +52,6 @@ impl ObjectArchive {
     /// `AWS_ENDPOINT_URL` for an S3-compatible server, `AWS_ALLOW_HTTP=true` for one without TLS).
     pub fn open(url: &str) -> Result<Self, ArchiveUrlError> {
         let parsed = url::Url::parse(url)?;
-        let prefix = Path::from(parsed.path().trim_matches('/'));
         let (objects, prefix): (Arc<dyn ObjectStore>, Path) = match parsed.scheme() {
             "file" => {
                 let dir = parsed.path();
@@ -68,7 +67,7 @@ impl ObjectArchive {
                 let s3 = object_store::aws::AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
                     .build()?;
-                (Arc::new(s3), prefix)
+                (Arc::new(s3), Path::from(parsed.path().trim_matches('/')))
             }
             other => return Err(ArchiveUrlError::Scheme(other.to_owned())),
         };
@@ -91,13 +90,10 @@ impl ObjectArchive {
     }
 
     fn path(&self, invoice_id: Uuid, kind: ArchiveKind) -> Path {
-        let mut parts: Vec<String> = self.prefix.parts().map(|p| p.as_ref().to_owned()).collect();
-        parts.extend([
-            "invoices".to_owned(),
-            invoice_id.to_string(),
-            format!("{}.xml", kind.as_str()),
-        ]);
-        Path::from_iter(parts)
+        self.prefix
+            .child("invoices")
+            .child(invoice_id.to_string())
+            .child(format!("{}.xml", kind.as_str()))
     }
 }
 
