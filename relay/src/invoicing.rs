@@ -917,8 +917,12 @@ async fn record_answer(
         at: now,
         messages: invoice.messages.clone(),
     });
-    state.store.save_invoice_status(&invoice, &entries).await?;
-    crate::webhooks::invoice_settled(state, &invoice).await;
+    let event = crate::webhooks::invoice_settled(state, &invoice).await?;
+    state
+        .store
+        .save_invoice_status(&invoice, &entries, event.as_ref())
+        .await?;
+    crate::webhooks::recorded(state, event.as_ref());
     tracing::info!(
         invoice.id = %invoice.id,
         egs.id = %invoice.egs_unit_id,
@@ -957,7 +961,7 @@ async fn record_failure(
             at: now,
             messages,
         });
-        state.store.save_invoice_status(&invoice, &entries).await?;
+        state.store.save_invoice_status(&invoice, &entries, None).await?;
         if invoice.near_deadline(now, chrono::Duration::hours(crate::webhooks::DEADLINE_MARGIN_HOURS)) {
             crate::webhooks::deadline_at_risk(state, &invoice).await;
         }
@@ -978,7 +982,11 @@ async fn record_failure(
         at: now,
         messages,
     });
-    state.store.save_invoice_status(&invoice, &entries).await?;
-    crate::webhooks::invoice_settled(state, &invoice).await;
+    let event = crate::webhooks::invoice_settled(state, &invoice).await?;
+    state
+        .store
+        .save_invoice_status(&invoice, &entries, event.as_ref())
+        .await?;
+    crate::webhooks::recorded(state, event.as_ref());
     Ok(JobOutcome::Done)
 }

@@ -310,10 +310,15 @@ async fn fail_unit(state: &AppState, unit: &mut EgsUnit, message: String, errors
     if let Err(err) = unit.fail(message.clone(), errors, Utc::now()) {
         return JobOutcome::Fail(format!("{message} ({err})"));
     }
-    if let Err(err) = state.store.save_unit_onboarding(unit).await {
-        return JobOutcome::Retry(format!("cannot record the failure: {err}"));
+    let saved = async {
+        let event = crate::webhooks::onboarding_changed(state, unit).await?;
+        state.store.save_unit_onboarding(unit, event.as_ref()).await?;
+        anyhow::Ok(event)
+    };
+    match saved.await {
+        Ok(event) => crate::webhooks::recorded(state, event.as_ref()),
+        Err(err) => return JobOutcome::Retry(format!("cannot record the failure: {err:#}")),
     }
-    crate::webhooks::onboarding_changed(state, unit).await;
     tracing::warn!(egs.id = %unit.id, "onboarding failed: {message}");
     JobOutcome::Fail(message)
 }
@@ -436,7 +441,7 @@ pub async fn run_onboard_job(state: &AppState, job: &Job) -> JobOutcome {
         set_cert_dates(&mut unit, &csid.token);
         unit.status_message = Some("Compliance CSID issued".into());
         unit.updated_at = Utc::now();
-        step!(state.store.save_unit_onboarding(&unit).await);
+        step!(state.store.save_unit_onboarding(&unit, None).await);
         // The OTP is spent: drop it from the job so it is not kept (even encrypted) any longer.
         step!(
             state
@@ -463,7 +468,7 @@ pub async fn run_onboard_job(state: &AppState, job: &Job) -> JobOutcome {
             if let Err(err) = unit.transition(OnboardingStatus::AwaitingComplianceDocuments, message, Utc::now()) {
                 return JobOutcome::Fail(err.to_string());
             }
-            step!(state.store.save_unit_onboarding(&unit).await);
+            step!(state.store.save_unit_onboarding(&unit, None).await);
             JobOutcome::Done
         }
         Custody::Relay => run_relay_compliance(state, unit).await,
@@ -544,8 +549,9 @@ async fn run_relay_compliance(state: &AppState, mut unit: EgsUnit) -> JobOutcome
         Err(AppError::Authority(err)) => return authority_failure(state, &mut unit, "production CSID", err).await,
         Err(err) => return JobOutcome::Retry(err.to_string()),
     }
-    step!(state.store.save_unit_onboarding(&unit).await);
-    crate::webhooks::onboarding_changed(state, &unit).await;
+    let event = step!(crate::webhooks::onboarding_changed(state, &unit).await);
+    step!(state.store.save_unit_onboarding(&unit, event.as_ref()).await);
+    crate::webhooks::recorded(state, event.as_ref());
     tracing::info!(egs.id = %unit.id, egs.status = unit.onboarding_status.as_str(), "compliance checks passed");
     JobOutcome::Done
 }
@@ -653,10 +659,13 @@ pub async fn obtain_production_csid(
         Utc::now(),
     )
     .map_err(anyhow::Error::new)?;
-    state.store.save_unit_onboarding(&unit).await?;
-    if !was_active {
-        crate::webhooks::onboarding_changed(state, &unit).await;
-    }
+    let event = if was_active {
+        None
+    } else {
+        crate::webhooks::onboarding_changed(state, &unit).await?
+    };
+    state.store.save_unit_onboarding(&unit, event.as_ref()).await?;
+    crate::webhooks::recorded(state, event.as_ref());
     tracing::info!(egs.id = %unit.id, "production CSID obtained");
     Ok(unit)
 }
@@ -798,8 +807,9 @@ pub async fn submit_device_document(
         .collect();
     if pending.is_empty() {
         complete_compliance(state, &mut unit).await?;
-        state.store.save_unit_onboarding(&unit).await?;
-        crate::webhooks::onboarding_changed(state, &unit).await;
+        let event = crate::webhooks::onboarding_changed(state, &unit).await?;
+        state.store.save_unit_onboarding(&unit, event.as_ref()).await?;
+        crate::webhooks::recorded(state, event.as_ref());
         tracing::info!(egs.id = %unit.id, egs.status = unit.onboarding_status.as_str(), "device compliance checks passed");
     }
     Ok(json!({

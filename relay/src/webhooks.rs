@@ -3,11 +3,13 @@
 //! queue to every endpoint of the account and environment that wants them, signed with
 //! HMAC-SHA256 over `timestamp.body`.
 //!
-//! An event is recorded with its delivery jobs in one transaction, and only when some endpoint
-//! wants it (no write otherwise). Its id is stable: the same occurrence (an invoice reported, a
+//! An event is recorded with its delivery jobs, and only when some endpoint wants it (no write
+//! otherwise). Events announcing a saved state change (an invoice settled, onboarding finished
+//! or failed) are written in the same transaction as the change ([`PendingEvent`]), so a crash
+//! keeps both or neither. Its id is stable: the same occurrence (an invoice reported, a
 //! certificate reaching `critical`) always gets the same id, so a repeated emission is dropped
-//! and a receiver can deduplicate on it. Emission happens right after the state change is saved
-//! (a crash between the two loses that event; the invoice or unit itself is unaffected).
+//! and a receiver can deduplicate on it. Periodic events (certificates ending, deadlines at
+//! risk) are found again by the next check after a crash.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
@@ -25,7 +27,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::domain::{
     CertHealth, DeliveryStatus, EgsUnit, Environment, EventType, Invoice, InvoiceStatus, Job, JobKind,
-    OnboardingStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookJob, iso,
+    OnboardingStatus, PendingEvent, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookJob, iso,
 };
 use crate::onboarding::JobOutcome;
 use crate::secret::{SecretError, SecretString};
@@ -95,73 +97,88 @@ pub fn stable_id(parts: &[&str]) -> Uuid {
 
 /// Records an event for every endpoint of the account and environment that wants it and wakes
 /// the worker. Failures are logged: a webhook never fails the operation that emitted it.
-pub async fn emit(
-    state: &AppState,
-    id: Uuid,
-    account_id: Uuid,
-    environment: Environment,
-    egs_unit_id: Uuid,
-    event_type: EventType,
-    data: Value,
-) {
-    if let Err(err) = try_emit(state, id, account_id, environment, egs_unit_id, event_type, data).await {
-        tracing::error!(event.id = %id, event.r#type = event_type.as_str(), error = format!("{err:#}"), "cannot record a webhook event");
+async fn emit(state: &AppState, occurrence: Occurrence) {
+    let (id, event_type) = (occurrence.id, occurrence.event_type);
+    let recorded = async {
+        let Some(pending) = prepare(state, occurrence).await? else {
+            return Ok(false);
+        };
+        anyhow::Ok(state.store.record_webhook_event(&pending, Utc::now()).await?)
+    };
+    match recorded.await {
+        Ok(true) => announced(state, id, event_type),
+        Ok(false) => {}
+        Err(err) => {
+            tracing::error!(event.id = %id, event.r#type = event_type.as_str(), error = format!("{err:#}"), "cannot record a webhook event");
+        }
     }
 }
 
-async fn try_emit(
-    state: &AppState,
+/// What an event is about, before the endpoints that want it are known.
+struct Occurrence {
     id: Uuid,
     account_id: Uuid,
     environment: Environment,
     egs_unit_id: Uuid,
     event_type: EventType,
     data: Value,
-) -> anyhow::Result<()> {
+}
+
+/// The event and its deliveries, or None when no endpoint of the account and environment wants
+/// it.
+async fn prepare(state: &AppState, o: Occurrence) -> anyhow::Result<Option<PendingEvent>> {
     let endpoints: Vec<WebhookEndpoint> = state
         .store
-        .webhook_endpoints(account_id, environment)
+        .webhook_endpoints(o.account_id, o.environment)
         .await?
         .into_iter()
-        .filter(|e| e.wants(event_type))
+        .filter(|e| e.wants(o.event_type))
         .collect();
     if endpoints.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let now = Utc::now();
     let body = json!({
-        "id": id,
-        "type": event_type.as_str(),
+        "id": o.id,
+        "type": o.event_type.as_str(),
         "created_at": iso(now),
-        "environment": environment,
-        "data": data,
+        "environment": o.environment,
+        "data": o.data,
     });
     let event = WebhookEvent {
-        id,
-        account_id,
-        environment,
-        egs_unit_id,
-        event_type,
+        id: o.id,
+        account_id: o.account_id,
+        environment: o.environment,
+        egs_unit_id: o.egs_unit_id,
+        event_type: o.event_type,
         body: serde_json::to_string(&body)?,
         created_at: now,
     };
-    let jobs: Vec<Job> = endpoints
+    let jobs = endpoints
         .iter()
         .map(|e| {
             Job::new(
-                egs_unit_id,
+                o.egs_unit_id,
                 JobKind::Webhook(WebhookJob {
-                    event_id: id,
+                    event_id: o.id,
                     endpoint_id: e.id,
                 }),
             )
         })
         .collect();
-    if state.store.record_webhook_event(&event, &jobs, now).await? {
-        tracing::info!(event.id = %id, event.r#type = event_type.as_str(), endpoints = jobs.len(), "webhook event emitted");
-        state.jobs.notify_one();
+    Ok(Some(PendingEvent { event, jobs }))
+}
+
+/// After the transaction that wrote `pending` committed: wakes the worker for its deliveries.
+pub fn recorded(state: &AppState, pending: Option<&PendingEvent>) {
+    if let Some(p) = pending {
+        announced(state, p.event.id, p.event.event_type);
     }
-    Ok(())
+}
+
+fn announced(state: &AppState, id: Uuid, event_type: EventType) {
+    tracing::info!(event.id = %id, event.r#type = event_type.as_str(), "webhook event recorded");
+    state.jobs.notify_one();
 }
 
 fn invoice_data(invoice: &Invoice) -> Value {
@@ -181,51 +198,48 @@ fn invoice_data(invoice: &Invoice) -> Value {
     })
 }
 
-/// After ZATCA settled an invoice: `invoice.reported`, `invoice.cleared` or `invoice.rejected`.
-pub async fn invoice_settled(state: &AppState, invoice: &Invoice) {
+/// The event announcing that ZATCA settled an invoice (`invoice.reported`, `invoice.cleared`
+/// or `invoice.rejected`), to be saved with the invoice's status.
+pub async fn invoice_settled(state: &AppState, invoice: &Invoice) -> anyhow::Result<Option<PendingEvent>> {
     let event_type = match invoice.status {
         InvoiceStatus::Reported => EventType::InvoiceReported,
         InvoiceStatus::Cleared => EventType::InvoiceCleared,
         InvoiceStatus::Rejected => EventType::InvoiceRejected,
-        _ => return,
+        _ => return Ok(None),
     };
-    let id = stable_id(&[event_type.as_str(), &invoice.id.to_string()]);
-    emit(
-        state,
-        id,
-        invoice.account_id,
-        invoice.environment,
-        invoice.egs_unit_id,
+    let occurrence = Occurrence {
+        id: stable_id(&[event_type.as_str(), &invoice.id.to_string()]),
+        account_id: invoice.account_id,
+        environment: invoice.environment,
+        egs_unit_id: invoice.egs_unit_id,
         event_type,
-        invoice_data(invoice),
-    )
-    .await;
+        data: invoice_data(invoice),
+    };
+    prepare(state, occurrence).await
 }
 
 /// An unreported simplified invoice close to (or past) its deadline: `invoice.deadline_at_risk`,
 /// once per invoice.
 pub async fn deadline_at_risk(state: &AppState, invoice: &Invoice) {
     let event_type = EventType::InvoiceDeadlineAtRisk;
-    let id = stable_id(&[event_type.as_str(), &invoice.id.to_string()]);
-    emit(
-        state,
-        id,
-        invoice.account_id,
-        invoice.environment,
-        invoice.egs_unit_id,
+    let occurrence = Occurrence {
+        id: stable_id(&[event_type.as_str(), &invoice.id.to_string()]),
+        account_id: invoice.account_id,
+        environment: invoice.environment,
+        egs_unit_id: invoice.egs_unit_id,
         event_type,
-        invoice_data(invoice),
-    )
-    .await;
+        data: invoice_data(invoice),
+    };
+    emit(state, occurrence).await;
 }
 
-/// After a unit's onboarding state was saved: `onboarding.active` or `onboarding.failed`
-/// (other states emit nothing).
-pub async fn onboarding_changed(state: &AppState, unit: &EgsUnit) {
+/// The event announcing a unit's onboarding state, to be saved with it: `onboarding.active` or
+/// `onboarding.failed` (other states announce nothing).
+pub async fn onboarding_changed(state: &AppState, unit: &EgsUnit) -> anyhow::Result<Option<PendingEvent>> {
     let event_type = match unit.onboarding_status {
         OnboardingStatus::Active => EventType::OnboardingActive,
         OnboardingStatus::Failed => EventType::OnboardingFailed,
-        _ => return,
+        _ => return Ok(None),
     };
     // A unit can fail, be retried and fail again: each occurrence is its own event.
     let at = unit.updated_at.timestamp_millis().to_string();
@@ -237,7 +251,15 @@ pub async fn onboarding_changed(state: &AppState, unit: &EgsUnit) {
         "message": unit.status_message,
         "errors": unit.errors,
     });
-    emit(state, id, unit.account_id, unit.environment, unit.id, event_type, data).await;
+    let occurrence = Occurrence {
+        id,
+        account_id: unit.account_id,
+        environment: unit.environment,
+        egs_unit_id: unit.id,
+        event_type,
+        data,
+    };
+    prepare(state, occurrence).await
 }
 
 /// A unit's production certificate reached `expiring_soon`, `critical` or `expired`: once per
@@ -253,7 +275,15 @@ pub async fn certificate_expiring(state: &AppState, unit: &EgsUnit, health: Cert
         "cert_expires_at": iso(expires),
         "days_until_expiry": (expires - Utc::now()).num_days(),
     });
-    emit(state, id, unit.account_id, unit.environment, unit.id, event_type, data).await;
+    let occurrence = Occurrence {
+        id,
+        account_id: unit.account_id,
+        environment: unit.environment,
+        egs_unit_id: unit.id,
+        event_type,
+        data,
+    };
+    emit(state, occurrence).await;
 }
 
 /// Emits `invoice.deadline_at_risk` for unreported simplified invoices whose deadline is within

@@ -657,7 +657,7 @@ async fn a_certificate_near_its_end_is_critical_on_the_status_the_metrics_and_th
     let id = uuid::Uuid::parse_str(&unit).expect("uuid");
     let mut record = store.unit_by_id(id).await.expect("store").expect("unit");
     record.cert_expires_at = Some(chrono::Utc::now() + chrono::Duration::days(5) + chrono::Duration::hours(1));
-    store.save_unit_onboarding(&record).await.expect("save");
+    store.save_unit_onboarding(&record, None).await.expect("save");
 
     let (_, status) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
     assert_eq!(status["cert_health"], "critical", "{status}");

@@ -303,7 +303,7 @@ async fn every_event_kind_is_delivered_signed() {
     let id = uuid::Uuid::parse_str(&unit).expect("uuid");
     let mut record = store.unit_by_id(id).await.expect("store").expect("unit");
     record.cert_expires_at = Some(chrono::Utc::now() + chrono::Duration::days(5) + chrono::Duration::hours(1));
-    store.save_unit_onboarding(&record).await.expect("save");
+    store.save_unit_onboarding(&record, None).await.expect("save");
     zatca_relay::certificates::check_once(&t.relay.state)
         .await
         .expect("check");
@@ -644,5 +644,75 @@ async fn private_targets_are_refused_by_default() {
     );
     assert!(log["data"][0]["response_status"].is_null(), "{log}");
     assert!(receiver.got().is_empty());
+    t.relay.shutdown().await.expect("shutdown");
+}
+
+/// An event announcing a state change is written in the change's own transaction: when the event
+/// cannot be written, the change is not either, and when it can, both are there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_is_saved_with_its_state_change_or_not_at_all() {
+    use zatca_relay::domain::{Detail, EventType, Job, JobKind, PendingEvent, WebhookEvent, WebhookJob};
+    let t = TestRelay::start_with(|c| c.inline_submit_ms = 3000).await;
+    let key = t.http.onboard("sandbox").await;
+    let (unit, _) = t
+        .http
+        .active_unit(
+            &key,
+            json!({"unit_name": "POS", "invoice_type": "simplified", "seller": acme()}),
+        )
+        .await;
+    let (status, created) = t
+        .http
+        .post(
+            "/v1/invoices/simplified",
+            &key,
+            invoice(&unit, "INV-1", "2025-01-15", "14:30:00", false),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let store = &t.relay.state.store;
+    let id = uuid::Uuid::parse_str(created["invoice_id"].as_str().expect("id")).expect("uuid");
+    let before = store.invoice_by_id(id).await.expect("store").expect("invoice");
+    let mut changed = before.clone();
+    changed.messages = vec![Detail::message("a later note".to_owned())];
+    let pending = |jobs: Vec<Job>| PendingEvent {
+        event: WebhookEvent {
+            id: uuid::Uuid::now_v7(),
+            account_id: before.account_id,
+            environment: before.environment,
+            egs_unit_id: before.egs_unit_id,
+            event_type: EventType::InvoiceReported,
+            body: "{}".to_owned(),
+            created_at: chrono::Utc::now(),
+        },
+        jobs,
+    };
+    let delivery = Job::new(
+        before.egs_unit_id,
+        JobKind::Webhook(WebhookJob {
+            event_id: uuid::Uuid::now_v7(),
+            endpoint_id: uuid::Uuid::now_v7(),
+        }),
+    );
+
+    // Two deliveries with one id: the second insert fails, and the status change goes with it.
+    let broken = pending(vec![delivery.clone(), delivery.clone()]);
+    store
+        .save_invoice_status(&changed, &[], Some(&broken))
+        .await
+        .expect_err("a duplicate job id is refused");
+    assert_eq!(store.invoice_by_id(id).await.expect("store").expect("invoice"), before);
+    assert!(store.webhook_event(broken.event.id).await.expect("store").is_none());
+
+    let fine = pending(vec![delivery]);
+    store
+        .save_invoice_status(&changed, &[], Some(&fine))
+        .await
+        .expect("saved");
+    assert_eq!(store.invoice_by_id(id).await.expect("store").expect("invoice"), changed);
+    assert_eq!(
+        store.webhook_event(fine.event.id).await.expect("store").map(|e| e.id),
+        Some(fine.event.id)
+    );
     t.relay.shutdown().await.expect("shutdown");
 }

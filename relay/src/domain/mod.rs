@@ -23,7 +23,7 @@ pub use units::{
     Address, CertHealth, ComplianceDocument, ComplianceKind, Custody, EgsUnit, Environment, IllegalTransition,
     InvoiceTypes, OnboardingStatus, SellerProfile, StoredCsid,
 };
-pub use webhooks::{DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent};
+pub use webhooks::{DeliveryStatus, EventType, PendingEvent, WebhookDelivery, WebhookEndpoint, WebhookEvent};
 
 /// One message about a failure: an input field's problem or one of ZATCA's messages.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]

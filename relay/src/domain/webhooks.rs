@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Environment;
+use super::{Environment, Job};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -122,6 +122,17 @@ pub struct WebhookEvent {
     pub body: String,
     /// Emission time.
     pub created_at: DateTime<Utc>,
+}
+
+/// An event with its delivery jobs (one per endpoint that wants it), written in the same
+/// transaction as the state change it announces, so that a crash cannot keep one without the
+/// other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingEvent {
+    /// The event.
+    pub event: WebhookEvent,
+    /// Its deliveries.
+    pub jobs: Vec<Job>,
 }
 
 /// How a delivery attempt ended.

@@ -200,11 +200,15 @@ async fn give_up(state: &AppState, job: &Job, reason: &str) {
         tracing::warn!(egs.id = %unit.id, error = %err, "retries exhausted on a unit that cannot fail now");
         return;
     }
-    if let Err(err) = state.store.save_unit_onboarding(&unit).await {
-        tracing::error!(error = %err, "cannot record the unit's failure");
-        return;
+    let saved = async {
+        let event = crate::webhooks::onboarding_changed(state, &unit).await?;
+        state.store.save_unit_onboarding(&unit, event.as_ref()).await?;
+        anyhow::Ok(event)
+    };
+    match saved.await {
+        Ok(event) => crate::webhooks::recorded(state, event.as_ref()),
+        Err(err) => tracing::error!(error = format!("{err:#}"), "cannot record the unit's failure"),
     }
-    crate::webhooks::onboarding_changed(state, &unit).await;
 }
 
 /// Shared handle type used by [`AppState`] to wake the worker.

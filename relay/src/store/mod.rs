@@ -20,7 +20,7 @@ pub use webhooks::WebhookStore;
 use crate::config::DatabaseUrl;
 use crate::domain::{
     Account, ApiKey, AuditEntry, ComplianceDocument, EgsUnit, Environment, Invoice, InvoiceStatus, Job, JobKind,
-    TimelineEntry,
+    PendingEvent, TimelineEntry,
 };
 
 /// Store result.
@@ -233,8 +233,9 @@ pub trait Store: WebhookStore + Send + Sync + fmt::Debug {
     async fn unit_by_id(&self, id: Uuid) -> StoreResult<Option<EgsUnit>>;
     /// An account's units, oldest first.
     async fn list_units(&self, account_id: Uuid) -> StoreResult<Vec<EgsUnit>>;
-    /// Saves a unit's onboarding state and credentials (everything except the invoice chain).
-    async fn save_unit_onboarding(&self, unit: &EgsUnit) -> StoreResult<()>;
+    /// Saves a unit's onboarding state and credentials (everything except the invoice chain),
+    /// with the webhook event announcing it, if any, in the same transaction.
+    async fn save_unit_onboarding(&self, unit: &EgsUnit, event: Option<&PendingEvent>) -> StoreResult<()>;
 
     /// Records an accepted compliance document.
     async fn record_compliance_document(&self, unit_id: Uuid, doc: &ComplianceDocument) -> StoreResult<()>;
@@ -318,8 +319,14 @@ pub trait Store: WebhookStore + Send + Sync + fmt::Debug {
         after: Option<i64>,
         limit: u32,
     ) -> StoreResult<InvoicePage>;
-    /// Saves an invoice's status, messages and times, and appends the timeline entries.
-    async fn save_invoice_status(&self, invoice: &Invoice, entries: &[TimelineEntry]) -> StoreResult<()>;
+    /// Saves an invoice's status, messages and times, and appends the timeline entries, with
+    /// the webhook event announcing it, if any, in the same transaction.
+    async fn save_invoice_status(
+        &self,
+        invoice: &Invoice,
+        entries: &[TimelineEntry],
+        event: Option<&PendingEvent>,
+    ) -> StoreResult<()>;
     /// An invoice's timeline, oldest first.
     async fn invoice_timeline(&self, invoice_id: Uuid) -> StoreResult<Vec<TimelineEntry>>;
     /// Sum of the totals of the notes already issued against an original invoice, per kind

@@ -32,7 +32,9 @@ use uuid::Uuid;
 
 use super::*;
 use crate::config::DatabaseUrl;
-use crate::domain::{Account, ApiKey, AuditEntry, ComplianceDocument, EgsUnit, Environment, Job, JobKind, StoredCsid};
+use crate::domain::{
+    Account, ApiKey, AuditEntry, ComplianceDocument, EgsUnit, Environment, Job, JobKind, PendingEvent, StoredCsid,
+};
 
 /// The migrations, in order (version, name, SQL), recorded in `_relay_migrations`.
 const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "schema", include_str!("../../migrations/postgres/0001_schema.sql"))];
@@ -898,7 +900,7 @@ impl Store for PostgresStore {
         .collect()
     }
 
-    async fn save_unit_onboarding(&self, unit: &EgsUnit) -> StoreResult<()> {
+    async fn save_unit_onboarding(&self, unit: &EgsUnit, event: Option<&PendingEvent>) -> StoreResult<()> {
         let (c_token, c_secret, c_req) = csid_cols(unit.compliance.as_ref());
         let (p_token, p_secret, p_req) = csid_cols(unit.production.as_ref());
         let errors = if unit.errors.is_empty() {
@@ -906,9 +908,10 @@ impl Store for PostgresStore {
         } else {
             Some(json_text(&unit.errors)?)
         };
-        let c = self.client().await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
         exec(
-            &c,
+            &tx,
             "UPDATE egs_units SET onboarding_status = $1, status_message = $2, errors = $3, csr_pem = $4, \
              private_key_enc = $5, compliance_token = $6, compliance_secret_enc = $7, compliance_request_id = $8, \
              production_token = $9, production_secret_enc = $10, production_request_id = $11, \
@@ -934,6 +937,10 @@ impl Store for PostgresStore {
             ],
         )
         .await?;
+        if let Some(pending) = event {
+            webhooks::insert_event(&tx, pending, Utc::now()).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -1386,7 +1393,12 @@ impl Store for PostgresStore {
         })
     }
 
-    async fn save_invoice_status(&self, invoice: &Invoice, entries: &[TimelineEntry]) -> StoreResult<()> {
+    async fn save_invoice_status(
+        &self,
+        invoice: &Invoice,
+        entries: &[TimelineEntry],
+        event: Option<&PendingEvent>,
+    ) -> StoreResult<()> {
         let messages = json_text(&invoice.messages)?;
         let entries = entries
             .iter()
@@ -1422,6 +1434,9 @@ impl Store for PostgresStore {
                 &[&invoice.id, status, at, messages],
             )
             .await?;
+        }
+        if let Some(pending) = event {
+            webhooks::insert_event(&tx, pending, Utc::now()).await?;
         }
         tx.commit().await?;
         Ok(())

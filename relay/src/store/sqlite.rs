@@ -38,7 +38,9 @@ use super::*;
 use crate::config::DatabaseUrl;
 
 mod webhooks;
-use crate::domain::{Account, ApiKey, AuditEntry, ComplianceDocument, EgsUnit, Environment, Job, JobKind, StoredCsid};
+use crate::domain::{
+    Account, ApiKey, AuditEntry, ComplianceDocument, EgsUnit, Environment, Job, JobKind, PendingEvent, StoredCsid,
+};
 
 /// The migrations, in order (version, name, SQL). Applied ones are recorded in
 /// `_sqlx_migrations`, the table (and checksums) of the sqlx migrator the relay used before,
@@ -1020,7 +1022,7 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn save_unit_onboarding(&self, unit: &EgsUnit) -> StoreResult<()> {
+    async fn save_unit_onboarding(&self, unit: &EgsUnit, event: Option<&PendingEvent>) -> StoreResult<()> {
         let (c_token, c_secret, c_req) = csid_cols(unit.compliance.as_ref());
         let (p_token, p_secret, p_req) = csid_cols(unit.production.as_ref());
         let errors = if unit.errors.is_empty() {
@@ -1028,7 +1030,7 @@ impl Store for SqliteStore {
         } else {
             Some(json_text(&unit.errors)?)
         };
-        self.db.write(|c| {
+        self.db.tx(|c| {
             c.prepare_cached(
                 "UPDATE egs_units SET onboarding_status = ?, status_message = ?, errors = ?, csr_pem = ?, \
                  private_key_enc = ?, compliance_token = ?, compliance_secret_enc = ?, compliance_request_id = ?, \
@@ -1053,7 +1055,10 @@ impl Store for SqliteStore {
                 to_millis(unit.updated_at),
                 unit.id.to_string(),
             ])?;
-            Ok(())
+            if let Some(pending) = event {
+                webhooks::insert_event(c, pending, Utc::now())?;
+            }
+            Ok(Done::Commit(()))
         })
     }
 
@@ -1465,7 +1470,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn save_invoice_status(&self, invoice: &Invoice, entries: &[TimelineEntry]) -> StoreResult<()> {
+    async fn save_invoice_status(
+        &self,
+        invoice: &Invoice,
+        entries: &[TimelineEntry],
+        event: Option<&PendingEvent>,
+    ) -> StoreResult<()> {
         let messages = json_text(&invoice.messages)?;
         let entries = entries
             .iter()
@@ -1479,6 +1489,7 @@ impl Store for SqliteStore {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         let invoice = invoice.clone();
+        let event = event.cloned();
         self.db
             .batched(move |tx| {
                 tx.prepare_cached(
@@ -1498,6 +1509,9 @@ impl Store for SqliteStore {
                 )?;
                 for (status, at, messages) in &entries {
                     insert.execute(params![invoice.id.to_string(), status, at, messages])?;
+                }
+                if let Some(pending) = &event {
+                    webhooks::insert_event(tx, pending, Utc::now())?;
                 }
                 Ok(Done::Commit(()))
             })

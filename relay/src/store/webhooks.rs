@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::StoreResult;
-use crate::domain::{Environment, Invoice, Job, WebhookDelivery, WebhookEndpoint, WebhookEvent};
+use crate::domain::{Environment, Invoice, PendingEvent, WebhookDelivery, WebhookEndpoint, WebhookEvent};
 
 /// Webhook endpoints, events and the delivery log.
 #[async_trait]
@@ -31,7 +31,7 @@ pub trait WebhookStore: Send + Sync {
     async fn delete_webhook_endpoint(&self, account_id: Uuid, environment: Environment, id: Uuid) -> StoreResult<bool>;
     /// Records an event and enqueues its delivery jobs, in one transaction, unless an event
     /// with this id exists (then nothing is written): false.
-    async fn record_webhook_event(&self, event: &WebhookEvent, jobs: &[Job], now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn record_webhook_event(&self, pending: &PendingEvent, now: DateTime<Utc>) -> StoreResult<bool>;
     /// An event by id.
     async fn webhook_event(&self, id: Uuid) -> StoreResult<Option<WebhookEvent>>;
     /// Appends a delivery attempt to the log.

@@ -1,7 +1,7 @@
 //! [`WebhookStore`] on PostgreSQL.
 
 use super::*;
-use crate::domain::{DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent};
+use crate::domain::{DeliveryStatus, EventType, PendingEvent, WebhookDelivery, WebhookEndpoint, WebhookEvent};
 use crate::store::WebhookStore;
 
 fn endpoint_from_row(row: &Row) -> StoreResult<WebhookEndpoint> {
@@ -22,6 +22,37 @@ fn endpoint_from_row(row: &Row) -> StoreResult<WebhookEndpoint> {
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
     })
+}
+
+/// Inserts an event and its delivery jobs unless an event with its id exists: whether it did.
+pub(super) async fn insert_event<C: GenericClient>(
+    c: &C,
+    pending: &PendingEvent,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let event = &pending.event;
+    let inserted = exec(
+        c,
+        "INSERT INTO webhook_events (id, account_id, environment, egs_unit_id, type, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        &[
+            &event.id,
+            &event.account_id,
+            &event.environment.as_str(),
+            &event.egs_unit_id,
+            &event.event_type.as_str(),
+            &event.body,
+            &to_millis(event.created_at),
+        ],
+    )
+    .await?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    for job in &pending.jobs {
+        insert_job(c, job, now).await?;
+    }
+    Ok(true)
 }
 
 fn event_from_row(row: &Row) -> StoreResult<WebhookEvent> {
@@ -171,30 +202,12 @@ impl WebhookStore for PostgresStore {
         Ok(true)
     }
 
-    async fn record_webhook_event(&self, event: &WebhookEvent, jobs: &[Job], now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn record_webhook_event(&self, pending: &PendingEvent, now: DateTime<Utc>) -> StoreResult<bool> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let inserted = exec(
-            &tx,
-            "INSERT INTO webhook_events (id, account_id, environment, egs_unit_id, type, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-            &[
-                &event.id,
-                &event.account_id,
-                &event.environment.as_str(),
-                &event.egs_unit_id,
-                &event.event_type.as_str(),
-                &event.body,
-                &to_millis(event.created_at),
-            ],
-        )
-        .await?;
-        if inserted == 0 {
+        if !insert_event(&tx, pending, now).await? {
             tx.rollback().await?;
             return Ok(false);
-        }
-        for job in jobs {
-            insert_job(&tx, job, now).await?;
         }
         tx.commit().await?;
         Ok(true)

@@ -1,7 +1,7 @@
 //! [`WebhookStore`] on SQLite (tables of migration 0006).
 
 use super::*;
-use crate::domain::{DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent};
+use crate::domain::{DeliveryStatus, EventType, PendingEvent, WebhookDelivery, WebhookEndpoint, WebhookEvent};
 use crate::store::WebhookStore;
 
 fn endpoint_from_row(row: &Row<'_>) -> StoreResult<WebhookEndpoint> {
@@ -23,6 +23,32 @@ fn endpoint_from_row(row: &Row<'_>) -> StoreResult<WebhookEndpoint> {
         created_at: time_col(row, "created_at")?,
         updated_at: time_col(row, "updated_at")?,
     })
+}
+
+/// Inserts an event and its delivery jobs unless an event with its id exists: whether it did.
+pub(super) fn insert_event(c: &Connection, pending: &PendingEvent, now: DateTime<Utc>) -> StoreResult<bool> {
+    let event = &pending.event;
+    let inserted = c
+        .prepare_cached(
+            "INSERT OR IGNORE INTO webhook_events (id, account_id, environment, egs_unit_id, type, body, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )?
+        .execute(params![
+            event.id.to_string(),
+            event.account_id.to_string(),
+            event.environment.as_str(),
+            event.egs_unit_id.to_string(),
+            event.event_type.as_str(),
+            event.body,
+            to_millis(event.created_at),
+        ])?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    for job in &pending.jobs {
+        insert_job(c, job, now)?;
+    }
+    Ok(true)
 }
 
 fn event_from_row(row: &Row<'_>) -> StoreResult<WebhookEvent> {
@@ -162,29 +188,13 @@ impl WebhookStore for SqliteStore {
         })
     }
 
-    async fn record_webhook_event(&self, event: &WebhookEvent, jobs: &[Job], now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn record_webhook_event(&self, pending: &PendingEvent, now: DateTime<Utc>) -> StoreResult<bool> {
         self.db.tx(|c| {
-            let inserted = c
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO webhook_events (id, account_id, environment, egs_unit_id, type, body, \
-                     created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                )?
-                .execute(params![
-                    event.id.to_string(),
-                    event.account_id.to_string(),
-                    event.environment.as_str(),
-                    event.egs_unit_id.to_string(),
-                    event.event_type.as_str(),
-                    event.body,
-                    to_millis(event.created_at),
-                ])?;
-            if inserted == 0 {
-                return Ok(Done::Rollback(false));
-            }
-            for job in jobs {
-                insert_job(c, job, now)?;
-            }
-            Ok(Done::Commit(true))
+            Ok(if insert_event(c, pending, now)? {
+                Done::Commit(true)
+            } else {
+                Done::Rollback(false)
+            })
         })
     }
 
