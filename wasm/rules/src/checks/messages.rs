@@ -1044,6 +1044,94 @@ pub const IMPLEMENTED: &[(&str, &str, Option<&str>)] = &[
         "يجب إرسال الفاتورة المبسطة خلال 24 ساعة من إصدارها.",
         Some("report simplified invoices within 24 hours of their IssueDate/IssueTime"),
     ),
+    // Prepayment (checks/prepayment.rs): KSA-26..KSA-42 and BT-113.
+    (
+        "BR-KSA-73",
+        "إذا ذُكر المبلغ المدفوع مسبقاً (BT-113) فيجب أن تتضمن الفاتورة بنداً لكل فاتورة دفعة مقدمة يذكر رقمها (KSA-26) وتاريخ إصدارها (KSA-28) ووقت إصدارها (KSA-29) ورمز نوع مستندها (KSA-30) وهو 386.",
+        Some(
+            "add a cac:InvoiceLine whose cac:DocumentReference has cbc:ID, cbc:IssueDate, cbc:IssueTime and cbc:DocumentTypeCode 386 for each prepayment invoice",
+        ),
+    ),
+    (
+        "BR-KSA-74",
+        "يجب أن يكون رمز نوع مستند الدفعة المقدمة (KSA-30) في مرجع مستند البند 386.",
+        Some("set the line's cac:DocumentReference/cbc:DocumentTypeCode to 386"),
+    ),
+    (
+        "BR-KSA-75",
+        "إذا ذُكر رمز نوع مستند الدفعة المقدمة (KSA-30) في بند فيجب أن يتضمن البند المبلغ الخاضع للضريبة لفئة الدفعة المقدمة (KSA-31) ومبلغ ضريبتها (KSA-32) ورمز فئتها (KSA-33) ونسبتها (KSA-34).",
+        Some(
+            "add cac:TaxTotal/cac:TaxSubtotal (TaxableAmount, TaxAmount, TaxCategory with ID and Percent) to the prepayment line",
+        ),
+    ),
+    (
+        "BR-KSA-76",
+        "في البند الذي تكون فيه فئة ضريبة الدفعة المقدمة (KSA-33) \"خاضع لنسبة الصفر\" يجب أن تكون نسبة ضريبة الدفعة المقدمة (KSA-34) صفراً.",
+        Some("set the prepayment TaxCategory/cbc:Percent to 0"),
+    ),
+    (
+        "BR-KSA-77",
+        "في البند الذي تكون فيه فئة ضريبة الدفعة المقدمة (KSA-33) \"معفى من الضريبة\" يجب أن تكون نسبة ضريبة الدفعة المقدمة (KSA-34) صفراً.",
+        Some("set the prepayment TaxCategory/cbc:Percent to 0"),
+    ),
+    (
+        "BR-KSA-78",
+        "في البند الذي تكون فيه فئة ضريبة الدفعة المقدمة (KSA-33) \"غير خاضع للضريبة\" يجب أن تكون نسبة ضريبة الدفعة المقدمة (KSA-34) صفراً.",
+        Some("set the prepayment TaxCategory/cbc:Percent to 0"),
+    ),
+    (
+        "BR-KSA-79",
+        "يجب أن يساوي مبلغ ضريبة فئة الدفعة المقدمة (KSA-32) المبلغ الخاضع للضريبة لتلك الفئة (KSA-31) مضروباً في نسبة ضريبة الدفعة المقدمة (KSA-34) مقسوماً على 100.",
+        Some("set the prepayment TaxSubtotal/cbc:TaxAmount to TaxableAmount × Percent / 100, rounded to 2 decimals"),
+    ),
+    (
+        "BR-KSA-80",
+        "يجب أن يساوي المبلغ المدفوع مسبقاً (BT-113) مجموع المبالغ الخاضعة للضريبة لفئات الدفعات المقدمة (KSA-31) ومبالغ ضريبتها (KSA-32).",
+        Some("set cbc:PrepaidAmount to the sum of the prepayment lines' TaxSubtotal TaxableAmount + TaxAmount"),
+    ),
+    (
+        "BR-KSA-82",
+        "في البند الذي يُذكر فيه رمز نوع مستند الدفعة المقدمة (KSA-30) يجب أن تكون قيم صافي سعر الصنف (BT-146) وخصم البند (BT-136) ورسوم البند (BT-141) وصافي مبلغ البند (BT-131) ومبلغ ضريبة البند (KSA-11) ومبلغ البند شاملاً الضريبة (KSA-12) صفراً إن وُجدت.",
+        Some(
+            "on the prepayment line, set LineExtensionAmount, TaxTotal/TaxAmount, TaxTotal/RoundingAmount, Price/PriceAmount and any AllowanceCharge/Amount to 0",
+        ),
+    ),
+    (
+        "BR-KSA-93",
+        "في البند الذي تكون فيه فئة ضريبة الدفعة المقدمة (KSA-33) \"خاضع لنسبة الصفر\" ينبغي ذكر رمز سبب الإعفاء للدفعة المقدمة (KSA-41).",
+        Some("add cbc:TaxExemptionReasonCode (e.g. VATEX-SA-32) to the prepayment TaxCategory"),
+    ),
+    (
+        "BR-KSA-94",
+        "في البند الذي تكون فيه فئة ضريبة الدفعة المقدمة (KSA-33) \"معفى من الضريبة\" ينبغي ذكر رمز سبب الإعفاء للدفعة المقدمة (KSA-41).",
+        Some("add cbc:TaxExemptionReasonCode (e.g. VATEX-SA-29) to the prepayment TaxCategory"),
+    ),
+    (
+        "BR-KSA-95",
+        "في البند الذي تكون فيه فئة ضريبة الدفعة المقدمة (KSA-33) \"غير خاضع للضريبة\" ينبغي ذكر رمز سبب عدم الخضوع للضريبة للدفعة المقدمة (KSA-41).",
+        Some("add cbc:TaxExemptionReasonCode VATEX-SA-OOS to the prepayment TaxCategory"),
+    ),
+    (
+        "BR-KSA-96",
+        "يجب أن يتضمن البند الذي تكون فيه فئة ضريبة الدفعة المقدمة (KSA-33) \"معفى من الضريبة\" أو \"خاضع لنسبة الصفر\" أو \"غير خاضع للضريبة\" نص سبب الإعفاء للدفعة المقدمة (KSA-42) بإحدى القيم الواردة في الفقرة 11.2.4 من معايير تنفيذ XML.",
+        Some("add cbc:TaxExemptionReason to the prepayment TaxCategory"),
+    ),
+    (
+        "BR-KSA-DEC-06",
+        "يجب ألا يزيد عدد المنازل العشرية في المبلغ الخاضع للضريبة لفئة الدفعة المقدمة (KSA-31) ومبلغ ضريبتها (KSA-32) على منزلتين.",
+        None,
+    ),
+    (
+        "BR-KSA-F-05",
+        "يجب أن يكون وقت إصدار فاتورة الدفعة المقدمة (KSA-29) بالصيغة hh:mm:ss للتوقيت المحلي أو hh:mm:ssZ للتوقيت العالمي المنسق (مثل 19:20:30).",
+        Some("write the prepayment cbc:IssueTime as hh:mm:ss, e.g. 12:28:17"),
+    ),
+    (
+        "BR-KSA-F-06-C39",
+        "لم يستوفِ حقل نص سبب الإعفاء للدفعة المقدمة (KSA-42) حدود عدد الأحرف: من 1 إلى 1000 حرف.",
+        None,
+    ),
+    // End of prepayment.
 ];
 
 /// Rules of the list that can never fire in ZATCA's own validator, with the reason. The coverage

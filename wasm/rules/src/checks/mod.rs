@@ -13,6 +13,7 @@ mod header;
 mod lines;
 mod messages;
 mod parties;
+mod prepayment;
 mod totals;
 mod tree;
 mod vat;
@@ -103,6 +104,7 @@ pub(crate) fn run(doc: &xml::Document<'_>, context: &Context<'_>) -> Vec<Finding
     totals::more(root, &at, &mut out);
     code_lists::lists(root, &kind, &at, &mut out);
     chain::attachments(root, &kind, &at, &mut out);
+    prepayment::prepayment(root, &at, &mut out);
     if let Some(now) = context.now {
         header::clock(root, now, &at, &mut out);
     }

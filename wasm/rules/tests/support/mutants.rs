@@ -21,8 +21,13 @@ const EXEMPT: &str = "tests/fixtures/samples/sdk-R3.4.8/Standard/Invoice/Exempt 
 const CHARGE: &str =
     "tests/fixtures/samples/sdk-R3.4.8/Standard/Invoice/Standard Invoice with Document Level Charge.xml";
 const OOS: &str = "tests/fixtures/samples/sdk-R3.4.8/Standard/Invoice/Out of Scope Standard Tax Invoice.xml";
+const EXPORT: &str = "tests/fixtures/samples/sdk-R3.4.8/Standard/Invoice/Export invoice.xml";
 const ZERO: &str =
     "tests/fixtures/samples/sdk-R3.4.8/Simplified/Invoice/Simplified Tax Invoice with Zero Rated Item.xml";
+/// A standard invoice with a prepayment line (prepaid 1150: 1000 at 15% and its 150 VAT).
+const ADVANCE: &str = "tests/fixtures/samples/sdk-R3.4.8/Standard/Invoice/Advance Payment adjustments.xml";
+/// The prepayment line's breakdown (KSA-31..KSA-34), up to its rate.
+const PREPAID_BREAKDOWN: &str = "<cbc:TaxableAmount currencyID=\"SAR\">1000</cbc:TaxableAmount>\n                <cbc:TaxAmount currencyID=\"SAR\">150</cbc:TaxAmount>\n                <cac:TaxCategory>\n                    <cbc:ID>S</cbc:ID>\n                    <cbc:Percent>15.00</cbc:Percent>";
 
 /// 1001 characters, one over the schematrons' 1000-character limits.
 macro_rules! a1001 {
@@ -1305,4 +1310,176 @@ pub const MUTANTS: &[Mutant] = &[
         to: "<cac:AccountingCustomerParty><cac:Party><cac:PostalAddress><cbc:StreetName>Salah Al-Din</cbc:StreetName><cbc:BuildingNumber>1111</cbc:BuildingNumber><cbc:CitySubdivisionName>Al-Murabba</cbc:CitySubdivisionName><cbc:CityName>Riyadh</cbc:CityName><cbc:PostalZone>12222</cbc:PostalZone><cac:Country><cbc:IdentificationCode name=\"0200010\">SA</cbc:IdentificationCode></cac:Country></cac:PostalAddress><cac:PartyLegalEntity><cbc:RegistrationName>Buyer</cbc:RegistrationName></cac:PartyLegalEntity></cac:Party></cac:AccountingCustomerParty>",
         rules: &["BR-KSA-72", "BR-KSA-98"],
     },
+    // Prepayment (checks/prepayment.rs), on the SDK's prepayment sample.
+    Mutant {
+        name: "prepayment-reference-no-issue-time",
+        sample: ADVANCE,
+        from: "<cbc:IssueTime>12:28:17</cbc:IssueTime>",
+        to: "",
+        rules: &["BR-KSA-73"],
+    },
+    Mutant {
+        name: "prepayment-type-code-388",
+        sample: ADVANCE,
+        from: "<cbc:DocumentTypeCode>386</cbc:DocumentTypeCode>",
+        to: "<cbc:DocumentTypeCode>388</cbc:DocumentTypeCode>",
+        rules: &["BR-KSA-74", "BR-KSA-80"],
+    },
+    Mutant {
+        name: "prepayment-category-no-id",
+        sample: ADVANCE,
+        from: "<cbc:TaxAmount currencyID=\"SAR\">150</cbc:TaxAmount>\n                <cac:TaxCategory>\n                    <cbc:ID>S</cbc:ID>",
+        to: "<cbc:TaxAmount currencyID=\"SAR\">150</cbc:TaxAmount>\n                <cac:TaxCategory>",
+        rules: &["BR-KSA-75"],
+    },
+    Mutant {
+        name: "prepayment-zero-rated-at-15",
+        sample: ADVANCE,
+        from: PREPAID_BREAKDOWN,
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">1150</cbc:TaxableAmount><cbc:TaxAmount currencyID=\"SAR\">0</cbc:TaxAmount><cac:TaxCategory><cbc:ID>Z</cbc:ID><cbc:Percent>15.00</cbc:Percent><cbc:TaxExemptionReasonCode>VATEX-SA-32</cbc:TaxExemptionReasonCode><cbc:TaxExemptionReason>Export of goods</cbc:TaxExemptionReason>",
+        rules: &["BR-KSA-76", "BR-KSA-79"],
+    },
+    Mutant {
+        name: "prepayment-exempt-at-15",
+        sample: ADVANCE,
+        from: PREPAID_BREAKDOWN,
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">1150</cbc:TaxableAmount><cbc:TaxAmount currencyID=\"SAR\">0</cbc:TaxAmount><cac:TaxCategory><cbc:ID>E</cbc:ID><cbc:Percent>15.00</cbc:Percent><cbc:TaxExemptionReasonCode>VATEX-SA-29</cbc:TaxExemptionReasonCode><cbc:TaxExemptionReason>Financial services</cbc:TaxExemptionReason>",
+        rules: &["BR-KSA-77", "BR-KSA-79"],
+    },
+    Mutant {
+        name: "prepayment-out-of-scope-at-15",
+        sample: ADVANCE,
+        from: PREPAID_BREAKDOWN,
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">1150</cbc:TaxableAmount><cbc:TaxAmount currencyID=\"SAR\">0</cbc:TaxAmount><cac:TaxCategory><cbc:ID>O</cbc:ID><cbc:Percent>15.00</cbc:Percent><cbc:TaxExemptionReasonCode>VATEX-SA-OOS</cbc:TaxExemptionReasonCode><cbc:TaxExemptionReason>Not subject to VAT</cbc:TaxExemptionReason>",
+        rules: &["BR-KSA-78", "BR-KSA-79"],
+    },
+    Mutant {
+        name: "prepayment-vat-off",
+        sample: ADVANCE,
+        from: "<cbc:TaxableAmount currencyID=\"SAR\">1000</cbc:TaxableAmount>\n                <cbc:TaxAmount currencyID=\"SAR\">150</cbc:TaxAmount>",
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">1001</cbc:TaxableAmount>\n                <cbc:TaxAmount currencyID=\"SAR\">149</cbc:TaxAmount>",
+        rules: &["BR-KSA-79"],
+    },
+    Mutant {
+        name: "prepayment-total-off",
+        sample: ADVANCE,
+        from: "<cbc:TaxableAmount currencyID=\"SAR\">1000</cbc:TaxableAmount>\n                <cbc:TaxAmount currencyID=\"SAR\">150</cbc:TaxAmount>",
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">2000</cbc:TaxableAmount>\n                <cbc:TaxAmount currencyID=\"SAR\">300</cbc:TaxAmount>",
+        rules: &["BR-KSA-80"],
+    },
+    Mutant {
+        name: "prepayment-line-priced",
+        sample: ADVANCE,
+        from: "<cbc:PriceAmount currencyID=\"SAR\">0.00</cbc:PriceAmount>",
+        to: "<cbc:PriceAmount currencyID=\"SAR\">1.00</cbc:PriceAmount>",
+        rules: &["BR-KSA-82"],
+    },
+    Mutant {
+        name: "prepayment-issue-time-short",
+        sample: ADVANCE,
+        from: "<cbc:IssueTime>12:28:17</cbc:IssueTime>",
+        to: "<cbc:IssueTime>12:28</cbc:IssueTime>",
+        rules: &["BR-KSA-F-05", "XSD"],
+    },
+    // A blank code: BR-KSA-93..95 fire (`normalize-space(code) != ''` fails), BR-KSA-CL-07 not.
+    Mutant {
+        name: "prepayment-zero-rated-blank-code",
+        sample: ADVANCE,
+        from: PREPAID_BREAKDOWN,
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">1150</cbc:TaxableAmount><cbc:TaxAmount currencyID=\"SAR\">0</cbc:TaxAmount><cac:TaxCategory><cbc:ID>Z</cbc:ID><cbc:Percent>0.00</cbc:Percent><cbc:TaxExemptionReasonCode></cbc:TaxExemptionReasonCode><cbc:TaxExemptionReason>Export of goods</cbc:TaxExemptionReason>",
+        rules: &["BR-KSA-93"],
+    },
+    Mutant {
+        name: "prepayment-exempt-blank-code",
+        sample: ADVANCE,
+        from: PREPAID_BREAKDOWN,
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">1150</cbc:TaxableAmount><cbc:TaxAmount currencyID=\"SAR\">0</cbc:TaxAmount><cac:TaxCategory><cbc:ID>E</cbc:ID><cbc:Percent>0.00</cbc:Percent><cbc:TaxExemptionReasonCode></cbc:TaxExemptionReasonCode><cbc:TaxExemptionReason>Financial services</cbc:TaxExemptionReason>",
+        rules: &["BR-KSA-94"],
+    },
+    Mutant {
+        name: "prepayment-out-of-scope-blank-code",
+        sample: ADVANCE,
+        from: PREPAID_BREAKDOWN,
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">1150</cbc:TaxableAmount><cbc:TaxAmount currencyID=\"SAR\">0</cbc:TaxAmount><cac:TaxCategory><cbc:ID>O</cbc:ID><cbc:Percent>0.00</cbc:Percent><cbc:TaxExemptionReasonCode></cbc:TaxExemptionReasonCode><cbc:TaxExemptionReason>Not subject to VAT</cbc:TaxExemptionReason>",
+        rules: &["BR-KSA-95"],
+    },
+    Mutant {
+        name: "prepayment-zero-rated-no-reason",
+        sample: ADVANCE,
+        from: PREPAID_BREAKDOWN,
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">1150</cbc:TaxableAmount><cbc:TaxAmount currencyID=\"SAR\">0</cbc:TaxAmount><cac:TaxCategory><cbc:ID>Z</cbc:ID><cbc:Percent>0.00</cbc:Percent><cbc:TaxExemptionReasonCode>VATEX-SA-32</cbc:TaxExemptionReasonCode>",
+        rules: &["BR-KSA-96"],
+    },
+    Mutant {
+        name: "prepayment-zero-rated-reason-1001",
+        sample: ADVANCE,
+        from: PREPAID_BREAKDOWN,
+        to: concat!(
+            "<cbc:TaxableAmount currencyID=\"SAR\">1150</cbc:TaxableAmount><cbc:TaxAmount currencyID=\"SAR\">0</cbc:TaxAmount><cac:TaxCategory><cbc:ID>Z</cbc:ID><cbc:Percent>0.00</cbc:Percent><cbc:TaxExemptionReasonCode>VATEX-SA-32</cbc:TaxExemptionReasonCode><cbc:TaxExemptionReason>",
+            a1001!(),
+            "</cbc:TaxExemptionReason>"
+        ),
+        rules: &["BR-KSA-F-06-C39"],
+    },
+    Mutant {
+        name: "prepayment-taxable-3-decimals",
+        sample: ADVANCE,
+        from: "<cbc:TaxableAmount currencyID=\"SAR\">1000</cbc:TaxableAmount>",
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">1000.000</cbc:TaxableAmount>",
+        rules: &["BR-KSA-DEC-06"],
+    },
+    Mutant {
+        name: "prepayment-standard-rate-10",
+        sample: ADVANCE,
+        from: PREPAID_BREAKDOWN,
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">1000</cbc:TaxableAmount><cbc:TaxAmount currencyID=\"SAR\">150</cbc:TaxAmount><cac:TaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>10.00</cbc:Percent>",
+        rules: &["BR-KSA-79", "BR-KSA-84"],
+    },
+    // The schematron's quirks: the type code compared as written (` 386` passes BR-KSA-74 and
+    // skips BR-KSA-82), prepayment lines without a positive prepaid amount (BR-KSA-80 alone), no
+    // reference on any line (BR-KSA-73 on every line), an O breakdown without a rate (its amounts
+    // format as NaN for BR-KSA-79), and BR-KSA-93 only when some category is standard-rated.
+    Mutant {
+        name: "prepayment-type-code-padded",
+        sample: ADVANCE,
+        from: "<cbc:DocumentTypeCode>386</cbc:DocumentTypeCode>",
+        to: "<cbc:DocumentTypeCode> 386</cbc:DocumentTypeCode>",
+        rules: &["BR-KSA-80"],
+    },
+    Mutant {
+        name: "prepayment-line-without-prepaid-amount",
+        sample: ADVANCE,
+        from: "<cbc:PrepaidAmount currencyID=\"SAR\">1150</cbc:PrepaidAmount>\n        <cbc:PayableAmount currencyID=\"SAR\">1035</cbc:PayableAmount>",
+        to: "<cbc:PrepaidAmount currencyID=\"SAR\">0</cbc:PrepaidAmount>\n        <cbc:PayableAmount currencyID=\"SAR\">2185</cbc:PayableAmount>",
+        rules: &["BR-KSA-80"],
+    },
+    Mutant {
+        name: "prepaid-without-reference",
+        sample: ADVANCE,
+        from: "<cac:DocumentReference>\n            <cbc:ID>46531</cbc:ID>\n            <cbc:UUID>a79760f7-2f48-4da9-85a5-40459a147c80</cbc:UUID>\n            <cbc:IssueDate>2022-08-15</cbc:IssueDate>\n            <cbc:IssueTime>12:28:17</cbc:IssueTime>\n            <cbc:DocumentTypeCode>386</cbc:DocumentTypeCode>\n        </cac:DocumentReference>",
+        to: "",
+        rules: &["BR-KSA-73"],
+    },
+    Mutant {
+        name: "prepayment-out-of-scope-without-rate",
+        sample: ADVANCE,
+        from: PREPAID_BREAKDOWN,
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">1150</cbc:TaxableAmount><cbc:TaxAmount currencyID=\"SAR\">0</cbc:TaxAmount><cac:TaxCategory><cbc:ID>O</cbc:ID><cbc:TaxExemptionReasonCode>VATEX-SA-OOS</cbc:TaxExemptionReasonCode><cbc:TaxExemptionReason>Not subject to VAT</cbc:TaxExemptionReason>",
+        rules: &["BR-KSA-75", "BR-KSA-78", "BR-KSA-79"],
+    },
+    Mutant {
+        name: "line-zero-rated-breakdown-blank-code",
+        sample: STD,
+        from: "<cbc:RoundingAmount currencyID=\"SAR\">4.60</cbc:RoundingAmount>",
+        to: "<cbc:RoundingAmount currencyID=\"SAR\">4.60</cbc:RoundingAmount><cac:TaxSubtotal><cbc:TaxableAmount currencyID=\"SAR\">4.00</cbc:TaxableAmount><cbc:TaxAmount currencyID=\"SAR\">0.00</cbc:TaxAmount><cac:TaxCategory><cbc:ID>Z</cbc:ID><cbc:Percent>0.00</cbc:Percent><cbc:TaxExemptionReasonCode></cbc:TaxExemptionReasonCode><cbc:TaxExemptionReason>Export</cbc:TaxExemptionReason><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory></cac:TaxSubtotal>",
+        rules: &["BR-KSA-80", "BR-KSA-93"],
+    },
+    Mutant {
+        name: "export-line-zero-rated-breakdown-blank-code",
+        sample: EXPORT,
+        from: "<cbc:RoundingAmount currencyID=\"USD\">15000.00</cbc:RoundingAmount>",
+        to: "<cbc:RoundingAmount currencyID=\"USD\">15000.00</cbc:RoundingAmount><cac:TaxSubtotal><cbc:TaxableAmount currencyID=\"USD\">15000.00</cbc:TaxableAmount><cbc:TaxAmount currencyID=\"USD\">0.00</cbc:TaxAmount><cac:TaxCategory><cbc:ID>Z</cbc:ID><cbc:Percent>0.00</cbc:Percent><cbc:TaxExemptionReasonCode></cbc:TaxExemptionReasonCode><cbc:TaxExemptionReason>Export</cbc:TaxExemptionReason><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory></cac:TaxSubtotal>",
+        rules: &["BR-KSA-80"],
+    },
+    // End of prepayment.
 ];
