@@ -2,6 +2,7 @@
 //! two implementations chosen by the database URL: SQLite ([`sqlite::SqliteStore`], one relay
 //! process) and PostgreSQL (`postgres::PostgresStore`, several relays sharing one database).
 
+mod decode;
 pub mod objects;
 #[cfg(feature = "postgres")]
 pub mod postgres;

@@ -18,6 +18,7 @@
 //! Statements are prepared once per pooled connection (`prepare_cached`).
 
 mod webhooks;
+use decode::decode_err;
 
 use std::str::FromStr;
 
@@ -26,7 +27,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use sha2::Digest as _;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::{FromSql, ToSql};
+use tokio_postgres::types::{FromSql, ToSql, Type};
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
@@ -83,13 +84,6 @@ impl From<deadpool_postgres::PoolError> for StoreError {
     }
 }
 
-fn decode_err(column: &str, detail: impl fmt::Display) -> StoreError {
-    StoreError::Decode {
-        column: column.to_owned(),
-        detail: detail.to_string(),
-    }
-}
-
 fn get<'a, T: FromSql<'a>>(row: &'a Row, name: &str) -> StoreResult<T> {
     row.try_get(name).map_err(|e| decode_err(name, e))
 }
@@ -102,20 +96,32 @@ fn opt_time(row: &Row, name: &str) -> StoreResult<Option<DateTime<Utc>>> {
     Ok(get::<Option<i64>>(row, name)?.map(from_millis))
 }
 
-fn parse<T: FromStr<Err = String>>(row: &Row, name: &str) -> StoreResult<T> {
-    get::<String>(row, name)?
-        .parse()
-        .map_err(|e: String| decode_err(name, e))
-}
-
-fn json<T: serde::de::DeserializeOwned>(row: &Row, name: &str) -> StoreResult<T> {
-    serde_json::from_str(&get::<String>(row, name)?).map_err(|e| decode_err(name, e))
-}
-
-fn opt_json<T: serde::de::DeserializeOwned>(row: &Row, name: &str) -> StoreResult<Option<T>> {
-    get::<Option<String>>(row, name)?
-        .map(|text| serde_json::from_str(&text).map_err(|e| decode_err(name, e)))
-        .transpose()
+impl decode::Columns for Row {
+    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+        get(self, name)
+    }
+    /// Reads the column at its declared width (SMALLINT, INTEGER or BIGINT).
+    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+        let ty = self
+            .columns()
+            .iter()
+            .find(|c| c.name() == name)
+            .map(|c| c.type_().clone());
+        Ok(match ty {
+            Some(Type::INT2) => get::<Option<i16>>(self, name)?.map(i64::from),
+            Some(Type::INT4) => get::<Option<i32>>(self, name)?.map(i64::from),
+            _ => get::<Option<i64>>(self, name)?,
+        })
+    }
+    fn opt_uuid(&self, name: &str) -> StoreResult<Option<Uuid>> {
+        get(self, name)
+    }
+    fn flag(&self, name: &str) -> StoreResult<bool> {
+        get(self, name)
+    }
+    fn bytes(&self, name: &str) -> StoreResult<Vec<u8>> {
+        get(self, name)
+    }
 }
 
 fn count(n: i64) -> u64 {
@@ -152,147 +158,8 @@ async fn one<C: GenericClient>(c: &C, sql: &str, params: &[Param<'_>]) -> StoreR
     Ok(c.query_one(&stmt, params).await?)
 }
 
-fn account_from_row(row: &Row, prefix: &str) -> StoreResult<Account> {
-    Ok(Account {
-        id: get(row, &format!("{prefix}id"))?,
-        name: get(row, &format!("{prefix}name"))?,
-        email: get(row, &format!("{prefix}email"))?,
-        plan: get(row, &format!("{prefix}plan"))?,
-        created_at: time(row, &format!("{prefix}created_at"))?,
-    })
-}
-
-fn key_from_row(row: &Row) -> StoreResult<ApiKey> {
-    Ok(ApiKey {
-        id: get(row, "id")?,
-        account_id: get(row, "account_id")?,
-        name: get(row, "name")?,
-        environment: parse(row, "environment")?,
-        key_hash: get(row, "key_hash")?,
-        masked: get(row, "masked")?,
-        default_egs_unit_id: get(row, "default_egs_unit_id")?,
-        created_at: time(row, "created_at")?,
-        last_used_at: opt_time(row, "last_used_at")?,
-        revoked_at: opt_time(row, "revoked_at")?,
-    })
-}
-
-fn csid_from_row(row: &Row, which: &str) -> StoreResult<Option<StoredCsid>> {
-    let token: Option<String> = get(row, &format!("{which}_token"))?;
-    let secret: Option<String> = get(row, &format!("{which}_secret_enc"))?;
-    let request_id: Option<String> = get(row, &format!("{which}_request_id"))?;
-    Ok(match (token, secret) {
-        (Some(token), Some(secret_enc)) => Some(StoredCsid {
-            token,
-            secret_enc,
-            request_id: request_id.unwrap_or_default(),
-        }),
-        _ => None,
-    })
-}
-
-fn unit_from_row(row: &Row) -> StoreResult<EgsUnit> {
-    let phase: i16 = get(row, "phase")?;
-    Ok(EgsUnit {
-        id: get(row, "id")?,
-        account_id: get(row, "account_id")?,
-        unit_name: get(row, "unit_name")?,
-        environment: parse(row, "environment")?,
-        phase: u8::try_from(phase).map_err(|e| decode_err("phase", e))?,
-        invoice_type: parse(row, "invoice_type")?,
-        custody: parse(row, "custody")?,
-        serial_number: get(row, "serial_number")?,
-        egs_serial: get(row, "egs_serial")?,
-        seller: json(row, "seller")?,
-        onboarding_status: parse(row, "onboarding_status")?,
-        status_message: get(row, "status_message")?,
-        errors: opt_json(row, "errors")?.unwrap_or_default(),
-        csr_pem: get(row, "csr_pem")?,
-        private_key_enc: get(row, "private_key_enc")?,
-        compliance: csid_from_row(row, "compliance")?,
-        production: csid_from_row(row, "production")?,
-        cert_issued_at: opt_time(row, "cert_issued_at")?,
-        cert_expires_at: opt_time(row, "cert_expires_at")?,
-        compliance_attempted_at: opt_time(row, "compliance_attempted_at")?,
-        chain_note: get(row, "chain_note")?,
-        invoice_counter: get(row, "invoice_counter")?,
-        last_invoice_hash: get(row, "last_invoice_hash")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-    })
-}
-
-fn job_from_row(row: &Row) -> StoreResult<Job> {
-    let kind: String = get(row, "kind")?;
-    let payload: serde_json::Value = json(row, "payload")?;
-    let attempts: i32 = get(row, "attempts")?;
-    Ok(Job {
-        id: get(row, "id")?,
-        egs_unit_id: get(row, "egs_unit_id")?,
-        kind: serde_json::from_value(serde_json::json!({ "kind": kind, "payload": payload }))
-            .map_err(|e| decode_err("kind", e))?,
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        not_before: None,
-    })
-}
-
-fn audit_from_row(row: &Row) -> StoreResult<AuditEntry> {
-    let status: Option<i32> = get(row, "response_status")?;
-    let duration: i64 = get(row, "duration_ms")?;
-    Ok(AuditEntry {
-        id: get(row, "id")?,
-        egs_unit_id: get(row, "egs_unit_id")?,
-        at: time(row, "at")?,
-        operation: get(row, "operation")?,
-        method: get(row, "method")?,
-        url: get(row, "url")?,
-        request_headers: json(row, "request_headers")?,
-        request_body: get(row, "request_body")?,
-        response_status: status.and_then(|s| u16::try_from(s).ok()),
-        response_body: get(row, "response_body")?,
-        duration_ms: u64::try_from(duration).unwrap_or_default(),
-        error: get(row, "error")?,
-    })
-}
-
 fn decimal(row: &Row, name: &str) -> StoreResult<rust_decimal::Decimal> {
     get::<String>(row, name)?.parse().map_err(|e| decode_err(name, e))
-}
-
-fn invoice_from_row(row: &Row) -> StoreResult<Invoice> {
-    Ok(Invoice {
-        id: get(row, "id")?,
-        account_id: get(row, "account_id")?,
-        egs_unit_id: get(row, "egs_unit_id")?,
-        environment: parse(row, "environment")?,
-        uuid: get(row, "uuid")?,
-        invoice_number: get(row, "invoice_number")?,
-        invoice_type: parse(row, "invoice_type")?,
-        document_type: parse(row, "document_type")?,
-        status: parse(row, "status")?,
-        icv: get(row, "icv")?,
-        invoice_hash: get(row, "invoice_hash")?,
-        currency: get(row, "currency")?,
-        subtotal: decimal(row, "subtotal")?,
-        vat: decimal(row, "vat")?,
-        total: decimal(row, "total")?,
-        invoice_date: get(row, "invoice_date")?,
-        invoice_time: get(row, "invoice_time")?,
-        qr_code: get(row, "qr_code")?,
-        original_invoice_id: get(row, "original_invoice_id")?,
-        has_buyer: get(row, "has_buyer")?,
-        device_signed: get(row, "device_signed")?,
-        chain: opt_json(row, "chain")?,
-        line_items: json(row, "line_items")?,
-        messages: json(row, "messages")?,
-        report_deadline: opt_time(row, "report_deadline")?,
-        reported_at: opt_time(row, "reported_at")?,
-        cleared_at: opt_time(row, "cleared_at")?,
-        idempotency_key: get(row, "idempotency_key")?,
-        request_hash: get(row, "request_hash")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-    })
 }
 
 /// The quota count: units in an environment, except those that failed before ZATCA issued any
@@ -636,7 +503,7 @@ impl Store for PostgresStore {
         let c = self.client().await?;
         opt_row(&c, "SELECT * FROM accounts WHERE id = $1", &[&id])
             .await?
-            .map(|row| account_from_row(&row, ""))
+            .map(|row| decode::account(&row, ""))
             .transpose()
     }
 
@@ -654,7 +521,7 @@ impl Store for PostgresStore {
             &[&hash],
         )
         .await?
-        .map(|row| Ok((key_from_row(&row)?, account_from_row(&row, "a_")?)))
+        .map(|row| Ok((decode::api_key(&row)?, decode::account(&row, "a_")?)))
         .transpose()
     }
 
@@ -678,7 +545,7 @@ impl Store for PostgresStore {
         )
         .await?
         .iter()
-        .map(key_from_row)
+        .map(decode::api_key)
         .collect()
     }
 
@@ -691,7 +558,7 @@ impl Store for PostgresStore {
         )
         .await?
         .as_ref()
-        .map(key_from_row)
+        .map(decode::api_key)
         .transpose()
     }
 
@@ -874,7 +741,7 @@ impl Store for PostgresStore {
         )
         .await?
         .as_ref()
-        .map(unit_from_row)
+        .map(decode::unit)
         .transpose()
     }
 
@@ -883,7 +750,7 @@ impl Store for PostgresStore {
         opt_row(&c, "SELECT * FROM egs_units WHERE id = $1", &[&id])
             .await?
             .as_ref()
-            .map(unit_from_row)
+            .map(decode::unit)
             .transpose()
     }
 
@@ -896,7 +763,7 @@ impl Store for PostgresStore {
         )
         .await?
         .iter()
-        .map(unit_from_row)
+        .map(decode::unit)
         .collect()
     }
 
@@ -976,16 +843,7 @@ impl Store for PostgresStore {
         )
         .await?
         .iter()
-        .map(|row| {
-            Ok(ComplianceDocument {
-                kind: parse(row, "kind")?,
-                icv: get(row, "icv")?,
-                uuid: get(row, "uuid")?,
-                invoice_hash: get(row, "invoice_hash")?,
-                messages: json(row, "messages")?,
-                accepted_at: time(row, "accepted_at")?,
-            })
-        })
+        .map(decode::compliance_document)
         .collect()
     }
 
@@ -1014,7 +872,7 @@ impl Store for PostgresStore {
         )
         .await?
         .iter()
-        .map(job_from_row)
+        .map(decode::job)
         .collect()
     }
 
@@ -1132,7 +990,7 @@ impl Store for PostgresStore {
         )
         .await?
         .iter()
-        .map(audit_from_row)
+        .map(decode::audit)
         .collect()
     }
 
@@ -1286,7 +1144,7 @@ impl Store for PostgresStore {
         )
         .await?
         .as_ref()
-        .map(invoice_from_row)
+        .map(decode::invoice)
         .transpose()
     }
 
@@ -1295,7 +1153,7 @@ impl Store for PostgresStore {
         opt_row(&c, "SELECT * FROM invoices WHERE id = $1", &[&id])
             .await?
             .as_ref()
-            .map(invoice_from_row)
+            .map(decode::invoice)
             .transpose()
     }
 
@@ -1308,7 +1166,7 @@ impl Store for PostgresStore {
         )
         .await?
         .as_ref()
-        .map(invoice_from_row)
+        .map(decode::invoice)
         .transpose()
     }
 
@@ -1327,7 +1185,7 @@ impl Store for PostgresStore {
         )
         .await?
         .as_ref()
-        .map(invoice_from_row)
+        .map(decode::invoice)
         .transpose()
     }
 
@@ -1384,7 +1242,7 @@ impl Store for PostgresStore {
         let mut next = None;
         for row in found.iter().take(wanted) {
             next = Some(get::<i64>(row, "seq")?);
-            invoices.push(invoice_from_row(row)?);
+            invoices.push(decode::invoice(row)?);
         }
         Ok(InvoicePage {
             invoices,
@@ -1451,13 +1309,7 @@ impl Store for PostgresStore {
         )
         .await?
         .iter()
-        .map(|row| {
-            Ok(TimelineEntry {
-                status: parse(row, "status")?,
-                at: time(row, "at")?,
-                messages: opt_json(row, "messages")?.unwrap_or_default(),
-            })
-        })
+        .map(decode::timeline_entry)
         .collect()
     }
 

@@ -21,7 +21,6 @@
 //! keys) still run in place under the same mutex.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::thread::JoinHandle;
@@ -41,6 +40,7 @@ mod webhooks;
 use crate::domain::{
     Account, ApiKey, AuditEntry, ComplianceDocument, EgsUnit, Environment, Job, JobKind, PendingEvent, StoredCsid,
 };
+use decode::{Columns as _, decode_err};
 
 /// The migrations, in order (version, name, SQL). Applied ones are recorded in
 /// `_sqlx_migrations`, the table (and checksums) of the sqlx migrator the relay used before,
@@ -291,15 +291,30 @@ enum Done<T> {
     Rollback(T),
 }
 
-fn decode_err(column: &str, detail: impl fmt::Display) -> StoreError {
-    StoreError::Decode {
-        column: column.to_owned(),
-        detail: detail.to_string(),
-    }
-}
-
 fn col<T: FromSql>(row: &Row<'_>, col: &str) -> StoreResult<T> {
     Ok(row.get(col)?)
+}
+
+impl decode::Columns for Row<'_> {
+    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+        col(self, name)
+    }
+    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+        col(self, name)
+    }
+    /// UUIDs are stored as their hyphenated text.
+    fn opt_uuid(&self, name: &str) -> StoreResult<Option<Uuid>> {
+        col::<Option<String>>(self, name)?
+            .map(|t| Uuid::parse_str(&t).map_err(|e| decode_err(name, e)))
+            .transpose()
+    }
+    /// Flags are stored as 0 or 1.
+    fn flag(&self, name: &str) -> StoreResult<bool> {
+        Ok(col::<i64>(self, name)? != 0)
+    }
+    fn bytes(&self, name: &str) -> StoreResult<Vec<u8>> {
+        col(self, name)
+    }
 }
 
 /// The first row of a query, decoded.
@@ -326,187 +341,8 @@ fn all<T>(
     Ok(out)
 }
 
-fn uuid_col(row: &Row<'_>, name: &str) -> StoreResult<Uuid> {
-    let text: String = col(row, name)?;
-    Uuid::parse_str(&text).map_err(|e| decode_err(name, e))
-}
-
-fn opt_uuid_col(row: &Row<'_>, name: &str) -> StoreResult<Option<Uuid>> {
-    let text: Option<String> = col(row, name)?;
-    text.map(|t| Uuid::parse_str(&t).map_err(|e| decode_err(name, e)))
-        .transpose()
-}
-
-fn time_col(row: &Row<'_>, name: &str) -> StoreResult<DateTime<Utc>> {
-    Ok(from_millis(col::<i64>(row, name)?))
-}
-
-fn opt_time_col(row: &Row<'_>, name: &str) -> StoreResult<Option<DateTime<Utc>>> {
-    Ok(col::<Option<i64>>(row, name)?.map(from_millis))
-}
-
-fn parse_col<T: FromStr<Err = String>>(row: &Row<'_>, name: &str) -> StoreResult<T> {
-    let text: String = col(row, name)?;
-    text.parse().map_err(|e: String| decode_err(name, e))
-}
-
 fn count_col(row: &Row<'_>, name: &str) -> StoreResult<u64> {
     Ok(u64::try_from(col::<i64>(row, name)?).unwrap_or_default())
-}
-
-fn account_from_row(row: &Row<'_>, prefix: &str) -> StoreResult<Account> {
-    Ok(Account {
-        id: uuid_col(row, &format!("{prefix}id"))?,
-        name: col(row, &format!("{prefix}name"))?,
-        email: col(row, &format!("{prefix}email"))?,
-        plan: col(row, &format!("{prefix}plan"))?,
-        created_at: time_col(row, &format!("{prefix}created_at"))?,
-    })
-}
-
-fn key_from_row(row: &Row<'_>) -> StoreResult<ApiKey> {
-    Ok(ApiKey {
-        id: uuid_col(row, "id")?,
-        account_id: uuid_col(row, "account_id")?,
-        name: col(row, "name")?,
-        environment: parse_col(row, "environment")?,
-        key_hash: col(row, "key_hash")?,
-        masked: col(row, "masked")?,
-        default_egs_unit_id: opt_uuid_col(row, "default_egs_unit_id")?,
-        created_at: time_col(row, "created_at")?,
-        last_used_at: opt_time_col(row, "last_used_at")?,
-        revoked_at: opt_time_col(row, "revoked_at")?,
-    })
-}
-
-fn csid_from_row(row: &Row<'_>, which: &str) -> StoreResult<Option<StoredCsid>> {
-    let token: Option<String> = col(row, &format!("{which}_token"))?;
-    let secret: Option<String> = col(row, &format!("{which}_secret_enc"))?;
-    let request_id: Option<String> = col(row, &format!("{which}_request_id"))?;
-    Ok(match (token, secret) {
-        (Some(token), Some(secret_enc)) => Some(StoredCsid {
-            token,
-            secret_enc,
-            request_id: request_id.unwrap_or_default(),
-        }),
-        _ => None,
-    })
-}
-
-fn unit_from_row(row: &Row<'_>) -> StoreResult<EgsUnit> {
-    let seller: String = col(row, "seller")?;
-    let errors: Option<String> = col(row, "errors")?;
-    let phase: i64 = col(row, "phase")?;
-    Ok(EgsUnit {
-        id: uuid_col(row, "id")?,
-        account_id: uuid_col(row, "account_id")?,
-        unit_name: col(row, "unit_name")?,
-        environment: parse_col(row, "environment")?,
-        phase: u8::try_from(phase).map_err(|e| decode_err("phase", e))?,
-        invoice_type: parse_col(row, "invoice_type")?,
-        custody: parse_col(row, "custody")?,
-        serial_number: col(row, "serial_number")?,
-        egs_serial: col(row, "egs_serial")?,
-        seller: serde_json::from_str(&seller).map_err(|e| decode_err("seller", e))?,
-        onboarding_status: parse_col(row, "onboarding_status")?,
-        status_message: col(row, "status_message")?,
-        errors: match errors {
-            Some(text) => serde_json::from_str(&text).map_err(|e| decode_err("errors", e))?,
-            None => Vec::new(),
-        },
-        csr_pem: col(row, "csr_pem")?,
-        private_key_enc: col(row, "private_key_enc")?,
-        compliance: csid_from_row(row, "compliance")?,
-        production: csid_from_row(row, "production")?,
-        cert_issued_at: opt_time_col(row, "cert_issued_at")?,
-        cert_expires_at: opt_time_col(row, "cert_expires_at")?,
-        compliance_attempted_at: opt_time_col(row, "compliance_attempted_at")?,
-        chain_note: col(row, "chain_note")?,
-        invoice_counter: col(row, "invoice_counter")?,
-        last_invoice_hash: col(row, "last_invoice_hash")?,
-        created_at: time_col(row, "created_at")?,
-        updated_at: time_col(row, "updated_at")?,
-    })
-}
-
-fn job_from_row(row: &Row<'_>) -> StoreResult<Job> {
-    let kind: String = col(row, "kind")?;
-    let payload: String = col(row, "payload")?;
-    let payload: serde_json::Value = serde_json::from_str(&payload).map_err(|e| decode_err("payload", e))?;
-    let attempts: i64 = col(row, "attempts")?;
-    Ok(Job {
-        id: uuid_col(row, "id")?,
-        egs_unit_id: uuid_col(row, "egs_unit_id")?,
-        kind: serde_json::from_value(serde_json::json!({ "kind": kind, "payload": payload }))
-            .map_err(|e| decode_err("kind", e))?,
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        not_before: None,
-    })
-}
-
-fn audit_from_row(row: &Row<'_>) -> StoreResult<AuditEntry> {
-    let headers: String = col(row, "request_headers")?;
-    let status: Option<i64> = col(row, "response_status")?;
-    let duration: i64 = col(row, "duration_ms")?;
-    Ok(AuditEntry {
-        id: col(row, "id")?,
-        egs_unit_id: uuid_col(row, "egs_unit_id")?,
-        at: time_col(row, "at")?,
-        operation: col(row, "operation")?,
-        method: col(row, "method")?,
-        url: col(row, "url")?,
-        request_headers: serde_json::from_str(&headers).map_err(|e| decode_err("request_headers", e))?,
-        request_body: col(row, "request_body")?,
-        response_status: status.and_then(|s| u16::try_from(s).ok()),
-        response_body: col(row, "response_body")?,
-        duration_ms: u64::try_from(duration).unwrap_or_default(),
-        error: col(row, "error")?,
-    })
-}
-
-fn decimal_col(row: &Row<'_>, name: &str) -> StoreResult<rust_decimal::Decimal> {
-    let text: String = col(row, name)?;
-    text.parse().map_err(|e| decode_err(name, e))
-}
-
-fn invoice_from_row(row: &Row<'_>) -> StoreResult<Invoice> {
-    let lines: String = col(row, "line_items")?;
-    let messages: String = col(row, "messages")?;
-    Ok(Invoice {
-        id: uuid_col(row, "id")?,
-        account_id: uuid_col(row, "account_id")?,
-        egs_unit_id: uuid_col(row, "egs_unit_id")?,
-        environment: parse_col(row, "environment")?,
-        uuid: col(row, "uuid")?,
-        invoice_number: col(row, "invoice_number")?,
-        invoice_type: parse_col(row, "invoice_type")?,
-        document_type: parse_col(row, "document_type")?,
-        status: parse_col(row, "status")?,
-        icv: col(row, "icv")?,
-        invoice_hash: col(row, "invoice_hash")?,
-        currency: col(row, "currency")?,
-        subtotal: decimal_col(row, "subtotal")?,
-        vat: decimal_col(row, "vat")?,
-        total: decimal_col(row, "total")?,
-        invoice_date: col(row, "invoice_date")?,
-        invoice_time: col(row, "invoice_time")?,
-        qr_code: col(row, "qr_code")?,
-        original_invoice_id: opt_uuid_col(row, "original_invoice_id")?,
-        has_buyer: col::<i64>(row, "has_buyer")? != 0,
-        device_signed: col::<i64>(row, "device_signed")? != 0,
-        chain: col::<Option<String>>(row, "chain")?
-            .map(|text| serde_json::from_str(&text).map_err(|e| decode_err("chain", e)))
-            .transpose()?,
-        line_items: serde_json::from_str(&lines).map_err(|e| decode_err("line_items", e))?,
-        messages: serde_json::from_str(&messages).map_err(|e| decode_err("messages", e))?,
-        report_deadline: opt_time_col(row, "report_deadline")?,
-        reported_at: opt_time_col(row, "reported_at")?,
-        cleared_at: opt_time_col(row, "cleared_at")?,
-        idempotency_key: col(row, "idempotency_key")?,
-        request_hash: col(row, "request_hash")?,
-        created_at: time_col(row, "created_at")?,
-        updated_at: time_col(row, "updated_at")?,
-    })
 }
 
 /// The WHERE clause and its text arguments for a list filter (after account and environment).
@@ -775,7 +611,7 @@ impl Store for SqliteStore {
             first(
                 &mut *c.prepare_cached("SELECT * FROM accounts WHERE id = ?")?,
                 [id.to_string()],
-                |row| account_from_row(row, ""),
+                |row| decode::account(row, ""),
             )
         })
     }
@@ -793,7 +629,7 @@ impl Store for SqliteStore {
                      WHERE k.key_hash = ? AND k.revoked_at IS NULL",
                 )?,
                 [hash],
-                |row| Ok((key_from_row(row)?, account_from_row(row, "a_")?)),
+                |row| Ok((decode::api_key(row)?, decode::account(row, "a_")?)),
             )
         })
     }
@@ -813,7 +649,7 @@ impl Store for SqliteStore {
             all(
                 &mut *c.prepare_cached("SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, id")?,
                 [account_id.to_string()],
-                key_from_row,
+                |row| decode::api_key(row),
             )
         })
     }
@@ -823,7 +659,7 @@ impl Store for SqliteStore {
             first(
                 &mut *c.prepare_cached("SELECT * FROM api_keys WHERE account_id = ? AND id = ?")?,
                 [account_id.to_string(), id.to_string()],
-                key_from_row,
+                |row| decode::api_key(row),
             )
         })
     }
@@ -997,7 +833,7 @@ impl Store for SqliteStore {
             first(
                 &mut *c.prepare_cached("SELECT * FROM egs_units WHERE account_id = ? AND id = ?")?,
                 [account_id.to_string(), id.to_string()],
-                unit_from_row,
+                |row| decode::unit(row),
             )
         })
     }
@@ -1007,7 +843,7 @@ impl Store for SqliteStore {
             first(
                 &mut *c.prepare_cached("SELECT * FROM egs_units WHERE id = ?")?,
                 [id.to_string()],
-                unit_from_row,
+                |row| decode::unit(row),
             )
         })
     }
@@ -1017,7 +853,7 @@ impl Store for SqliteStore {
             all(
                 &mut *c.prepare_cached("SELECT * FROM egs_units WHERE account_id = ? ORDER BY created_at, id")?,
                 [account_id.to_string()],
-                unit_from_row,
+                |row| decode::unit(row),
             )
         })
     }
@@ -1089,17 +925,7 @@ impl Store for SqliteStore {
             all(
                 &mut *c.prepare_cached("SELECT * FROM compliance_documents WHERE egs_unit_id = ? ORDER BY icv")?,
                 [unit_id.to_string()],
-                |row| {
-                    let messages: String = col(row, "messages")?;
-                    Ok(ComplianceDocument {
-                        kind: parse_col(row, "kind")?,
-                        icv: col(row, "icv")?,
-                        uuid: col(row, "uuid")?,
-                        invoice_hash: col(row, "invoice_hash")?,
-                        messages: serde_json::from_str(&messages).map_err(|e| decode_err("messages", e))?,
-                        accepted_at: time_col(row, "accepted_at")?,
-                    })
-                },
+                |row| decode::compliance_document(row),
             )
         })
     }
@@ -1131,7 +957,7 @@ impl Store for SqliteStore {
                          RETURNING *",
                     )?,
                     params![to_millis(lease_until), to_millis(now), i64::from(limit)],
-                    job_from_row,
+                    |row| decode::job(row),
                 )?))
             })
             .await
@@ -1250,7 +1076,7 @@ impl Store for SqliteStore {
             all(
                 &mut *c.prepare_cached("SELECT * FROM zatca_audit WHERE egs_unit_id = ? ORDER BY id DESC LIMIT ?")?,
                 params![unit_id.to_string(), i64::from(limit)],
-                audit_from_row,
+                |row| decode::audit(row),
             )
         })
     }
@@ -1373,7 +1199,7 @@ impl Store for SqliteStore {
             first(
                 &mut *c.prepare_cached("SELECT * FROM invoices WHERE account_id = ? AND id = ?")?,
                 [account_id.to_string(), id.to_string()],
-                invoice_from_row,
+                |row| decode::invoice(row),
             )
         })
     }
@@ -1383,7 +1209,7 @@ impl Store for SqliteStore {
             first(
                 &mut *c.prepare_cached("SELECT * FROM invoices WHERE id = ?")?,
                 [id.to_string()],
-                invoice_from_row,
+                |row| decode::invoice(row),
             )
         })
     }
@@ -1393,7 +1219,7 @@ impl Store for SqliteStore {
             first(
                 &mut *c.prepare_cached("SELECT * FROM invoices WHERE account_id = ? AND idempotency_key = ?")?,
                 params![account_id.to_string(), key],
-                invoice_from_row,
+                |row| decode::invoice(row),
             )
         })
     }
@@ -1416,7 +1242,7 @@ impl Store for SqliteStore {
                     "SELECT * FROM invoices WHERE account_id = ? AND uuid = ? ORDER BY seq DESC LIMIT 1",
                 )?,
                 params![account_id.to_string(), uuid],
-                invoice_from_row,
+                |row| decode::invoice(row),
             )
         })
     }
@@ -1451,7 +1277,7 @@ impl Store for SqliteStore {
                 let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
                 let mut stmt = c.prepare_cached(&page_sql)?;
                 let rows = all(&mut stmt, rusqlite::params_from_iter(values.iter()), |row| {
-                    Ok((col::<i64>(row, "seq")?, invoice_from_row(row)?))
+                    Ok((col::<i64>(row, "seq")?, decode::invoice(row)?))
                 })?;
                 let more = rows.len() > wanted;
                 let mut invoices = Vec::with_capacity(rows.len().min(wanted));
@@ -1523,17 +1349,7 @@ impl Store for SqliteStore {
             all(
                 &mut *c.prepare_cached("SELECT * FROM invoice_events WHERE invoice_id = ? ORDER BY id")?,
                 [invoice_id.to_string()],
-                |row| {
-                    let messages: Option<String> = col(row, "messages")?;
-                    Ok(TimelineEntry {
-                        status: parse_col(row, "status")?,
-                        at: time_col(row, "at")?,
-                        messages: match messages {
-                            Some(text) => serde_json::from_str(&text).map_err(|e| decode_err("messages", e))?,
-                            None => Vec::new(),
-                        },
-                    })
-                },
+                |row| decode::timeline_entry(row),
             )
         })
     }
@@ -1747,7 +1563,7 @@ fn certificate_ends(conn: &Connection, before: i64) -> StoreResult<Vec<(Uuid, Da
              AND cert_expires_at < ? ORDER BY cert_expires_at",
         )?,
         [before],
-        |row| Ok((uuid_col(row, "id")?, time_col(row, "cert_expires_at")?)),
+        |row| Ok((row.uuid("id")?, row.time("cert_expires_at")?)),
     )
 }
 

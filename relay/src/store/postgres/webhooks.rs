@@ -1,28 +1,8 @@
 //! [`WebhookStore`] on PostgreSQL.
 
 use super::*;
-use crate::domain::{DeliveryStatus, EventType, PendingEvent, WebhookDelivery, WebhookEndpoint, WebhookEvent};
+use crate::domain::{EventType, PendingEvent, WebhookDelivery, WebhookEndpoint, WebhookEvent};
 use crate::store::WebhookStore;
-
-fn endpoint_from_row(row: &Row) -> StoreResult<WebhookEndpoint> {
-    let events: Vec<String> = json(row, "events")?;
-    Ok(WebhookEndpoint {
-        id: get(row, "id")?,
-        account_id: get(row, "account_id")?,
-        environment: parse(row, "environment")?,
-        url: get(row, "url")?,
-        description: get(row, "description")?,
-        events: events
-            .iter()
-            .map(|e| e.parse::<EventType>().map_err(|err| decode_err("events", err)))
-            .collect::<StoreResult<_>>()?,
-        secret_enc: get(row, "secret_enc")?,
-        enabled: get(row, "enabled")?,
-        disabled_reason: get(row, "disabled_reason")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-    })
-}
 
 /// Inserts an event and its delivery jobs unless an event with its id exists: whether it did.
 pub(super) async fn insert_event<C: GenericClient>(
@@ -53,35 +33,6 @@ pub(super) async fn insert_event<C: GenericClient>(
         insert_job(c, job, now).await?;
     }
     Ok(true)
-}
-
-fn event_from_row(row: &Row) -> StoreResult<WebhookEvent> {
-    Ok(WebhookEvent {
-        id: get(row, "id")?,
-        account_id: get(row, "account_id")?,
-        environment: parse(row, "environment")?,
-        egs_unit_id: get(row, "egs_unit_id")?,
-        event_type: parse(row, "type")?,
-        body: get(row, "body")?,
-        created_at: time(row, "created_at")?,
-    })
-}
-
-fn delivery_from_row(row: &Row) -> StoreResult<WebhookDelivery> {
-    let attempt: i32 = get(row, "attempt")?;
-    let duration: i64 = get(row, "duration_ms")?;
-    let status: Option<i32> = get(row, "response_status")?;
-    Ok(WebhookDelivery {
-        endpoint_id: get(row, "endpoint_id")?,
-        event_id: get(row, "event_id")?,
-        event_type: parse(row, "event_type")?,
-        attempt: u32::try_from(attempt).unwrap_or_default(),
-        status: parse::<DeliveryStatus>(row, "status")?,
-        response_status: status.and_then(|s| u16::try_from(s).ok()),
-        duration_ms: u64::try_from(duration).unwrap_or_default(),
-        error: get(row, "error")?,
-        at: time(row, "at")?,
-    })
 }
 
 fn events_text(events: &[EventType]) -> StoreResult<String> {
@@ -124,7 +75,7 @@ impl WebhookStore for PostgresStore {
         )
         .await?
         .iter()
-        .map(endpoint_from_row)
+        .map(decode::webhook_endpoint)
         .collect()
     }
 
@@ -142,7 +93,7 @@ impl WebhookStore for PostgresStore {
         )
         .await?
         .as_ref()
-        .map(endpoint_from_row)
+        .map(decode::webhook_endpoint)
         .transpose()
     }
 
@@ -151,7 +102,7 @@ impl WebhookStore for PostgresStore {
         opt_row(&c, "SELECT * FROM webhook_endpoints WHERE id = $1", &[&id])
             .await?
             .as_ref()
-            .map(endpoint_from_row)
+            .map(decode::webhook_endpoint)
             .transpose()
     }
 
@@ -218,7 +169,7 @@ impl WebhookStore for PostgresStore {
         opt_row(&c, "SELECT * FROM webhook_events WHERE id = $1", &[&id])
             .await?
             .as_ref()
-            .map(event_from_row)
+            .map(decode::webhook_event)
             .transpose()
     }
 
@@ -255,7 +206,7 @@ impl WebhookStore for PostgresStore {
         )
         .await?
         .iter()
-        .map(delivery_from_row)
+        .map(decode::webhook_delivery)
         .collect()
     }
 
@@ -275,7 +226,7 @@ impl WebhookStore for PostgresStore {
         )
         .await?
         .iter()
-        .map(invoice_from_row)
+        .map(decode::invoice)
         .collect()
     }
 }

@@ -1,29 +1,8 @@
 //! [`WebhookStore`] on SQLite (tables of migration 0006).
 
 use super::*;
-use crate::domain::{DeliveryStatus, EventType, PendingEvent, WebhookDelivery, WebhookEndpoint, WebhookEvent};
+use crate::domain::{EventType, PendingEvent, WebhookDelivery, WebhookEndpoint, WebhookEvent};
 use crate::store::WebhookStore;
-
-fn endpoint_from_row(row: &Row<'_>) -> StoreResult<WebhookEndpoint> {
-    let events: String = col(row, "events")?;
-    let events: Vec<String> = serde_json::from_str(&events).map_err(|e| decode_err("events", e))?;
-    Ok(WebhookEndpoint {
-        id: uuid_col(row, "id")?,
-        account_id: uuid_col(row, "account_id")?,
-        environment: parse_col(row, "environment")?,
-        url: col(row, "url")?,
-        description: col(row, "description")?,
-        events: events
-            .iter()
-            .map(|e| e.parse::<EventType>().map_err(|err| decode_err("events", err)))
-            .collect::<StoreResult<_>>()?,
-        secret_enc: col(row, "secret_enc")?,
-        enabled: col::<i64>(row, "enabled")? != 0,
-        disabled_reason: col(row, "disabled_reason")?,
-        created_at: time_col(row, "created_at")?,
-        updated_at: time_col(row, "updated_at")?,
-    })
-}
 
 /// Inserts an event and its delivery jobs unless an event with its id exists: whether it did.
 pub(super) fn insert_event(c: &Connection, pending: &PendingEvent, now: DateTime<Utc>) -> StoreResult<bool> {
@@ -49,35 +28,6 @@ pub(super) fn insert_event(c: &Connection, pending: &PendingEvent, now: DateTime
         insert_job(c, job, now)?;
     }
     Ok(true)
-}
-
-fn event_from_row(row: &Row<'_>) -> StoreResult<WebhookEvent> {
-    Ok(WebhookEvent {
-        id: uuid_col(row, "id")?,
-        account_id: uuid_col(row, "account_id")?,
-        environment: parse_col(row, "environment")?,
-        egs_unit_id: uuid_col(row, "egs_unit_id")?,
-        event_type: parse_col(row, "type")?,
-        body: col(row, "body")?,
-        created_at: time_col(row, "created_at")?,
-    })
-}
-
-fn delivery_from_row(row: &Row<'_>) -> StoreResult<WebhookDelivery> {
-    let attempt: i64 = col(row, "attempt")?;
-    let duration: i64 = col(row, "duration_ms")?;
-    let status: Option<i64> = col(row, "response_status")?;
-    Ok(WebhookDelivery {
-        endpoint_id: uuid_col(row, "endpoint_id")?,
-        event_id: uuid_col(row, "event_id")?,
-        event_type: parse_col(row, "event_type")?,
-        attempt: u32::try_from(attempt).unwrap_or_default(),
-        status: parse_col::<DeliveryStatus>(row, "status")?,
-        response_status: status.and_then(|s| u16::try_from(s).ok()),
-        duration_ms: u64::try_from(duration).unwrap_or_default(),
-        error: col(row, "error")?,
-        at: time_col(row, "at")?,
-    })
 }
 
 fn events_text(events: &[EventType]) -> StoreResult<String> {
@@ -117,7 +67,7 @@ impl WebhookStore for SqliteStore {
                     "SELECT * FROM webhook_endpoints WHERE account_id = ? AND environment = ? ORDER BY created_at, id",
                 )?,
                 params![account_id.to_string(), environment.as_str()],
-                endpoint_from_row,
+                |row| decode::webhook_endpoint(row),
             )
         })
     }
@@ -134,7 +84,7 @@ impl WebhookStore for SqliteStore {
                     "SELECT * FROM webhook_endpoints WHERE id = ? AND account_id = ? AND environment = ?",
                 )?,
                 params![id.to_string(), account_id.to_string(), environment.as_str()],
-                endpoint_from_row,
+                |row| decode::webhook_endpoint(row),
             )
         })
     }
@@ -144,7 +94,7 @@ impl WebhookStore for SqliteStore {
             first(
                 &mut *c.prepare_cached("SELECT * FROM webhook_endpoints WHERE id = ?")?,
                 params![id.to_string()],
-                endpoint_from_row,
+                |row| decode::webhook_endpoint(row),
             )
         })
     }
@@ -203,7 +153,7 @@ impl WebhookStore for SqliteStore {
             first(
                 &mut *c.prepare_cached("SELECT * FROM webhook_events WHERE id = ?")?,
                 params![id.to_string()],
-                event_from_row,
+                |row| decode::webhook_event(row),
             )
         })
     }
@@ -238,7 +188,7 @@ impl WebhookStore for SqliteStore {
                     "SELECT * FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?",
                 )?,
                 params![endpoint_id.to_string(), i64::from(limit)],
-                delivery_from_row,
+                |row| decode::webhook_delivery(row),
             )
         })
     }
@@ -257,7 +207,7 @@ impl WebhookStore for SqliteStore {
                      ORDER BY report_deadline LIMIT ?",
                 )?,
                 params![to_millis(after), to_millis(before), i64::from(limit)],
-                invoice_from_row,
+                |row| decode::invoice(row),
             )
         })
     }
