@@ -2,14 +2,17 @@
 //! `cac:DocumentReference` (the prepayment invoice) and its `cac:TaxTotal/cac:TaxSubtotal` (what
 //! was prepaid, per VAT category) — against the prepaid amount of the totals.
 //!
-//! ZATCA's KSA schematron checks these from four rules, and each function here is one of them:
+//! Each function here is one of the schematron rules (contexts) that hold these asserts:
 //! - the root rule: BR-KSA-80 ([`prepaid_total`]), with XPath's `sum()` over doubles;
 //! - the invoice-line rule, in two variants chosen by `PrepaidAmount > 0`: BR-KSA-79 in both;
 //!   BR-KSA-73, 74, 75, 76, 77, 78, 82 and DEC-06 only with a positive prepaid amount ([`line`]);
 //! - the standard-rate rule (BR-KSA-84's), whose loops over every line's prepayment categories
 //!   (BR-KSA-84, 93, 94, 95, 96, F-06-C39) run once the document has a standard-rated category for
 //!   that rule to fire on ([`categories`]);
-//! - BR-KSA-F-05 on each prepayment issue time.
+//! - BR-KSA-F-05 on each prepayment issue time (a time that is not `castable as xs:time` is
+//!   refused by the XSD too, so it always comes with an `XSD` finding);
+//! - BR-KSA-18 and BR-CL-18 on the prepayment categories' codes (the rest of the document's
+//!   categories are `vat.rs`'s).
 //!
 //! The conditions are the asserts' own, quirks included (string comparisons where the XPath
 //! compares strings, `exists()` where it tests presence, `format-number` on doubles). Where an
@@ -22,7 +25,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use zatca_core::xml::{Element, NS_CAC, NS_CBC};
 
 use super::Out;
-use super::tree::{all, blank, cac, category_id, cbc, chars, frac, indicator, is, is_vat, ns, round2, sv};
+use super::tree::{all, blank, cac, category_id, cbc, chars, frac, indicator, is, is_vat, listed, ns, round2, sv};
 
 pub(super) fn prepayment(root: &Element<'_>, at: &dyn Fn(&str) -> String, out: &mut Out) {
     let lines: Vec<&Element<'_>> = all(root, NS_CAC, "InvoiceLine").collect();
@@ -38,6 +41,7 @@ pub(super) fn prepayment(root: &Element<'_>, at: &dyn Fn(&str) -> String, out: &
             line(l, i + 1, positive, any_reference, at, out);
         }
     }
+    codes(&lines, at, out);
     if standard_context(root) {
         categories(&lines, at, out);
     }
@@ -302,6 +306,35 @@ fn vat_amount_ok(sub: &Element<'_>) -> Option<bool> {
             .into_iter()
             .any(|c| picture_double(c) == amount),
     )
+}
+
+/// The category codes of the lines' prepayment breakdowns: BR-KSA-18 (`contains(' S Z E O ',
+/// .)`, the text as written: an empty code passes) and BR-CL-18 (UNCL5305 as EN 16931 restricts
+/// it), whose contexts take these IDs as they take the document's.
+fn codes(lines: &[&Element<'_>], at: &dyn Fn(&str) -> String, out: &mut Out) {
+    for (i, l) in lines.iter().enumerate() {
+        for (t, total) in all(l, NS_CAC, "TaxTotal").enumerate() {
+            for (s, sub) in all(total, NS_CAC, "TaxSubtotal").enumerate() {
+                for id in all(sub, NS_CAC, "TaxCategory").flat_map(|c| all(c, NS_CBC, "ID")) {
+                    let p = || {
+                        at(&format!(
+                            "/cac:InvoiceLine[{}]/cac:TaxTotal[{}]/cac:TaxSubtotal[{}]/cac:TaxCategory/cbc:ID",
+                            i + 1,
+                            t + 1,
+                            s + 1
+                        ))
+                    };
+                    let v = id.text();
+                    if !" S Z E O ".contains(v.as_str()) {
+                        out.hit("BR-KSA-18", p(), Some(v.clone()));
+                    }
+                    if !listed(" AE L M E S Z G O K B ", &v) {
+                        out.hit("BR-CL-18", p(), Some(v));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The standard-rate rule's loops over every line's prepayment categories: BR-KSA-84 (S: the rate

@@ -1481,5 +1481,12 @@ pub const MUTANTS: &[Mutant] = &[
         to: "<cbc:RoundingAmount currencyID=\"USD\">15000.00</cbc:RoundingAmount><cac:TaxSubtotal><cbc:TaxableAmount currencyID=\"USD\">15000.00</cbc:TaxableAmount><cbc:TaxAmount currencyID=\"USD\">0.00</cbc:TaxAmount><cac:TaxCategory><cbc:ID>Z</cbc:ID><cbc:Percent>0.00</cbc:Percent><cbc:TaxExemptionReasonCode></cbc:TaxExemptionReasonCode><cbc:TaxExemptionReason>Export</cbc:TaxExemptionReason><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory></cac:TaxSubtotal>",
         rules: &["BR-KSA-80"],
     },
+    Mutant {
+        name: "prepayment-category-code-x",
+        sample: ADVANCE,
+        from: "<cbc:TaxAmount currencyID=\"SAR\">150</cbc:TaxAmount>\n                <cac:TaxCategory>\n                    <cbc:ID>S</cbc:ID>",
+        to: "<cbc:TaxAmount currencyID=\"SAR\">150</cbc:TaxAmount>\n                <cac:TaxCategory>\n                    <cbc:ID>X</cbc:ID>",
+        rules: &["BR-CL-18", "BR-KSA-18"],
+    },
     // End of prepayment.
 ];
