@@ -334,7 +334,7 @@ pub(super) async fn create_unit(
     }))
 }
 
-/// `DELETE /v1/egs/{id}`: units are registered with ZATCA and linked to invoice history.
+/// Always refused: units are registered with ZATCA and linked to invoice history.
 #[utoipa::path(delete, path = "/v1/egs/{id}", tag = "egs", params(("id" = uuid::Uuid, Path, description = "EGS unit id")),
     responses((status = 405, description = "EGS_UNIT_NOT_DELETABLE", body = crate::routes::openapi::ErrorEnvelope)))]
 pub(super) async fn cannot_delete(Path(_id): Path<String>) -> AppError {
@@ -678,9 +678,10 @@ pub(super) struct RetryOnboardingDto {
     otp: Option<SecretString>,
 }
 
-/// Restarts the onboarding of a unit that failed: from the compliance CSID (with a fresh OTP)
-/// when ZATCA never issued one, else from the compliance documents.
 /// Restarts a failed unit's onboarding.
+///
+/// From the compliance CSID (with a fresh OTP) when ZATCA never issued one, else from the
+/// compliance documents.
 #[utoipa::path(post, path = "/v1/egs/{id}/retry-onboarding", tag = "egs", params(("id" = uuid::Uuid, Path, description = "EGS unit id")), request_body = RetryOnboardingDto,
     responses((status = 200, description = "Onboarding restarted", body = Created)))]
 pub(super) async fn retry_onboarding(

@@ -234,9 +234,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
     }
 }
 
-/// `POST /v1/invoices/signed` (device custody): the answer of the create endpoints plus
-/// `document_type` and the document's place in the unit's chain.
 /// Device custody: records a document the device signed and reports or clears it.
+///
+/// The answer is that of the create endpoints plus `document_type` and the document's place in
+/// the unit's chain.
 #[utoipa::path(post, path = "/v1/invoices/signed", operation_id = "create_signed_invoice", tag = "invoices", params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the same invoice (1 to 255 printable ASCII characters)")),
     request_body = super::openapi::SignedInvoiceRequest,
     responses((status = 200, description = "Recorded (and reported or cleared)", body = super::openapi::InvoiceCreated),
@@ -278,9 +279,9 @@ pub(super) async fn create_signed(
     }
 }
 
-/// `GET /v1/invoices/:id/pdf`: the bilingual PDF/A-3b of the archived (cleared, else signed)
-/// XML, with that XML embedded.
 /// The bilingual PDF/A-3b of the invoice, with its XML embedded.
+///
+/// Made from the archived XML: ZATCA's cleared document when there is one, else the signed one.
 #[utoipa::path(get, path = "/v1/invoices/{id}/pdf", operation_id = "get_invoice_pdf", tag = "invoices", params(("id" = uuid::Uuid, Path, description = "Invoice id")),
     responses((status = 200, description = "PDF", content_type = "application/pdf", body = Vec<u8>),
         (status = 404, description = "No such invoice, or no document", body = super::openapi::ErrorEnvelope)))]
