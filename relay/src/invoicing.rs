@@ -875,6 +875,17 @@ fn count_outcome(state: &AppState, operation: &str, result: &Result<SubmissionRe
     state.metrics.zatca(operation, outcome, &code);
 }
 
+/// Saves a settled invoice's status with the webhook event announcing it.
+async fn save_settled(state: &AppState, invoice: &Invoice, entries: &[TimelineEntry]) -> anyhow::Result<()> {
+    let event = crate::webhooks::invoice_settled(state, invoice).await?;
+    state
+        .store
+        .save_invoice_status(invoice, entries, event.as_ref())
+        .await?;
+    crate::webhooks::recorded(state, event.as_ref());
+    Ok(())
+}
+
 fn details(messages: &[crate::authority::ZatcaMessage]) -> Vec<Detail> {
     messages.iter().map(Detail::from).collect()
 }
@@ -917,12 +928,7 @@ async fn record_answer(
         at: now,
         messages: invoice.messages.clone(),
     });
-    let event = crate::webhooks::invoice_settled(state, &invoice).await?;
-    state
-        .store
-        .save_invoice_status(&invoice, &entries, event.as_ref())
-        .await?;
-    crate::webhooks::recorded(state, event.as_ref());
+    save_settled(state, &invoice, &entries).await?;
     tracing::info!(
         invoice.id = %invoice.id,
         egs.id = %invoice.egs_unit_id,
@@ -982,11 +988,6 @@ async fn record_failure(
         at: now,
         messages,
     });
-    let event = crate::webhooks::invoice_settled(state, &invoice).await?;
-    state
-        .store
-        .save_invoice_status(&invoice, &entries, event.as_ref())
-        .await?;
-    crate::webhooks::recorded(state, event.as_ref());
+    save_settled(state, &invoice, &entries).await?;
     Ok(JobOutcome::Done)
 }

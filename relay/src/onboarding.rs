@@ -310,14 +310,8 @@ async fn fail_unit(state: &AppState, unit: &mut EgsUnit, message: String, errors
     if let Err(err) = unit.fail(message.clone(), errors, Utc::now()) {
         return JobOutcome::Fail(format!("{message} ({err})"));
     }
-    let saved = async {
-        let event = crate::webhooks::onboarding_changed(state, unit).await?;
-        state.store.save_unit_onboarding(unit, event.as_ref()).await?;
-        anyhow::Ok(event)
-    };
-    match saved.await {
-        Ok(event) => crate::webhooks::recorded(state, event.as_ref()),
-        Err(err) => return JobOutcome::Retry(format!("cannot record the failure: {err:#}")),
+    if let Err(err) = save_announced(state, unit).await {
+        return JobOutcome::Retry(format!("cannot record the failure: {err:#}"));
     }
     tracing::warn!(egs.id = %unit.id, "onboarding failed: {message}");
     JobOutcome::Fail(message)
@@ -374,6 +368,15 @@ async fn note_possible_orphan(state: &AppState, unit: &EgsUnit, previous: chrono
     if let Err(err) = state.store.insert_audit(&entry).await {
         tracing::warn!(egs.id = %unit.id, error = %err, "cannot record the reconciliation note");
     }
+}
+
+/// Saves a unit's onboarding state with the webhook event announcing it (`onboarding.active`,
+/// `onboarding.failed`), in one transaction.
+pub(crate) async fn save_announced(state: &AppState, unit: &EgsUnit) -> anyhow::Result<()> {
+    let event = crate::webhooks::onboarding_changed(state, unit).await?;
+    state.store.save_unit_onboarding(unit, event.as_ref()).await?;
+    crate::webhooks::recorded(state, event.as_ref());
+    Ok(())
 }
 
 macro_rules! step {
@@ -549,9 +552,7 @@ async fn run_relay_compliance(state: &AppState, mut unit: EgsUnit) -> JobOutcome
         Err(AppError::Authority(err)) => return authority_failure(state, &mut unit, "production CSID", err).await,
         Err(err) => return JobOutcome::Retry(err.to_string()),
     }
-    let event = step!(crate::webhooks::onboarding_changed(state, &unit).await);
-    step!(state.store.save_unit_onboarding(&unit, event.as_ref()).await);
-    crate::webhooks::recorded(state, event.as_ref());
+    step!(save_announced(state, &unit).await);
     tracing::info!(egs.id = %unit.id, egs.status = unit.onboarding_status.as_str(), "compliance checks passed");
     JobOutcome::Done
 }
@@ -659,13 +660,12 @@ pub async fn obtain_production_csid(
         Utc::now(),
     )
     .map_err(anyhow::Error::new)?;
-    let event = if was_active {
-        None
+    if was_active {
+        // A renewal: the unit stays active, nothing to announce.
+        state.store.save_unit_onboarding(&unit, None).await?;
     } else {
-        crate::webhooks::onboarding_changed(state, &unit).await?
-    };
-    state.store.save_unit_onboarding(&unit, event.as_ref()).await?;
-    crate::webhooks::recorded(state, event.as_ref());
+        save_announced(state, &unit).await?;
+    }
     tracing::info!(egs.id = %unit.id, "production CSID obtained");
     Ok(unit)
 }
@@ -807,9 +807,7 @@ pub async fn submit_device_document(
         .collect();
     if pending.is_empty() {
         complete_compliance(state, &mut unit).await?;
-        let event = crate::webhooks::onboarding_changed(state, &unit).await?;
-        state.store.save_unit_onboarding(&unit, event.as_ref()).await?;
-        crate::webhooks::recorded(state, event.as_ref());
+        save_announced(state, &unit).await?;
         tracing::info!(egs.id = %unit.id, egs.status = unit.onboarding_status.as_str(), "device compliance checks passed");
     }
     Ok(json!({

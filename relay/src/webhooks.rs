@@ -124,6 +124,32 @@ struct Occurrence {
     data: Value,
 }
 
+impl Occurrence {
+    /// An event about an invoice: one per invoice and type.
+    fn invoice(invoice: &Invoice, event_type: EventType) -> Occurrence {
+        Occurrence {
+            id: stable_id(&[event_type.as_str(), &invoice.id.to_string()]),
+            account_id: invoice.account_id,
+            environment: invoice.environment,
+            egs_unit_id: invoice.egs_unit_id,
+            event_type,
+            data: invoice_data(invoice),
+        }
+    }
+
+    /// An event about a unit, `id` naming the occurrence.
+    fn unit(unit: &EgsUnit, event_type: EventType, id: Uuid, data: Value) -> Occurrence {
+        Occurrence {
+            id,
+            account_id: unit.account_id,
+            environment: unit.environment,
+            egs_unit_id: unit.id,
+            event_type,
+            data,
+        }
+    }
+}
+
 /// The event and its deliveries, or None when no endpoint of the account and environment wants
 /// it.
 async fn prepare(state: &AppState, o: Occurrence) -> anyhow::Result<Option<PendingEvent>> {
@@ -207,30 +233,13 @@ pub async fn invoice_settled(state: &AppState, invoice: &Invoice) -> anyhow::Res
         InvoiceStatus::Rejected => EventType::InvoiceRejected,
         _ => return Ok(None),
     };
-    let occurrence = Occurrence {
-        id: stable_id(&[event_type.as_str(), &invoice.id.to_string()]),
-        account_id: invoice.account_id,
-        environment: invoice.environment,
-        egs_unit_id: invoice.egs_unit_id,
-        event_type,
-        data: invoice_data(invoice),
-    };
-    prepare(state, occurrence).await
+    prepare(state, Occurrence::invoice(invoice, event_type)).await
 }
 
 /// An unreported simplified invoice close to (or past) its deadline: `invoice.deadline_at_risk`,
 /// once per invoice.
 pub async fn deadline_at_risk(state: &AppState, invoice: &Invoice) {
-    let event_type = EventType::InvoiceDeadlineAtRisk;
-    let occurrence = Occurrence {
-        id: stable_id(&[event_type.as_str(), &invoice.id.to_string()]),
-        account_id: invoice.account_id,
-        environment: invoice.environment,
-        egs_unit_id: invoice.egs_unit_id,
-        event_type,
-        data: invoice_data(invoice),
-    };
-    emit(state, occurrence).await;
+    emit(state, Occurrence::invoice(invoice, EventType::InvoiceDeadlineAtRisk)).await;
 }
 
 /// The event announcing a unit's onboarding state, to be saved with it: `onboarding.active` or
@@ -251,15 +260,7 @@ pub async fn onboarding_changed(state: &AppState, unit: &EgsUnit) -> anyhow::Res
         "message": unit.status_message,
         "errors": unit.errors,
     });
-    let occurrence = Occurrence {
-        id,
-        account_id: unit.account_id,
-        environment: unit.environment,
-        egs_unit_id: unit.id,
-        event_type,
-        data,
-    };
-    prepare(state, occurrence).await
+    prepare(state, Occurrence::unit(unit, event_type, id, data)).await
 }
 
 /// A unit's production certificate reached `expiring_soon`, `critical` or `expired`: once per
@@ -275,15 +276,7 @@ pub async fn certificate_expiring(state: &AppState, unit: &EgsUnit, health: Cert
         "cert_expires_at": iso(expires),
         "days_until_expiry": (expires - Utc::now()).num_days(),
     });
-    let occurrence = Occurrence {
-        id,
-        account_id: unit.account_id,
-        environment: unit.environment,
-        egs_unit_id: unit.id,
-        event_type,
-        data,
-    };
-    emit(state, occurrence).await;
+    emit(state, Occurrence::unit(unit, event_type, id, data)).await;
 }
 
 /// Emits `invoice.deadline_at_risk` for unreported simplified invoices whose deadline is within

@@ -200,14 +200,8 @@ async fn give_up(state: &AppState, job: &Job, reason: &str) {
         tracing::warn!(egs.id = %unit.id, error = %err, "retries exhausted on a unit that cannot fail now");
         return;
     }
-    let saved = async {
-        let event = crate::webhooks::onboarding_changed(state, &unit).await?;
-        state.store.save_unit_onboarding(&unit, event.as_ref()).await?;
-        anyhow::Ok(event)
-    };
-    match saved.await {
-        Ok(event) => crate::webhooks::recorded(state, event.as_ref()),
-        Err(err) => tracing::error!(error = format!("{err:#}"), "cannot record the unit's failure"),
+    if let Err(err) = onboarding::save_announced(state, &unit).await {
+        tracing::error!(error = format!("{err:#}"), "cannot record the unit's failure");
     }
 }
 
