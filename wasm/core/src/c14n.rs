@@ -35,19 +35,30 @@ fn reference(b: u8) -> &'static str {
     }
 }
 
-/// Appends `s` with the bytes of `class` replaced by references; unescaped runs are copied
-/// whole (a table lookup per byte: this runs over every value of every document).
+/// The byte `c` is, when C14N escapes it in `class`.
+fn escaped_byte(c: char, class: u8) -> Option<u8> {
+    u8::try_from(c).ok().filter(|&b| ESCAPED[usize::from(b)] & class != 0)
+}
+
+/// Appends `s` with the characters of `class` replaced by references; unescaped runs are
+/// copied whole. Most values need no escaping, which a table lookup per byte finds out (this
+/// runs over every value of every document); the others are split after each escaped character.
 fn escape_with(out: &mut String, s: &str, class: u8) {
-    let mut last = 0;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        if ESCAPED[usize::from(b)] & class != 0 {
-            // `b` is ASCII, so `i` and `i + 1` are character boundaries.
-            out.push_str(s.get(last..i).unwrap_or_default());
-            out.push_str(reference(b));
-            last = i + 1;
+    if !s.bytes().any(|b| ESCAPED[usize::from(b)] & class != 0) {
+        out.push_str(s);
+        return;
+    }
+    for piece in s.split_inclusive(|c: char| escaped_byte(c, class).is_some()) {
+        let mut chars = piece.chars();
+        match chars.next_back().and_then(|c| escaped_byte(c, class)) {
+            Some(b) => {
+                out.push_str(chars.as_str());
+                out.push_str(reference(b));
+            }
+            // The last piece, when no escaped character ends it.
+            None => out.push_str(piece),
         }
     }
-    out.push_str(s.get(last..).unwrap_or_default());
 }
 
 /// Appends `s` escaped as C14N text content (`&`, `<`, `>`, CR).

@@ -151,7 +151,8 @@ impl Certificate {
             signature: parts.signature.to_vec(),
             not_before_unix: parts.not_before,
             not_after_unix: parts.not_after,
-            san: parts.san.map(san_fields_from_extension).unwrap_or_default(),
+            // No subjectAltName: every SAN field is absent (`None`), as for a SAN without them.
+            san: parts.san.map_or_else(SanFields::default, san_fields_from_extension),
         })
     }
 
@@ -473,9 +474,10 @@ fn string_value(tag: u8, bytes: &[u8]) -> Option<String> {
             if bytes.len() % 2 != 0 {
                 return None;
             }
+            // Big-endian UTF-16 code units.
             let units = bytes
                 .chunks_exact(2)
-                .map(|pair| u16::from_be_bytes(<[u8; 2]>::try_from(pair).unwrap_or_default()));
+                .map(|pair| pair.iter().fold(0u16, |unit, &b| (unit << 8) | u16::from(b)));
             char::decode_utf16(units)
                 .collect::<core::result::Result<String, _>>()
                 .ok()
@@ -752,7 +754,7 @@ mod tests {
                     _ => None,
                 })
             })
-            .unwrap_or_default();
+            .unwrap_or_else(SanFields::default);
         let unix = |t: x509_cert::time::Time| i64::try_from(t.to_unix_duration().as_secs()).unwrap();
         Some((
             format(tbs.issuer()),

@@ -19,7 +19,8 @@ use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use crate::cert::{
     AT_BUSINESS_CATEGORY, AT_COMMON_NAME, AT_COUNTRY, AT_ORGANIZATION, AT_ORGANIZATIONAL_UNIT, AT_REGISTERED_ADDRESS,
-    AT_SURNAME, AT_TITLE, AT_UID, ID_CE_SUBJECT_ALT_NAME, attribute_text, name_attribute, san_fields_from_extension,
+    AT_SURNAME, AT_TITLE, AT_UID, ID_CE_SUBJECT_ALT_NAME, SanFields, attribute_text, name_attribute,
+    san_fields_from_extension,
 };
 use crate::error::{Code, Error, Issue, Result};
 use crate::keys::{PrivateKey, verify_sha256_der, verifying_key_from_spki};
@@ -124,7 +125,7 @@ impl CsrConfig {
             if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
                 continue;
             }
-            let Some(split) = line.find(['=', ':']) else {
+            let Some((key, value)) = line.split_once(['=', ':']) else {
                 issues.push(
                     Issue::error(
                         Code::InvalidCsrConfig,
@@ -134,15 +135,9 @@ impl CsrConfig {
                 );
                 continue;
             };
-            let (key, value) = (
-                line.get(..split).unwrap_or_default().trim(),
-                line.get(split + 1..).unwrap_or_default(),
-            );
-            let Some(index) = PROPERTY_KEYS.iter().position(|(k, _)| *k == key) else {
+            let key = key.trim();
+            let Some((index, (_, field))) = PROPERTY_KEYS.iter().enumerate().find(|(_, (k, _))| *k == key) else {
                 issues.push(Issue::error(Code::InvalidCsrConfig, format!("unknown key {key}")).at(key));
-                continue;
-            };
-            let Some((_, field)) = PROPERTY_KEYS.get(index) else {
                 continue;
             };
             if seen.get(index).copied().unwrap_or(false) {
@@ -449,6 +444,10 @@ pub fn build_csr(config: &CsrConfig, key: &PrivateKey, env: Environment) -> Resu
 
 fn build_csr_with_template(config: &CsrConfig, key: &PrivateKey, template: &str) -> Result<Csr> {
     let info = certification_request_info(config, key, template).map_err(encoding_error)?;
+    sign_request(info, key)
+}
+
+fn sign_request(info: CertReqInfo, key: &PrivateKey) -> Result<Csr> {
     let tbs = info.to_der().map_err(encoding_error)?;
     let signature: Signature = key.signing_key().sign(&tbs);
     let request = CertReq {
@@ -580,29 +579,39 @@ pub fn parse_csr(input: &[u8]) -> Result<ParsedCsr> {
     }
 
     let subject = &request.info.subject;
-    let extensions = requested_extensions(&request.info);
+    let extensions = requested_extensions(&request.info)?;
     let san = extensions
         .iter()
         .find(|ext| ext.extn_id == ID_CE_SUBJECT_ALT_NAME)
-        .map(|ext| san_fields_from_extension(ext.extn_value.as_bytes()))
-        .unwrap_or_default();
-    let template_name = extensions
+        .map_or_else(SanFields::default, |ext| {
+            san_fields_from_extension(ext.extn_value.as_bytes())
+        });
+    let template_name = match extensions
         .iter()
         .find(|ext| ext.extn_id == MS_CERTIFICATE_TEMPLATE_NAME)
-        .and_then(|ext| Any::from_der(ext.extn_value.as_bytes()).ok())
-        .and_then(|value| attribute_text(&value))
-        .unwrap_or_default();
-    let text = |oid| name_attribute(subject, oid).unwrap_or_default();
+    {
+        None => String::new(),
+        Some(ext) => Any::from_der(ext.extn_value.as_bytes())
+            .ok()
+            .and_then(|value| attribute_text(&value))
+            .ok_or_else(|| Error::new(Code::InvalidCsr, "the certificate template name is not a string"))?,
+    };
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a field absent from the CSR is empty, as ParsedCsr documents: CsrConfig::validate reports it"
+    )]
+    let or_empty = |value: Option<String>| value.unwrap_or_default();
+    let text = |oid| or_empty(name_attribute(subject, oid));
     let config = CsrConfig {
         common_name: text(AT_COMMON_NAME),
-        serial_number: san.serial_number.unwrap_or_default(),
-        organization_identifier: san.organization_identifier.unwrap_or_default(),
+        serial_number: or_empty(san.serial_number),
+        organization_identifier: or_empty(san.organization_identifier),
         organization_unit: text(AT_ORGANIZATIONAL_UNIT),
         organization_name: text(AT_ORGANIZATION),
         country: text(AT_COUNTRY),
-        invoice_type: san.invoice_type.unwrap_or_default(),
-        location_address: san.location_address.unwrap_or_default(),
-        industry_business_category: san.industry_business_category.unwrap_or_default(),
+        invoice_type: or_empty(san.invoice_type),
+        location_address: or_empty(san.location_address),
+        industry_business_category: or_empty(san.industry_business_category),
     };
     Ok(ParsedCsr {
         config,
@@ -655,20 +664,29 @@ fn first_element(der: &[u8]) -> der::Result<&[u8]> {
     reader.tlv_bytes()
 }
 
-/// The extensions of the request's `extensionRequest` attribute (empty when there is none or
-/// it does not decode: the caller then sees empty fields, not a crash).
-fn requested_extensions(info: &CertReqInfo) -> Vec<Extension> {
-    info.attributes
+/// The extensions of the request's `extensionRequest` attributes: none when it has none;
+/// `invalid_csr` when one does not decode (read as none, its SAN fields would be reported
+/// missing instead of unreadable).
+fn requested_extensions(info: &CertReqInfo) -> Result<Vec<Extension>> {
+    let mut out = Vec::new();
+    for value in info
+        .attributes
         .iter()
         .filter(|attr| attr.oid == ID_EXTENSION_REQ)
         .flat_map(|attr| attr.values.iter())
-        .find_map(|value| {
-            value
-                .to_der()
-                .ok()
-                .and_then(|der| Vec::<Extension>::from_der(&der).ok())
-        })
-        .unwrap_or_default()
+    {
+        let extensions = value
+            .to_der()
+            .and_then(|der| Vec::<Extension>::from_der(&der))
+            .map_err(|e| {
+                Error::new(
+                    Code::InvalidCsr,
+                    format!("the extensionRequest attribute does not decode: {e}"),
+                )
+            })?;
+        out.extend(extensions);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -896,6 +914,62 @@ mod tests {
         let pos = der.windows(4).position(|w| w == b"TST-").unwrap();
         der[pos + 2] = b'U';
         assert_eq!(parse_csr(&der).unwrap_err().code(), "invalid_csr_signature");
+    }
+
+    /// A CSR of the EN config, signed, with its extensionRequest attribute changed by `edit`.
+    fn csr_with_extensions(edit: impl FnOnce(&mut Attribute)) -> Vec<u8> {
+        let key = sdk_key();
+        let mut info = certification_request_info(&en_config(), &key, "TSTZATCA-Code-Signing").unwrap();
+        let mut attributes = info.attributes.into_vec();
+        edit(&mut attributes[0]);
+        info.attributes = SetOfVec::try_from(attributes).unwrap();
+        sign_request(info, &key).unwrap().der
+    }
+
+    #[test]
+    fn unreadable_extension_request_is_invalid_not_empty() {
+        // An extensionRequest holding an INTEGER instead of a SEQUENCE OF Extension: read as no
+        // extensions, the SAN fields would come back empty and be reported missing.
+        let der = csr_with_extensions(|attr| {
+            attr.values = SetOfVec::try_from(vec![Any::new(Tag::Integer, [1u8]).unwrap()]).unwrap();
+        });
+        let err = parse_csr(&der).unwrap_err();
+        assert_eq!(err.code(), "invalid_csr", "{err}");
+        assert!(err.to_string().contains("extensionRequest"), "{err}");
+    }
+
+    #[test]
+    fn template_name_that_is_not_a_string_is_invalid_not_empty() {
+        let der = csr_with_extensions(|attr| {
+            let mut extensions = Vec::<Extension>::from_der(&attr.values.get(0).unwrap().to_der().unwrap()).unwrap();
+            let template = extensions
+                .iter_mut()
+                .find(|ext| ext.extn_id == MS_CERTIFICATE_TEMPLATE_NAME)
+                .unwrap();
+            template.extn_value = OctetString::new(Any::new(Tag::Integer, [1u8]).unwrap().to_der().unwrap()).unwrap();
+            *attr = Attribute::try_from(ExtensionReq(extensions)).unwrap();
+        });
+        let err = parse_csr(&der).unwrap_err();
+        assert_eq!(err.code(), "invalid_csr", "{err}");
+        assert!(err.to_string().contains("template name"), "{err}");
+    }
+
+    #[test]
+    fn csr_without_extension_request_parses_with_empty_fields() {
+        // No extensionRequest at all is not malformed: the SAN fields and the template are
+        // absent, which `CsrConfig::validate` reports.
+        let key = sdk_key();
+        let mut info = certification_request_info(&en_config(), &key, "TSTZATCA-Code-Signing").unwrap();
+        info.attributes = SetOfVec::new();
+        let parsed = parse_csr(&sign_request(info, &key).unwrap().der).unwrap();
+        assert_eq!(parsed.template_name, "");
+        assert_eq!(parsed.config.serial_number, "");
+        assert_eq!(parsed.config.common_name, en_config().common_name);
+        let err = parsed.config.validate().unwrap_err();
+        assert!(
+            err.issues().iter().any(|i| i.path.as_deref() == Some("serial_number")),
+            "{err}"
+        );
     }
 
     #[test]

@@ -159,12 +159,12 @@ impl PrivateKey {
         let (r, s) = (signature.r().to_bytes(), signature.s().to_bytes());
         let mut body = Vec::with_capacity(70);
         for scalar in [r.as_slice(), s.as_slice()] {
-            // Shortest unsigned INTEGER: no leading zero octets, one 0x00 when the top bit is set.
-            let start = scalar
-                .iter()
-                .position(|&b| b != 0)
-                .unwrap_or(scalar.len().saturating_sub(1));
-            let digits = scalar.get(start..).unwrap_or_default();
+            // Shortest unsigned INTEGER: no leading zero octets (a zero keeps one), one 0x00 when
+            // the top bit is set.
+            let mut digits = scalar;
+            while let Some((0, rest)) = digits.split_first().filter(|(_, rest)| !rest.is_empty()) {
+                digits = rest;
+            }
             let pad = digits.first().is_some_and(|&b| b >= 0x80);
             body.push(asn1::INTEGER);
             // At most 33 octets: the length is one short-form octet.

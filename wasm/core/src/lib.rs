@@ -1,5 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+// `unwrap_or_default` and friends (clippy.toml): an impossible state must not become a wrong
+// document by defaulting to empty.
+#![deny(clippy::disallowed_methods)]
 
 // The pipeline, in the order a document goes through it. JSON input enters at `model`; XML
 // input enters at `scan` (streaming) or `xml` (tree) and joins at `hash`.

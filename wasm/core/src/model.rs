@@ -144,11 +144,17 @@ impl Party {
 
 /// `primary | arabic`, the bilingual form the SDK samples use.
 pub(crate) fn join_bilingual(primary: Option<&str>, arabic: Option<&str>) -> Option<String> {
-    match (primary, arabic) {
-        (Some(p), Some(a)) => Some(format!("{p} | {a}")),
-        (Some(p), None) => Some(p.to_owned()),
-        (None, Some(a)) => Some(a.to_owned()),
-        (None, None) => None,
+    match primary {
+        Some(p) => Some(with_arabic(p, arabic)),
+        None => arabic.map(str::to_owned),
+    }
+}
+
+/// [`join_bilingual`] for a text that is always there (an item name).
+pub(crate) fn with_arabic(primary: &str, arabic: Option<&str>) -> String {
+    match arabic {
+        Some(a) => format!("{primary} | {a}"),
+        None => primary.to_owned(),
     }
 }
 
@@ -816,7 +822,7 @@ mod tests {
         let got: Vec<(String, &str)> = err
             .issues()
             .iter()
-            .map(|i| (i.path.clone().unwrap_or_default(), i.code))
+            .map(|i| (i.path.as_deref().unwrap_or("").to_owned(), i.code))
             .collect();
         for expected in [
             ("colour", "unknown_field"),

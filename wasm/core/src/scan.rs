@@ -373,9 +373,9 @@ mod tests {
         assert_eq!(s.icv, Some(Some("10".into())));
         assert!(s.has_pih);
         assert_eq!(s.type_name.as_deref(), Some("0200000"));
-        let (start, end) = s.signature.unwrap_or_default();
+        let (start, end) = s.signature.expect("the signature block's span");
         assert!(src[start..end].starts_with("<cac:Signature>") && src[start..end].ends_with("</cac:Signature>"));
-        let (start, end) = s.qr.unwrap_or_default();
+        let (start, end) = s.qr.expect("the QR reference's span");
         assert!(src[start..end].contains("<cbc:ID>QR</cbc:ID>"));
     }
 }

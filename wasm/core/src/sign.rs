@@ -283,9 +283,10 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
     if !scanned.has_pih {
         problems.push(Issue::error(Code::MissingPih, "the document has no PIH reference").rule("BR-KSA-61"));
     }
-    let uuid = scanned.uuid.take().unwrap_or_default();
-    if uuid.is_empty() {
-        problems.push(Issue::error(Code::MissingUuid, "the document has no cbc:UUID").rule("BR-KSA-03"));
+    let missing_uuid = || Issue::error(Code::MissingUuid, "the document has no cbc:UUID").rule("BR-KSA-03");
+    let uuid = scanned.uuid.take().filter(|u| !u.is_empty());
+    if uuid.is_none() {
+        problems.push(missing_uuid());
     }
     let base = scanned_base_fields(&mut scanned);
     if let Err(e) = &base {
@@ -301,7 +302,7 @@ fn sign_str(original: &str, signer: &Signer, signing_time: Option<&str>) -> Resu
         hash: InvoiceHash(scanned.digest),
         base: base?,
         simplified: is_simplified_code(scanned.type_name.as_deref()),
-        uuid,
+        uuid: uuid.ok_or_else(missing_uuid)?,
         icv: icv_text.and_then(|v| v.parse().ok()),
         places: Places {
             body_start: scanned.body_start,
@@ -423,9 +424,9 @@ fn missing_declarations(declared: &[Option<String>; 3]) -> Result<String> {
 
 fn is_signing_time(t: &str) -> bool {
     t.len() == 19
-        && t.as_bytes().get(10) == Some(&b'T')
-        && crate::validate::is_date(t.get(..10).unwrap_or_default())
-        && crate::validate::is_time(t.get(11..).unwrap_or_default())
+        && t.split_once('T').is_some_and(|(date, time)| {
+            date.len() == 10 && crate::validate::is_date(date) && crate::validate::is_time(time)
+        })
 }
 
 /// Puts the three blocks into the source text: each replaces an existing block of its kind,

@@ -101,7 +101,8 @@ fn line_totals(line: &LineItem, prices_include_vat: bool) -> Result<LineTotals> 
         }
     };
     let net_price = to_net(line.unit_price)?;
-    let discount = round2(to_net(line.discount.unwrap_or_default())?);
+    // No discount on the line: zero.
+    let discount = round2(to_net(line.discount.unwrap_or(Decimal::ZERO))?);
     let net = round2(mul(line.quantity, net_price)?) - discount;
     let vat = round2(div(mul(net, rate)?, hundred)?);
     Ok(LineTotals {

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use crate::c14n::{escape_text, write_attr};
 use crate::error::{Code, Error, Issue, Result, Severity};
-use crate::model::{InvoiceInput, Party, join_bilingual};
+use crate::model::{InvoiceInput, Party, join_bilingual, with_arabic};
 use crate::qr::QrFields;
 use crate::totals::{self, Totals};
 use crate::validate;
@@ -49,8 +49,12 @@ pub fn build(input: &InvoiceInput, chain: &ChainInputs) -> Result<BuiltInvoice> 
     let totals = totals::compute(input)?;
     // The values the QR code repeats, as the document will carry them.
     let qr_base = QrFields {
-        seller_name: input.seller.display_name().unwrap_or_default(),
-        vat_number: input.seller.vat_number.clone().unwrap_or_default(),
+        seller_name: input.seller.display_name().ok_or_else(|| validated("seller.name"))?,
+        vat_number: input
+            .seller
+            .vat_number
+            .clone()
+            .ok_or_else(|| validated("seller.vat_number"))?,
         timestamp: format!("{}T{}", input.invoice_date, input.invoice_time),
         total_with_vat: amount(totals.tax_inclusive),
         vat_total: amount(totals.vat_total_sar),
@@ -59,7 +63,7 @@ pub fn build(input: &InvoiceInput, chain: &ChainInputs) -> Result<BuiltInvoice> 
         public_key: None,
         certificate_signature: None,
     };
-    let (xml, layout) = write(input, chain, &totals, &qr_base);
+    let (xml, layout) = write(input, chain, &totals, &qr_base)?;
     Ok(BuiltInvoice {
         xml,
         warnings: issues,
@@ -67,6 +71,15 @@ pub fn build(input: &InvoiceInput, chain: &ChainInputs) -> Result<BuiltInvoice> 
         qr_base,
         layout,
     })
+}
+
+/// The `internal` error for a required field found absent after validation passed.
+fn validated(path: &str) -> Error {
+    Error::new(
+        Code::Internal,
+        format!("{path} is absent although validation requires it"),
+    )
+    .at(path)
 }
 
 fn check_chain(chain: &ChainInputs, issues: &mut Vec<Issue>) {
@@ -249,7 +262,7 @@ pub(crate) struct Layout {
 
 const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
 
-fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals, q: &QrFields) -> (String, Layout) {
+fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals, q: &QrFields) -> Result<(String, Layout)> {
     let mut w = Out {
         s: String::with_capacity(4096 + input.line_items.len() * 1024),
     };
@@ -296,7 +309,7 @@ fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals, q: &QrFields) ->
             .original_invoice_number
             .as_deref()
             .or(input.original_invoice_uuid.as_deref())
-            .unwrap_or_default();
+            .ok_or_else(|| validated("original_invoice_number"))?;
         w.leaf("cbc:ID", id);
         w.close("cac:InvoiceDocumentReference");
         w.close("cac:BillingReference");
@@ -414,7 +427,7 @@ fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals, q: &QrFields) ->
         w.money("cbc:RoundingAmount", cur, lt.with_vat);
         w.close("cac:TaxTotal");
         w.open("cac:Item");
-        let name = join_bilingual(Some(&item.description), item.description_ar.as_deref()).unwrap_or_default();
+        let name = with_arabic(&item.description, item.description_ar.as_deref());
         w.leaf("cbc:Name", &name);
         w.open("cac:ClassifiedTaxCategory");
         w.leaf("cbc:ID", item.vat_category.code());
@@ -432,7 +445,7 @@ fn write(input: &InvoiceInput, chain: &ChainInputs, t: &Totals, q: &QrFields) ->
     w.close("Invoice");
     layout.root.1 = w.s.len();
     w.s.push('\n');
-    (w.s, layout)
+    Ok((w.s, layout))
 }
 
 fn write_party(w: &mut Out, party: &Party) {

@@ -143,7 +143,7 @@ fn id_format(scheme: &str) -> Option<(&'static str, Option<char>)> {
 fn check_id_format(id: &crate::model::PartyId, path: &str, out: &mut Vec<Issue>) {
     if let Some((rule, first)) = id_format(&id.scheme) {
         if !digits(&id.value, 10) || first.is_some_and(|c| !id.value.starts_with(c)) {
-            let start = first.map(|c| format!(" starting with {c}")).unwrap_or_default();
+            let start = first.map_or(String::new(), |c| format!(" starting with {c}"));
             out.push(
                 warn(
                     Code::InvalidIdFormat,
@@ -431,11 +431,16 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
             check_party_id(&id, path, path, &SELLER_ID, out);
         }
     }
-    let address = seller.address.clone().unwrap_or_default();
-    if seller.address.is_none() {
-        out.push(err(Code::MissingField, "seller.address", "is required"));
-    }
-    let missing = missing_address_parts(&address, true);
+    let no_address = Address::default();
+    let address = match &seller.address {
+        Some(a) => a,
+        None => {
+            out.push(err(Code::MissingField, "seller.address", "is required"));
+            // Checked as an empty one: the warnings below name the parts ZATCA wants.
+            &no_address
+        }
+    };
+    let missing = missing_address_parts(address, true);
     if !missing.is_empty() {
         out.push(
             warn(
@@ -466,7 +471,7 @@ fn check_seller(seller: &Party, out: &mut Vec<Issue>) {
             .rule("BR-KSA-66"),
         );
     }
-    check_country(&address, "seller.address.country", out);
+    check_country(address, "seller.address.country", out);
 }
 
 fn check_country(address: &Address, path: &str, out: &mut Vec<Issue>) {
@@ -600,13 +605,18 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
             .rule("BR-KSA-81"),
         );
     }
-    let address = buyer.address.clone().unwrap_or_default();
-    if let Some(a) = &buyer.address {
-        check_country(a, "buyer.address.country", out);
-    }
+    let no_address = Address::default();
+    let address = match &buyer.address {
+        Some(a) => {
+            check_country(a, "buyer.address.country", out);
+            a
+        }
+        // Checked as an empty one: the warning below names the parts ZATCA wants.
+        None => &no_address,
+    };
     if standard {
         let saudi = address.country.as_deref().is_none_or(|c| c == "SA");
-        let missing = missing_address_parts(&address, saudi);
+        let missing = missing_address_parts(address, saudi);
         if !missing.is_empty() {
             let rule = if saudi { "BR-KSA-63" } else { "BR-KSA-10" };
             out.push(
@@ -631,8 +641,9 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
     let min_quantity = Decimal::new(1, 4);
     for (i, line) in input.line_items.iter().enumerate() {
         let p = |field: &str| format!("line_items[{i}].{field}");
-        let name_len = crate::model::join_bilingual(Some(&line.description), line.description_ar.as_deref())
-            .map_or(0, |n| n.chars().count());
+        let name_len = crate::model::with_arabic(&line.description, line.description_ar.as_deref())
+            .chars()
+            .count();
         if name_len > 1000 {
             out.push(
                 err(
@@ -814,7 +825,7 @@ mod tests {
         let input = InvoiceInput::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         validate(&input)
             .into_iter()
-            .map(|i| (i.path.unwrap_or_default(), i.code, i.rule))
+            .map(|i| (i.path.unwrap_or_else(String::new), i.code, i.rule))
             .collect()
     }
 

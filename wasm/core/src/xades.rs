@@ -224,8 +224,8 @@ mod tests {
     fn extension_block_is_the_sdk_block() {
         let sample =
             include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Simplified/Invoice/Simplified_Invoice.xml");
-        let start = sample.find("<ext:UBLExtensions>").unwrap_or_default();
-        let end = sample.find("</ext:UBLExtensions>").unwrap_or_default() + "</ext:UBLExtensions>".len();
+        let start = sample.find("<ext:UBLExtensions>").expect("extensions start");
+        let end = sample.find("</ext:UBLExtensions>").expect("extensions end") + "</ext:UBLExtensions>".len();
         let cert = include_str!("../../../tests/fixtures/samples/sdk-R3.4.8/Certificates/cert.pem");
         let rendered = render_extensions(&SignatureValues {
             invoice_hash: "z5F9qsS6oWyDhehD8u8S0DaxV+2CUiUz9Y+UsR61JgQ=",

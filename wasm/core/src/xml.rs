@@ -188,16 +188,9 @@ fn offset_in(body: &str, inner: &[u8]) -> Option<usize> {
     (start + inner.len() <= body.len()).then_some(start)
 }
 
-/// Splits a qualified name at its colon: (prefix, local name). A byte loop: names are short,
-/// and this runs for every tag and attribute.
+/// Splits a qualified name at its colon: (prefix, local name).
 pub(crate) fn split_qname(qname: &str) -> (&str, &str) {
-    match qname.bytes().position(|b| b == b':') {
-        Some(at) => (
-            qname.get(..at).unwrap_or_default(),
-            qname.get(at + 1..).unwrap_or_default(),
-        ),
-        None => ("", qname),
-    }
+    qname.split_once(':').unwrap_or(("", qname))
 }
 
 fn prefix_of(qname: &str) -> &str {
@@ -208,8 +201,8 @@ fn prefix_of(qname: &str) -> &str {
 /// quick-xml events with namespaces resolved, well-formedness and namespace errors reported,
 /// DTDs refused. Offsets count from the start of `src`.
 pub(crate) fn read<'a>(src: &'a str, handler: &mut impl Handler<'a>) -> Result<()> {
-    let offset = if src.starts_with('\u{feff}') { 3 } else { 0 };
-    let body = src.get(offset..).unwrap_or_default();
+    let body = src.strip_prefix('\u{feff}').unwrap_or(src);
+    let offset = src.len() - body.len();
     let mut reader = Reader::from_str(body);
     let config = reader.config_mut();
     config.trim_text(false);

@@ -39,26 +39,26 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 /// Base64 text of `bytes`, with padding.
 pub fn encode(bytes: impl AsRef<[u8]>) -> String {
     let bytes = bytes.as_ref();
-    // Bytes first (one push per symbol, no char encoding), then one ASCII check.
-    let mut out = Vec::with_capacity(bytes.len().div_ceil(3) * 4);
-    let symbol = |n: u32, shift: u32| ALPHABET[((n >> shift) & 0x3f) as usize];
+    // Each symbol is ASCII: one byte pushed per char.
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    let symbol = |n: u32, shift: u32| char::from(ALPHABET[((n >> shift) & 0x3f) as usize]);
     let mut chunks = bytes.chunks_exact(3);
     for c in &mut chunks {
         let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
-        out.extend_from_slice(&[symbol(n, 18), symbol(n, 12), symbol(n, 6), symbol(n, 0)]);
+        out.extend([symbol(n, 18), symbol(n, 12), symbol(n, 6), symbol(n, 0)]);
     }
     match *chunks.remainder() {
         [a] => {
             let n = u32::from(a) << 16;
-            out.extend_from_slice(&[symbol(n, 18), symbol(n, 12), b'=', b'=']);
+            out.extend([symbol(n, 18), symbol(n, 12), '=', '=']);
         }
         [a, b] => {
             let n = (u32::from(a) << 16) | (u32::from(b) << 8);
-            out.extend_from_slice(&[symbol(n, 18), symbol(n, 12), symbol(n, 6), b'=']);
+            out.extend([symbol(n, 18), symbol(n, 12), symbol(n, 6), '=']);
         }
         _ => {}
     }
-    String::from_utf8(out).unwrap_or_default()
+    out
 }
 
 /// Decodes base64 text with canonical padding (`STANDARD`).
@@ -110,7 +110,8 @@ fn decode_with(input: &[u8], canonical_padding: bool) -> Result<Vec<u8>, DecodeE
         for (k, &symbol) in quad.iter().enumerate() {
             n = (n << 6) | value(symbol).ok_or(DecodeError::InvalidByte(q * 4 + k, symbol))?;
         }
-        out.extend_from_slice(n.to_be_bytes().get(1..).unwrap_or_default());
+        let [_, a, b, c] = n.to_be_bytes();
+        out.extend_from_slice(&[a, b, c]);
     }
 
     let mut n = 0u32;
@@ -147,7 +148,8 @@ fn decode_with(input: &[u8], canonical_padding: bool) -> Result<Vec<u8>, DecodeE
     if n & (u32::MAX >> (bytes * 8)) != 0 {
         return Err(DecodeError::InvalidLastSymbol(body + symbols - 1, last_symbol));
     }
-    out.extend_from_slice(n.to_be_bytes().get(..bytes).unwrap_or_default());
+    // `bytes` is 1 to 3 (two to four symbols).
+    out.extend(n.to_be_bytes().into_iter().take(bytes));
     Ok(out)
 }
 

@@ -92,9 +92,13 @@ pub(crate) mod armor {
         out.push_str("-----BEGIN ");
         out.push_str(label);
         out.push_str("-----\n");
-        // base64 output is ASCII, so splitting the bytes at any index yields valid UTF-8.
-        for line in b64.as_bytes().chunks(64) {
-            out.push_str(core::str::from_utf8(line).unwrap_or_default());
+        for (i, symbol) in b64.chars().enumerate() {
+            if i > 0 && i % 64 == 0 {
+                out.push('\n');
+            }
+            out.push(symbol);
+        }
+        if !b64.is_empty() {
             out.push('\n');
         }
         out.push_str("-----END ");
