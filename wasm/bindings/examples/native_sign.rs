@@ -22,6 +22,10 @@ fn read(path: &str) -> Vec<u8> {
     fs::read(path).unwrap_or_else(|e| fail(format!("{path}: {e}")))
 }
 
+fn read_text(path: &str) -> String {
+    String::from_utf8(read(path)).unwrap_or_else(|e| fail(format!("{path}: {e}")))
+}
+
 fn json_field<'a>(json: &'a str, key: &str) -> Option<&'a str> {
     let at = json.find(&format!("\"{key}\""))? + key.len() + 2;
     let rest = json.get(at..)?.trim_start().strip_prefix(':')?.trim_start();
@@ -39,19 +43,21 @@ fn main() {
     };
     let n: usize = rest.first().and_then(|s| s.parse().ok()).unwrap_or(300);
     let input = read(&format!("{case}/input.json"));
-    let chain_text = String::from_utf8(read(&format!("{case}/chain.json"))).unwrap_or_default();
+    let chain_path = format!("{case}/chain.json");
+    let chain_text = read_text(&chain_path);
+    let field = |key| json_field(&chain_text, key).unwrap_or_else(|| fail(format!("{chain_path}: no {key}")));
     let chain = ChainInputs {
         icv: json_field(&chain_text, "icv").and_then(|v| v.parse().ok()).unwrap_or(1),
-        pih: json_field(&chain_text, "pih").unwrap_or_default().to_owned(),
-        uuid: json_field(&chain_text, "uuid").unwrap_or_default().to_owned(),
+        pih: field("pih").to_owned(),
+        uuid: field("uuid").to_owned(),
     };
     let signing_time = json_field(&chain_text, "signing_time").map(str::to_owned);
-    let key_pem = String::from_utf8(read(key_path)).unwrap_or_default();
+    let key_pem = read_text(key_path);
     // The WebAssembly path receives the key as DER bytes (what the key vault decrypts).
     let key_der = PrivateKey::parse(&key_pem)
         .unwrap_or_else(|e| fail(format!("{key_path}: {e}")))
         .to_sec1_der();
-    let cert = String::from_utf8(read(cert_path)).unwrap_or_default();
+    let cert = read_text(cert_path);
 
     let once = || {
         let input = InvoiceInput::from_json(&input).unwrap_or_else(|e| fail(e.to_string()));

@@ -60,7 +60,8 @@ pub fn check_keys(value: &JsValue, name: &str, known: &[&str]) -> JsResult<()> {
 pub fn check_keys_as(value: &JsValue, name: &str, known: &[&str], code: &'static str) -> JsResult<()> {
     if let Some(obj) = value.dyn_ref::<js_sys::Object>() {
         for key in js_sys::Object::keys(obj) {
-            let key = key.as_string().unwrap_or_default();
+            // Object.keys gives strings; anything else is shown as JavaScript would.
+            let key = key.as_string().unwrap_or_else(|| format!("{key:?}"));
             if !known.contains(&key.as_str()) {
                 let message = format!("unknown field `{key}`, expected one of {}", known.join(", "));
                 return Err(crate::error::to_js(
@@ -114,10 +115,11 @@ fn float_text(value: &JsValue, f: f64) -> String {
     if f.is_infinite() {
         return format!("{sign}inf");
     }
+    // Number.prototype.toString(10) only throws for a radix outside 2..=36; Rust's own
+    // shortest digits stand in if it ever did.
     let js = js_sys::Number::from(value.clone())
         .to_string_with_radix(10)
-        .map(String::from)
-        .unwrap_or_default();
+        .map_or_else(|_| f.to_string(), String::from);
     let js = js.trim_start_matches('-');
     let (mantissa, exponent) = match js.split_once('e') {
         Some((m, e)) => (m, e.trim_start_matches('+').parse::<i32>().unwrap_or(0)),
@@ -134,14 +136,18 @@ fn float_text(value: &JsValue, f: f64) -> String {
         out.push_str(&digits);
     } else {
         let point = usize::try_from(point).unwrap_or(0);
-        if point >= digits.len() {
-            out.push_str(&digits);
-            out.extend(std::iter::repeat_n('0', point - digits.len()));
-            out.push_str(".0");
-        } else {
-            out.push_str(digits.get(..point).unwrap_or_default());
-            out.push('.');
-            out.push_str(digits.get(point..).unwrap_or_default());
+        match digits.split_at_checked(point) {
+            Some((int, frac)) if !frac.is_empty() => {
+                out.push_str(int);
+                out.push('.');
+                out.push_str(frac);
+            }
+            // The point is at or after the last digit: a whole number.
+            _ => {
+                out.push_str(&digits);
+                out.extend(std::iter::repeat_n('0', point.saturating_sub(digits.len())));
+                out.push_str(".0");
+            }
         }
     }
     out

@@ -361,7 +361,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     } else {
                         "warning"
                     };
-                    let detail = issue.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+                    let detail = issue.detail.as_deref().map_or(String::new(), |d| format!(" ({d})"));
                     eprintln!(
                         "{label} {} at {}: {}{detail}",
                         issue.rule, issue.location, issue.message
