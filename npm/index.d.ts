@@ -1091,6 +1091,12 @@ export interface ValidateOptions {
    * are checked only when it is given.
    */
   now?: string;
+  /**
+   * The document is not signed yet (checked before signing it): what signing adds — the
+   * cryptographic stamp (BR-KSA-28, 29, 30, 60) and the QR code (BR-KSA-27) — is not asked for.
+   * Default false: a document about to be reported is checked as ZATCA checks it.
+   */
+  unsigned?: boolean;
 }
 
 /** One violated rule. */

@@ -310,12 +310,14 @@ export function renderPdf(xml) {
  * (`initRules()`).
  */
 export function validate(xml, options = {}) {
-  if (options === null || typeof options !== 'object') throw invalidArgument('options', 'expected { pih?, now? }');
+  if (options === null || typeof options !== 'object') throw invalidArgument('options', 'expected { pih?, now?, unsigned? }');
   const pih = options.pih ?? undefined;
   if (pih !== undefined && typeof pih !== 'string') throw invalidArgument('options.pih', 'expected a base64 string');
   const now = options.now ?? undefined;
   if (now !== undefined && (typeof now !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(now))) {
     throw invalidArgument('options.now', 'expected the current UTC time as YYYY-MM-DDTHH:MM:SS');
   }
-  return call('rules', 'validate', bytes(xml, 'xml'), pih, now);
+  const unsigned = options.unsigned ?? false;
+  if (typeof unsigned !== 'boolean') throw invalidArgument('options.unsigned', 'expected a boolean');
+  return call('rules', 'validate', bytes(xml, 'xml'), pih, now, unsigned);
 }

@@ -22,13 +22,15 @@ fn finding(f: &Finding) -> JsValue {
 /// Checks a UBL document (signed or not): `{ valid, issues: [{ rule, severity, location,
 /// message, message_ar, hint, detail }] }`, errors first. `pih`: the expected previous invoice
 /// hash (base64), reported as `PIH` when the document carries another; `now`: the current time
-/// in UTC (`YYYY-MM-DDTHH:MM:SS`), for the rules that depend on it. Never throws on the document:
-/// one that does not parse is the finding `XML`.
+/// in UTC (`YYYY-MM-DDTHH:MM:SS`), for the rules that depend on it; `unsigned`: the document is
+/// checked before signing (its stamp and QR code are not asked for). Never throws on the
+/// document: one that does not parse is the finding `XML`.
 #[wasm_bindgen]
-pub fn validate(xml: &[u8], pih: Option<String>, now: Option<String>) -> JsValue {
+pub fn validate(xml: &[u8], pih: Option<String>, now: Option<String>, unsigned: Option<bool>) -> JsValue {
     let context = Context {
         pih: pih.as_deref(),
         now: now.as_deref(),
+        unsigned: unsigned.unwrap_or(false),
     };
     let report = run(xml, &context);
     Obj::new()

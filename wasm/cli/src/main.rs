@@ -132,6 +132,10 @@ enum Command {
         /// Set it for reproducible runs.
         #[arg(long)]
         now: Option<String>,
+        /// The document is not signed yet: do not ask for what signing adds (the cryptographic
+        /// stamp, BR-KSA-28, 29, 30, 60, and the QR code, BR-KSA-27).
+        #[arg(long)]
+        unsigned: bool,
     },
     /// Recompute hash, signature, SignedProperties digest and QR of a signed document.
     Verify {
@@ -333,7 +337,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     .map_err(|e| Failure::Other(format!("cannot write to stdout: {e}")))?,
             }
         }
-        Command::Validate { file, pih, json, now } => {
+        Command::Validate {
+            file,
+            pih,
+            json,
+            now,
+            unsigned,
+        } => {
             let now = match now {
                 Some(given) if clock::is_utc_timestamp(&given) => given,
                 Some(given) => {
@@ -348,6 +358,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 &zatca_rules::Context {
                     pih: pih.as_deref(),
                     now: Some(&now),
+                    unsigned,
                 },
             );
             if json {

@@ -76,3 +76,27 @@ fn a_malformed_now_is_refused() {
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--now"));
 }
+
+/// `--unsigned`: a document about to be signed is not asked for its stamp and QR code.
+#[test]
+fn unsigned_skips_what_signing_adds() {
+    let file = fixture("invoices/simplified-invoice/expected/unsigned.xml");
+    let rules = |args: &[&str]| -> Vec<String> {
+        let out = zatca(args);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["rule"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let now = "2025-01-15T12:00:00";
+    let submitted = rules(&["validate", "--now", now, "--json", &file]);
+    assert!(submitted.contains(&"BR-KSA-60".to_owned()), "{submitted:?}");
+    let before_signing = rules(&["validate", "--now", now, "--unsigned", "--json", &file]);
+    assert!(
+        !before_signing.iter().any(|r| r == "BR-KSA-60" || r == "BR-KSA-27"),
+        "{before_signing:?}"
+    );
+}

@@ -240,3 +240,31 @@ fn golden_corpus_has_no_errors() {
     }
     assert!(n >= 20, "found {n} signed corpus documents");
 }
+
+/// A document checked before signing (`Context::unsigned`) is not asked for what signing adds:
+/// the golden corpus's unsigned simplified invoice lacks its stamp (BR-KSA-60) and QR code
+/// (BR-KSA-27) only, which a document submitted as it is does report.
+#[test]
+fn an_unsigned_document_is_not_asked_for_its_stamp() {
+    let xml = fs::read(repo().join("tests/fixtures/invoices/simplified-invoice/expected/unsigned.xml")).unwrap();
+    let submitted = validate(&xml, &Context::default());
+    let ids: BTreeSet<&str> = submitted.issues.iter().map(|i| i.rule).collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["BR-KSA-27", "BR-KSA-60"]),
+        "{:#?}",
+        submitted.issues
+    );
+    let before_signing = validate(
+        &xml,
+        &Context {
+            unsigned: true,
+            ..Default::default()
+        },
+    );
+    assert!(
+        before_signing.valid && before_signing.issues.is_empty(),
+        "{:#?}",
+        before_signing.issues
+    );
+}

@@ -1132,6 +1132,82 @@ pub const IMPLEMENTED: &[(&str, &str, Option<&str>)] = &[
         None,
     ),
     // End of prepayment.
+    // Issue 11 (b): stamp, formats, code lists, arithmetic.
+    (
+        "BR-KSA-28",
+        "إذا وُجد الختم التشفيري (KSA-15) فيجب أن يكون معرّف معلومات التوقيع فيه \"urn:oasis:names:specification:ubl:signature:1\" تماماً.",
+        Some("sign the document: sac:SignatureInformation/cbc:ID is urn:oasis:names:specification:ubl:signature:1"),
+    ),
+    (
+        "BR-KSA-29",
+        "إذا وُجد الختم التشفيري (KSA-15) فيجب أن يكون معرّف التوقيع ومعرّف التوقيع المرجعي فيه \"urn:oasis:names:specification:ubl:signature:Invoice\" تماماً.",
+        Some(
+            "cac:Signature/cbc:ID and sbc:ReferencedSignatureID are urn:oasis:names:specification:ubl:signature:Invoice",
+        ),
+    ),
+    (
+        "BR-KSA-30",
+        "يجب أن تكون طريقة التوقيع في الختم التشفيري (KSA-15) \"urn:oasis:names:specification:ubl:dsig:enveloped:xades\" تماماً.",
+        Some("cac:Signature/cbc:SignatureMethod is urn:oasis:names:specification:ubl:dsig:enveloped:xades"),
+    ),
+    (
+        "BR-KSA-60",
+        "يجب أن يوجد الختم التشفيري (KSA-15) في الفواتير المبسطة وإشعاراتها الدائنة والمدينة.",
+        Some("sign the document before reporting it (a document checked before signing: Context::unsigned)"),
+    ),
+    (
+        "BR-54",
+        "يجب أن تتضمن كل سمة للصنف (BG-32) اسم السمة (BT-160) وقيمتها (BT-161).",
+        Some("give each cac:AdditionalItemProperty a cbc:Name and a cbc:Value"),
+    ),
+    (
+        "BR-KSA-CL-06",
+        "يجب أن يكون رمز سبب الرسوم على مستوى المستند (BT-105) وعلى مستوى البند (BT-145) من قائمة UNTDID 7161.",
+        Some("use a UNTDID 7161 code, e.g. FC (freight) or ZZZ (mutually defined)"),
+    ),
+    (
+        "BR-KSA-CL-07",
+        "إذا كانت فئة ضريبة الدفعة المقدمة (KSA-33) Z أو E أو O فيجب أن يكون رمز سبب الإعفاء (KSA-41) من القيم المحددة في الفقرة 11.2.4 من معايير تنفيذ XML.",
+        None,
+    ),
+    (
+        "BR-KSA-F-04",
+        "يجب أن تكون جميع مبالغ المستند وكمياته موجبة ما لم يُنص على غير ذلك.",
+        Some("amounts and quantities are never negative (a credit note carries positive amounts too)"),
+    ),
+    (
+        "BR-KSA-F-06-C14",
+        "يجب أن يكون طول حقل شروط الدفع (KSA-22) بين حرف واحد و1000 حرف.",
+        None,
+    ),
+    (
+        "BR-KSA-F-06-C15",
+        "يجب ألا يتجاوز طول معرّف حساب الدفع (BT-84) ‏127 حرفاً.",
+        None,
+    ),
+    (
+        "BR-KSA-97",
+        "إذا كانت عملة المستند (BT-5) غير الريال السعودي فلا يجوز أن يتساوى إجمالي ضريبة القيمة المضافة (BT-110) وإجماليها بعملة المحاسبة (BT-111).",
+        Some("the cac:TaxTotal without subtotals holds the VAT in SAR: convert it at the exchange rate"),
+    ),
+    (
+        "BR-KSA-EN16931-11",
+        "يجب أن يساوي صافي مبلغ البند (BT-131) الكمية (BT-129) مضروبة في صافي سعر الصنف (BT-146) مقسوماً على كمية أساس السعر (BT-149)، مضافاً إليه رسوم البند ومطروحاً منه خصوماته.",
+        Some(
+            "recompute the line's cbc:LineExtensionAmount: InvoicedQuantity × PriceAmount / BaseQuantity + charges − allowances",
+        ),
+    ),
+    (
+        "BR-CO-17",
+        "يجب أن يساوي مبلغ ضريبة القيمة المضافة لكل فئة (BT-117) المبلغ الخاضع للضريبة (BT-116) مضروباً في نسبة الضريبة (BT-119) مقسوماً على 100، مقرّباً إلى منزلتين عشريتين.",
+        Some("set the breakdown's cbc:TaxAmount to TaxableAmount × Percent / 100, rounded to 2 decimals"),
+    ),
+    (
+        "BR-S-09",
+        "يجب أن يساوي مبلغ الضريبة في تفصيل الفئة \"النسبة الأساسية\" (BT-117) المبلغ الخاضع للضريبة (BT-116) مضروباً في نسبة الضريبة (BT-119).",
+        Some("set the breakdown's cbc:TaxAmount to TaxableAmount × Percent / 100, rounded to 2 decimals"),
+    ),
+    // End of issue 11 (b).
 ];
 
 /// Rules of the list that can never fire in ZATCA's own validator, with the reason. The coverage
@@ -1143,6 +1219,10 @@ pub const NEVER: &[(&str, &str)] = &[
     ),
     ("BR-DEC-24", "same rule as BR-41: shadowed"),
     ("BR-DEC-25", "same rule as BR-41: shadowed"),
+    (
+        "BR-KSA-F-02",
+        "its test, `(.) = false() or (.) = true()` on `cbc:ChargeIndicator`, casts the value to xs:boolean, which fails (FORG0001, stopping the KSA schematron) for anything but true, false, 1 and 0 — the values that pass",
+    ),
 ];
 
 /// Implemented rules that need input besides the document ([`crate::Context`]); without it they

@@ -18,6 +18,12 @@ mod totals;
 mod tree;
 mod vat;
 
+// Issue 11 (b): the stamp, formats, code lists and arithmetic rules.
+mod anywhere;
+mod arithmetic;
+mod formats;
+mod stamp;
+
 pub use messages::{IMPLEMENTED, NEEDS, NEVER};
 
 /// Findings of rules that are not in ZATCA's list.
@@ -107,6 +113,18 @@ pub(crate) fn run(doc: &xml::Document<'_>, context: &Context<'_>) -> Vec<Finding
     prepayment::prepayment(root, &at, &mut out);
     if let Some(now) = context.now {
         header::clock(root, now, &at, &mut out);
+    }
+    // Issue 11 (b).
+    let found = anywhere::Anywhere::gather(root);
+    anywhere::rules(root, &found, &at, &mut out);
+    stamp::stamp(root, &found, &kind, &at, &mut out);
+    formats::amounts(root, &at, &mut out);
+    formats::line_exemption_codes(root, &at, &mut out);
+    arithmetic::breakdown_vat(root, &at, &mut out);
+    arithmetic::line_amounts(root, &at, &mut out);
+    arithmetic::two_currencies(root, &at, &mut out);
+    if context.unsigned {
+        out.findings.retain(|f| !stamp::ADDED_BY_SIGNING.contains(&f.rule));
     }
     out.findings
 }

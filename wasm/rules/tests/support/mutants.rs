@@ -606,7 +606,7 @@ pub const MUTANTS: &[Mutant] = &[
         sample: STD,
         from: ">2.000000</cbc:InvoicedQuantity>",
         to: ">0</cbc:InvoicedQuantity>",
-        rules: &["BR-22"],
+        rules: &["BR-22", "BR-KSA-EN16931-11"],
     },
     Mutant {
         name: "line-unit-128",
@@ -648,7 +648,7 @@ pub const MUTANTS: &[Mutant] = &[
         sample: STD,
         from: "<cbc:PriceAmount currencyID=\"SAR\">2.00</cbc:PriceAmount>",
         to: "",
-        rules: &["BR-26", "XSD"],
+        rules: &["BR-26", "BR-KSA-EN16931-11", "XSD"],
     },
     Mutant {
         name: "line-base-unit-128",
@@ -662,7 +662,7 @@ pub const MUTANTS: &[Mutant] = &[
         sample: STD,
         from: "<cbc:PriceAmount currencyID=\"SAR\">2.00</cbc:PriceAmount>",
         to: "<cbc:PriceAmount currencyID=\"SAR\">2.00</cbc:PriceAmount><cbc:BaseQuantity unitCode=\"PCE\">-1</cbc:BaseQuantity>",
-        rules: &["BR-KSA-EN16931-12"],
+        rules: &["BR-KSA-EN16931-11", "BR-KSA-EN16931-12"],
     },
     Mutant {
         name: "line-category-not-vat",
@@ -844,7 +844,7 @@ pub const MUTANTS: &[Mutant] = &[
         sample: STD,
         from: "<cbc:TaxableAmount currencyID=\"SAR\">4.00</cbc:TaxableAmount>",
         to: "",
-        rules: &["BR-45", "BR-S-08"],
+        rules: &["BR-45", "BR-CO-17", "BR-S-08", "BR-S-09"],
     },
     Mutant {
         name: "breakdown-no-category-id",
@@ -858,7 +858,7 @@ pub const MUTANTS: &[Mutant] = &[
         sample: STD,
         from: "<cbc:ID schemeID=\"UN/ECE 5305\" schemeAgencyID=\"6\">S</cbc:ID>\n                 <cbc:Percent>15.00</cbc:Percent>",
         to: "<cbc:ID schemeID=\"UN/ECE 5305\" schemeAgencyID=\"6\">S</cbc:ID>",
-        rules: &["BR-48"],
+        rules: &["BR-48", "BR-CO-17", "BR-S-09"],
     },
     Mutant {
         name: "breakdown-rate-3-decimals",
@@ -893,7 +893,7 @@ pub const MUTANTS: &[Mutant] = &[
         sample: STD,
         from: "<cbc:TaxAmount currencyID=\"SAR\">0.60</cbc:TaxAmount>\n             <cac:TaxCategory>",
         to: "<cbc:TaxAmount currencyID=\"SAR\">0.50</cbc:TaxAmount>\n             <cac:TaxCategory>",
-        rules: &["BR-CO-14", "BR-CO-15"],
+        rules: &["BR-CO-14", "BR-CO-15", "BR-CO-17", "BR-S-09"],
     },
     Mutant {
         name: "vat-total-3-decimals",
@@ -1026,7 +1026,7 @@ pub const MUTANTS: &[Mutant] = &[
         sample: STD,
         from: "<cbc:DocumentCurrencyCode>SAR</cbc:DocumentCurrencyCode>",
         to: "<cbc:DocumentCurrencyCode>XYZ</cbc:DocumentCurrencyCode>",
-        rules: &["BR-CL-04", "BR-CO-15", "BR-KSA-CL-01", "BR-KSA-CL-02"],
+        rules: &["BR-CL-04", "BR-CO-15", "BR-KSA-97", "BR-KSA-CL-01", "BR-KSA-CL-02"],
     },
     Mutant {
         name: "tax-currency-xyz",
@@ -1180,14 +1180,22 @@ pub const MUTANTS: &[Mutant] = &[
         sample: STD,
         from: "<cbc:TaxAmount currencyID=\"SAR\">0.60</cbc:TaxAmount>\n             <cac:TaxCategory>",
         to: "<cac:TaxCategory>",
-        rules: &["BR-46", "BR-CO-14", "BR-CO-15", "XSD"],
+        rules: &["BR-46", "BR-CO-14", "BR-CO-15", "BR-CO-17", "BR-S-09", "XSD"],
     },
     Mutant {
         name: "line-no-amount",
         sample: STD,
         from: "<cbc:LineExtensionAmount currencyID=\"SAR\">4.00</cbc:LineExtensionAmount>\n        <cac:TaxTotal>",
         to: "<cac:TaxTotal>",
-        rules: &["BR-24", "BR-CO-10", "BR-CO-13", "BR-KSA-51", "BR-S-08", "XSD"],
+        rules: &[
+            "BR-24",
+            "BR-CO-10",
+            "BR-CO-13",
+            "BR-KSA-51",
+            "BR-KSA-EN16931-11",
+            "BR-S-08",
+            "XSD",
+        ],
     },
     Mutant {
         name: "zero-line-standard-breakdown",
@@ -1489,4 +1497,206 @@ pub const MUTANTS: &[Mutant] = &[
         rules: &["BR-CL-18", "BR-KSA-18"],
     },
     // End of prepayment.
+    // Issue 11 (b): the stamp (BR-KSA-28, 29, 30, 60), BR-54, BR-KSA-CL-06, CL-07, F-04,
+    // F-06-C14, C15, and the arithmetic boundaries of BR-CO-17, BR-S-09, BR-KSA-EN16931-11.
+    Mutant {
+        name: "stamp-information-id-2",
+        sample: SIMP,
+        from: "<cbc:ID>urn:oasis:names:specification:ubl:signature:1</cbc:ID>",
+        to: "<cbc:ID>urn:oasis:names:specification:ubl:signature:2</cbc:ID>",
+        rules: &["BR-KSA-28", "BR-KSA-98"],
+    },
+    Mutant {
+        name: "stamp-signature-id-credit-note",
+        sample: SIMP,
+        from: "<cbc:ID>urn:oasis:names:specification:ubl:signature:Invoice</cbc:ID>",
+        to: "<cbc:ID>urn:oasis:names:specification:ubl:signature:CreditNote</cbc:ID>",
+        rules: &["BR-KSA-29", "BR-KSA-98"],
+    },
+    // The signature ID is compared as written, the referenced one after normalize-space().
+    Mutant {
+        name: "stamp-signature-id-padded",
+        sample: SIMP,
+        from: "<cbc:ID>urn:oasis:names:specification:ubl:signature:Invoice</cbc:ID>",
+        to: "<cbc:ID> urn:oasis:names:specification:ubl:signature:Invoice </cbc:ID>",
+        rules: &["BR-KSA-29", "BR-KSA-98"],
+    },
+    Mutant {
+        name: "stamp-referenced-id-padded",
+        sample: SIMP,
+        from: "<sbc:ReferencedSignatureID>urn:oasis:names:specification:ubl:signature:Invoice</sbc:ReferencedSignatureID>",
+        to: "<sbc:ReferencedSignatureID> urn:oasis:names:specification:ubl:signature:Invoice </sbc:ReferencedSignatureID>",
+        rules: &["BR-KSA-98"],
+    },
+    Mutant {
+        name: "stamp-method-enveloped",
+        sample: SIMP,
+        from: "<cbc:SignatureMethod>urn:oasis:names:specification:ubl:dsig:enveloped:xades</cbc:SignatureMethod>",
+        to: "<cbc:SignatureMethod>urn:oasis:names:specification:ubl:dsig:enveloped</cbc:SignatureMethod>",
+        rules: &["BR-KSA-30", "BR-KSA-98"],
+    },
+    Mutant {
+        name: "simplified-without-signature",
+        sample: SIMP,
+        from: "<cac:Signature>\n      <cbc:ID>urn:oasis:names:specification:ubl:signature:Invoice</cbc:ID>\n      <cbc:SignatureMethod>urn:oasis:names:specification:ubl:dsig:enveloped:xades</cbc:SignatureMethod>\n</cac:Signature>",
+        to: "",
+        rules: &["BR-KSA-29", "BR-KSA-30", "BR-KSA-60", "BR-KSA-98"],
+    },
+    Mutant {
+        name: "item-property-without-value",
+        sample: STD,
+        from: "</cac:ClassifiedTaxCategory>\n        </cac:Item>",
+        to: "</cac:ClassifiedTaxCategory><cac:AdditionalItemProperty><cbc:Name>colour</cbc:Name></cac:AdditionalItemProperty>\n        </cac:Item>",
+        rules: &["BR-54"],
+    },
+    Mutant {
+        name: "charge-reason-code-xyz",
+        sample: CHARGE,
+        from: "<cbc:AllowanceChargeReasonCode>LF</cbc:AllowanceChargeReasonCode>",
+        to: "<cbc:AllowanceChargeReasonCode>XYZ</cbc:AllowanceChargeReasonCode>",
+        rules: &["BR-KSA-CL-06"],
+    },
+    // contains(), not a token test: APC is inside "CAPCAQ".
+    Mutant {
+        name: "charge-reason-code-apc",
+        sample: CHARGE,
+        from: "<cbc:AllowanceChargeReasonCode>LF</cbc:AllowanceChargeReasonCode>",
+        to: "<cbc:AllowanceChargeReasonCode>APC</cbc:AllowanceChargeReasonCode>",
+        rules: &[],
+    },
+    // Without amounts in the line's breakdown (an XSD error), which would make it a prepayment
+    // line (BR-KSA-80).
+    Mutant {
+        name: "line-breakdown-zero-rated-exempt-code",
+        sample: STD,
+        from: "<cbc:RoundingAmount currencyID=\"SAR\">4.60</cbc:RoundingAmount>\n        </cac:TaxTotal>",
+        to: "<cbc:RoundingAmount currencyID=\"SAR\">4.60</cbc:RoundingAmount><cac:TaxSubtotal><cac:TaxCategory><cbc:ID>Z</cbc:ID><cbc:Percent>0</cbc:Percent><cbc:TaxExemptionReasonCode>VATEX-SA-29</cbc:TaxExemptionReasonCode><cbc:TaxExemptionReason>exempt</cbc:TaxExemptionReason><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory></cac:TaxSubtotal>\n        </cac:TaxTotal>",
+        rules: &["BR-KSA-CL-07", "XSD"],
+    },
+    Mutant {
+        name: "allowance-total-negative",
+        sample: STD,
+        from: "<cbc:AllowanceTotalAmount currencyID=\"SAR\">0.00</cbc:AllowanceTotalAmount>",
+        to: "<cbc:AllowanceTotalAmount currencyID=\"SAR\">-0.01</cbc:AllowanceTotalAmount>",
+        rules: &["BR-CO-11", "BR-CO-13", "BR-KSA-F-04"],
+    },
+    // Saxon compares an untyped -0.00 with 0 as doubles ordered like Java's Double.compare: below.
+    Mutant {
+        name: "allowance-total-minus-zero",
+        sample: STD,
+        from: "<cbc:AllowanceTotalAmount currencyID=\"SAR\">0.00</cbc:AllowanceTotalAmount>",
+        to: "<cbc:AllowanceTotalAmount currencyID=\"SAR\">-0.00</cbc:AllowanceTotalAmount>",
+        rules: &["BR-KSA-F-04"],
+    },
+    // An integer literal is compared exactly: -0 is 0.
+    Mutant {
+        name: "allowance-total-minus-zero-integer",
+        sample: STD,
+        from: "<cbc:AllowanceTotalAmount currencyID=\"SAR\">0.00</cbc:AllowanceTotalAmount>",
+        to: "<cbc:AllowanceTotalAmount currencyID=\"SAR\">-0</cbc:AllowanceTotalAmount>",
+        rules: &[],
+    },
+    Mutant {
+        name: "payment-note-1001",
+        sample: STD,
+        from: "<cbc:PaymentMeansCode>10</cbc:PaymentMeansCode>\n    </cac:PaymentMeans>",
+        to: concat!(
+            "<cbc:PaymentMeansCode>10</cbc:PaymentMeansCode><cac:PayeeFinancialAccount><cbc:PaymentNote>",
+            a1001!(),
+            "</cbc:PaymentNote></cac:PayeeFinancialAccount>\n    </cac:PaymentMeans>"
+        ),
+        rules: &["BR-KSA-F-06-C14"],
+    },
+    Mutant {
+        name: "payment-note-empty",
+        sample: STD,
+        from: "<cbc:PaymentMeansCode>10</cbc:PaymentMeansCode>\n    </cac:PaymentMeans>",
+        to: "<cbc:PaymentMeansCode>10</cbc:PaymentMeansCode><cac:PayeeFinancialAccount><cbc:PaymentNote></cbc:PaymentNote></cac:PayeeFinancialAccount>\n    </cac:PaymentMeans>",
+        rules: &["BR-KSA-F-06-C14"],
+    },
+    Mutant {
+        name: "payee-account-128",
+        sample: STD,
+        from: "<cbc:PaymentMeansCode>10</cbc:PaymentMeansCode>\n    </cac:PaymentMeans>",
+        to: concat!(
+            "<cbc:PaymentMeansCode>10</cbc:PaymentMeansCode><cac:PayeeFinancialAccount><cbc:ID>",
+            a100!(),
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaa</cbc:ID></cac:PayeeFinancialAccount>\n    </cac:PaymentMeans>"
+        ),
+        rules: &["BR-KSA-F-06-C15"],
+    },
+    Mutant {
+        name: "payee-account-127",
+        sample: STD,
+        from: "<cbc:PaymentMeansCode>10</cbc:PaymentMeansCode>\n    </cac:PaymentMeans>",
+        to: concat!(
+            "<cbc:PaymentMeansCode>10</cbc:PaymentMeansCode><cac:PayeeFinancialAccount><cbc:ID>",
+            a100!(),
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaa</cbc:ID></cac:PayeeFinancialAccount>\n    </cac:PaymentMeans>"
+        ),
+        rules: &[],
+    },
+    // 0.60 due on 4.00 at 15%, one line: a tolerance of 0.01 (as an xs:float) either side.
+    Mutant {
+        name: "breakdown-vat-plus-1-cent",
+        sample: STD,
+        from: "<cbc:TaxAmount currencyID=\"SAR\">0.60</cbc:TaxAmount>\n             <cac:TaxCategory>",
+        to: "<cbc:TaxAmount currencyID=\"SAR\">0.61</cbc:TaxAmount>\n             <cac:TaxCategory>",
+        rules: &["BR-CO-14", "BR-CO-15"],
+    },
+    Mutant {
+        name: "breakdown-vat-plus-2-cents",
+        sample: STD,
+        from: "<cbc:TaxAmount currencyID=\"SAR\">0.60</cbc:TaxAmount>\n             <cac:TaxCategory>",
+        to: "<cbc:TaxAmount currencyID=\"SAR\">0.62</cbc:TaxAmount>\n             <cac:TaxCategory>",
+        rules: &["BR-CO-14", "BR-CO-15", "BR-CO-17", "BR-S-09"],
+    },
+    Mutant {
+        name: "breakdown-vat-minus-2-cents",
+        sample: STD,
+        from: "<cbc:TaxAmount currencyID=\"SAR\">0.60</cbc:TaxAmount>\n             <cac:TaxCategory>",
+        to: "<cbc:TaxAmount currencyID=\"SAR\">0.58</cbc:TaxAmount>\n             <cac:TaxCategory>",
+        rules: &["BR-CO-14", "BR-CO-15", "BR-CO-17", "BR-S-09"],
+    },
+    // 2 × 2.00 = 4.00: one cent either way passes, two do not.
+    Mutant {
+        name: "line-amount-plus-1-cent",
+        sample: STD,
+        from: "<cbc:LineExtensionAmount currencyID=\"SAR\">4.00</cbc:LineExtensionAmount>\n        <cac:TaxTotal>",
+        to: "<cbc:LineExtensionAmount currencyID=\"SAR\">4.01</cbc:LineExtensionAmount>\n        <cac:TaxTotal>",
+        rules: &["BR-CO-10", "BR-CO-13", "BR-KSA-51", "BR-S-08"],
+    },
+    Mutant {
+        name: "line-amount-plus-2-cents",
+        sample: STD,
+        from: "<cbc:LineExtensionAmount currencyID=\"SAR\">4.00</cbc:LineExtensionAmount>\n        <cac:TaxTotal>",
+        to: "<cbc:LineExtensionAmount currencyID=\"SAR\">4.02</cbc:LineExtensionAmount>\n        <cac:TaxTotal>",
+        rules: &["BR-CO-10", "BR-CO-13", "BR-KSA-51", "BR-KSA-EN16931-11", "BR-S-08"],
+    },
+    // 2.0025 × 2.00 = 4.005, cut to 3 places (4.005) and rounded half up: 4.01; 3.99 is 0.02 off.
+    Mutant {
+        name: "line-quantity-rounds-up",
+        sample: STD,
+        from: "<cbc:InvoicedQuantity unitCode=\"PCE\">2.000000</cbc:InvoicedQuantity>",
+        to: "<cbc:InvoicedQuantity unitCode=\"PCE\">2.0025</cbc:InvoicedQuantity>",
+        rules: &[],
+    },
+    // 1072.10 × 15% = 160.815: format-number() takes the double's shortest form
+    // (160.81499999999997) and rounds it half to even, 160.81, so 160.80 is within the
+    // tolerance and 160.83 is not (half up on the decimal, 160.82, would say the opposite).
+    Mutant {
+        name: "breakdown-vat-half-even-160-80",
+        sample: STD,
+        from: "<cbc:TaxableAmount currencyID=\"SAR\">4.00</cbc:TaxableAmount>\n            <cbc:TaxAmount currencyID=\"SAR\">0.60</cbc:TaxAmount>",
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">1072.10</cbc:TaxableAmount>\n            <cbc:TaxAmount currencyID=\"SAR\">160.80</cbc:TaxAmount>",
+        rules: &["BR-CO-14", "BR-CO-15", "BR-S-08"],
+    },
+    Mutant {
+        name: "breakdown-vat-half-even-160-83",
+        sample: STD,
+        from: "<cbc:TaxableAmount currencyID=\"SAR\">4.00</cbc:TaxableAmount>\n            <cbc:TaxAmount currencyID=\"SAR\">0.60</cbc:TaxAmount>",
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">1072.10</cbc:TaxableAmount>\n            <cbc:TaxAmount currencyID=\"SAR\">160.83</cbc:TaxAmount>",
+        rules: &["BR-CO-14", "BR-CO-15", "BR-CO-17", "BR-S-08", "BR-S-09"],
+    },
+    // End of issue 11 (b).
 ];
