@@ -6,7 +6,8 @@
 //! exactly once; and from the relay: no ICV twice on a unit, and each unit's chain unbroken
 //! (each document's PIH is the previous document's hash).
 //!
-//! The simulator runs in this test process, which outlives both relays.
+//! The simulator is a process of its own too (the `zatca-sim` binary, faults switched on over
+//! its `/admin/faults` endpoint, counters read from `/admin/counters`).
 
 mod common;
 
@@ -15,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
-use zatca_sim::Faults;
 
 const INVOICES: usize = 2_000;
 /// One invoice in this many is a standard (cleared) one.
@@ -68,9 +68,11 @@ async fn two_relays_on_one_postgres_settle_2000_invoices_exactly_once_through_a_
         eprintln!("skipped: RELAY_TEST_DATABASE_URL is not set (scripts/postgres.sh sets it)");
         return;
     }
-    let sims = Sims::start().await;
+    let sim = tokio::task::spawn_blocking(|| SimProcess::start(&["--environment", "sandbox"]))
+        .await
+        .expect("zatca-sim");
     let dir = tempfile::tempdir().expect("dir");
-    let url = sims.sandbox.base_url.clone();
+    let url = sim.base_url.clone();
     // Every invoice goes through the shared queue; a request to ZATCA gives up after 2 s.
     let flags = [
         "--inline-submit-ms",
@@ -102,15 +104,16 @@ async fn two_relays_on_one_postgres_settle_2000_invoices_exactly_once_through_a_
         units.push(unit);
     }
 
-    sims.sandbox.set_faults(Faults {
-        latency_ms: 5,
-        error_rate: 0.05,
-        rate_limit_rate: 0.05,
-        retry_after_secs: 1,
-        timeout_rate: 0.02,
-        timeout_ms: 3_000,
-        ..Faults::default()
+    let faults = json!({
+        "latency_ms": 5,
+        "error_rate": 0.05,
+        "rate_limit_rate": 0.05,
+        "retry_after_secs": 1,
+        "timeout_rate": 0.02,
+        "timeout_ms": 3_000,
     });
+    let now = sim.set_faults(faults).await;
+    assert_eq!(now.timeout_ms, 3_000, "{now:?}");
 
     // Issue through both relays at once, 16 requests in flight.
     let mut ids = Vec::with_capacity(INVOICES);
@@ -152,7 +155,7 @@ async fn two_relays_on_one_postgres_settle_2000_invoices_exactly_once_through_a_
     }
 
     // Exactly once at ZATCA, by the simulator's counters.
-    let counters = sims.sandbox.counters();
+    let counters = sim.counters().await;
     let reported = counters.endpoint("POST /invoices/reporting/single").accepted;
     let cleared = counters.endpoint("POST /invoices/clearance/single").accepted;
     let standard = INVOICES.div_ceil(STANDARD_EVERY) as u64;

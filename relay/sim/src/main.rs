@@ -1,4 +1,7 @@
 //! `zatca-sim`: serves the ZATCA gateway simulator on 127.0.0.1 until Ctrl-C or SIGTERM.
+//!
+//! Its first line on stdout is `listening on 127.0.0.1:PORT` (with `--port 0`, the port the
+//! system chose), so a parent process can start it and find it; logs go to stderr.
 
 use std::time::Duration;
 
@@ -83,6 +86,7 @@ async fn shutdown_signal() -> std::io::Result<()> {
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
     let config = SimConfig {
@@ -110,6 +114,12 @@ async fn main() -> std::io::Result<()> {
     };
     let environment = config.environment;
     let handle = zatca_sim::spawn_on(config, args.port).await?;
+    {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on {}", handle.addr)?;
+        stdout.flush()?;
+    }
     tracing::info!(url = %handle.base_url, %environment, "zatca-sim listening (Ctrl-C to stop)");
     shutdown_signal().await?;
     tracing::info!("shutting down");

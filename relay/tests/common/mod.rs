@@ -388,7 +388,22 @@ impl Client {
     }
 
     pub async fn send(&self, method: Method, path: &str, key: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+        self.send_with(method, path, key, body, &[]).await
+    }
+
+    /// [`Client::send`] with extra request headers (e.g. `Idempotency-Key`).
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
@@ -602,4 +617,172 @@ impl Drop for RelayProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The simulator as its own process (the `zatca-sim` binary of relay/sim)
+
+/// A `zatca-sim` process on a free port of 127.0.0.1, driven over its `/admin/*` endpoints.
+pub struct SimProcess {
+    child: std::process::Child,
+    /// Kept open: the simulator writes nothing after its first line, but must never get EPIPE.
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
+    /// `http://127.0.0.1:PORT`, as the simulator printed it.
+    pub base_url: String,
+    http: reqwest::Client,
+}
+
+impl SimProcess {
+    /// Starts `zatca-sim --port 0` with `args` (e.g. `--environment production`) and waits for
+    /// its `listening on ADDR` line. Blocking (call it from `spawn_blocking`).
+    pub fn start(args: &[&str]) -> SimProcess {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new(sim_binary())
+            .args(["--port", "0"])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("spawn zatca-sim");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("zatca-sim's first line");
+        let Some(addr) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            panic!("zatca-sim did not say where it listens: {line:?}");
+        };
+        SimProcess {
+            base_url: format!("http://{addr}"),
+            child,
+            _stdout: stdout,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// `GET /admin/counters`.
+    pub async fn counters(&self) -> zatca_sim::Counters {
+        let response = self
+            .http
+            .get(format!("{}/admin/counters", self.base_url))
+            .send()
+            .await
+            .expect("simulator answers");
+        assert_eq!(response.status(), 200, "GET /admin/counters");
+        response.json().await.expect("counters")
+    }
+
+    /// `POST /admin/faults` with a partial update (`{"error_rate": 0.05, …}`): the faults now
+    /// in force.
+    pub async fn set_faults(&self, patch: Value) -> zatca_sim::Faults {
+        let response = self
+            .http
+            .post(format!("{}/admin/faults", self.base_url))
+            .json(&patch)
+            .send()
+            .await
+            .expect("simulator answers");
+        assert_eq!(response.status(), 200, "POST /admin/faults");
+        response.json().await.expect("faults")
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `zatca-sim` executable. `CARGO_BIN_EXE_*` names only this package's binaries, so it is
+/// looked for next to them (in `target/<profile>/`, where `cargo test --workspace` puts it), and
+/// built there with `cargo build -p zatca-sim` when it is missing or older than the sources it
+/// is built from (e.g. `cargo test -p zatca-relay` from a fresh clone). Decided once per test
+/// binary.
+pub fn sim_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            // The test executable is target/<profile>/deps/<test>-<hash>.
+            let exe = std::env::current_exe().expect("test executable");
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("target/<profile>/deps")
+                .to_owned();
+            let binary = profile_dir.join(format!("zatca-sim{}", std::env::consts::EXE_SUFFIX));
+            let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            if !is_fresh(&binary, &workspace) {
+                build_sim(&workspace, &profile_dir);
+            }
+            assert!(binary.is_file(), "no zatca-sim at {}", binary.display());
+            binary
+        })
+        .clone()
+}
+
+/// Whether `binary` exists and is newer than every source of zatca-sim and its path
+/// dependencies, and than Cargo.lock. (Cargo itself would rebuild it with this package's
+/// feature set rather than the workspace's, so it is asked only when needed.)
+fn is_fresh(binary: &Path, workspace: &Path) -> bool {
+    let Ok(built) = std::fs::metadata(binary).and_then(|m| m.modified()) else {
+        return false;
+    };
+    // zatca-sim's path dependencies (relay/sim/Cargo.toml): zatca-core and zatca-rules.
+    let sources = ["relay/sim", "wasm/core", "wasm/rules", "Cargo.lock", "Cargo.toml"];
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for source in sources {
+        let path = workspace.join(source);
+        assert!(path.exists(), "{} is gone: update sim_binary()", path.display());
+        newest = newest.max(newest_mtime(&path));
+    }
+    built >= newest
+}
+
+fn newest_mtime(path: &Path) -> std::time::SystemTime {
+    let meta = std::fs::metadata(path).expect("source metadata");
+    let mut newest = meta.modified().expect("mtime");
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path).expect("source dir").flatten() {
+            let name = entry.file_name();
+            // Build outputs and fixtures of other tools are not sources of the binary.
+            if name == "target" || name == "node_modules" || name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            newest = newest.max(newest_mtime(&entry.path()));
+        }
+    }
+    newest
+}
+
+fn build_sim(workspace: &Path, profile_dir: &Path) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let target_dir = profile_dir.parent().expect("target dir");
+    let mut command = std::process::Command::new(cargo);
+    command
+        .current_dir(workspace)
+        .args([
+            "build",
+            "--quiet",
+            "--locked",
+            "-p",
+            "zatca-sim",
+            "--bin",
+            "zatca-sim",
+            "--target-dir",
+        ])
+        .arg(target_dir);
+    match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            command.arg("--release");
+        }
+        Some(profile) => {
+            command.args(["--profile", profile]);
+        }
+        None => panic!("unexpected target layout: {}", profile_dir.display()),
+    }
+    let status = command.status().expect("run cargo build -p zatca-sim");
+    assert!(status.success(), "cargo build -p zatca-sim failed: {status}");
 }

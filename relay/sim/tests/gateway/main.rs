@@ -6,4 +6,5 @@ mod answers;
 mod documents;
 mod faults;
 mod onboarding;
+mod process;
 mod surface;
