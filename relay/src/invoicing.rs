@@ -27,12 +27,11 @@ use zatca_core::ubl::ChainInputs;
 use crate::AppState;
 use crate::authority::{AuthorityError, CallContext, Credentials, DocumentSubmission, SubmissionResult};
 use crate::domain::{
-    ChainCheck, ChainStatus, Custody, Detail, DocumentKind, EgsUnit, Environment, Invoice, InvoiceKind, InvoiceStatus,
-    InvoiceTypes, Job, JobKind, LineSummary, OnboardingStatus, SubmitJob, TimelineEntry,
+    Auth, ChainCheck, ChainStatus, Custody, Detail, DocumentKind, EgsUnit, Environment, Invoice, InvoiceKind,
+    InvoiceStatus, InvoiceTypes, Job, JobKind, JobOutcome, LineSummary, OnboardingStatus, SubmitJob, TimelineEntry,
 };
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::onboarding::{JobOutcome, key_context, production_credentials};
-use crate::routes::Auth;
+use crate::onboarding::{key_context, production_credentials};
 use crate::store::{ArchiveKind, IssueOutcome};
 
 /// Which create endpoint was called.

@@ -16,11 +16,10 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::authority::{AuthorityError, CallContext, Credentials, Csid, ZatcaMessage};
 use crate::domain::{
-    AuditEntry, ComplianceDocument, ComplianceKind, Custody, EgsUnit, Environment, InvoiceTypes, Job, JobKind,
-    OnboardJob, OnboardingStatus, SellerProfile, StoredCsid, iso,
+    AuditEntry, Auth, ComplianceDocument, ComplianceKind, Custody, EgsUnit, Environment, InvoiceTypes, Job, JobKind,
+    JobOutcome, OnboardJob, OnboardingStatus, SellerProfile, StoredCsid, iso,
 };
 use crate::error::{AppError, AppResult, Detail, ErrorCode};
-use crate::routes::egs::ComplianceDocumentDto;
 use crate::secret::SecretString;
 use crate::signing;
 use crate::store::QuotaOutcome;
@@ -37,19 +36,6 @@ pub fn otp_context(unit: Uuid) -> String {
 
 fn secret_context(unit: Uuid, which: &str) -> String {
     format!("egs_unit:{unit}:{which}_secret")
-}
-
-/// How a job attempt ended.
-#[derive(Debug)]
-pub enum JobOutcome {
-    /// Finished (or nothing left to do).
-    Done,
-    /// Failed in a way that may pass later (ZATCA unavailable, database busy).
-    Retry(String),
-    /// As `Retry`, but not before the given time (ZATCA's `Retry-After`).
-    RetryAfter(String, std::time::Duration),
-    /// Failed for good; the unit records why.
-    Fail(String),
 }
 
 fn ctx(unit: &EgsUnit) -> CallContext {
@@ -104,7 +90,7 @@ pub struct CreatedUnit {
 
 /// Creates a unit within the plan's quota: phase 1 active at once; phase 2 with its CSR (made
 /// here for relay custody, the device's for device custody) and its onboarding job.
-pub async fn create_unit(state: &AppState, auth: &crate::routes::Auth, new: NewUnit) -> AppResult<CreatedUnit> {
+pub async fn create_unit(state: &AppState, auth: &Auth, new: NewUnit) -> AppResult<CreatedUnit> {
     let key_env = auth.key.environment;
     let (phase, custody, seller, otp) = (new.phase, new.custody, new.seller, new.otp);
     let Some(quota) = state.config.plans.quota(&auth.account.plan) else {
@@ -254,7 +240,7 @@ pub async fn create_unit(state: &AppState, auth: &crate::routes::Auth, new: NewU
 
 /// A unit of the caller's account in the key's environment: `400 EGS_UNIT_NOT_FOUND` for an
 /// unknown id or another account's unit, `400 EGS_UNIT_ENV_MISMATCH` for the other environment.
-pub async fn unit_of(state: &AppState, auth: &crate::routes::Auth, id: &str) -> AppResult<EgsUnit> {
+pub async fn unit_of(state: &AppState, auth: &Auth, id: &str) -> AppResult<EgsUnit> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::from(ErrorCode::EgsUnitNotFound))?;
     let unit = state
         .store
@@ -715,12 +701,21 @@ fn renewal_csr(state: &AppState, unit: &EgsUnit, device_csr: Option<&str>) -> Ap
     }
 }
 
+/// What `POST /v1/egs/{id}/compliance-documents` carries, read by the route.
+#[derive(Debug)]
+pub struct DeviceDocument {
+    /// Which required document it stands for.
+    pub kind: ComplianceKind,
+    /// Base64 of the signed XML.
+    pub invoice: String,
+    /// Invoice hash (base64 SHA-256); computed from the XML when absent.
+    pub invoice_hash: Option<String>,
+    /// The document's UUID; read from the XML when absent.
+    pub uuid: Option<String>,
+}
+
 /// A device's signed compliance document: forwarded to ZATCA under the unit's compliance CSID.
-pub async fn submit_device_document(
-    state: &AppState,
-    mut unit: EgsUnit,
-    dto: ComplianceDocumentDto,
-) -> AppResult<Value> {
+pub async fn submit_device_document(state: &AppState, mut unit: EgsUnit, dto: DeviceDocument) -> AppResult<Value> {
     match unit.onboarding_status {
         OnboardingStatus::AwaitingComplianceDocuments => {}
         OnboardingStatus::Pending => {

@@ -26,10 +26,9 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::domain::{
-    CertHealth, DeliveryStatus, EgsUnit, Environment, EventType, Invoice, InvoiceStatus, Job, JobKind,
+    CertHealth, DeliveryStatus, EgsUnit, Environment, EventType, Invoice, InvoiceStatus, Job, JobKind, JobOutcome,
     OnboardingStatus, PendingEvent, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookJob, iso,
 };
-use crate::onboarding::JobOutcome;
 use crate::secret::{SecretError, SecretString};
 
 /// The signature header: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.

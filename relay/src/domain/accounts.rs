@@ -44,3 +44,12 @@ pub struct ApiKey {
     /// Revocation time.
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// The authenticated caller: the API key record and its account.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// The key used (its environment decides sandbox or production).
+    pub key: ApiKey,
+    /// The account (tenant) everything is scoped to.
+    pub account: Account,
+}

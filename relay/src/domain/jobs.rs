@@ -79,3 +79,16 @@ impl Job {
         }
     }
 }
+
+/// How a job attempt ended.
+#[derive(Debug)]
+pub enum JobOutcome {
+    /// Finished (or nothing left to do).
+    Done,
+    /// Failed in a way that may pass later (ZATCA unavailable, database busy).
+    Retry(String),
+    /// As `Retry`, but not before the given time (ZATCA's `Retry-After`).
+    RetryAfter(String, std::time::Duration),
+    /// Failed for good; the unit records why.
+    Fail(String),
+}

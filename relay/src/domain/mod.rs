@@ -12,13 +12,13 @@ pub mod webhooks;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use accounts::{Account, ApiKey};
+pub use accounts::{Account, ApiKey, Auth};
 pub use audit::AuditEntry;
 pub use invoices::{
     ChainCheck, ChainStatus, DocumentKind, IllegalInvoiceTransition, Invoice, InvoiceKind, InvoiceStatus, LineSummary,
     TimelineEntry,
 };
-pub use jobs::{Job, JobKind, OnboardJob, SubmitJob, WebhookJob};
+pub use jobs::{Job, JobKind, JobOutcome, OnboardJob, SubmitJob, WebhookJob};
 pub use units::{
     Address, CertHealth, ComplianceDocument, ComplianceKind, Custody, EgsUnit, Environment, IllegalTransition,
     InvoiceTypes, OnboardingStatus, SellerProfile, StoredCsid,

@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::AppState;
+use crate::domain::JobOutcome;
 use crate::domain::{Job, JobKind};
-use crate::onboarding::{self, JobOutcome};
+use crate::onboarding;
 
 /// A job's lease: a claimed job not finished within this time is claimed again.
 const LEASE: Duration = Duration::from_secs(300);

@@ -109,7 +109,7 @@ fn new_key_record(account_id: Uuid, environment: Environment, name: Option<Strin
 
 /// Sign up: an account and its first API key (shown only here).
 #[utoipa::path(post, path = "/v1/onboard", tag = "accounts", request_body = OnboardRequest,
-    responses((status = 201, description = "Account created", body = super::openapi::Onboarded)))]
+    responses((status = 201, description = "Account created", body = super::schemas::Onboarded)))]
 pub(super) async fn onboard(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<OnboardRequest>,
@@ -164,7 +164,7 @@ pub(super) async fn onboard(
 
 /// The account, its plan and quota use.
 #[utoipa::path(get, path = "/v1/account", tag = "accounts",
-    responses((status = 200, description = "The account", body = super::openapi::AccountDoc)))]
+    responses((status = 200, description = "The account", body = super::schemas::AccountDoc)))]
 pub(super) async fn account(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
     let quota = state.config.plans.quota(&auth.account.plan);
     let used_sandbox = state.store.count_units(auth.account.id, Environment::Sandbox).await?;
@@ -188,7 +188,7 @@ pub(super) async fn account(State(state): State<AppState>, auth: Auth) -> AppRes
 
 /// The keys the calling key may manage (masked).
 #[utoipa::path(get, path = "/v1/keys", tag = "accounts",
-    responses((status = 200, description = "Keys", body = super::openapi::KeyList)))]
+    responses((status = 200, description = "Keys", body = super::schemas::KeyList)))]
 pub(super) async fn list_keys(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
     let keys = state.store.list_api_keys(auth.account.id).await?;
     let visible: Vec<Value> = keys
@@ -212,7 +212,7 @@ pub(super) struct CreateKeyRequest {
 
 /// A new key (the full key only in this answer).
 #[utoipa::path(post, path = "/v1/keys", tag = "accounts", request_body = CreateKeyRequest,
-    responses((status = 201, description = "Key created", body = super::openapi::ApiKeyDoc)))]
+    responses((status = 201, description = "Key created", body = super::schemas::ApiKeyDoc)))]
 pub(super) async fn create_key(
     State(state): State<AppState>,
     auth: Auth,
@@ -287,7 +287,7 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
 /// Renames a key or sets (or clears, with null) its default EGS unit.
 #[utoipa::path(patch, path = "/v1/keys/{id}", tag = "accounts", request_body = UpdateKeyRequest,
     params(("id" = uuid::Uuid, Path, description = "Key id")),
-    responses((status = 200, description = "The key", body = super::openapi::ApiKeyDoc)))]
+    responses((status = 200, description = "The key", body = super::schemas::ApiKeyDoc)))]
 pub(super) async fn update_key(
     State(state): State<AppState>,
     auth: Auth,
@@ -332,7 +332,7 @@ pub(super) async fn update_key(
 /// Revokes a key (not the account's last active one).
 #[utoipa::path(delete, path = "/v1/keys/{id}", tag = "accounts",
     params(("id" = uuid::Uuid, Path, description = "Key id")),
-    responses((status = 200, description = "The revoked key", body = super::openapi::ApiKeyDoc)))]
+    responses((status = 200, description = "The revoked key", body = super::schemas::ApiKeyDoc)))]
 pub(super) async fn revoke_key(
     State(state): State<AppState>,
     auth: Auth,

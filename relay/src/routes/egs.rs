@@ -45,7 +45,7 @@ pub fn router() -> Router<AppState> {
 pub(super) struct CreateEgsRequest {
     unit_name: String,
     #[serde(default)]
-    #[schema(value_type = Option<crate::routes::openapi::InvoiceTypes>)]
+    #[schema(value_type = Option<crate::routes::schemas::InvoiceTypes>)]
     invoice_type: Option<InvoiceTypes>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -336,7 +336,7 @@ pub(super) async fn create_unit(
 
 /// Always refused: units are registered with ZATCA and linked to invoice history.
 #[utoipa::path(delete, path = "/v1/egs/{id}", tag = "egs", params(("id" = uuid::Uuid, Path, description = "EGS unit id")),
-    responses((status = 405, description = "EGS_UNIT_NOT_DELETABLE", body = crate::routes::openapi::ErrorEnvelope)))]
+    responses((status = 405, description = "EGS_UNIT_NOT_DELETABLE", body = crate::routes::schemas::ErrorEnvelope)))]
 pub(super) async fn cannot_delete(Path(_id): Path<String>) -> AppError {
     AppError::api(
         ErrorCode::EgsUnitNotDeletable,
@@ -368,7 +368,7 @@ pub struct UnitStatus {
     cert_health: &'static str,
     invoice_counter: i64,
     serial_number: String,
-    #[schema(value_type = crate::routes::openapi::InvoiceTypes)]
+    #[schema(value_type = crate::routes::schemas::InvoiceTypes)]
     invoice_type: InvoiceTypes,
     custody: Custody,
     csid: &'static str,
@@ -556,7 +556,7 @@ pub(super) async fn request_production(
 
 /// Required, accepted and pending compliance documents, and the certificate in use.
 #[utoipa::path(get, path = "/v1/egs/{id}/compliance-documents", tag = "egs", params(("id" = uuid::Uuid, Path, description = "EGS unit id")),
-    responses((status = 200, description = "Compliance documents", body = crate::routes::openapi::ComplianceDocuments)))]
+    responses((status = 200, description = "Compliance documents", body = crate::routes::schemas::ComplianceDocuments)))]
 pub(super) async fn list_compliance_documents(
     State(state): State<AppState>,
     auth: Auth,
@@ -594,9 +594,9 @@ pub(super) async fn list_compliance_documents(
 /// `/compliance/invoices` plus the kind it stands for.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ComplianceDocumentDto {
+pub(super) struct ComplianceDocumentDto {
     /// Which required document this is (`simplified_invoice`, `standard_credit_note`, …).
-    #[schema(value_type = crate::routes::openapi::ComplianceKind)]
+    #[schema(value_type = crate::routes::schemas::ComplianceKind)]
     pub kind: ComplianceKind,
     /// Base64 of the signed XML.
     pub invoice: String,
@@ -610,7 +610,7 @@ pub struct ComplianceDocumentDto {
 
 /// Device custody: a signed compliance document, forwarded to ZATCA's compliance check.
 #[utoipa::path(post, path = "/v1/egs/{id}/compliance-documents", tag = "egs", params(("id" = uuid::Uuid, Path, description = "EGS unit id")), request_body = ComplianceDocumentDto,
-    responses((status = 200, description = "Accepted", body = crate::routes::openapi::ComplianceDocumentAccepted)))]
+    responses((status = 200, description = "Accepted", body = crate::routes::schemas::ComplianceDocumentAccepted)))]
 pub(super) async fn submit_compliance_document(
     State(state): State<AppState>,
     auth: Auth,
@@ -625,7 +625,13 @@ pub(super) async fn submit_compliance_document(
         ));
     }
     let (_guard, unit) = lock_and_reload(&state, auth.account.id, unit.id).await?;
-    let result = onboarding::submit_device_document(&state, unit, body).await?;
+    let document = onboarding::DeviceDocument {
+        kind: body.kind,
+        invoice: body.invoice,
+        invoice_hash: body.invoice_hash,
+        uuid: body.uuid,
+    };
+    let result = onboarding::submit_device_document(&state, unit, document).await?;
     Ok(Json(result))
 }
 
@@ -638,7 +644,7 @@ pub(super) struct AuditQuery {
 /// Every ZATCA request and response of the unit, newest first, secrets redacted.
 #[utoipa::path(get, path = "/v1/egs/{id}/audit-log", tag = "egs",
     params(("id" = uuid::Uuid, Path, description = "EGS unit id"), ("limit" = Option<u32>, Query, description = "1 to 500 (default 100)", minimum = 1, maximum = 500)),
-    responses((status = 200, description = "Audit log", body = crate::routes::openapi::AuditLog)))]
+    responses((status = 200, description = "Audit log", body = crate::routes::schemas::AuditLog)))]
 pub(super) async fn audit_log(
     State(state): State<AppState>,
     auth: Auth,

@@ -22,14 +22,14 @@ pub fn router() -> Router<AppState> {
 
 /// Liveness: the process serves requests (a load balancer restarts it otherwise).
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "Alive", body = super::openapi::Health)))]
+    responses((status = 200, description = "Alive", body = super::schemas::Health)))]
 pub(super) async fn live() -> Json<Value> {
     Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
 /// Readiness: the database answers too (a load balancer sends traffic elsewhere otherwise).
 #[utoipa::path(get, path = "/health", tag = "operations",
-    responses((status = 200, description = "Ready", body = super::openapi::Health)))]
+    responses((status = 200, description = "Ready", body = super::schemas::Health)))]
 pub(super) async fn ready(State(state): State<AppState>) -> AppResult<Json<Value>> {
     state.store.ping().await?;
     Ok(Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })))
@@ -51,7 +51,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> AppResult<impl Int
 
 /// Readiness (the same as `GET /health`).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "Ready", body = super::openapi::Health)))]
+    responses((status = 200, description = "Ready", body = super::schemas::Health)))]
 pub(super) async fn readyz(state: State<AppState>) -> AppResult<Json<Value>> {
     ready(state).await
 }

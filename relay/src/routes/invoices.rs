@@ -158,9 +158,9 @@ macro_rules! create_endpoint {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "invoices",
             params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the same invoice (1 to 255 printable ASCII characters)")),
-            request_body = super::openapi::InvoiceRequest,
-            responses((status = 200, description = "Signed, and reported or cleared (or queued)", body = super::openapi::InvoiceCreated),
-                (status = 422, description = "ZATCA rejected it", body = super::openapi::ErrorEnvelope)))]
+            request_body = super::schemas::InvoiceRequest,
+            responses((status = 200, description = "Signed, and reported or cleared (or queued)", body = super::schemas::InvoiceCreated),
+                (status = 422, description = "ZATCA rejected it", body = super::schemas::ErrorEnvelope)))]
         pub(super) async fn $name(
             State(state): State<AppState>,
             auth: Auth,
@@ -239,9 +239,9 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
 /// The answer is that of the create endpoints plus `document_type` and the document's place in
 /// the unit's chain.
 #[utoipa::path(post, path = "/v1/invoices/signed", operation_id = "create_signed_invoice", tag = "invoices", params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the same invoice (1 to 255 printable ASCII characters)")),
-    request_body = super::openapi::SignedInvoiceRequest,
-    responses((status = 200, description = "Recorded (and reported or cleared)", body = super::openapi::InvoiceCreated),
-        (status = 422, description = "ZATCA rejected it", body = super::openapi::ErrorEnvelope)))]
+    request_body = super::schemas::SignedInvoiceRequest,
+    responses((status = 200, description = "Recorded (and reported or cleared)", body = super::schemas::InvoiceCreated),
+        (status = 422, description = "ZATCA rejected it", body = super::schemas::ErrorEnvelope)))]
 pub(super) async fn create_signed(
     State(state): State<AppState>,
     auth: Auth,
@@ -284,7 +284,7 @@ pub(super) async fn create_signed(
 /// Made from the archived XML: ZATCA's cleared document when there is one, else the signed one.
 #[utoipa::path(get, path = "/v1/invoices/{id}/pdf", operation_id = "get_invoice_pdf", tag = "invoices", params(("id" = uuid::Uuid, Path, description = "Invoice id")),
     responses((status = 200, description = "PDF", content_type = "application/pdf", body = Vec<u8>),
-        (status = 404, description = "No such invoice, or no document", body = super::openapi::ErrorEnvelope)))]
+        (status = 404, description = "No such invoice, or no document", body = super::schemas::ErrorEnvelope)))]
 pub(super) async fn pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Response> {
     let invoice = load(&state, &auth, &id).await?;
     let Some(document) = archived(&state, &invoice).await? else {
@@ -372,7 +372,7 @@ fn check_date(field: &str, value: &str) -> AppResult<String> {
         ("date_to" = Option<String>, Query, description = "YYYY-MM-DD"),
         ("egs_unit_id" = Option<String>, Query, description = "EGS unit id"),
     ),
-    responses((status = 200, description = "A page of invoices", body = super::openapi::InvoiceList)))]
+    responses((status = 200, description = "A page of invoices", body = super::schemas::InvoiceList)))]
 pub(super) async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -475,7 +475,7 @@ pub(super) async fn list(
 
 /// One invoice with its lines and status timeline.
 #[utoipa::path(get, path = "/v1/invoices/{id}", operation_id = "get_invoice", tag = "invoices", params(("id" = uuid::Uuid, Path, description = "Invoice id")),
-    responses((status = 200, description = "The invoice", body = super::openapi::InvoiceDetail)))]
+    responses((status = 200, description = "The invoice", body = super::schemas::InvoiceDetail)))]
 pub(super) async fn detail(
     State(state): State<AppState>,
     auth: Auth,
@@ -547,7 +547,7 @@ pub(super) async fn detail(
 /// The XML: ZATCA's cleared XML when there is one, else as signed.
 #[utoipa::path(get, path = "/v1/invoices/{id}/xml", operation_id = "get_invoice_xml", tag = "invoices", params(("id" = uuid::Uuid, Path, description = "Invoice id")),
     responses((status = 200, description = "XML", content_type = "application/xml", body = String),
-        (status = 404, description = "No such invoice, or no document", body = super::openapi::ErrorEnvelope)))]
+        (status = 404, description = "No such invoice, or no document", body = super::schemas::ErrorEnvelope)))]
 pub(super) async fn xml(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Response> {
     let invoice = load(&state, &auth, &id).await?;
     let Some(document) = archived(&state, &invoice).await? else {

@@ -7,6 +7,7 @@ pub mod egs;
 pub mod health;
 pub mod invoices;
 pub mod openapi;
+pub mod schemas;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use serde::de::DeserializeOwned;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::AppState;
-use crate::domain::{Account, ApiKey};
+pub use crate::domain::Auth;
 use crate::error::{AppError, Detail, ErrorCode};
 use crate::secret::{api_key_environment, hash_api_key};
 
@@ -181,15 +182,6 @@ async fn log_requests(State(state): State<AppState>, request: Request, next: Nex
         tracing::info!(http.method = %method, http.route = %route, http.status = status, duration_ms, "request");
     }
     response
-}
-
-/// The authenticated caller: the API key record and its account.
-#[derive(Debug, Clone)]
-pub struct Auth {
-    /// The key used (its environment decides sandbox or production).
-    pub key: ApiKey,
-    /// The account (tenant) everything is scoped to.
-    pub account: Account,
 }
 
 /// Requires `Authorization: Bearer <key>` on every protected route.
