@@ -11,8 +11,8 @@
 //!   that rule to fire on ([`categories`]);
 //! - BR-KSA-F-05 on each prepayment issue time (a time that is not `castable as xs:time` is
 //!   refused by the XSD too, so it always comes with an `XSD` finding);
-//! - BR-KSA-18 and BR-CL-18 on the prepayment categories' codes (the rest of the document's
-//!   categories are `vat.rs`'s).
+//! - BR-KSA-18, BR-CL-18 and BR-KSA-DEC-02 on the prepayment categories' codes and rates (the
+//!   rest of the document's categories are `vat.rs`'s).
 //!
 //! The conditions are the asserts' own, quirks included (string comparisons where the XPath
 //! compares strings, `exists()` where it tests presence, `format-number` on doubles). Where an
@@ -308,28 +308,38 @@ fn vat_amount_ok(sub: &Element<'_>) -> Option<bool> {
     )
 }
 
-/// The category codes of the lines' prepayment breakdowns: BR-KSA-18 (`contains(' S Z E O ',
-/// .)`, the text as written: an empty code passes) and BR-CL-18 (UNCL5305 as EN 16931 restricts
-/// it), whose contexts take these IDs as they take the document's.
+/// The codes and rates of the lines' prepayment categories, whose rules' contexts take them as
+/// they take the document's: BR-KSA-18 (`contains(' S Z E O ', .)`, the text as written: an empty
+/// code passes), BR-CL-18 (UNCL5305 as EN 16931 restricts it) and BR-KSA-DEC-02 (a rate that is
+/// not blank is from 0 to 100 with at most two decimals).
 fn codes(lines: &[&Element<'_>], at: &dyn Fn(&str) -> String, out: &mut Out) {
     for (i, l) in lines.iter().enumerate() {
         for (t, total) in all(l, NS_CAC, "TaxTotal").enumerate() {
             for (s, sub) in all(total, NS_CAC, "TaxSubtotal").enumerate() {
-                for id in all(sub, NS_CAC, "TaxCategory").flat_map(|c| all(c, NS_CBC, "ID")) {
-                    let p = || {
-                        at(&format!(
-                            "/cac:InvoiceLine[{}]/cac:TaxTotal[{}]/cac:TaxSubtotal[{}]/cac:TaxCategory/cbc:ID",
-                            i + 1,
-                            t + 1,
-                            s + 1
-                        ))
-                    };
-                    let v = id.text();
-                    if !" S Z E O ".contains(v.as_str()) {
-                        out.hit("BR-KSA-18", p(), Some(v.clone()));
+                let p = |local: &str| {
+                    at(&format!(
+                        "/cac:InvoiceLine[{}]/cac:TaxTotal[{}]/cac:TaxSubtotal[{}]/cac:TaxCategory/cbc:{local}",
+                        i + 1,
+                        t + 1,
+                        s + 1
+                    ))
+                };
+                for category in all(sub, NS_CAC, "TaxCategory") {
+                    for id in all(category, NS_CBC, "ID") {
+                        let v = id.text();
+                        if !" S Z E O ".contains(v.as_str()) {
+                            out.hit("BR-KSA-18", p("ID"), Some(v.clone()));
+                        }
+                        if !listed(" AE L M E S Z G O K B ", &v) {
+                            out.hit("BR-CL-18", p("ID"), Some(v));
+                        }
                     }
-                    if !listed(" AE L M E S Z G O K B ", &v) {
-                        out.hit("BR-CL-18", p(), Some(v));
+                    for rate in all(category, NS_CBC, "Percent").filter(|r| !blank(Some(r))) {
+                        // A rate that is not a number stops the transform at `xs:decimal(.)`.
+                        let Some(v) = decimal(&rate.text()) else { continue };
+                        if !(v >= Decimal::ZERO && v <= Decimal::ONE_HUNDRED && frac(Some(rate)) <= 2) {
+                            out.hit("BR-KSA-DEC-02", p("Percent"), Some(rate.text()));
+                        }
                     }
                 }
             }

@@ -1496,6 +1496,13 @@ pub const MUTANTS: &[Mutant] = &[
         to: "<cbc:TaxAmount currencyID=\"SAR\">150</cbc:TaxAmount>\n                <cac:TaxCategory>\n                    <cbc:ID>X</cbc:ID>",
         rules: &["BR-CL-18", "BR-KSA-18"],
     },
+    Mutant {
+        name: "prepayment-rate-3-decimals",
+        sample: ADVANCE,
+        from: PREPAID_BREAKDOWN,
+        to: "<cbc:TaxableAmount currencyID=\"SAR\">1000</cbc:TaxableAmount><cbc:TaxAmount currencyID=\"SAR\">150</cbc:TaxAmount><cac:TaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>15.000</cbc:Percent>",
+        rules: &["BR-KSA-DEC-02"],
+    },
     // End of prepayment.
     // Issue 11 (b): the stamp (BR-KSA-28, 29, 30, 60), BR-54, BR-KSA-CL-06, CL-07, F-04,
     // F-06-C14, C15, and the arithmetic boundaries of BR-CO-17, BR-S-09, BR-KSA-EN16931-11.
