@@ -404,6 +404,43 @@ pub fn refused_target(url: &reqwest::Url, allow_private: bool) -> Option<&'stati
     (!is_public(ip)).then_some("must not be a loopback, private or link-local address")
 }
 
+/// Saves of an endpoint tried before giving up: each failed try means another change was
+/// saved, so this many changes of one endpoint would have to land at the same moment.
+const SAVE_TRIES: usize = 16;
+
+/// An endpoint's next `updated_at`: now, but after `previous` to the millisecond the store
+/// keeps, so that every saved change moves it and a save conditional on it is sound.
+pub(crate) fn next_update(previous: DateTime<Utc>) -> DateTime<Utc> {
+    let now = Utc::now().timestamp_millis();
+    let after = previous.timestamp_millis().saturating_add(1);
+    DateTime::from_timestamp_millis(now.max(after)).unwrap_or(previous)
+}
+
+/// Applies `change` to the stored endpoint `id` and saves it unless another change (from any
+/// relay) was saved since it was read, then reads and tries again: two changes of different
+/// fields made at once both stay. The endpoint as saved, or None when it does not exist.
+pub(crate) async fn change_endpoint<E>(
+    state: &AppState,
+    id: Uuid,
+    mut change: impl FnMut(&mut WebhookEndpoint) -> Result<(), E>,
+) -> Result<Option<WebhookEndpoint>, E>
+where
+    E: From<crate::store::StoreError> + From<anyhow::Error>,
+{
+    for _ in 0..SAVE_TRIES {
+        let Some(mut endpoint) = state.store.webhook_endpoint_by_id(id).await? else {
+            return Ok(None);
+        };
+        let read_at = endpoint.updated_at;
+        change(&mut endpoint)?;
+        endpoint.updated_at = next_update(read_at);
+        if state.store.save_webhook_endpoint(&endpoint, read_at).await? {
+            return Ok(Some(endpoint));
+        }
+    }
+    Err(anyhow::anyhow!("webhook endpoint {id} kept changing: {SAVE_TRIES} saves lost").into())
+}
+
 /// Runs one delivery attempt of a webhook job and logs it.
 pub async fn deliver(state: &AppState, job: &Job, work: &WebhookJob) -> JobOutcome {
     match try_deliver(state, job, work).await {
@@ -413,7 +450,7 @@ pub async fn deliver(state: &AppState, job: &Job, work: &WebhookJob) -> JobOutco
 }
 
 async fn try_deliver(state: &AppState, job: &Job, work: &WebhookJob) -> anyhow::Result<JobOutcome> {
-    let Some(mut endpoint) = state.store.webhook_endpoint_by_id(work.endpoint_id).await? else {
+    let Some(endpoint) = state.store.webhook_endpoint_by_id(work.endpoint_id).await? else {
         return Ok(JobOutcome::Done);
     };
     if !endpoint.enabled {
@@ -524,10 +561,12 @@ async fn try_deliver(state: &AppState, job: &Job, work: &WebhookJob) -> anyhow::
         (DeliveryStatus::Delivered, _) | (_, None) => JobOutcome::Done,
         (DeliveryStatus::Gone, _) => {
             // 410 Gone: the receiver asks for no more events; the owner can re-enable it.
-            endpoint.enabled = false;
-            endpoint.disabled_reason = Some("the receiver answered 410 Gone".into());
-            endpoint.updated_at = Utc::now();
-            state.store.save_webhook_endpoint(&endpoint).await?;
+            change_endpoint(state, endpoint.id, |endpoint| {
+                endpoint.enabled = false;
+                endpoint.disabled_reason = Some("the receiver answered 410 Gone".into());
+                Ok::<_, anyhow::Error>(())
+            })
+            .await?;
             tracing::warn!(webhook.endpoint = %endpoint.id, "webhook endpoint disabled: the receiver answered 410 Gone");
             JobOutcome::Done
         }

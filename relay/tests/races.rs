@@ -11,7 +11,8 @@
 //!   leave the account without a key;
 //! - unit names and webhook URLs are labels, not keys (neither the hosted API's documentation
 //!   nor the relay's README makes them unique): two creations at once make two resources;
-//!   two deletions of one webhook endpoint at once answer `200` and `404`.
+//!   two changes of different fields of one webhook endpoint at once both stay; two deletions
+//!   of one endpoint at once answer `200` and `404`.
 //!
 //! No race may end in a 5xx.
 
@@ -328,6 +329,24 @@ async fn webhook_endpoints_created_and_deleted_at_both_relays_at_once() {
     let (status, list) = pair.b.get("/v1/webhooks", &key).await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(list["data"].as_array().expect("endpoints").len(), 2 * ROUNDS, "{list}");
+
+    // Two changes of different fields of one endpoint at once, one at each relay: both stay.
+    for (n, id) in ids.iter().enumerate() {
+        let path = format!("/v1/webhooks/{id}");
+        let note = format!("note {n}");
+        let (describe, filter) = (json!({"description": note}), json!({"events": ["invoice.rejected"]}));
+        let (a, b) = tokio::join!(
+            pair.a.send(Method::PATCH, &path, Some(&key), Some(&describe)),
+            pair.b.send(Method::PATCH, &path, Some(&key), Some(&filter)),
+        );
+        assert_eq!((a.0, b.0), (200, 200), "{id}: {} / {}", a.1, b.1);
+        let (_, now) = pair.a.get(&path, &key).await;
+        assert_eq!(
+            (&now["description"], &now["events"]),
+            (&json!(note), &json!(["invoice.rejected"])),
+            "{id}: a change was lost: {now}"
+        );
+    }
 
     // Deleting one endpoint at both relays at once: one deletes it, the other finds nothing.
     for id in &ids {

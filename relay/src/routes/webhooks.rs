@@ -307,24 +307,29 @@ pub(super) async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateEndpoint>,
 ) -> AppResult<Json<EndpointDto>> {
-    let mut endpoint = load(&state, &auth, &id).await?;
-    if let Some(url) = &body.url {
-        endpoint.url = check_url(url, endpoint.environment, state.config.webhook_allow_private_targets)?;
-    }
-    if body.description.is_some() {
-        endpoint.description = check_description(body.description)?;
-    }
-    if body.events.is_some() {
-        endpoint.events = check_events(body.events);
-    }
-    if let Some(enabled) = body.enabled {
-        endpoint.enabled = enabled;
-        if enabled {
-            endpoint.disabled_reason = None;
+    let id = load(&state, &auth, &id).await?.id;
+    let allow_private = state.config.webhook_allow_private_targets;
+    // Only the fields in the body change, even when another relay changes others meanwhile.
+    let endpoint = crate::webhooks::change_endpoint(&state, id, |endpoint| {
+        if let Some(url) = &body.url {
+            endpoint.url = check_url(url, endpoint.environment, allow_private)?;
         }
-    }
-    endpoint.updated_at = Utc::now();
-    state.store.save_webhook_endpoint(&endpoint).await?;
+        if body.description.is_some() {
+            endpoint.description = check_description(body.description.clone())?;
+        }
+        if body.events.is_some() {
+            endpoint.events = check_events(body.events.clone());
+        }
+        if let Some(enabled) = body.enabled {
+            endpoint.enabled = enabled;
+            if enabled {
+                endpoint.disabled_reason = None;
+            }
+        }
+        Ok::<_, AppError>(())
+    })
+    .await?
+    .ok_or_else(not_found)?;
     Ok(Json(EndpointDto::of(&endpoint, None)))
 }
 

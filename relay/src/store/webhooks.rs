@@ -24,8 +24,11 @@ pub trait WebhookStore: Send + Sync {
     ) -> StoreResult<Option<WebhookEndpoint>>;
     /// An endpoint by id alone, for the worker.
     async fn webhook_endpoint_by_id(&self, id: Uuid) -> StoreResult<Option<WebhookEndpoint>>;
-    /// Saves an endpoint's URL, description, event filter, state and update time.
-    async fn save_webhook_endpoint(&self, endpoint: &WebhookEndpoint) -> StoreResult<()>;
+    /// Saves an endpoint's URL, description, event filter, state and update time if it is still
+    /// the version read, the one last updated at `read_at`: false when another change (from
+    /// any relay) came first or it was deleted. The caller reads it again and reapplies its
+    /// change, so two changes made at once never undo each other.
+    async fn save_webhook_endpoint(&self, endpoint: &WebhookEndpoint, read_at: DateTime<Utc>) -> StoreResult<bool>;
     /// Deletes an endpoint of an account in an environment, with its delivery log; false
     /// when there was none.
     async fn delete_webhook_endpoint(&self, account_id: Uuid, environment: Environment, id: Uuid) -> StoreResult<bool>;

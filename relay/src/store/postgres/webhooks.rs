@@ -106,13 +106,13 @@ impl WebhookStore for PostgresStore {
             .transpose()
     }
 
-    async fn save_webhook_endpoint(&self, endpoint: &WebhookEndpoint) -> StoreResult<()> {
+    async fn save_webhook_endpoint(&self, endpoint: &WebhookEndpoint, read_at: DateTime<Utc>) -> StoreResult<bool> {
         let events = events_text(&endpoint.events)?;
         let c = self.client().await?;
-        exec(
+        let saved = exec(
             &c,
             "UPDATE webhook_endpoints SET url = $1, description = $2, events = $3, enabled = $4, \
-             disabled_reason = $5, updated_at = $6 WHERE id = $7 AND account_id = $8",
+             disabled_reason = $5, updated_at = $6 WHERE id = $7 AND account_id = $8 AND updated_at = $9",
             &[
                 &endpoint.url,
                 &endpoint.description,
@@ -122,10 +122,11 @@ impl WebhookStore for PostgresStore {
                 &to_millis(endpoint.updated_at),
                 &endpoint.id,
                 &endpoint.account_id,
+                &to_millis(read_at),
             ],
         )
         .await?;
-        Ok(())
+        Ok(saved == 1)
     }
 
     async fn delete_webhook_endpoint(&self, account_id: Uuid, environment: Environment, id: Uuid) -> StoreResult<bool> {

@@ -99,24 +99,26 @@ impl WebhookStore for SqliteStore {
         })
     }
 
-    async fn save_webhook_endpoint(&self, endpoint: &WebhookEndpoint) -> StoreResult<()> {
+    async fn save_webhook_endpoint(&self, endpoint: &WebhookEndpoint, read_at: DateTime<Utc>) -> StoreResult<bool> {
         let events = events_text(&endpoint.events)?;
         self.db.write(|c| {
-            c.prepare_cached(
-                "UPDATE webhook_endpoints SET url = ?, description = ?, events = ?, enabled = ?, disabled_reason = ?, \
-                 updated_at = ? WHERE id = ? AND account_id = ?",
-            )?
-            .execute(params![
-                endpoint.url,
-                endpoint.description,
-                events,
-                i64::from(endpoint.enabled),
-                endpoint.disabled_reason,
-                to_millis(endpoint.updated_at),
-                endpoint.id.to_string(),
-                endpoint.account_id.to_string(),
-            ])?;
-            Ok(())
+            let saved = c
+                .prepare_cached(
+                    "UPDATE webhook_endpoints SET url = ?, description = ?, events = ?, enabled = ?, \
+                     disabled_reason = ?, updated_at = ? WHERE id = ? AND account_id = ? AND updated_at = ?",
+                )?
+                .execute(params![
+                    endpoint.url,
+                    endpoint.description,
+                    events,
+                    i64::from(endpoint.enabled),
+                    endpoint.disabled_reason,
+                    to_millis(endpoint.updated_at),
+                    endpoint.id.to_string(),
+                    endpoint.account_id.to_string(),
+                    to_millis(read_at),
+                ])?;
+            Ok(saved == 1)
         })
     }
 
