@@ -284,8 +284,7 @@ impl PostgresStore {
 async fn insert_job<C: GenericClient>(c: &C, job: &Job, now: DateTime<Utc>) -> StoreResult<()> {
     exec(
         c,
-        "INSERT INTO jobs (id, kind, egs_unit_id, payload, state, attempts, next_attempt_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6)",
+        INSERT_JOB_SQL,
         &[
             &job.id,
             &job.kind.name(),
@@ -325,90 +324,141 @@ async fn insert_key<C: GenericClient>(c: &C, key: &ApiKey) -> StoreResult<()> {
 async fn archive<C: GenericClient>(c: &C, invoice_id: Uuid, kind: ArchiveKind, xml: &[u8]) -> StoreResult<()> {
     exec(
         c,
-        "INSERT INTO invoice_archive (invoice_id, kind, xml, stored_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (invoice_id, kind) DO UPDATE SET xml = excluded.xml, stored_at = excluded.stored_at",
+        ARCHIVE_SQL,
         &[&invoice_id, &kind.as_str(), &xml, &to_millis(Utc::now())],
     )
     .await?;
     Ok(())
 }
 
-/// Inserts an invoice row and its first timeline entry, its signed XML when the archive is this
-/// database, and its job. A unique-constraint violation is returned as the raw error, for the
-/// caller to answer `Exists` or `ChainMoved`.
+const INSERT_INVOICE_SQL: &str = "INSERT INTO invoices (id, account_id, egs_unit_id, environment, uuid, \
+     invoice_number, invoice_type, document_type, status, icv, invoice_hash, currency, subtotal, vat, total, \
+     invoice_date, invoice_time, qr_code, original_invoice_id, has_buyer, device_signed, line_items, messages, \
+     report_deadline, reported_at, cleared_at, idempotency_key, request_hash, created_at, updated_at, chain) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+     $23, $24, $25, $26, $27, $28, $29, $30, $31)";
+const INSERT_FIRST_EVENT_SQL: &str =
+    "INSERT INTO invoice_events (invoice_id, status, at, messages) VALUES ($1, $2, $3, NULL)";
+const ARCHIVE_SQL: &str = "INSERT INTO invoice_archive (invoice_id, kind, xml, stored_at) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (invoice_id, kind) DO UPDATE SET xml = excluded.xml, stored_at = excluded.stored_at";
+const INSERT_JOB_SQL: &str = "INSERT INTO jobs (id, kind, egs_unit_id, payload, state, attempts, next_attempt_at, \
+     created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6)";
+
+/// Runs `chain` (the statement that moves the unit's chain), then inserts the invoice row, its
+/// first timeline entry, its signed XML when the archive is this database, and its job — in one
+/// round trip: the statements are prepared first (cached per connection), then their executions
+/// are polled together, which tokio-postgres sends as one pipeline, in this order. A failure
+/// aborts the transaction and fails the statements after it, so the first error says why.
+/// Returns the rows `chain` changed and the insert's outcome: a unique-constraint violation is
+/// the raw error, for the caller to answer `Exists` or `ChainMoved`.
 async fn record_invoice(
     tx: &deadpool_postgres::Transaction<'_>,
+    chain: (&str, &[Param<'_>]),
     invoice: &Invoice,
     signed_xml: Option<&[u8]>,
     job: Option<&Job>,
-) -> Result<Result<(), tokio_postgres::Error>, StoreError> {
+) -> StoreResult<(u64, Result<(), tokio_postgres::Error>)> {
     let line_items = json_text(&invoice.line_items)?;
     let messages = json_text(&invoice.messages)?;
-    let chain = invoice.chain.as_ref().map(json_text).transpose()?;
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO invoices (id, account_id, egs_unit_id, environment, uuid, invoice_number, invoice_type, \
-             document_type, status, icv, invoice_hash, currency, subtotal, vat, total, invoice_date, invoice_time, \
-             qr_code, original_invoice_id, has_buyer, device_signed, line_items, messages, report_deadline, \
-             reported_at, cleared_at, idempotency_key, request_hash, created_at, updated_at, chain) VALUES ($1, $2, \
-             $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-             $25, $26, $27, $28, $29, $30, $31)",
-        )
-        .await?;
-    let inserted = tx
-        .execute(
-            &stmt,
-            &[
-                &invoice.id,
-                &invoice.account_id,
-                &invoice.egs_unit_id,
-                &invoice.environment.as_str(),
-                &invoice.uuid,
-                &invoice.invoice_number,
-                &invoice.invoice_type.as_str(),
-                &invoice.document_type.as_str(),
-                &invoice.status.as_str(),
-                &invoice.icv,
-                &invoice.invoice_hash,
-                &invoice.currency,
-                &invoice.subtotal.to_string(),
-                &invoice.vat.to_string(),
-                &invoice.total.to_string(),
-                &invoice.invoice_date,
-                &invoice.invoice_time,
-                &invoice.qr_code,
-                &invoice.original_invoice_id,
-                &invoice.has_buyer,
-                &invoice.device_signed,
-                &line_items,
-                &messages,
-                &invoice.report_deadline.map(to_millis),
-                &invoice.reported_at.map(to_millis),
-                &invoice.cleared_at.map(to_millis),
-                &invoice.idempotency_key,
-                &invoice.request_hash,
-                &to_millis(invoice.created_at),
-                &to_millis(invoice.updated_at),
-                &chain,
-            ],
-        )
-        .await;
+    let chain_json = invoice.chain.as_ref().map(json_text).transpose()?;
+    let (subtotal, vat, total) = (
+        invoice.subtotal.to_string(),
+        invoice.vat.to_string(),
+        invoice.total.to_string(),
+    );
+    let (report_deadline, reported_at, cleared_at) = (
+        invoice.report_deadline.map(to_millis),
+        invoice.reported_at.map(to_millis),
+        invoice.cleared_at.map(to_millis),
+    );
+    let (created, updated, stored) = (
+        to_millis(invoice.created_at),
+        to_millis(invoice.updated_at),
+        to_millis(Utc::now()),
+    );
+    let job_row = job
+        .map(|j| {
+            Ok::<_, StoreError>((
+                j.kind.name(),
+                payload_text(&j.kind)?,
+                to_millis(j.not_before.unwrap_or(invoice.created_at)),
+            ))
+        })
+        .transpose()?;
+    let chain_stmt = tx.prepare_cached(chain.0).await?;
+    let invoice_stmt = tx.prepare_cached(INSERT_INVOICE_SQL).await?;
+    let event_stmt = tx.prepare_cached(INSERT_FIRST_EVENT_SQL).await?;
+    let archive_stmt = tx.prepare_cached(ARCHIVE_SQL).await?;
+    let job_stmt = tx.prepare_cached(INSERT_JOB_SQL).await?;
+    let invoice_params: [Param<'_>; 31] = [
+        &invoice.id,
+        &invoice.account_id,
+        &invoice.egs_unit_id,
+        &invoice.environment.as_str(),
+        &invoice.uuid,
+        &invoice.invoice_number,
+        &invoice.invoice_type.as_str(),
+        &invoice.document_type.as_str(),
+        &invoice.status.as_str(),
+        &invoice.icv,
+        &invoice.invoice_hash,
+        &invoice.currency,
+        &subtotal,
+        &vat,
+        &total,
+        &invoice.invoice_date,
+        &invoice.invoice_time,
+        &invoice.qr_code,
+        &invoice.original_invoice_id,
+        &invoice.has_buyer,
+        &invoice.device_signed,
+        &line_items,
+        &messages,
+        &report_deadline,
+        &reported_at,
+        &cleared_at,
+        &invoice.idempotency_key,
+        &invoice.request_hash,
+        &created,
+        &updated,
+        &chain_json,
+    ];
+    let status = invoice.status.as_str();
+    let event_params: [Param<'_>; 3] = [&invoice.id, &status, &created];
+    let (moved, inserted, event, archived, queued) = tokio::join!(
+        tx.execute(&chain_stmt, chain.1),
+        tx.execute(&invoice_stmt, &invoice_params),
+        tx.execute(&event_stmt, &event_params),
+        async {
+            match signed_xml {
+                Some(xml) => {
+                    tx.execute(
+                        &archive_stmt,
+                        &[&invoice.id, &ArchiveKind::Signed.as_str(), &xml, &stored],
+                    )
+                    .await
+                }
+                None => Ok(0),
+            }
+        },
+        async {
+            match (job, &job_row) {
+                (Some(job), Some((kind, payload, due))) => {
+                    tx.execute(&job_stmt, &[&job.id, kind, &job.egs_unit_id, payload, due, &created])
+                        .await
+                }
+                _ => Ok(0),
+            }
+        },
+    );
+    let moved = moved?;
     if let Err(err) = inserted {
-        return Ok(Err(err));
+        return Ok((moved, Err(err)));
     }
-    exec(
-        tx,
-        "INSERT INTO invoice_events (invoice_id, status, at, messages) VALUES ($1, $2, $3, NULL)",
-        &[&invoice.id, &invoice.status.as_str(), &to_millis(invoice.created_at)],
-    )
-    .await?;
-    if let Some(xml) = signed_xml {
-        archive(tx, invoice.id, ArchiveKind::Signed, xml).await?;
-    }
-    if let Some(job) = job {
-        insert_job(tx, job, invoice.created_at).await?;
-    }
-    Ok(Ok(()))
+    event?;
+    archived?;
+    queued?;
+    Ok((moved, Ok(())))
 }
 
 /// The unique constraint an insert violated, if that is why it failed.
@@ -1043,25 +1093,31 @@ impl Store for PostgresStore {
         }
         let tx = client.transaction().await?;
         // The unit's row lock orders relays issuing on one unit; the loser re-reads the row
-        // after the winner's commit and finds the counter moved.
-        let advanced = exec(
+        // after the winner's commit and finds the counter moved (its inserts, pipelined behind
+        // the update, are rolled back with it).
+        let (advanced, recorded) = record_invoice(
             &tx,
-            "UPDATE egs_units SET invoice_counter = $1, last_invoice_hash = $2, updated_at = $3 \
-             WHERE id = $4 AND invoice_counter = $5",
-            &[
-                &invoice.icv,
-                &invoice.invoice_hash,
-                &to_millis(invoice.created_at),
-                &invoice.egs_unit_id,
-                &(invoice.icv - 1),
-            ],
+            (
+                "UPDATE egs_units SET invoice_counter = $1, last_invoice_hash = $2, updated_at = $3 \
+                 WHERE id = $4 AND invoice_counter = $5",
+                &[
+                    &invoice.icv,
+                    &invoice.invoice_hash,
+                    &to_millis(invoice.created_at),
+                    &invoice.egs_unit_id,
+                    &(invoice.icv - 1),
+                ],
+            ),
+            invoice,
+            signed_xml,
+            job,
         )
         .await?;
         if advanced != 1 {
             tx.rollback().await?;
             return Ok(IssueOutcome::ChainMoved);
         }
-        match record_invoice(&tx, invoice, signed_xml, job).await? {
+        match recorded {
             Ok(()) => {
                 tx.commit().await?;
                 Ok(IssueOutcome::Issued)
@@ -1109,21 +1165,26 @@ impl Store for PostgresStore {
             tx.rollback().await?;
             return Ok(IssueOutcome::ChainMoved);
         }
-        exec(
+        let (_, recorded) = record_invoice(
             &tx,
-            "UPDATE egs_units SET invoice_counter = GREATEST(invoice_counter, $1), \
-             last_invoice_hash = CASE WHEN $1 > invoice_counter THEN $2 ELSE last_invoice_hash END, \
-             chain_note = COALESCE($3, chain_note), updated_at = $4 WHERE id = $5",
-            &[
-                &invoice.icv,
-                &invoice.invoice_hash,
-                &chain_note,
-                &to_millis(invoice.created_at),
-                &invoice.egs_unit_id,
-            ],
+            (
+                "UPDATE egs_units SET invoice_counter = GREATEST(invoice_counter, $1), \
+                 last_invoice_hash = CASE WHEN $1 > invoice_counter THEN $2 ELSE last_invoice_hash END, \
+                 chain_note = COALESCE($3, chain_note), updated_at = $4 WHERE id = $5",
+                &[
+                    &invoice.icv,
+                    &invoice.invoice_hash,
+                    &chain_note,
+                    &to_millis(invoice.created_at),
+                    &invoice.egs_unit_id,
+                ],
+            ),
+            invoice,
+            signed_xml,
+            job,
         )
         .await?;
-        match record_invoice(&tx, invoice, signed_xml, job).await? {
+        match recorded {
             Ok(()) => {
                 tx.commit().await?;
                 Ok(IssueOutcome::Issued)
