@@ -152,8 +152,9 @@ impl PrivateKey {
 
     /// ECDSA-SHA256 over `message` (RFC 6979 nonce, low S), as DER `SEQUENCE { r, s }`: the
     /// bytes k256's `Signature::to_der` gives, encoded here so that the WebAssembly signing
-    /// module needs no DER encoder.
-    pub fn sign_der(&self, message: &[u8]) -> Vec<u8> {
+    /// module needs no DER encoder. The lengths are short-form octets (at most 70); one that
+    /// is not would be an `internal` error rather than a malformed signature.
+    pub fn sign_der(&self, message: &[u8]) -> Result<Vec<u8>> {
         use k256::ecdsa::signature::Signer as _;
         let signature: Signature = self.inner.sign(message);
         let (r, s) = (signature.r().to_bytes(), signature.s().to_bytes());
@@ -167,8 +168,8 @@ impl PrivateKey {
             }
             let pad = digits.first().is_some_and(|&b| b >= 0x80);
             body.push(asn1::INTEGER);
-            // At most 33 octets: the length is one short-form octet.
-            body.push(u8::try_from(digits.len() + usize::from(pad)).unwrap_or(0));
+            // At most 33 octets.
+            body.push(short_length(digits.len() + usize::from(pad))?);
             if pad {
                 body.push(0);
             }
@@ -177,9 +178,9 @@ impl PrivateKey {
         let mut der = Vec::with_capacity(body.len() + 2);
         der.push(asn1::SEQUENCE);
         // At most 70 octets.
-        der.push(u8::try_from(body.len()).unwrap_or(0));
+        der.push(short_length(body.len())?);
         der.extend_from_slice(&body);
-        der
+        Ok(der)
     }
 
     /// The underlying k256 signing key, for signing.
@@ -205,6 +206,14 @@ pub(crate) const COMPRESSED_SPKI_PREFIX: [u8; 23] = [
     0x30, 0x36, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00,
     0x0a, 0x03, 0x22, 0x00,
 ];
+
+/// A DER short-form length octet (below 128).
+fn short_length(len: usize) -> Result<u8> {
+    u8::try_from(len)
+        .ok()
+        .filter(|&l| l < 0x80)
+        .ok_or_else(|| Error::new(Code::Internal, format!("DER length {len} does not fit one octet")))
+}
 
 /// `SubjectPublicKeyInfo` DER of a verifying key (uncompressed point, as ZATCA certificates use):
 /// the fixed prefix and the point, exactly what `EncodePublicKey` writes.
@@ -601,7 +610,7 @@ UJzwWVb/hByMcq+1pkGZ5t9JzQ13t47iJct+LJhTtMs1lvTj2N6vwJq8
         for i in 0u32..1000 {
             let message = i.to_be_bytes();
             let expected: Signature = key.signing_key().sign(&message);
-            let der = key.sign_der(&message);
+            let der = key.sign_der(&message).unwrap();
             assert_eq!(der, expected.to_der().as_bytes(), "message {i}");
             lengths.insert(der.len());
         }

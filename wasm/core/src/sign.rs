@@ -51,8 +51,8 @@ impl Signer {
     }
 
     /// ECDSA-SHA256 over the 32 hash bytes, DER, base64 (SPEC §7.4).
-    pub fn sign_hash(&self, hash: &InvoiceHash) -> String {
-        crate::prim::b64::encode(self.key.sign_der(&hash.0))
+    pub fn sign_hash(&self, hash: &InvoiceHash) -> Result<String> {
+        Ok(crate::prim::b64::encode(self.key.sign_der(&hash.0)?))
     }
 }
 
@@ -357,7 +357,7 @@ pub(crate) fn finish(src: &str, facts: Facts, signer: &Signer, signing_time: Opt
         );
     }
     let hash_b64 = hash.to_base64();
-    let signature = signer.sign_hash(&hash);
+    let signature = signer.sign_hash(&hash)?;
     let cert = &signer.certificate;
     let properties = SignedProperties {
         signing_time,

@@ -1,13 +1,14 @@
 //! Text forms of binary values: lowercase hex and the PEM / bare-base64 armour of keys,
 //! certificates and CSRs.
 
+const HEX_DIGITS: [u8; 16] = *b"0123456789abcdef";
+
 /// Lowercase hex of bytes.
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
         for nibble in [b >> 4, b & 0x0f] {
-            // A nibble is always < 16, so `from_digit` never returns None.
-            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+            out.push(char::from(HEX_DIGITS[usize::from(nibble)]));
         }
     }
     out
