@@ -50,28 +50,6 @@ async fn setup(t: &TestRelay) -> (String, String) {
     (key, unit)
 }
 
-async fn post_with_key(t: &TestRelay, path: &str, key: &str, idempotency: Option<&str>, body: &Value) -> (u16, Value) {
-    post_json(&t.http.base, path, key, idempotency, body).await
-}
-
-/// A POST with a key and an optional `Idempotency-Key` (a free function: spawned tasks call it).
-async fn post_json(base: &str, path: &str, key: &str, idempotency: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .bearer_auth(key)
-        .json(body);
-    if let Some(k) = idempotency {
-        request = request.header("Idempotency-Key", k);
-    }
-    let response = request.send().await.expect("answer");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text })),
-    )
-}
-
 fn simplified_example(unit: &str) -> Value {
     json!({
         "egs_unit_id": unit,
@@ -138,14 +116,15 @@ async fn documented_examples_create_list_detail_and_xml() {
     let (key, unit) = setup(&t).await;
 
     // Simplified (B2C): reported, with the documented fields.
-    let (status, inv) = post_with_key(
-        &t,
-        "/v1/invoices/simplified",
-        &key,
-        Some("unique-key-123"),
-        &simplified_example(&unit),
-    )
-    .await;
+    let (status, inv) = t
+        .http
+        .post_idempotent(
+            "/v1/invoices/simplified",
+            &key,
+            Some("unique-key-123"),
+            &simplified_example(&unit),
+        )
+        .await;
     assert_eq!(status, 200, "{inv}");
     assert_eq!(inv["status"], "reported", "{inv}");
     assert_eq!(
@@ -180,14 +159,15 @@ async fn documented_examples_create_list_detail_and_xml() {
     }
 
     // Standard (B2B): cleared synchronously; ZATCA's cleared XML is what is served.
-    let (status, std_inv) = post_with_key(
-        &t,
-        "/v1/invoices/standard",
-        &key,
-        Some("unique-key-456"),
-        &standard_example(&unit),
-    )
-    .await;
+    let (status, std_inv) = t
+        .http
+        .post_idempotent(
+            "/v1/invoices/standard",
+            &key,
+            Some("unique-key-456"),
+            &standard_example(&unit),
+        )
+        .await;
     assert_eq!(status, 200, "{std_inv}");
     assert_eq!(std_inv["status"], "cleared", "{std_inv}");
     assert_eq!(
@@ -201,12 +181,7 @@ async fn documented_examples_create_list_detail_and_xml() {
     assert!(iso_ms(&std_inv["cleared_at"]), "{std_inv}");
     let std_id = std_inv["invoice_id"].as_str().expect("id").to_owned();
     assert_eq!(std_inv["signed_xml_url"], format!("/v1/invoices/{std_id}/xml"));
-    let response = reqwest::Client::new()
-        .get(format!("{}/v1/invoices/{std_id}/xml", t.http.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("xml");
+    let response = t.http.download(&format!("/v1/invoices/{std_id}/xml"), &key).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/xml");
     assert!(
@@ -228,14 +203,15 @@ async fn documented_examples_create_list_detail_and_xml() {
 
     // Credit note against the simplified invoice: reported; document_type added.
     let uuid = inv["uuid"].as_str().expect("uuid");
-    let (status, note) = post_with_key(
-        &t,
-        "/v1/invoices/credit-note",
-        &key,
-        Some("credit-001"),
-        &credit_note_example(&unit, uuid),
-    )
-    .await;
+    let (status, note) = t
+        .http
+        .post_idempotent(
+            "/v1/invoices/credit-note",
+            &key,
+            Some("credit-001"),
+            &credit_note_example(&unit, uuid),
+        )
+        .await;
     assert_eq!(status, 200, "{note}");
     assert_eq!(note["status"], "reported", "{note}");
     assert_eq!(note["document_type"], "credit_note");
@@ -249,7 +225,10 @@ async fn documented_examples_create_list_detail_and_xml() {
     let mut debit = credit_note_example(&unit, uuid);
     debit["invoice_number"] = json!("DN-001");
     debit["reason"] = json!("Price adjustment");
-    let (status, dn) = post_with_key(&t, "/v1/invoices/debit-note", &key, None, &debit).await;
+    let (status, dn) = t
+        .http
+        .post_idempotent("/v1/invoices/debit-note", &key, None, &debit)
+        .await;
     assert_eq!(status, 200, "{dn}");
     assert_eq!(dn["document_type"], "debit_note");
 
@@ -324,7 +303,10 @@ async fn refusals_consume_nothing_from_the_chain() {
 
     let mut body = simplified_example(&unit);
     body.as_object_mut().expect("obj").remove("egs_unit_id");
-    let (status, answer) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &body).await;
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, None, &body)
+        .await;
     assert_eq!(status, 400);
     assert_envelope(&answer, "EGS_UNIT_REQUIRED");
     assert_eq!(
@@ -332,21 +314,30 @@ async fn refusals_consume_nothing_from_the_chain() {
         "Provide egs_unit_id in the request body or set a default EGS unit for this API key in the dashboard."
     );
     body["egs_unit_id"] = json!("6d4b10b7-af97-4b9b-befb-745797df8828");
-    let (status, answer) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &body).await;
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, None, &body)
+        .await;
     assert_eq!(status, 400);
     assert_envelope(&answer, "EGS_UNIT_NOT_FOUND");
     assert_eq!(answer["error"]["message"], "EGS unit not found");
 
     let mut wrong_vat = simplified_example(&unit);
     wrong_vat["seller"]["vat_number"] = json!("310122393500003");
-    let (status, answer) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &wrong_vat).await;
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, None, &wrong_vat)
+        .await;
     assert_eq!(status, 400);
     assert_envelope(&answer, "SELLER_VAT_MISMATCH");
 
     let mut invalid = simplified_example(&unit);
     invalid["line_items"][0]["quantity"] = json!(0);
     invalid["invoice_date"] = json!("2025-13-40");
-    let (status, answer) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &invalid).await;
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, None, &invalid)
+        .await;
     assert_eq!(status, 400, "{answer}");
     assert_envelope(&answer, "VALIDATION_ERROR");
     let details = answer["error"]["details"].as_array().expect("details");
@@ -358,14 +349,15 @@ async fn refusals_consume_nothing_from_the_chain() {
         "{answer}"
     );
 
-    let (status, answer) = post_with_key(
-        &t,
-        "/v1/invoices/credit-note",
-        &key,
-        None,
-        &credit_note_example(&unit, "no-such-invoice"),
-    )
-    .await;
+    let (status, answer) = t
+        .http
+        .post_idempotent(
+            "/v1/invoices/credit-note",
+            &key,
+            None,
+            &credit_note_example(&unit, "no-such-invoice"),
+        )
+        .await;
     assert_eq!(status, 404);
     assert_envelope(&answer, "ORIGINAL_INVOICE_NOT_FOUND");
     assert_eq!(answer["error"]["message"], "Original invoice not found");
@@ -375,26 +367,36 @@ async fn refusals_consume_nothing_from_the_chain() {
     assert_eq!(status_now["invoice_counter"], 0, "{status_now}");
 
     // A B2B original needs the buyer on its notes, and notes may not exceed it.
-    let (_, std_inv) = post_with_key(&t, "/v1/invoices/standard", &key, None, &standard_example(&unit)).await;
+    let (_, std_inv) = t
+        .http
+        .post_idempotent("/v1/invoices/standard", &key, None, &standard_example(&unit))
+        .await;
     let uuid = std_inv["uuid"].as_str().expect("uuid");
-    let (status, answer) = post_with_key(
-        &t,
-        "/v1/invoices/credit-note",
-        &key,
-        None,
-        &credit_note_example(&unit, uuid),
-    )
-    .await;
+    let (status, answer) = t
+        .http
+        .post_idempotent(
+            "/v1/invoices/credit-note",
+            &key,
+            None,
+            &credit_note_example(&unit, uuid),
+        )
+        .await;
     assert_eq!(status, 400);
     assert_envelope(&answer, "BUYER_REQUIRED_FOR_B2B_NOTE");
     let mut too_big = credit_note_example(&unit, uuid);
     too_big["buyer"] = standard_example(&unit)["buyer"].clone();
     too_big["line_items"][0]["unit_price"] = json!(200);
-    let (status, answer) = post_with_key(&t, "/v1/invoices/credit-note", &key, None, &too_big).await;
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/credit-note", &key, None, &too_big)
+        .await;
     assert_eq!(status, 400, "{answer}");
     assert_envelope(&answer, "CREDIT_NOTE_TOTAL_EXCEEDS_ORIGINAL");
     too_big["line_items"][0]["unit_price"] = json!(57.5);
-    let (status, answer) = post_with_key(&t, "/v1/invoices/credit-note", &key, None, &too_big).await;
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/credit-note", &key, None, &too_big)
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["status"], "cleared", "a note on a B2B invoice is cleared");
     let (_, status_now) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
@@ -409,14 +411,15 @@ async fn refusals_consume_nothing_from_the_chain() {
     let sandbox_key = sandbox_key["key"].as_str().expect("key").to_owned();
     let sandbox_unit = t.http.create_unit(&sandbox_key, json!({"unit_name": "Till"})).await;
     t.http.wait_for(&sandbox_key, &sandbox_unit, &["active"]).await;
-    let (status, answer) = post_with_key(
-        &t,
-        "/v1/invoices/simplified",
-        &live_account,
-        None,
-        &simplified_example(&sandbox_unit),
-    )
-    .await;
+    let (status, answer) = t
+        .http
+        .post_idempotent(
+            "/v1/invoices/simplified",
+            &live_account,
+            None,
+            &simplified_example(&sandbox_unit),
+        )
+        .await;
     assert_eq!(status, 400, "{answer}");
     assert_envelope(&answer, "EGS_UNIT_ENV_MISMATCH");
     assert_eq!(
@@ -433,7 +436,10 @@ async fn refusals_consume_nothing_from_the_chain() {
     }
     let (_, list) = t.http.get("/v1/invoices", &other).await;
     assert_eq!(list["pagination"]["total_count"], 0);
-    let (status, answer) = post_with_key(&t, "/v1/invoices/simplified", &other, None, &simplified_example(&unit)).await;
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &other, None, &simplified_example(&unit))
+        .await;
     assert_eq!(status, 400);
     assert_envelope(&answer, "EGS_UNIT_NOT_FOUND");
     t.relay.shutdown().await.expect("shutdown");
@@ -444,22 +450,32 @@ async fn idempotency_keys_replay_refuse_and_race() {
     let t = TestRelay::start().await;
     let (key, unit) = setup(&t).await;
     let body = simplified_example(&unit);
-    let (s1, first) = post_with_key(&t, "/v1/invoices/simplified", &key, Some("k-1"), &body).await;
-    let (s2, again) = post_with_key(&t, "/v1/invoices/simplified", &key, Some("k-1"), &body).await;
+    let (s1, first) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, Some("k-1"), &body)
+        .await;
+    let (s2, again) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, Some("k-1"), &body)
+        .await;
     assert_eq!((s1, s2), (200, 200));
     assert_eq!(first["invoice_id"], again["invoice_id"]);
     let mut other = body.clone();
     other["invoice_number"] = json!("INV-999");
-    let (status, answer) = post_with_key(&t, "/v1/invoices/simplified", &key, Some("k-1"), &other).await;
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, Some("k-1"), &other)
+        .await;
     assert_eq!(status, 409, "{answer}");
     assert_envelope(&answer, "IDEMPOTENCY_KEY_REUSED");
 
     // Ten concurrent requests with one key make one invoice.
     let mut tasks = Vec::new();
     for _ in 0..10 {
-        let (base, key, body) = (t.http.base.clone(), key.clone(), body.clone());
+        let (http, key, body) = (t.http.clone(), key.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
-            post_json(&base, "/v1/invoices/simplified", &key, Some("race"), &body).await
+            http.post_idempotent("/v1/invoices/simplified", &key, Some("race"), &body)
+                .await
         }));
     }
     let mut ids = HashSet::new();
@@ -480,11 +496,11 @@ async fn fifty_concurrent_creates_make_one_unbroken_chain() {
     let (key, unit) = setup(&t).await;
     let mut tasks = Vec::new();
     for n in 0..50 {
-        let (base, key) = (t.http.base.clone(), key.clone());
+        let (http, key) = (t.http.clone(), key.clone());
         let mut body = simplified_example(&unit);
         body["invoice_number"] = json!(format!("INV-{n:03}"));
         tasks.push(tokio::spawn(async move {
-            post_json(&base, "/v1/invoices/simplified", &key, None, &body).await
+            http.post_idempotent("/v1/invoices/simplified", &key, None, &body).await
         }));
     }
     let mut ids = Vec::new();
@@ -508,13 +524,7 @@ async fn fifty_concurrent_creates_make_one_unbroken_chain() {
     assert_eq!(icvs, (1..=50).collect::<Vec<i64>>());
     let mut pih = zatca_core::chain::INITIAL_PIH.to_owned();
     for (icv, id, hash) in &by_icv {
-        let response = reqwest::Client::new()
-            .get(format!("{}/v1/invoices/{id}/xml", t.http.base))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .expect("xml");
-        let xml = response.bytes().await.expect("bytes");
+        let xml = t.http.xml(&key, id).await;
         let verification = zatca_core::verify::verify(&xml, Some(&pih)).expect("verify");
         assert!(
             verification
@@ -537,20 +547,15 @@ async fn a_renewal_keeps_the_chain_and_signs_with_the_new_certificate() {
     let t = TestRelay::start().await;
     let (key, unit) = setup(&t).await;
     let xml_of = |id: String| {
-        let (base, key) = (t.http.base.clone(), key.clone());
-        async move {
-            let response = reqwest::Client::new()
-                .get(format!("{base}/v1/invoices/{id}/xml"))
-                .bearer_auth(&key)
-                .send()
-                .await
-                .expect("xml");
-            response.bytes().await.expect("bytes").to_vec()
-        }
+        let (http, key) = (t.http.clone(), key.clone());
+        async move { http.xml(&key, &id).await }
     };
     let mut body = simplified_example(&unit);
     body["invoice_number"] = json!("R-1");
-    let (status, before) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &body).await;
+    let (status, before) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, None, &body)
+        .await;
     assert_eq!(status, 200, "{before}");
     let (_, before) = t
         .http
@@ -565,7 +570,10 @@ async fn a_renewal_keeps_the_chain_and_signs_with_the_new_certificate() {
         .await;
     assert_eq!(status, 200, "{renewed}");
     body["invoice_number"] = json!("R-2");
-    let (status, after) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &body).await;
+    let (status, after) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, None, &body)
+        .await;
     assert_eq!(status, 200, "{after}");
     assert_eq!(after["status"], "reported", "{after}");
     let (_, after) = t
@@ -631,7 +639,7 @@ async fn zatca_faults_are_retried_until_every_invoice_is_reported_or_cleared() {
         } else {
             "/v1/invoices/simplified"
         };
-        let (status, answer) = post_with_key(&t, path, &key, None, &body).await;
+        let (status, answer) = t.http.post_idempotent(path, &key, None, &body).await;
         assert_eq!(status, 200, "{answer}");
         ids.push(answer["invoice_id"].as_str().expect("id").to_owned());
     }
@@ -817,14 +825,17 @@ async fn device_signed_invoices_are_verified_chained_and_reported_once() {
     let (key, unit, device_key, cert) = device_unit(&t).await;
 
     // Relay-signed endpoints are refused for device units.
-    let (status, answer) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &simplified_example(&unit)).await;
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, None, &simplified_example(&unit))
+        .await;
     assert_eq!(status, 400, "{answer}");
     assert_envelope(&answer, "CUSTODY_MISMATCH");
 
     let first = device_invoice(&device_key, &cert, "D-1", 1, zatca_core::chain::INITIAL_PIH);
     let body =
         json!({"egs_unit_id": unit, "invoice": B64.encode(&first.xml), "invoice_hash": first.hash, "uuid": first.uuid});
-    let (status, answer) = post_with_key(&t, "/v1/invoices/signed", &key, None, &body).await;
+    let (status, answer) = t.http.post_idempotent("/v1/invoices/signed", &key, None, &body).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["status"], "reported", "{answer}");
     assert_eq!(answer["chain"]["status"], "continuous");
@@ -837,7 +848,7 @@ async fn device_signed_invoices_are_verified_chained_and_reported_once() {
         (json!(30), json!(4.5), json!(34.5))
     );
     // The same signed bytes again: the same invoice, reported once.
-    let (status, again) = post_with_key(&t, "/v1/invoices/signed", &key, None, &body).await;
+    let (status, again) = t.http.post_idempotent("/v1/invoices/signed", &key, None, &body).await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["invoice_id"], answer["invoice_id"]);
     // ... with the first answer's place in the chain, not one checked against the moved head.
@@ -853,27 +864,29 @@ async fn device_signed_invoices_are_verified_chained_and_reported_once() {
 
     // A tampered document, or a hash that is not the document's, is refused.
     let tampered = first.xml.replace("<cbc:ID>D-1<", "<cbc:ID>D-9<");
-    let (status, answer) = post_with_key(
-        &t,
-        "/v1/invoices/signed",
-        &key,
-        None,
-        &json!({"egs_unit_id": unit, "invoice": B64.encode(&tampered)}),
-    )
-    .await;
+    let (status, answer) = t
+        .http
+        .post_idempotent(
+            "/v1/invoices/signed",
+            &key,
+            None,
+            &json!({"egs_unit_id": unit, "invoice": B64.encode(&tampered)}),
+        )
+        .await;
     assert_eq!(status, 400, "{answer}");
     assert_envelope(&answer, "INVALID_SIGNED_INVOICE");
 
     // A gap (ICV 3 after 1) is accepted, reported in the answer and on the unit.
     let third = device_invoice(&device_key, &cert, "D-3", 3, &first.hash);
-    let (status, answer) = post_with_key(
-        &t,
-        "/v1/invoices/signed",
-        &key,
-        None,
-        &json!({"egs_unit_id": unit, "invoice": B64.encode(&third.xml)}),
-    )
-    .await;
+    let (status, answer) = t
+        .http
+        .post_idempotent(
+            "/v1/invoices/signed",
+            &key,
+            None,
+            &json!({"egs_unit_id": unit, "invoice": B64.encode(&third.xml)}),
+        )
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["chain"]["status"], "gap", "{answer}");
     assert_eq!(answer["chain"]["expected_icv"], 2);
@@ -888,36 +901,33 @@ async fn device_signed_invoices_are_verified_chained_and_reported_once() {
 
     // A fork: ICV 4 whose PIH is not the head's.
     let fork = device_invoice(&device_key, &cert, "D-4", 4, &first.hash);
-    let (_, answer) = post_with_key(
-        &t,
-        "/v1/invoices/signed",
-        &key,
-        None,
-        &json!({"egs_unit_id": unit, "invoice": B64.encode(&fork.xml)}),
-    )
-    .await;
+    let (_, answer) = t
+        .http
+        .post_idempotent(
+            "/v1/invoices/signed",
+            &key,
+            None,
+            &json!({"egs_unit_id": unit, "invoice": B64.encode(&fork.xml)}),
+        )
+        .await;
     assert_eq!(answer["chain"]["status"], "fork", "{answer}");
     // Another document at a taken ICV: refused.
     let clash = device_invoice(&device_key, &cert, "D-4b", 4, &third.hash);
-    let (status, answer) = post_with_key(
-        &t,
-        "/v1/invoices/signed",
-        &key,
-        None,
-        &json!({"egs_unit_id": unit, "invoice": B64.encode(&clash.xml)}),
-    )
-    .await;
+    let (status, answer) = t
+        .http
+        .post_idempotent(
+            "/v1/invoices/signed",
+            &key,
+            None,
+            &json!({"egs_unit_id": unit, "invoice": B64.encode(&clash.xml)}),
+        )
+        .await;
     assert_eq!(status, 409, "{answer}");
     assert_envelope(&answer, "CHAIN_CONFLICT");
 
     // The PDF of a reported invoice.
     let id = again["invoice_id"].as_str().expect("id");
-    let response = reqwest::Client::new()
-        .get(format!("{}/v1/invoices/{id}/pdf", t.http.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("pdf");
+    let response = t.http.download(&format!("/v1/invoices/{id}/pdf"), &key).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/pdf");
     let bytes = response.bytes().await.expect("bytes");
@@ -938,13 +948,19 @@ async fn late_simplified_invoices_are_flagged_on_the_unit_and_the_invoice() {
         error_rate: 1.0,
         ..Faults::default()
     });
-    let (_, first) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &simplified_example(&unit)).await;
+    let (_, first) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, None, &simplified_example(&unit))
+        .await;
     let mut today = simplified_example(&unit);
     today["invoice_number"] = json!("INV-TODAY");
     let riyadh = chrono::Utc::now() + chrono::Duration::hours(3);
     today["invoice_date"] = json!(riyadh.format("%Y-%m-%d").to_string());
     today["invoice_time"] = json!(riyadh.format("%H:%M:%S").to_string());
-    let (status, second) = post_with_key(&t, "/v1/invoices/simplified", &key, None, &today).await;
+    let (status, second) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, None, &today)
+        .await;
     assert_eq!(status, 200, "{second}");
     let (_, unit_status) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
     assert_eq!(
@@ -993,14 +1009,15 @@ async fn device_documents_breaking_a_zatca_rule_are_refused_with_its_id() {
     let broken = unsigned.replacen("reporting:1.0", "reporting:2.0", 1);
     let signer = zatca_core::sign::Signer::new_unchecked(device_key.clone(), cert.clone());
     let signed = zatca_core::sign::sign_xml(broken.as_bytes(), &signer, None).expect("signed");
-    let (status, answer) = post_with_key(
-        &t,
-        "/v1/invoices/signed",
-        &key,
-        None,
-        &json!({"egs_unit_id": unit, "invoice": B64.encode(&signed.xml)}),
-    )
-    .await;
+    let (status, answer) = t
+        .http
+        .post_idempotent(
+            "/v1/invoices/signed",
+            &key,
+            None,
+            &json!({"egs_unit_id": unit, "invoice": B64.encode(&signed.xml)}),
+        )
+        .await;
     assert_eq!(status, 400, "{answer}");
     assert_envelope(&answer, "INVALID_SIGNED_INVOICE");
     assert!(answer.to_string().contains("BR-KSA-EN16931-01"), "{answer}");
@@ -1026,14 +1043,15 @@ async fn device_documents_breaking_the_schema_are_refused_with_xsd() {
         .replacen(&time, &format!("{time}{date}"), 1);
     let signer = zatca_core::sign::Signer::new_unchecked(device_key.clone(), cert.clone());
     let signed = zatca_core::sign::sign_xml(broken.as_bytes(), &signer, None).expect("signed");
-    let (status, answer) = post_with_key(
-        &t,
-        "/v1/invoices/signed",
-        &key,
-        None,
-        &json!({"egs_unit_id": unit, "invoice": B64.encode(&signed.xml)}),
-    )
-    .await;
+    let (status, answer) = t
+        .http
+        .post_idempotent(
+            "/v1/invoices/signed",
+            &key,
+            None,
+            &json!({"egs_unit_id": unit, "invoice": B64.encode(&signed.xml)}),
+        )
+        .await;
     assert_eq!(status, 400, "{answer}");
     assert_envelope(&answer, "INVALID_SIGNED_INVOICE");
     let details = answer["error"]["details"].as_array().expect("details");

@@ -170,15 +170,7 @@ async fn two_relays_on_one_postgres_settle_2000_invoices_exactly_once_through_a_
         let hash = detail["invoice_hash"].as_str().expect("hash").to_owned();
         let c = counters.invoice(&hash);
         assert_eq!(c.accepted, 1, "invoice {id}: {c:?}");
-        let xml = reqwest::Client::new()
-            .get(format!("{}/v1/invoices/{id}/xml", b.base_url()))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .expect("xml")
-            .text()
-            .await
-            .expect("xml text");
+        let xml = String::from_utf8(http_b.xml(&key, id).await).expect("UTF-8 XML");
         let unit = detail["egs_unit_id"].as_str().expect("unit").to_owned();
         let icv = detail["icv"].as_i64().expect("icv");
         chains.entry(unit).or_default().push((icv, hash, pih_of(&xml)));

@@ -419,6 +419,36 @@ impl Client {
         )
     }
 
+    /// A POST with a key and, if given, an `Idempotency-Key`.
+    pub async fn post_idempotent(
+        &self,
+        path: &str,
+        key: &str,
+        idempotency: Option<&str>,
+        body: &Value,
+    ) -> (u16, Value) {
+        let headers: Vec<(&str, &str)> = idempotency.map(|k| ("Idempotency-Key", k)).into_iter().collect();
+        self.send_with(Method::POST, path, Some(key), Some(body), &headers)
+            .await
+    }
+
+    /// A GET with a key, the answer as it came (for downloads: XML, PDF, their headers).
+    pub async fn download(&self, path: &str, key: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("relay answers")
+    }
+
+    /// `GET /v1/invoices/{id}/xml`, expecting 200: the signed (or cleared) document.
+    pub async fn xml(&self, key: &str, id: &str) -> Vec<u8> {
+        let response = self.download(&format!("/v1/invoices/{id}/xml"), key).await;
+        assert_eq!(response.status(), 200, "XML of invoice {id}");
+        response.bytes().await.expect("xml").to_vec()
+    }
+
     pub async fn get(&self, path: &str, key: &str) -> (u16, Value) {
         self.send(Method::GET, path, Some(key), None).await
     }
