@@ -1319,41 +1319,40 @@ impl Store for PostgresStore {
         event: Option<&PendingEvent>,
     ) -> StoreResult<()> {
         let messages = json_text(&invoice.messages)?;
-        let entries = entries
+        // The timeline entries as columns, inserted by one statement (UNNEST).
+        let statuses: Vec<&str> = entries.iter().map(|e| e.status.as_str()).collect();
+        let times: Vec<i64> = entries.iter().map(|e| to_millis(e.at)).collect();
+        let entry_messages = entries
             .iter()
-            .map(|e| {
-                let messages = if e.messages.is_empty() {
-                    None
-                } else {
-                    Some(json_text(&e.messages)?)
-                };
-                Ok((e.status.as_str(), to_millis(e.at), messages))
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
+            .map(|e| (!e.messages.is_empty()).then(|| json_text(&e.messages)).transpose())
+            .collect::<StoreResult<Vec<Option<String>>>>()?;
+        let (reported_at, cleared_at, updated_at) = (
+            invoice.reported_at.map(to_millis),
+            invoice.cleared_at.map(to_millis),
+            to_millis(invoice.updated_at),
+        );
+        let status = invoice.status.as_str();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        exec(
-            &tx,
-            "UPDATE invoices SET status = $1, messages = $2, reported_at = $3, cleared_at = $4, updated_at = $5 \
-             WHERE id = $6",
-            &[
-                &invoice.status.as_str(),
-                &messages,
-                &invoice.reported_at.map(to_millis),
-                &invoice.cleared_at.map(to_millis),
-                &to_millis(invoice.updated_at),
-                &invoice.id,
-            ],
-        )
-        .await?;
-        for (status, at, messages) in &entries {
-            exec(
-                &tx,
-                "INSERT INTO invoice_events (invoice_id, status, at, messages) VALUES ($1, $2, $3, $4)",
-                &[&invoice.id, status, at, messages],
+        let update = tx
+            .prepare_cached(
+                "UPDATE invoices SET status = $1, messages = $2, reported_at = $3, cleared_at = $4, updated_at = $5 \
+                 WHERE id = $6",
             )
             .await?;
-        }
+        let append = tx
+            .prepare_cached(
+                "INSERT INTO invoice_events (invoice_id, status, at, messages) SELECT $1, s, a, m \
+                 FROM UNNEST($2::text[], $3::bigint[], $4::text[]) WITH ORDINALITY AS e(s, a, m, n) ORDER BY n",
+            )
+            .await?;
+        let update_params: [Param<'_>; 6] = [&status, &messages, &reported_at, &cleared_at, &updated_at, &invoice.id];
+        let append_params: [Param<'_>; 4] = [&invoice.id, &statuses, &times, &entry_messages];
+        // One round trip: both are sent together (see `record_invoice`).
+        let (updated, appended) =
+            tokio::join!(tx.execute(&update, &update_params), tx.execute(&append, &append_params));
+        updated?;
+        appended?;
         if let Some(pending) = event {
             webhooks::insert_event(&tx, pending, Utc::now()).await?;
         }
