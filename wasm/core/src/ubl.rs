@@ -48,7 +48,31 @@ pub fn build(input: &InvoiceInput, chain: &ChainInputs) -> Result<BuiltInvoice> 
     }
     let totals = totals::compute(input)?;
     // The values the QR code repeats, as the document will carry them.
-    let qr_base = QrFields {
+    let qr_base = qr_fields(input, &totals)?;
+    let (xml, layout) = write(input, chain, &totals, &qr_base)?;
+    Ok(BuiltInvoice {
+        xml,
+        warnings: issues,
+        totals,
+        qr_base,
+        layout,
+    })
+}
+
+/// Writes the unsigned UBL document of `input` without refusing on the rules [`build`] checks
+/// first: for a validator that reports what ZATCA's rules say about the XML the core would
+/// write (`zatca-rules`' `validate_input`), also for input the core refuses. Never sign this:
+/// what cannot be written at all (a required field absent, totals that overflow) is still an
+/// error, but a rule violation is not.
+pub fn write_unchecked(input: &InvoiceInput, chain: &ChainInputs) -> Result<String> {
+    let totals = totals::compute(input)?;
+    let qr_base = qr_fields(input, &totals)?;
+    Ok(write(input, chain, &totals, &qr_base)?.0)
+}
+
+/// QR tags 1–5 as the document will carry them.
+fn qr_fields(input: &InvoiceInput, totals: &Totals) -> Result<QrFields> {
+    Ok(QrFields {
         seller_name: input.seller.display_name().ok_or_else(|| validated("seller.name"))?,
         vat_number: input
             .seller
@@ -62,14 +86,6 @@ pub fn build(input: &InvoiceInput, chain: &ChainInputs) -> Result<BuiltInvoice> 
         signature: None,
         public_key: None,
         certificate_signature: None,
-    };
-    let (xml, layout) = write(input, chain, &totals, &qr_base)?;
-    Ok(BuiltInvoice {
-        xml,
-        warnings: issues,
-        totals,
-        qr_base,
-        layout,
     })
 }
 

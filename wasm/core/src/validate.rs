@@ -10,8 +10,9 @@ use crate::error::{Code, Error, Issue, Result, Severity};
 use crate::model::{Address, Decoded, DocumentType, InvoiceInput, InvoiceType, Party, VatCategory};
 use crate::totals::exemption_text;
 
-/// ISO 4217 currency codes (BR-KSA-CL-01).
-const CURRENCIES: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL";
+/// The currency codes ZATCA's BR-KSA-CL-01 accepts: its schematron's ISO 4217 list, as written
+/// there (older codes such as MRO and STD, not their successors MRU and STN).
+const CURRENCIES: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRO MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLL SOS SRD SSP STD SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UZS VEF VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XDR XOF XPD XPF XPT XSU XTS XUA XXX YER ZAR ZMW ZWL";
 
 /// Seller identification schemes (BR-KSA-08).
 const SELLER_SCHEMES: [&str; 6] = ["CRN", "MOM", "MLS", "SAG", "OTH", "700"];
@@ -40,26 +41,65 @@ impl InvoiceInput {
     }
 }
 
+/// Everything the core's model checks say about a JSON request, without stopping: the input
+/// when it decoded, and every decoding issue and violated rule (errors first). A validator
+/// layered on the core (`zatca-rules`' `validate_input`) starts from this; the core itself
+/// refuses at the first error ([`InvoiceInput::from_json`], [`crate::ubl::build`]).
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The decoded input; `None` when too little of it decoded to be checked.
+    pub input: Option<InvoiceInput>,
+    /// Decoding issues and rule violations, errors first, each with its JSON path.
+    pub issues: Vec<Issue>,
+}
+
+/// Decodes and checks JSON bytes as [`Checked`]; an error only when they are not JSON at all.
+pub fn check_json(bytes: &[u8]) -> Result<Checked> {
+    Ok(check_decoded(crate::model::decode_bytes(bytes)?))
+}
+
+/// Decodes and checks an already parsed JSON value as [`Checked`].
+pub fn check_value(value: &serde_json::Value) -> Checked {
+    check_decoded(crate::model::decode_value(value))
+}
+
+fn check_decoded(decoded: Decoded) -> Checked {
+    let Decoded { input, mut issues } = decoded;
+    if let Some(input) = &input {
+        if issues.is_empty() {
+            issues = validate(input);
+        } else {
+            issues.extend(rules_beside_decoding(input, &issues));
+        }
+        crate::prim::sort::partition_stable(&mut issues, |i| i.severity != Severity::Warning);
+    }
+    Checked { input, issues }
+}
+
+/// The rule violations of what did decode, beside decoding issues: all problems at once. A
+/// rule about a part that failed to decode would only repeat that failure (a dropped line
+/// makes "at least one line" fire), so those are left out.
+fn rules_beside_decoding(input: &InvoiceInput, issues: &[Issue]) -> Vec<Issue> {
+    let decoded: Vec<String> = issues.iter().filter_map(|i| i.path.clone()).collect();
+    let repeats = |path: &str| {
+        decoded.iter().any(|d| {
+            let parent = d.rsplit_once('.').map_or(d.as_str(), |(p, _)| p);
+            path.starts_with(parent) || (path == "line_items" && d.starts_with("line_items["))
+        })
+    };
+    validate(input)
+        .into_iter()
+        .filter(|i| !i.path.as_deref().is_some_and(repeats))
+        .collect()
+}
+
 fn checked(decoded: Decoded) -> Result<InvoiceInput> {
     let Decoded { input, mut issues } = decoded;
     match input {
         Some(input) if issues.is_empty() => Ok(input),
         Some(input) => {
-            // Report the rule violations of what did decode too: all problems at once. A
-            // rule about a part that failed to decode would only repeat that failure (a
-            // dropped line makes "at least one line" fire), so those are left out.
-            let decoded: Vec<String> = issues.iter().filter_map(|i| i.path.clone()).collect();
-            let repeats = |path: &str| {
-                decoded.iter().any(|d| {
-                    let parent = d.rsplit_once('.').map_or(d.as_str(), |(p, _)| p);
-                    path.starts_with(parent) || (path == "line_items" && d.starts_with("line_items["))
-                })
-            };
-            issues.extend(
-                validate(&input)
-                    .into_iter()
-                    .filter(|i| !i.path.as_deref().is_some_and(repeats)),
-            );
+            let rules = rules_beside_decoding(&input, &issues);
+            issues.extend(rules);
             crate::prim::sort::partition_stable(&mut issues, |i| i.severity != Severity::Warning);
             Err(Error::from_issues(issues))
         }
@@ -197,7 +237,10 @@ fn check_party_id(id: &crate::model::PartyId, path: &str, value_path: &str, rule
         ));
     }
     if !is_alphanumeric(&id.value) {
-        out.push(issue(rules.value_code, "must contain only letters and digits".into()));
+        // The rule's message says "alphanumeric", its assert does not check it: the core's own.
+        let mut issue = issue(rules.value_code, "must contain only letters and digits".into());
+        issue.rule = None;
+        out.push(issue);
     }
     check_id_format(id, value_path, out);
 }
@@ -214,10 +257,10 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
 
     if input.invoice_number.chars().count() > 127 {
         out.push(
-            err(
+            warn(
                 Code::InvalidInvoiceNumber,
                 "invoice_number",
-                "must be at most 127 characters",
+                "should be at most 127 characters",
             )
             .rule("BR-KSA-F-06-C1"),
         );
@@ -347,27 +390,30 @@ pub fn validate(input: &InvoiceInput) -> Vec<Issue> {
         );
     }
     if flags.summary && !standard && (input.delivery_date.is_none() || input.delivery_end_date.is_none()) {
-        out.push(
-            err(
-                Code::MissingDeliveryPeriod,
-                "delivery_end_date",
-                "simplified summary invoices need delivery_date and delivery_end_date",
-            )
-            .rule("BR-KSA-72"),
+        let issue = err(
+            Code::MissingDeliveryPeriod,
+            "delivery_end_date",
+            "simplified summary invoices need delivery_date and delivery_end_date",
         );
+        // ZATCA's BR-KSA-72 asks for the period only beside a Saudi buyer's address; the core
+        // asks for it on every summary invoice.
+        let saudi_buyer = input
+            .buyer
+            .as_ref()
+            .and_then(|b| b.address.as_ref())
+            .is_some_and(|a| a.country.as_deref() == Some("SA"));
+        out.push(if saudi_buyer { issue.rule("BR-KSA-72") } else { issue });
     }
 
     // Notes.
     if input.document_type.is_note() {
+        // ZATCA only warns (BR-KSA-56); the core needs the reference to write the note.
         if input.original_invoice_number.is_none() && input.original_invoice_uuid.is_none() {
-            out.push(
-                err(
-                    Code::MissingBillingReference,
-                    "original_invoice_number",
-                    "credit and debit notes must reference the original invoice",
-                )
-                .rule("BR-KSA-56"),
-            );
+            out.push(err(
+                Code::MissingBillingReference,
+                "original_invoice_number",
+                "credit and debit notes must reference the original invoice",
+            ));
         }
         if input.reason.is_none() && input.reason_ar.is_none() {
             out.push(
@@ -478,10 +524,10 @@ fn check_country(address: &Address, path: &str, out: &mut Vec<Issue>) {
     if let Some(c) = &address.country {
         if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
             out.push(
-                err(
+                warn(
                     Code::InvalidCountry,
                     path,
-                    "must be an ISO 3166-1 alpha-2 code such as SA",
+                    "should be an ISO 3166-1 alpha-2 code such as SA",
                 )
                 .rule("BR-CL-14"),
             );
@@ -510,7 +556,13 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
     });
     let Some(buyer) = &input.buyer else {
         if standard {
-            out.push(warn(Code::MissingBuyer, "buyer", "standard documents should name the buyer").rule("BR-KSA-42"));
+            // Not BR-KSA-42: its context is the buyer's party, which a document without a buyer
+            // lacks (ZATCA then reports nothing).
+            out.push(warn(
+                Code::MissingBuyer,
+                "buyer",
+                "standard documents should name the buyer",
+            ));
         }
         if needs_nat {
             out.push(
@@ -646,16 +698,23 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
             .count();
         if name_len > 1000 {
             out.push(
-                err(
+                warn(
                     Code::InvalidDescription,
                     p("description"),
-                    "must be at most 1000 characters",
+                    "should be at most 1000 characters",
                 )
                 .rule("BR-KSA-F-06-C19"),
             );
         }
         if line.quantity < min_quantity {
-            out.push(err(Code::InvalidQuantity, p("quantity"), "must be at least 0.0001").rule("BR-KSA-F-04"));
+            // Negative: BR-KSA-F-04; zero: BR-22 (a quantity written `0`); in between, the core's
+            // own floor.
+            let issue = err(Code::InvalidQuantity, p("quantity"), "must be at least 0.0001");
+            out.push(match line.quantity {
+                q if q < Decimal::ZERO => issue.rule("BR-KSA-F-04"),
+                q if q.is_zero() => issue.rule("BR-22"),
+                _ => issue,
+            });
         } else if line.quantity > Decimal::from(MAX_QUANTITY) {
             out.push(err(
                 Code::InvalidQuantity,
@@ -690,15 +749,15 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
             }
         }
         let rate = line.vat_rate;
-        if rate < Decimal::ZERO || rate > Decimal::ONE_HUNDRED || rate.normalize().scale() > 2 {
-            out.push(
-                err(
-                    Code::InvalidVatRate,
-                    p("vat_rate"),
-                    "must be 0..100 with at most two decimals",
-                )
-                .rule("BR-KSA-DEC-02"),
-            );
+        if rate < Decimal::ZERO || rate > Decimal::ONE_HUNDRED {
+            out.push(err(Code::InvalidVatRate, p("vat_rate"), "must be 0..100").rule("BR-KSA-DEC-02"));
+        } else if rate.normalize().scale() > 2 {
+            // The document writes two decimals: refused rather than rounded (the core's own).
+            out.push(err(
+                Code::InvalidVatRate,
+                p("vat_rate"),
+                "must have at most two decimals",
+            ));
         } else {
             match line.vat_category {
                 VatCategory::S if rate != Decimal::from(15) && rate != Decimal::from(5) => {
@@ -715,7 +774,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
                     let rule = match line.vat_category {
                         VatCategory::Z => "BR-Z-05",
                         VatCategory::E => "BR-E-05",
-                        _ => "BR-O-05",
+                        _ => "BR-KSA-11",
                     };
                     out.push(
                         err(
@@ -732,20 +791,20 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
         match (line.vat_category, line.exemption_reason_code.as_deref()) {
             (VatCategory::S, Some(_)) => {
                 out.push(
-                    err(
+                    warn(
                         Code::UnexpectedExemptionReason,
                         p("exemption_reason_code"),
-                        "standard-rated lines take no exemption reason",
+                        "standard-rated lines should take no exemption reason",
                     )
                     .rule("BR-S-10"),
                 );
             }
             (VatCategory::S, None) if line.exemption_reason.is_some() => {
                 out.push(
-                    err(
+                    warn(
                         Code::UnexpectedExemptionReason,
                         p("exemption_reason"),
-                        "standard-rated lines take no exemption reason",
+                        "standard-rated lines should take no exemption reason",
                     )
                     .rule("BR-S-10"),
                 );
@@ -767,7 +826,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
             }
             (cat, Some(code)) => match exemption_text(code) {
                 None => out.push(
-                    err(
+                    warn(
                         Code::InvalidExemptionReasonCode,
                         p("exemption_reason_code"),
                         format!("`{code}` is not a VATEX-SA code"),
@@ -775,7 +834,7 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
                     .rule("BR-KSA-CL-04"),
                 ),
                 Some((expected, _)) if expected != cat => out.push(
-                    err(
+                    warn(
                         Code::InvalidExemptionReasonCode,
                         p("exemption_reason_code"),
                         format!("`{code}` belongs to category {}, not {}", expected.code(), cat.code()),
@@ -790,14 +849,12 @@ fn check_lines(input: &InvoiceInput, out: &mut Vec<Issue>) {
             && line.exemption_reason_code.is_some()
             && line.exemption_reason.is_none()
         {
-            out.push(
-                warn(
-                    Code::MissingExemptionReasonText,
-                    p("exemption_reason"),
-                    "out-of-scope lines should explain the reason in words",
-                )
-                .rule("BR-KSA-83"),
-            );
+            // Not BR-KSA-83: the document carries the code's official text, which satisfies it.
+            out.push(warn(
+                Code::MissingExemptionReasonText,
+                p("exemption_reason"),
+                "out-of-scope lines should explain the reason in words",
+            ));
         }
     }
 }
@@ -842,11 +899,7 @@ mod tests {
         for (path, code, rule) in [
             ("invoice_date", "invalid_date", None),
             ("invoice_time", "invalid_time", Some("BR-KSA-70")),
-            (
-                "original_invoice_number",
-                "missing_billing_reference",
-                Some("BR-KSA-56"),
-            ),
+            ("original_invoice_number", "missing_billing_reference", None),
             ("reason", "missing_reason", Some("BR-KSA-17")),
             ("seller.vat_number", "invalid_vat_number", Some("BR-KSA-40")),
             (
@@ -861,7 +914,7 @@ mod tests {
                 "invalid_transaction_flags",
                 Some("BR-KSA-31"),
             ),
-            ("line_items[0].quantity", "invalid_quantity", Some("BR-KSA-F-04")),
+            ("line_items[0].quantity", "invalid_quantity", Some("BR-22")),
             ("line_items[0].unit_price", "negative_amount", Some("BR-KSA-F-04")),
             ("line_items[0].vat_rate", "invalid_vat_rate", Some("BR-KSA-84")),
             (

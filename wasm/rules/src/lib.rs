@@ -23,9 +23,11 @@ use serde::Serialize;
 pub use zatca_core::Severity;
 
 mod checks;
+mod input;
 mod structure;
 
 pub use checks::{IMPLEMENTED, NEEDS, NEVER};
+pub use input::{InputFinding, InputReport, Source, json_location, validate_input, validate_input_value, xml_report};
 
 const RULES_TSV: &str = include_str!("../data/schematron-rules-R3.4.8.tsv");
 
