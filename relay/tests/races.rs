@@ -12,7 +12,8 @@
 //! - unit names and webhook URLs are labels, not keys (neither the hosted API's documentation
 //!   nor the relay's README makes them unique): two creations at once make two resources;
 //!   two changes of different fields of one webhook endpoint at once both stay; two deletions
-//!   of one endpoint at once answer `200` and `404`.
+//!   of one endpoint at once answer `200` and `404`;
+//! - a rename of an API key at one relay and a new default unit at the other both stay.
 //!
 //! No race may end in a 5xx.
 
@@ -362,4 +363,36 @@ async fn webhook_endpoints_created_and_deleted_at_both_relays_at_once() {
     }
     let (_, list) = pair.a.get("/v1/webhooks", &key).await;
     assert_eq!(list["data"], json!([]), "{list}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_changes_of_one_key_at_both_relays_both_stay() {
+    let pair = Pair::start("solo=5:1").await;
+    let owner = pair.a.onboard("sandbox").await;
+    let unit = pair.a.create_unit(&owner, json!({"unit_name": "POS"})).await;
+    for round in 0..5 {
+        let (status, made) = pair.a.post("/v1/keys", &owner, json!({"name": "before"})).await;
+        assert_eq!(status, 201, "{made}");
+        let path = format!("/v1/keys/{}", made["id"].as_str().expect("id"));
+        let name = format!("renamed {round}");
+        let (rename, set_unit) = (json!({"name": name}), json!({"default_egs_unit_id": unit}));
+        let (a, b) = tokio::join!(
+            pair.a.send(Method::PATCH, &path, Some(&owner), Some(&rename)),
+            pair.b.send(Method::PATCH, &path, Some(&owner), Some(&set_unit)),
+        );
+        assert_eq!((a.0, b.0), (200, 200), "round {round}: {} / {}", a.1, b.1);
+        let (_, keys) = pair.b.get("/v1/keys", &owner).await;
+        let key = keys["data"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .find(|k| k["id"] == made["id"])
+            .expect("the key")
+            .clone();
+        assert_eq!(
+            (&key["name"], &key["default_egs_unit_id"]),
+            (&json!(name), &json!(unit)),
+            "round {round}: a change was lost: {key}"
+        );
+    }
 }

@@ -305,21 +305,20 @@ pub(super) async fn update_key(
             "send default_egs_unit_id (a unit id, or null to clear) and/or name",
         ));
     }
+    // None: unchanged. Only what the body names is written, so that a change of the other
+    // field made at the same time (at any relay) stays.
     let default_unit = match &body.default_egs_unit_id {
-        None => key.default_egs_unit_id,
-        Some(None) => None,
-        Some(Some(unit)) => Some(check_default_unit(&state, &auth, key.environment, unit).await?),
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(unit)) => Some(Some(check_default_unit(&state, &auth, key.environment, unit).await?)),
     };
-    let name = match body.name {
-        None => key.name.clone(),
-        Some(name) => {
-            check_text("name", name.as_deref(), 100)?;
-            name
-        }
-    };
+    if let Some(name) = &body.name {
+        check_text("name", name.as_deref(), 100)?;
+    }
+    let name = body.name.as_ref().map(Option::as_deref);
     state
         .store
-        .update_api_key(auth.account.id, id, name.as_deref(), default_unit)
+        .update_api_key(auth.account.id, id, name, default_unit)
         .await?;
     let updated = state
         .store

@@ -198,13 +198,13 @@ pub trait Store: WebhookStore + Send + Sync + fmt::Debug {
         by: Uuid,
         at: DateTime<Utc>,
     ) -> StoreResult<RevokeOutcome>;
-    /// Updates a key's name and default unit.
+    /// Updates a key's name and default unit, each only when given (Some; Some(None) clears it).
     async fn update_api_key(
         &self,
         account_id: Uuid,
         id: Uuid,
-        name: Option<&str>,
-        default_unit: Option<Uuid>,
+        name: Option<Option<&str>>,
+        default_unit: Option<Option<Uuid>>,
     ) -> StoreResult<()>;
 
     /// Inserts a unit, and its onboarding job if any, unless the account already has `limit`

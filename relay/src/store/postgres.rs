@@ -655,14 +655,25 @@ impl Store for PostgresStore {
         &self,
         account_id: Uuid,
         id: Uuid,
-        name: Option<&str>,
-        default_unit: Option<Uuid>,
+        name: Option<Option<&str>>,
+        default_unit: Option<Option<Uuid>>,
     ) -> StoreResult<()> {
+        // Only the fields given change, in one statement: a concurrent change of the other
+        // field (from any relay) stays.
         let c = self.client().await?;
         exec(
             &c,
-            "UPDATE api_keys SET name = $1, default_egs_unit_id = $2 WHERE account_id = $3 AND id = $4",
-            &[&name, &default_unit, &account_id, &id],
+            "UPDATE api_keys SET name = CASE WHEN $1 THEN $2::text ELSE name END, \
+             default_egs_unit_id = CASE WHEN $3 THEN $4::uuid ELSE default_egs_unit_id END \
+             WHERE account_id = $5 AND id = $6",
+            &[
+                &name.is_some(),
+                &name.flatten(),
+                &default_unit.is_some(),
+                &default_unit.flatten(),
+                &account_id,
+                &id,
+            ],
         )
         .await?;
         Ok(())

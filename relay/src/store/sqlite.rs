@@ -704,17 +704,25 @@ impl Store for SqliteStore {
         &self,
         account_id: Uuid,
         id: Uuid,
-        name: Option<&str>,
-        default_unit: Option<Uuid>,
+        name: Option<Option<&str>>,
+        default_unit: Option<Option<Uuid>>,
     ) -> StoreResult<()> {
+        // Only the fields given change, in one statement: a concurrent change of the other
+        // field stays.
         self.db.write(|c| {
-            c.prepare_cached("UPDATE api_keys SET name = ?, default_egs_unit_id = ? WHERE account_id = ? AND id = ?")?
-                .execute(params![
-                    name,
-                    default_unit.map(|u| u.to_string()),
-                    account_id.to_string(),
-                    id.to_string()
-                ])?;
+            c.prepare_cached(
+                "UPDATE api_keys SET name = CASE WHEN ? THEN ? ELSE name END, \
+                 default_egs_unit_id = CASE WHEN ? THEN ? ELSE default_egs_unit_id END \
+                 WHERE account_id = ? AND id = ?",
+            )?
+            .execute(params![
+                name.is_some(),
+                name.flatten(),
+                default_unit.is_some(),
+                default_unit.flatten().map(|u| u.to_string()),
+                account_id.to_string(),
+                id.to_string()
+            ])?;
             Ok(())
         })
     }
