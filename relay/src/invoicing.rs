@@ -224,6 +224,41 @@ fn schematron_errors(xml: &[u8], problems: &mut Vec<Detail>) {
     }
 }
 
+/// The request checked as the core and ZATCA's rules see it (`zatca_rules::validate_input`):
+/// the core's input checks, then the rules on the XML the core writes from it. Its errors are
+/// refused with their rule ids (else the core's code), each at its JSON field where the rule's
+/// location maps back to one. At the current time, as [`schematron_errors`].
+fn input_errors(input: &Value) -> AppResult<()> {
+    let now = Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string();
+    let context = zatca_rules::Context {
+        now: Some(&now),
+        ..Default::default()
+    };
+    let report = zatca_rules::validate_input_value(input, &context);
+    if report.valid {
+        return Ok(());
+    }
+    let details: Vec<Detail> = report
+        .issues
+        .iter()
+        .filter(|i| i.severity == zatca_core::Severity::Error)
+        .map(|i| Detail {
+            code: Some(i.rule.unwrap_or(i.code).to_owned()),
+            path: Some(i.location.clone()).filter(|l| !l.is_empty()),
+            category: None,
+            message: match &i.detail {
+                Some(detail) => format!("{}: {detail}", i.message),
+                None => i.message.clone(),
+            },
+        })
+        .collect();
+    let first = details
+        .first()
+        .map(|d| format!("{}: {}", d.path.as_deref().unwrap_or("invoice"), d.message))
+        .unwrap_or_default();
+    Err(AppError::api(ErrorCode::ValidationError, format!("The invoice is invalid: {first}")).with_details(details))
+}
+
 fn core_details(err: &zatca_core::Error) -> Vec<Detail> {
     error_details(err.issues(), None)
 }
@@ -262,6 +297,7 @@ pub async fn create(state: &AppState, auth: &Auth, request: CreateRequest) -> Ap
         }
     }
     let input = core_input(&unit, &request.body, kind, document, original.as_ref())?;
+    input_errors(&input)?;
     let input = InvoiceInput::from_value(&input).map_err(|err| {
         AppError::api(ErrorCode::ValidationError, format!("The invoice is invalid: {err}"))
             .with_details(core_details(&err))

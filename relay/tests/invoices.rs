@@ -1066,3 +1066,27 @@ async fn device_documents_breaking_the_schema_are_refused_with_xsd() {
     let (_, list) = t.http.get("/v1/invoices", &key).await;
     assert_eq!(list["data"].as_array().map(Vec::len), Some(0), "{list}");
 }
+
+/// A request whose document would break a rule only ZATCA's rules check on the XML (an issue
+/// date in the future, BR-KSA-04) is refused before signing, with the rule id at its JSON field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_whose_document_breaks_a_rule_are_refused_at_the_field() {
+    let t = TestRelay::start().await;
+    let (key, unit) = setup(&t).await;
+    let mut body = simplified_example(&unit);
+    body["invoice_date"] = json!("2099-01-01");
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, None, &body)
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_envelope(&answer, "VALIDATION_ERROR");
+    let details = answer["error"]["details"].as_array().expect("details");
+    assert!(
+        details
+            .iter()
+            .any(|d| d["code"] == "BR-KSA-04" && d["path"] == "invoice_date"),
+        "{answer}"
+    );
+    t.relay.shutdown().await.expect("shutdown");
+}

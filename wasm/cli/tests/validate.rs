@@ -100,3 +100,50 @@ fn unsigned_skips_what_signing_adds() {
         "{before_signing:?}"
     );
 }
+
+/// A JSON request is recognised by its content: a corpus input passes; a broken one reports
+/// the core's rule at its JSON field and, from the XML the core writes, what only ZATCA's rules
+/// check (here an issue date in the future, BR-KSA-04, located at `invoice_date`).
+#[test]
+fn a_json_request_is_checked_by_the_core_and_the_rules() {
+    let file = fixture("invoices/standard-invoice/input.json");
+    let out = zatca(&["validate", "--now", "2026-01-01T00:00:00", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut input: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    input["seller"]["vat_number"] = "123".into();
+    input["invoice_date"] = "2099-01-01".into();
+    let dir = std::env::temp_dir().join(format!("zatca-validate-json-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let broken = dir.join("input.json");
+    std::fs::write(&broken, serde_json::to_vec(&input).unwrap()).unwrap();
+    let out = zatca(&[
+        "validate",
+        "--now",
+        "2026-01-01T00:00:00",
+        "--json",
+        broken.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let find = |rule: &str| {
+        report["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["rule"] == rule)
+            .cloned()
+            .unwrap_or_else(|| panic!("{rule} missing: {report:#}"))
+    };
+    let vat = find("BR-KSA-40");
+    assert_eq!(
+        (vat["location"].as_str(), vat["source"].as_str()),
+        (Some("seller.vat_number"), Some("input"))
+    );
+    let date = find("BR-KSA-04");
+    assert_eq!(
+        (date["location"].as_str(), date["source"].as_str()),
+        (Some("invoice_date"), Some("xml"))
+    );
+    assert_eq!(date["severity"], "error");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
