@@ -68,3 +68,12 @@ test('given the current time, the time-dependent rules are checked', async () =>
   const early = validate(xml, { now: '2022-09-06T00:00:00' });
   assert.ok(early.issues.some((i) => i.rule === 'BR-KSA-04'), JSON.stringify(early.issues));
 });
+
+test('unsigned: a document about to be signed is not asked for its stamp and QR code', async () => {
+  await initRules();
+  const xml = readText(join(FIXTURES, 'invoices', 'simplified-invoice', 'expected', 'unsigned.xml'));
+  const rules = (options) => validate(xml, options).issues.map((i) => i.rule).sort();
+  assert.deepEqual(rules({}), ['BR-KSA-27', 'BR-KSA-60']);
+  assert.deepEqual(rules({ unsigned: true }), []);
+  assert.throws(() => validate(xml, { unsigned: 'yes' }), { code: 'invalid_argument' });
+});

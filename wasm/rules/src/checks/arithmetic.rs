@@ -202,13 +202,10 @@ fn vat_amount_ok(sub: &Element<'_>, lines: usize) -> Option<bool> {
         .filter(|c| vat_scheme(c))
         .flat_map(|c| all(c, NS_CBC, "Percent"))
         .collect())?;
-    // `count(//cac:InvoiceLine) * 0.01`, an xs:decimal, as an xs:float.
-    let tolerance = f64::from(
-        (Decimal::from(lines) * Decimal::new(1, 2))
-            .to_string()
-            .parse::<f32>()
-            .ok()?,
-    );
+    // `count(//cac:InvoiceLine) * 0.01`, an xs:decimal, as an xs:float: the nearest float, what
+    // one correctly rounded float division gives (Java's BigDecimal.floatValue does the same).
+    // Over 65,535 lines (far beyond what ZATCA takes) the rule is not checked.
+    let tolerance = f64::from(u16::try_from(lines).ok().map(f32::from)? / 100.0);
     // An empty operand makes an empty product, which format-number() writes as NaN.
     let product = match (taxable, rate) {
         (Some(t), Some(r)) => t * (r / 100.0),
@@ -224,7 +221,13 @@ fn vat_amount_ok(sub: &Element<'_>, lines: usize) -> Option<bool> {
 fn vat_scheme(category: &Element<'_>) -> bool {
     all(category, NS_CAC, "TaxScheme")
         .flat_map(|s| all(s, NS_CBC, "ID"))
-        .any(|id| ns(&id.text().to_uppercase()) == "VAT")
+        .any(|id| upper_is_vat(&id.text()))
+}
+
+/// `normalize-space(upper-case(x)) = 'VAT'`: only ASCII letters upper-case to V, A and T, so an
+/// ASCII comparison (without Unicode's case tables in the module) is the same test.
+pub(super) fn upper_is_vat(x: &str) -> bool {
+    ns(x).eq_ignore_ascii_case("VAT")
 }
 
 /// BR-CO-17 on every `/ubl:Invoice/cac:TaxTotal/cac:TaxSubtotal`, BR-S-09 on every standard-rate

@@ -6,7 +6,7 @@ use zatca_core::xml::{Element, NS_CAC, NS_CBC};
 use super::Out;
 use std::cmp::Ordering;
 
-use super::arithmetic::untyped_vs_zero;
+use super::arithmetic::{untyped_vs_zero, upper_is_vat};
 use super::tree::{all, indicator, is, listed, ns};
 
 /// BR-KSA-F-04's contexts below `ubl:Invoice`: (path of aggregates, basic component).
@@ -97,7 +97,7 @@ fn vat_category(category: &Element<'_>, ids: &[&str]) -> Option<String> {
     let id = ns(&found.first().map(|i| i.text()).unwrap_or_default());
     let vat = all(category, NS_CAC, "TaxScheme")
         .flat_map(|s| all(s, NS_CBC, "ID"))
-        .any(|i| ns(&i.text().to_uppercase()) == "VAT");
+        .any(|i| upper_is_vat(&i.text()));
     (found.len() <= 1 && vat && ids.contains(&id.as_str())).then_some(id)
 }
 
