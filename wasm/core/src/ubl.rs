@@ -65,10 +65,26 @@ pub fn build(input: &InvoiceInput, chain: &ChainInputs) -> Result<BuiltInvoice> 
 /// what cannot be written at all (a required field absent, totals that overflow) is still an
 /// error, but a rule violation is not.
 pub fn write_unchecked(input: &InvoiceInput, chain: &ChainInputs) -> Result<String> {
+    let unwritable: Vec<Issue> = validate::validate(input)
+        .into_iter()
+        .filter(|i| UNWRITABLE.contains(&(i.code, i.path.as_deref())))
+        .collect();
+    if !unwritable.is_empty() {
+        return Err(Error::from_issues(unwritable));
+    }
     let totals = totals::compute(input)?;
     let qr_base = qr_fields(input, &totals)?;
     Ok(write(input, chain, &totals, &qr_base)?.0)
 }
+
+/// The fields no document can be written without, as validation reports their absence (code,
+/// path): [`write_unchecked`] refuses with those issues; after [`build`]'s validation an absent
+/// one is an `internal` error.
+const UNWRITABLE: [(&str, Option<&str>); 3] = [
+    (Code::MissingField.as_str(), Some("seller.name")),
+    (Code::MissingVatNumber.as_str(), Some("seller.vat_number")),
+    (Code::MissingBillingReference.as_str(), Some("original_invoice_number")),
+];
 
 /// QR tags 1–5 as the document will carry them.
 fn qr_fields(input: &InvoiceInput, totals: &Totals) -> Result<QrFields> {
@@ -519,6 +535,33 @@ mod tests {
           "address":{"street":"King Fahd Rd","building_number":"1234","district":"Al Olaya","city":"Riyadh","postal_code":"12345","country":"SA"}},
         "line_items":[{"description":"Product A","quantity":2,"unit_price":50.0},
                       {"description":"Book & pen <x>","quantity":1,"unit_price":10,"vat_category":"Z","exemption_reason_code":"VATEX-SA-35","discount":1.5}]}"#;
+
+    #[test]
+    fn write_unchecked_reports_a_missing_required_field_as_validation_does() {
+        let chain = ChainInputs {
+            icv: 1,
+            pih: INITIAL_PIH.into(),
+            uuid: "6f4d20e0-6bfe-4a80-9389-7dabe6620f00".into(),
+        };
+        let mut input = InvoiceInput::from_json(SAMPLE.as_bytes()).expect("sample");
+        assert!(write_unchecked(&input, &chain).is_ok());
+        input.seller.vat_number = None;
+        input.seller.name = None;
+        input.seller.name_ar = None;
+        let err = write_unchecked(&input, &chain).expect_err("no seller name or VAT number");
+        let found: Vec<_> = err.issues().iter().map(|i| (i.code, i.path.as_deref())).collect();
+        assert_eq!(
+            found,
+            [
+                ("missing_field", Some("seller.name")),
+                ("missing_vat_number", Some("seller.vat_number"))
+            ]
+        );
+        // A rule violation alone (here BR-KSA-40) does not stop the writer.
+        input.seller.name = Some("Acme Ltd".into());
+        input.seller.vat_number = Some("123".into());
+        assert!(write_unchecked(&input, &chain).is_ok());
+    }
 
     #[test]
     fn decimals_print_as_the_formatter_prints_them() {
