@@ -1134,3 +1134,41 @@ export interface ValidationReport {
  * the document. Validation module (`initRules()`).
  */
 export function validate(xml: string | Uint8Array, options?: ValidateOptions): ValidationReport;
+
+/** One finding about an invoice request (see `validateInput`). */
+export interface InputValidationIssue {
+  /** ZATCA's rule id (`BR-KSA-40`, `XSD`), or null for a check of the core's own. */
+  rule: string | null;
+  /** The core's error code (`invalid_vat_number`) for a finding of the input checks; the rule id for one of the XML. */
+  code: string;
+  /** An error makes the request fail (and ZATCA reject the document); a warning is accepted. */
+  severity: Severity;
+  /** JSON path of the field (`line_items[1].quantity`, `seller.vat_number`), else the XPath-like location in the written document. */
+  location: string;
+  /** English message. */
+  message: string;
+  /** Arabic message, for a rule of ZATCA's list. */
+  message_ar: string | null;
+  /** What to do, for the common rules. */
+  hint: string | null;
+  /** The values involved, when they help. */
+  detail: string | null;
+  /** `input`: the core's checks of the request; `xml`: ZATCA's rules on the document written from it. */
+  source: 'input' | 'xml';
+}
+
+export interface InputValidationReport {
+  /** No error (warnings allowed). */
+  valid: boolean;
+  /** The document could be written and ZATCA's rules ran on it (false while the request has a problem no document can express). */
+  checkedXml: boolean;
+  /** The core's findings, then the XML's (one per rule and place); errors first. */
+  issues: InputValidationIssue[];
+}
+
+/**
+ * Checks an invoice request (what `buildInvoice` takes) as the core and ZATCA's rules see it:
+ * the core's input checks, then the rules on the XML the core writes from it, so a request and
+ * its document never disagree. Never throws on the request. Validation module (`initRules()`).
+ */
+export function validateInput(input: InvoiceInput | string, options?: { now?: string }): InputValidationReport;

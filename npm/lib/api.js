@@ -321,3 +321,17 @@ export function validate(xml, options = {}) {
   if (typeof unsigned !== 'boolean') throw invalidArgument('options.unsigned', 'expected a boolean');
   return call('rules', 'validate', bytes(xml, 'xml'), pih, now, unsigned);
 }
+
+/**
+ * An invoice request (the object or JSON text `buildInvoice` takes) checked as the core and
+ * ZATCA's rules see it: the core's input checks, then the rules on the XML the core writes from
+ * it, each finding at its JSON field where it maps back to one. Validation module (`initRules()`).
+ */
+export function validateInput(input, options = {}) {
+  if (options === null || typeof options !== 'object') throw invalidArgument('options', 'expected { now? }');
+  const now = options.now ?? undefined;
+  if (now !== undefined && (typeof now !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(now))) {
+    throw invalidArgument('options.now', 'expected the current UTC time as YYYY-MM-DDTHH:MM:SS');
+  }
+  return call('rules', 'validateInput', encoder.encode(invoiceJson(input)), now);
+}

@@ -22,6 +22,7 @@ export {
   signXml,
   stripSignature,
   validate,
+  validateInput,
   verifyInvoice,
   version,
 } from './api.js';

@@ -62,7 +62,7 @@ test('the package exports exactly the documented API (no plaintext key generatio
     'ChainAllocator', 'INITIAL_PIH', 'KeyVault', 'NEAR_DEADLINE_MS', 'Outbox', 'REPORTING_WINDOW_MS', 'RelayClient',
     'RelayError', 'ZatcaError', 'buildCsr', 'buildInvoice', 'certificateInfo', 'csrConfigFromProperties', 'default',
     'embeddedQr', 'init', 'initPdf', 'initRules', 'initTools', 'invoiceHash', 'isRelayError', 'isValidPih', 'isZatcaError', 'nextPih', 'parseCsr', 'publicKeyOf', 'qrDecode', 'qrDecodeTlv', 'qrDescribe', 'qrEncode', 'qrPng',
-    'qrSvg', 'renderPdf', 'signInvoice', 'signXml', 'stripSignature', 'validate', 'verifyInvoice', 'version',
+    'qrSvg', 'renderPdf', 'signInvoice', 'signXml', 'stripSignature', 'validate', 'validateInput', 'verifyInvoice', 'version',
   ]);
 });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { ZatcaError, initRules, validate } from '@zatca-kit/zatca';
+import { ZatcaError, initRules, validate, validateInput } from '@zatca-kit/zatca';
 
 import { FIXTURES, readText } from './helpers.mjs';
 
@@ -76,4 +76,30 @@ test('unsigned: a document about to be signed is not asked for its stamp and QR 
   assert.deepEqual(rules({}), ['BR-KSA-27', 'BR-KSA-60']);
   assert.deepEqual(rules({ unsigned: true }), []);
   assert.throws(() => validate(xml, { unsigned: 'yes' }), { code: 'invalid_argument' });
+});
+
+test('validateInput: a request is checked by the core and by the rules on the XML it produces', async () => {
+  await initRules();
+  const input = JSON.parse(readText(join(FIXTURES, 'invoices', 'standard-invoice', 'input.json')));
+  const ok = validateInput(input, { now: '2026-01-01T00:00:00' });
+  assert.equal(ok.valid, true, JSON.stringify(ok.issues));
+  assert.equal(ok.checkedXml, true);
+  assert.deepEqual(validateInput(JSON.stringify(input), { now: '2026-01-01T00:00:00' }), ok);
+  const broken = structuredClone(input);
+  broken.seller.vat_number = '123';
+  broken.invoice_date = '2099-01-01';
+  const report = validateInput(broken, { now: '2026-01-01T00:00:00' });
+  assert.equal(report.valid, false);
+  const vat = report.issues.find((i) => i.rule === 'BR-KSA-40');
+  assert.deepEqual([vat.location, vat.source, vat.code], ['seller.vat_number', 'input', 'invalid_vat_number']);
+  assert.ok(vat.message_ar.length > 0);
+  const date = report.issues.find((i) => i.rule === 'BR-KSA-04');
+  assert.deepEqual([date.location, date.source, date.severity], ['invoice_date', 'xml', 'error']);
+  assert.deepEqual(Object.keys(date), ['rule', 'code', 'severity', 'location', 'message', 'message_ar', 'hint', 'detail', 'source']);
+  const undecodable = validateInput({ invoice_number: 1 });
+  assert.equal(undecodable.valid, false);
+  assert.equal(undecodable.checkedXml, false);
+  assert.equal(validateInput('{').issues[0].code, 'invalid_json');
+  assert.throws(() => validateInput(42), { code: 'invalid_argument' });
+  assert.throws(() => validateInput(input, { now: 'today' }), { code: 'invalid_argument' });
 });

@@ -7,6 +7,7 @@ import init, {
   ZatcaError,
   buildInvoice,
   certificateInfo,
+  initRules,
   initTools,
   invoiceHash,
   isZatcaError,
@@ -14,8 +15,10 @@ import init, {
   qrPng,
   qrSvg,
   signInvoice,
+  validateInput,
   verifyInvoice,
   type CsrConfig,
+  type InputValidationIssue,
   type InvoiceInput,
   type SignedInvoice,
   type ZatcaErrorCode,
@@ -101,6 +104,14 @@ export async function example(certificatePem: string, keyPem: string): Promise<v
     }
   }
   void [payable, hash, seller, notAfter, codes, svg, png, apiCsr, viaCallback.hash, lastHash, json, key(keyPem)];
+}
+
+/** A request checked before it is built: each finding at its JSON field, from the core or the XML. */
+export async function checkRequest(input: InvoiceInput): Promise<string[]> {
+  await initRules();
+  const report = validateInput(input, { now: "2025-01-15T15:00:00" });
+  const errors: InputValidationIssue[] = report.issues.filter((i) => i.severity === "error");
+  return errors.map((i) => `${i.rule ?? i.code} at ${i.location} (${i.source}${report.checkedXml ? "" : ", XML not checked"})`);
 }
 
 function key(pem: string): Uint8Array {
