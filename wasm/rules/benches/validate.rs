@@ -9,6 +9,11 @@ fn bench(c: &mut Criterion) {
     c.bench_function("validate_sdk_standard_invoice", |b| {
         b.iter(|| zatca_rules::validate(black_box(xml), &context))
     });
+    // A JSON request: the core's checks, the UBL the core writes, the rules on it, the merge.
+    let json = include_bytes!("../../../tests/fixtures/invoices/standard-invoice/input.json");
+    c.bench_function("validate_input_golden_standard_invoice", |b| {
+        b.iter(|| zatca_rules::validate_input(black_box(json), &context))
+    });
 }
 
 criterion_group!(benches, bench);
