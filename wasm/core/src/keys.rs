@@ -212,7 +212,9 @@ fn short_length(len: usize) -> Result<u8> {
     u8::try_from(len)
         .ok()
         .filter(|&l| l < 0x80)
-        .ok_or_else(|| Error::new(Code::Internal, format!("DER length {len} does not fit one octet")))
+        // A fixed message: formatting the number would pull integer formatting into the signing
+        // WebAssembly module (+9.6 KiB gzip).
+        .ok_or_else(|| Error::new(Code::Internal, "a DER length does not fit one octet"))
 }
 
 /// `SubjectPublicKeyInfo` DER of a verifying key (uncompressed point, as ZATCA certificates use):
