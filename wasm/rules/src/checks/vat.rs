@@ -8,14 +8,16 @@ use rust_decimal::Decimal;
 use super::tree::{all, blank, cac, category_id, cbc, chars, frac, indicator, is_vat, listed, ns, num, sv};
 
 /// BR-KSA-18 over every VAT category code: invoice lines, the VAT breakdown and the allowances
-/// and charges.
+/// and charges. ZATCA's test is `contains(' S Z E O ', .)` on the text as written, so an empty
+/// code, " S" or "S Z" pass it (BR-CL-18 refuses them).
 pub(super) fn categories(root: &Element<'_>, at: &dyn Fn(&str) -> String, out: &mut Out) {
     let mut check = |el: Option<&Element<'_>>, path: String| {
         if let Some(id) = el.and_then(|c| cbc(c, "ID")) {
-            let v = id.text().trim().to_owned();
-            if !["S", "Z", "E", "O"].contains(&v.as_str()) {
-                out.hit("BR-KSA-18", at(&path), Some(v.clone()));
+            let raw = id.text();
+            if !" S Z E O ".contains(raw.as_str()) {
+                out.hit("BR-KSA-18", at(&path), Some(raw.clone()));
             }
+            let v = raw.trim().to_owned();
             // UNCL5305 as EN 16931 restricts it.
             if !["AE", "E", "S", "Z", "G", "O", "K", "L", "M", "B"].contains(&v.as_str()) {
                 out.hit("BR-CL-18", at(&path), Some(v));

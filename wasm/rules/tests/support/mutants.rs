@@ -195,6 +195,15 @@ pub const MUTANTS: &[Mutant] = &[
         to: "<cac:ClassifiedTaxCategory>\n                <cbc:ID>X</cbc:ID>",
         rules: &["BR-CL-18", "BR-KSA-18", "BR-S-08"],
     },
+    // ZATCA's BR-KSA-18 is `contains(' S Z E O ', .)`: "S Z" passes it (checked with
+    // zatca-validate: BR-CL-18 and BR-S-08 only).
+    Mutant {
+        name: "line-category-two-codes",
+        sample: STD,
+        from: "<cac:ClassifiedTaxCategory>\n                <cbc:ID>S</cbc:ID>",
+        to: "<cac:ClassifiedTaxCategory>\n                <cbc:ID>S Z</cbc:ID>",
+        rules: &["BR-CL-18", "BR-S-08"],
+    },
     Mutant {
         name: "no-lines",
         sample: STD,
