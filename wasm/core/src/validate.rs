@@ -667,7 +667,9 @@ fn check_buyer(input: &InvoiceInput, standard: bool, out: &mut Vec<Issue>) {
         None => &no_address,
     };
     if standard {
-        let saudi = address.country.as_deref().is_none_or(|c| c == "SA");
+        // As ZATCA decides: BR-KSA-63 (the national address parts) is for a buyer whose country
+        // is SA; any other buyer, one without a country too, falls under BR-KSA-10.
+        let saudi = address.country.as_deref() == Some("SA");
         let missing = missing_address_parts(address, saudi);
         if !missing.is_empty() {
             let rule = if saudi { "BR-KSA-63" } else { "BR-KSA-10" };

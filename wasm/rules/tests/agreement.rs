@@ -231,6 +231,8 @@ const CORE_RULES: &[Mutation] = &[
         "standard-invoice",
         &[("buyer.address.country", r#""US""#), ("buyer.address.city", "null")],
     ),
+    // Without a country the buyer is not Saudi to ZATCA: BR-KSA-10, not BR-KSA-63.
+    ("BR-KSA-10", "standard-invoice", &[("buyer.address.country", "null")]),
     (
         "BR-KSA-67",
         "standard-invoice",
