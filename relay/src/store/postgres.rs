@@ -279,6 +279,28 @@ impl PostgresStore {
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         Ok(self.pool.get().await?)
     }
+
+    /// Every row of a query on a pooled connection, decoded.
+    async fn all<T>(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        decode: impl Fn(&Row) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let c = self.client().await?;
+        rows(&c, sql, params).await?.iter().map(decode).collect()
+    }
+
+    /// The first row of a query on a pooled connection, decoded.
+    async fn first<T>(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        decode: impl Fn(&Row) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        let c = self.client().await?;
+        opt_row(&c, sql, params).await?.as_ref().map(decode).transpose()
+    }
 }
 
 async fn insert_job<C: GenericClient>(c: &C, job: &Job, now: DateTime<Utc>) -> StoreResult<()> {
@@ -587,29 +609,21 @@ impl Store for PostgresStore {
     }
 
     async fn list_api_keys(&self, account_id: Uuid) -> StoreResult<Vec<ApiKey>> {
-        let c = self.client().await?;
-        rows(
-            &c,
+        self.all(
             "SELECT * FROM api_keys WHERE account_id = $1 ORDER BY created_at, id",
             &[&account_id],
+            decode::api_key,
         )
-        .await?
-        .iter()
-        .map(decode::api_key)
-        .collect()
+        .await
     }
 
     async fn api_key(&self, account_id: Uuid, id: Uuid) -> StoreResult<Option<ApiKey>> {
-        let c = self.client().await?;
-        opt_row(
-            &c,
+        self.first(
             "SELECT * FROM api_keys WHERE account_id = $1 AND id = $2",
             &[&account_id, &id],
+            decode::api_key,
         )
-        .await?
-        .as_ref()
-        .map(decode::api_key)
-        .transpose()
+        .await
     }
 
     async fn revoke_api_key(
@@ -794,38 +808,26 @@ impl Store for PostgresStore {
     }
 
     async fn unit(&self, account_id: Uuid, id: Uuid) -> StoreResult<Option<EgsUnit>> {
-        let c = self.client().await?;
-        opt_row(
-            &c,
+        self.first(
             "SELECT * FROM egs_units WHERE account_id = $1 AND id = $2",
             &[&account_id, &id],
+            decode::unit,
         )
-        .await?
-        .as_ref()
-        .map(decode::unit)
-        .transpose()
+        .await
     }
 
     async fn unit_by_id(&self, id: Uuid) -> StoreResult<Option<EgsUnit>> {
-        let c = self.client().await?;
-        opt_row(&c, "SELECT * FROM egs_units WHERE id = $1", &[&id])
-            .await?
-            .as_ref()
-            .map(decode::unit)
-            .transpose()
+        self.first("SELECT * FROM egs_units WHERE id = $1", &[&id], decode::unit)
+            .await
     }
 
     async fn list_units(&self, account_id: Uuid) -> StoreResult<Vec<EgsUnit>> {
-        let c = self.client().await?;
-        rows(
-            &c,
+        self.all(
             "SELECT * FROM egs_units WHERE account_id = $1 ORDER BY created_at, id",
             &[&account_id],
+            decode::unit,
         )
-        .await?
-        .iter()
-        .map(decode::unit)
-        .collect()
+        .await
     }
 
     async fn save_unit_onboarding(&self, unit: &EgsUnit, event: Option<&PendingEvent>) -> StoreResult<()> {
@@ -896,16 +898,12 @@ impl Store for PostgresStore {
     }
 
     async fn compliance_documents(&self, unit_id: Uuid) -> StoreResult<Vec<ComplianceDocument>> {
-        let c = self.client().await?;
-        rows(
-            &c,
+        self.all(
             "SELECT * FROM compliance_documents WHERE egs_unit_id = $1 ORDER BY icv",
             &[&unit_id],
+            decode::compliance_document,
         )
-        .await?
-        .iter()
-        .map(decode::compliance_document)
-        .collect()
+        .await
     }
 
     async fn enqueue_job(&self, job: &Job, now: DateTime<Utc>) -> StoreResult<()> {
@@ -1043,16 +1041,12 @@ impl Store for PostgresStore {
     }
 
     async fn audit_log(&self, unit_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let c = self.client().await?;
-        rows(
-            &c,
+        self.all(
             "SELECT * FROM zatca_audit WHERE egs_unit_id = $1 ORDER BY id DESC LIMIT $2",
             &[&unit_id, &i64::from(limit)],
+            decode::audit,
         )
-        .await?
-        .iter()
-        .map(decode::audit)
-        .collect()
+        .await
     }
 
     async fn prune_audit(&self, before: Option<DateTime<Utc>>, keep_per_unit: Option<u32>) -> StoreResult<u64> {
@@ -1208,38 +1202,26 @@ impl Store for PostgresStore {
     }
 
     async fn invoice(&self, account_id: Uuid, id: Uuid) -> StoreResult<Option<Invoice>> {
-        let c = self.client().await?;
-        opt_row(
-            &c,
+        self.first(
             "SELECT * FROM invoices WHERE account_id = $1 AND id = $2",
             &[&account_id, &id],
+            decode::invoice,
         )
-        .await?
-        .as_ref()
-        .map(decode::invoice)
-        .transpose()
+        .await
     }
 
     async fn invoice_by_id(&self, id: Uuid) -> StoreResult<Option<Invoice>> {
-        let c = self.client().await?;
-        opt_row(&c, "SELECT * FROM invoices WHERE id = $1", &[&id])
-            .await?
-            .as_ref()
-            .map(decode::invoice)
-            .transpose()
+        self.first("SELECT * FROM invoices WHERE id = $1", &[&id], decode::invoice)
+            .await
     }
 
     async fn invoice_by_idempotency_key(&self, account_id: Uuid, key: &str) -> StoreResult<Option<Invoice>> {
-        let c = self.client().await?;
-        opt_row(
-            &c,
+        self.first(
             "SELECT * FROM invoices WHERE account_id = $1 AND idempotency_key = $2",
             &[&account_id, &key],
+            decode::invoice,
         )
-        .await?
-        .as_ref()
-        .map(decode::invoice)
-        .transpose()
+        .await
     }
 
     async fn save_invoice_qr(&self, id: Uuid, qr: Option<&str>) -> StoreResult<()> {
@@ -1249,16 +1231,12 @@ impl Store for PostgresStore {
     }
 
     async fn invoice_by_uuid(&self, account_id: Uuid, uuid: &str) -> StoreResult<Option<Invoice>> {
-        let c = self.client().await?;
-        opt_row(
-            &c,
+        self.first(
             "SELECT * FROM invoices WHERE account_id = $1 AND uuid = $2 ORDER BY seq DESC LIMIT 1",
             &[&account_id, &uuid],
+            decode::invoice,
         )
-        .await?
-        .as_ref()
-        .map(decode::invoice)
-        .transpose()
+        .await
     }
 
     async fn list_invoices(
@@ -1372,16 +1350,12 @@ impl Store for PostgresStore {
     }
 
     async fn invoice_timeline(&self, invoice_id: Uuid) -> StoreResult<Vec<TimelineEntry>> {
-        let c = self.client().await?;
-        rows(
-            &c,
+        self.all(
             "SELECT * FROM invoice_events WHERE invoice_id = $1 ORDER BY id",
             &[&invoice_id],
+            decode::timeline_entry,
         )
-        .await?
-        .iter()
-        .map(decode::timeline_entry)
-        .collect()
+        .await
     }
 
     async fn notes_total(&self, original_id: Uuid, document_type: &str) -> StoreResult<rust_decimal::Decimal> {

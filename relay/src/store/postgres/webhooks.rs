@@ -67,16 +67,12 @@ impl WebhookStore for PostgresStore {
     }
 
     async fn webhook_endpoints(&self, account_id: Uuid, environment: Environment) -> StoreResult<Vec<WebhookEndpoint>> {
-        let c = self.client().await?;
-        rows(
-            &c,
+        self.all(
             "SELECT * FROM webhook_endpoints WHERE account_id = $1 AND environment = $2 ORDER BY created_at, id",
             &[&account_id, &environment.as_str()],
+            decode::webhook_endpoint,
         )
-        .await?
-        .iter()
-        .map(decode::webhook_endpoint)
-        .collect()
+        .await
     }
 
     async fn webhook_endpoint(
@@ -85,25 +81,21 @@ impl WebhookStore for PostgresStore {
         environment: Environment,
         id: Uuid,
     ) -> StoreResult<Option<WebhookEndpoint>> {
-        let c = self.client().await?;
-        opt_row(
-            &c,
+        self.first(
             "SELECT * FROM webhook_endpoints WHERE id = $1 AND account_id = $2 AND environment = $3",
             &[&id, &account_id, &environment.as_str()],
+            decode::webhook_endpoint,
         )
-        .await?
-        .as_ref()
-        .map(decode::webhook_endpoint)
-        .transpose()
+        .await
     }
 
     async fn webhook_endpoint_by_id(&self, id: Uuid) -> StoreResult<Option<WebhookEndpoint>> {
-        let c = self.client().await?;
-        opt_row(&c, "SELECT * FROM webhook_endpoints WHERE id = $1", &[&id])
-            .await?
-            .as_ref()
-            .map(decode::webhook_endpoint)
-            .transpose()
+        self.first(
+            "SELECT * FROM webhook_endpoints WHERE id = $1",
+            &[&id],
+            decode::webhook_endpoint,
+        )
+        .await
     }
 
     async fn save_webhook_endpoint(&self, endpoint: &WebhookEndpoint, read_at: DateTime<Utc>) -> StoreResult<bool> {
@@ -166,12 +158,12 @@ impl WebhookStore for PostgresStore {
     }
 
     async fn webhook_event(&self, id: Uuid) -> StoreResult<Option<WebhookEvent>> {
-        let c = self.client().await?;
-        opt_row(&c, "SELECT * FROM webhook_events WHERE id = $1", &[&id])
-            .await?
-            .as_ref()
-            .map(decode::webhook_event)
-            .transpose()
+        self.first(
+            "SELECT * FROM webhook_events WHERE id = $1",
+            &[&id],
+            decode::webhook_event,
+        )
+        .await
     }
 
     async fn insert_webhook_delivery(&self, d: &WebhookDelivery) -> StoreResult<()> {
@@ -199,16 +191,12 @@ impl WebhookStore for PostgresStore {
     }
 
     async fn webhook_deliveries(&self, endpoint_id: Uuid, limit: u32) -> StoreResult<Vec<WebhookDelivery>> {
-        let c = self.client().await?;
-        rows(
-            &c,
+        self.all(
             "SELECT * FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id DESC LIMIT $2",
             &[&endpoint_id, &i64::from(limit)],
+            decode::webhook_delivery,
         )
-        .await?
-        .iter()
-        .map(decode::webhook_delivery)
-        .collect()
+        .await
     }
 
     async fn invoices_due_between(
