@@ -939,8 +939,27 @@ export interface InvoiceDetail extends InvoiceSummary {
   report_deadline_near?: boolean;
 }
 
+/**
+ * An address in the body of a relay create. Unlike the core's input (`Address`, where a missing
+ * country is ZATCA's warning), `country` is required, as the hosted API documents its
+ * `AddressDto` and `BuyerAddressDto`: the relay answers `400 VALIDATION_ERROR` at
+ * `seller.address.country` / `buyer.address.country` without it.
+ */
+export interface RelayAddress extends Address {
+  /** ISO 3166-1 alpha-2 (`SA`). */
+  country: string;
+}
+
+/** Seller or buyer in the body of a relay create: an address it gives carries its country. */
+export interface RelayParty extends Party {
+  /** The seller's may be left out: the EGS unit's seller profile then fills it. */
+  address?: RelayAddress;
+}
+
 /** The invoice body of the four creates: the core's input plus the unit. */
-export type RelayInvoiceBody = Omit<InvoiceInput, "invoice_type" | "document_type"> & {
+export type RelayInvoiceBody = Omit<InvoiceInput, "invoice_type" | "document_type" | "seller" | "buyer"> & {
+  seller: RelayParty;
+  buyer?: RelayParty | null;
   egs_unit_id?: string;
   original_invoice_uuid?: string;
   [key: string]: unknown;

@@ -224,34 +224,72 @@ fn schematron_errors(xml: &[u8], problems: &mut Vec<Detail>) {
     }
 }
 
+/// What the documented request bodies require beyond the core's input model: `country` in every
+/// address the body gives (`AddressDto`, `BuyerAddressDto` of `hosted-api-invoices.txt`). The
+/// core's model, shared with the CLI and the npm package, leaves it optional (ZATCA then only
+/// warns, BR-KSA-09 / BR-KSA-10), so the relay checks it on the body, before the unit's profile
+/// is merged in. A missing or null country is reported as the core reports a missing required
+/// field, a number (never an alpha-2 code, though the core reads it as text) as the core
+/// reports a value of the wrong type; an empty one, another type or a malformed code the core
+/// reports itself (`empty_value`, `invalid_type`, BR-CL-14). A seller address the body leaves
+/// out is the unit's profile's, whose country was checked when the unit was created.
+fn contract_details(body: &Map<String, Value>) -> Vec<Detail> {
+    let mut details = Vec::new();
+    for party in ["seller", "buyer"] {
+        // Not an object: refused as such by `core_input` or the core.
+        let Some(address) = body
+            .get(party)
+            .and_then(|p| p.get("address"))
+            .and_then(Value::as_object)
+        else {
+            continue;
+        };
+        let (code, message) = match address.get("country") {
+            None | Some(Value::Null) => (zatca_core::Code::MissingField, "is required"),
+            Some(Value::Number(_)) => (zatca_core::Code::InvalidType, "expected a string"),
+            Some(_) => continue,
+        };
+        details.push(Detail {
+            code: Some(code.as_str().to_owned()),
+            path: Some(format!("{party}.address.country")),
+            category: None,
+            message: message.to_owned(),
+        });
+    }
+    details
+}
+
 /// The request checked as the core and ZATCA's rules see it (`zatca_rules::validate_input`):
 /// the core's input checks, then the rules on the XML the core writes from it. Its errors are
 /// refused with their rule ids (else the core's code), each at its JSON field where the rule's
-/// location maps back to one. At the current time, as [`schematron_errors`].
-fn input_errors(input: &Value) -> AppResult<()> {
+/// location maps back to one, after the relay's own (`contract`, from [`contract_details`]).
+/// At the current time, as [`schematron_errors`].
+fn input_errors(input: &Value, contract: Vec<Detail>) -> AppResult<()> {
     let now = Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string();
     let context = zatca_rules::Context {
         now: Some(&now),
         ..Default::default()
     };
     let report = zatca_rules::validate_input_value(input, &context);
-    if report.valid {
+    if report.valid && contract.is_empty() {
         return Ok(());
     }
-    let details: Vec<Detail> = report
-        .issues
-        .iter()
-        .filter(|i| i.severity == zatca_core::Severity::Error)
-        .map(|i| Detail {
-            code: Some(i.rule.unwrap_or(i.code).to_owned()),
-            path: Some(i.location.clone()).filter(|l| !l.is_empty()),
-            category: None,
-            message: match &i.detail {
-                Some(detail) => format!("{}: {detail}", i.message),
-                None => i.message.clone(),
-            },
-        })
-        .collect();
+    let mut details = contract;
+    details.extend(
+        report
+            .issues
+            .iter()
+            .filter(|i| i.severity == zatca_core::Severity::Error)
+            .map(|i| Detail {
+                code: Some(i.rule.unwrap_or(i.code).to_owned()),
+                path: Some(i.location.clone()).filter(|l| !l.is_empty()),
+                category: None,
+                message: match &i.detail {
+                    Some(detail) => format!("{}: {detail}", i.message),
+                    None => i.message.clone(),
+                },
+            }),
+    );
     let first = details
         .first()
         .map(|d| format!("{}: {}", d.path.as_deref().unwrap_or("invoice"), d.message))
@@ -297,7 +335,7 @@ pub async fn create(state: &AppState, auth: &Auth, request: CreateRequest) -> Ap
         }
     }
     let input = core_input(&unit, &request.body, kind, document, original.as_ref())?;
-    input_errors(&input)?;
+    input_errors(&input, contract_details(&request.body))?;
     let input = InvoiceInput::from_value(&input).map_err(|err| {
         AppError::api(ErrorCode::ValidationError, format!("The invoice is invalid: {err}"))
             .with_details(core_details(&err))

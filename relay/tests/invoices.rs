@@ -1090,3 +1090,88 @@ async fn requests_whose_document_breaks_a_rule_are_refused_at_the_field() {
     );
     t.relay.shutdown().await.expect("shutdown");
 }
+
+/// The documented `AddressDto` and `BuyerAddressDto` require `country`: an address in the body
+/// without one (missing, null, empty, or not a string) is refused with `VALIDATION_ERROR` at its
+/// path before anything is consumed, though the core alone would let ZATCA warn (BR-KSA-10 for a
+/// standard invoice's buyer) or fill the seller's from the unit's profile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_without_country_is_refused_at_its_path() {
+    let t = TestRelay::start().await;
+    let (key, unit) = setup(&t).await;
+    let cases = [
+        (None, "missing_field", "is required"),
+        (Some(Value::Null), "missing_field", "is required"),
+        (Some(json!("")), "empty_value", "must not be empty"),
+        (Some(json!("  ")), "empty_value", "must not be empty"),
+        (Some(json!(966)), "invalid_type", "expected a string"),
+    ];
+    for party in ["seller", "buyer"] {
+        for (country, code, message) in &cases {
+            let mut body = standard_example(&unit);
+            let address = body[party]["address"].as_object_mut().expect("address");
+            match country {
+                None => {
+                    address.remove("country");
+                }
+                Some(value) => {
+                    address.insert("country".into(), value.clone());
+                }
+            }
+            let (status, answer) = t.http.post_idempotent("/v1/invoices/standard", &key, None, &body).await;
+            assert_eq!(status, 400, "{party} {country:?}: {answer}");
+            assert_envelope(&answer, "VALIDATION_ERROR");
+            let path = format!("{party}.address.country");
+            assert_eq!(
+                answer["error"]["details"],
+                json!([{ "code": code, "path": path, "message": message }]),
+                "{party} {country:?}"
+            );
+            assert_eq!(
+                answer["error"]["message"],
+                format!("The invoice is invalid: {path}: {message}")
+            );
+        }
+    }
+    // The seller's address on a simplified invoice too, reported with the body's other errors.
+    let mut body = simplified_example(&unit);
+    body["seller"]["address"]
+        .as_object_mut()
+        .expect("address")
+        .remove("country");
+    body["invoice_date"] = json!("2025-13-40");
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, None, &body)
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    let paths: Vec<&str> = answer["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["path"].as_str())
+        .collect();
+    assert_eq!(paths.first(), Some(&"seller.address.country"), "{answer}");
+    assert!(paths.contains(&"invoice_date"), "{answer}");
+    let (_, status_now) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
+    assert_eq!(status_now["invoice_counter"], 0, "nothing consumed: {status_now}");
+
+    // With the country: cleared as before; a seller that gives no address at all issues under
+    // the unit's profile, whose country was checked when the unit was created.
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/standard", &key, None, &standard_example(&unit))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["status"], "cleared", "{answer}");
+    let mut body = simplified_example(&unit);
+    body["invoice_number"] = json!("INV-003");
+    body["seller"].as_object_mut().expect("seller").remove("address");
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, None, &body)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["status"], "reported", "{answer}");
+    t.relay.shutdown().await.expect("shutdown");
+}

@@ -10,6 +10,7 @@ import {
   type InvoiceCreated,
   type InvoiceInput,
   type OutboxEntry,
+  type RelayInvoiceBody,
 } from "@zatca-kit/zatca";
 
 export async function relayExample(input: (kind: ComplianceKind) => InvoiceInput, sale: InvoiceInput): Promise<void> {
@@ -38,6 +39,27 @@ export async function relayExample(input: (kind: ComplianceKind) => InvoiceInput
   const pdf: Uint8Array = await relay.invoicePdf(detail.invoice_id);
   const xml: string = await relay.invoiceXml(detail.invoice_id);
 
+  const address = { street: "Olaya St", city: "Riyadh", country: "SA" };
+  const standard: RelayInvoiceBody = {
+    egs_unit_id: unit.egs_unit_id,
+    invoice_number: "INV-002",
+    invoice_date: "2025-01-15",
+    invoice_time: "14:30:00",
+    seller: { name: "Shop", vat_number: "399999999900003", address },
+    buyer: { name: "Client Co", vat_number: "300098765400003", address },
+    line_items: [{ description: "Service B", quantity: 1, unit_price: 100 }],
+  };
+  const cleared: InvoiceCreated = await relay.createStandardInvoice(standard);
+  // The relay requires the country of every address a body gives (the core's input does not).
+  await relay.createStandardInvoice({
+    ...standard,
+    // @ts-expect-error: country is required
+    buyer: { name: "Client Co", address: { street: "Olaya St", city: "Riyadh" } },
+  });
+  // @ts-expect-error: country is a string
+  await relay.createSimplifiedInvoice({ ...standard, seller: { name: "Shop", address: { ...address, country: null } } });
+  await relay.createSimplifiedInvoice({ ...standard, buyer: null, seller: { name: "Shop" } });
+
   const outbox = await Outbox.open({ client: relay });
   outbox.on("sent", ({ entry, result }) => console.log(entry.icv, result.status));
   outbox.on("rejected", ({ error }) => console.log(error.code, error.retryable));
@@ -51,5 +73,5 @@ export async function relayExample(input: (kind: ComplianceKind) => InvoiceInput
     if (e instanceof RelayError) console.log(e.code, e.status, e.retryable, e.details.length);
     else if (isRelayError(e)) console.log(e.code);
   }
-  void [key, page.pagination.next_cursor, pdf, xml, entry.deadline, sent, waiting, pending[0]?.ms_left];
+  void [key, cleared.status, page.pagination.next_cursor, pdf, xml, entry.deadline, sent, waiting, pending[0]?.ms_left];
 }

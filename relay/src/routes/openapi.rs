@@ -200,6 +200,40 @@ mod tests {
         assert!(doc["paths"]["/v1/keys"]["get"]["security"].is_array());
     }
 
+    /// The documented `AddressDto` / `BuyerAddressDto`: `country` is required in the address of
+    /// the seller and of the buyer of every create's body (`invoicing::contract_details`).
+    #[test]
+    fn invoice_addresses_require_country() {
+        let doc: Value = serde_json::from_str(document_text()).expect("json");
+        let schemas = &doc["components"]["schemas"];
+        let named = |reference: &Value| {
+            let name = reference["$ref"]
+                .as_str()
+                .and_then(|r| r.rsplit('/').next())
+                .expect("a $ref");
+            schemas[name].clone()
+        };
+        for path in [
+            "/v1/invoices/simplified",
+            "/v1/invoices/standard",
+            "/v1/invoices/credit-note",
+            "/v1/invoices/debit-note",
+        ] {
+            let body = named(&doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]);
+            for party in ["seller", "buyer"] {
+                let address = named(&named(&body["properties"][party])["properties"]["address"]);
+                let required: Vec<&str> = address["required"]
+                    .as_array()
+                    .expect("required")
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                assert!(required.contains(&"country"), "{path} {party}: {address}");
+                assert_eq!(address["properties"]["country"]["type"], "string", "{path} {party}");
+            }
+        }
+    }
+
     /// Every `.route(PATH, METHODS)` of the route modules, with its mount prefix: the router's
     /// routes as written (axum's `Router` cannot list them).
     fn declared_routes() -> Vec<(String, String)> {

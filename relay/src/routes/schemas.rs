@@ -231,7 +231,9 @@ pub struct InvoiceAddress {
     postal_code: String,
     #[schema(required = false)]
     additional_number: String,
-    /// ISO 3166-1 alpha-2 (`SA`).
+    /// ISO 3166-1 alpha-2 (`SA`). Required in every address the body gives, as documented
+    /// (missing, null or empty: `400 VALIDATION_ERROR` at `seller.address.country` or
+    /// `buyer.address.country`); a seller's address left out is the unit's profile's.
     #[schema(pattern = "^[A-Z]{2}$")]
     country: String,
 }
