@@ -228,6 +228,77 @@ fn print_warnings(warnings: &[Issue]) {
     }
 }
 
+/// One finding of `zatca validate`'s text report: what a JSON request's findings
+/// ([`zatca_rules::InputFinding`]) and a document's ([`zatca_rules::Finding`]) both have.
+struct Line<'a> {
+    severity: Severity,
+    /// The rule id, else (a finding of the core's input checks without one) the core's code.
+    id: &'a str,
+    location: &'a str,
+    message: &'a str,
+    detail: Option<&'a str>,
+    hint: Option<&'static str>,
+}
+
+impl<'a> From<&'a zatca_rules::InputFinding> for Line<'a> {
+    fn from(f: &'a zatca_rules::InputFinding) -> Self {
+        Line {
+            severity: f.severity,
+            id: f.rule.unwrap_or(f.code),
+            location: &f.location,
+            message: &f.message,
+            detail: f.detail.as_deref(),
+            hint: f.hint,
+        }
+    }
+}
+
+impl<'a> From<&'a zatca_rules::Finding> for Line<'a> {
+    fn from(f: &'a zatca_rules::Finding) -> Self {
+        Line {
+            severity: f.severity,
+            id: f.rule,
+            location: &f.location,
+            message: f.message,
+            detail: f.detail.as_deref(),
+            hint: f.hint,
+        }
+    }
+}
+
+/// Prints a `validate` report: with `--json` the report itself on stdout; else each finding on
+/// stderr and, without errors, `OK (N warning(s))` on stdout. Exit status 1 with errors.
+fn print_report<'a>(
+    report: &impl serde::Serialize,
+    valid: bool,
+    lines: impl ExactSizeIterator<Item = Line<'a>>,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    if json {
+        let text = serde_json::to_string_pretty(report)
+            .map_err(|e| Failure::Other(format!("cannot write the report: {e}")))?;
+        out(&format!("{text}\n"))?;
+    } else {
+        let count = lines.len();
+        for line in lines {
+            let label = if line.severity == Severity::Error {
+                "error"
+            } else {
+                "warning"
+            };
+            let detail = line.detail.map_or(String::new(), |d| format!(" ({d})"));
+            eprintln!("{label} {} at {}: {}{detail}", line.id, line.location, line.message);
+            if let Some(hint) = line.hint {
+                eprintln!("  hint: {hint}");
+            }
+        }
+        if valid {
+            out(&format!("OK ({count} warning(s))\n"))?;
+        }
+    }
+    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
 fn out(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     stdout
@@ -363,64 +434,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             };
             // A JSON request (the input model) is checked as the core and ZATCA's rules see it:
             // the core's checks, then the rules on the XML the core writes from it.
-            if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            return if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
                 let report = zatca_rules::validate_input(&bytes, &context);
-                if json {
-                    let text = serde_json::to_string_pretty(&report)
-                        .map_err(|e| Failure::Other(format!("cannot write the report: {e}")))?;
-                    out(&format!("{text}\n"))?;
-                } else {
-                    for issue in &report.issues {
-                        let label = if issue.severity == Severity::Error {
-                            "error"
-                        } else {
-                            "warning"
-                        };
-                        let id = issue.rule.unwrap_or(issue.code);
-                        let detail = issue.detail.as_deref().map_or(String::new(), |d| format!(" ({d})"));
-                        eprintln!("{label} {id} at {}: {}{detail}", issue.location, issue.message);
-                        if let Some(hint) = issue.hint {
-                            eprintln!("  hint: {hint}");
-                        }
-                    }
-                    if report.valid {
-                        out(&format!("OK ({} warning(s))\n", report.issues.len()))?;
-                    }
-                }
-                return Ok(if report.valid {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::FAILURE
-                });
-            }
-            let report = zatca_rules::validate(&bytes, &context);
-            if json {
-                let text = serde_json::to_string_pretty(&report)
-                    .map_err(|e| Failure::Other(format!("cannot write the report: {e}")))?;
-                out(&format!("{text}\n"))?;
+                print_report(&report, report.valid, report.issues.iter().map(Line::from), json)
             } else {
-                for issue in &report.issues {
-                    let label = if issue.severity == Severity::Error {
-                        "error"
-                    } else {
-                        "warning"
-                    };
-                    let detail = issue.detail.as_deref().map_or(String::new(), |d| format!(" ({d})"));
-                    eprintln!(
-                        "{label} {} at {}: {}{detail}",
-                        issue.rule, issue.location, issue.message
-                    );
-                    if let Some(hint) = issue.hint {
-                        eprintln!("  hint: {hint}");
-                    }
-                }
-                if report.valid {
-                    out(&format!("OK ({} warning(s))\n", report.issues.len()))?;
-                }
-            }
-            if !report.valid {
-                return Ok(ExitCode::FAILURE);
-            }
+                let report = zatca_rules::validate(&bytes, &context);
+                print_report(&report, report.valid, report.issues.iter().map(Line::from), json)
+            };
         }
         Command::Verify { file, pih } => {
             let report = verify::verify(&read(&file)?, pih.as_deref())?;

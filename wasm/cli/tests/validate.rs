@@ -147,3 +147,57 @@ fn a_json_request_is_checked_by_the_core_and_the_rules() {
     assert_eq!(date["severity"], "error");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The text report says what the `--json` report says, one finding a line on stderr
+/// (`error|warning <rule, else the core's code> at <location>: <message>[ (<detail>)]`, then
+/// `  hint: …` when there is one) and `OK (N warning(s))` on stdout without errors, for a
+/// document and a JSON request alike; the exit status is the same in both modes.
+#[test]
+fn the_text_report_is_the_json_report_line_by_line() {
+    let dir = std::env::temp_dir().join(format!("zatca-validate-text-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut input: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("invoices/simplified-invoice/input.json")).unwrap()).unwrap();
+    input["line_items"][0]["quantity"] = 0.into();
+    input["seller"].as_object_mut().unwrap().remove("address");
+    let broken = dir.join("input.json");
+    std::fs::write(&broken, serde_json::to_vec(&input).unwrap()).unwrap();
+    let files = [
+        fixture("samples/sdk-R3.4.8/Simplified/Invoice/Simplified_Invoice.xml"),
+        fixture("samples/broken/Standard_Credit_Note_missing_reason.xml"),
+        fixture("invoices/standard-invoice/input.json"),
+        broken.to_str().unwrap().to_owned(),
+    ];
+    let mut seen_code = false;
+    for file in &files {
+        let text = zatca(&["validate", "--now", "2026-01-01T00:00:00", file]);
+        let json = zatca(&["validate", "--now", "2026-01-01T00:00:00", "--json", file]);
+        assert_eq!(text.status.code(), json.status.code(), "{file}");
+        let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        let issues = report["issues"].as_array().unwrap();
+        let mut expected = String::new();
+        for issue in issues {
+            let id = issue["rule"].as_str().or_else(|| issue["code"].as_str()).unwrap();
+            seen_code |= issue["rule"].is_null();
+            let detail = issue["detail"].as_str().map_or(String::new(), |d| format!(" ({d})"));
+            expected += &format!(
+                "{} {id} at {}: {}{detail}\n",
+                issue["severity"].as_str().unwrap(),
+                issue["location"].as_str().unwrap(),
+                issue["message"].as_str().unwrap()
+            );
+            if let Some(hint) = issue["hint"].as_str() {
+                expected += &format!("  hint: {hint}\n");
+            }
+        }
+        assert_eq!(String::from_utf8_lossy(&text.stderr), expected, "{file}");
+        let ok = if report["valid"] == true {
+            format!("OK ({} warning(s))\n", issues.len())
+        } else {
+            String::new()
+        };
+        assert_eq!(String::from_utf8_lossy(&text.stdout), ok, "{file}");
+    }
+    assert!(seen_code, "a finding without a rule id is printed with the core's code");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
