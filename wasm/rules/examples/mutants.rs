@@ -1,5 +1,6 @@
 //! Writes the golden mutants (`tests/support/mutants.rs`) and the structure mutants
-//! (`tests/support/structure_mutants.rs`, expected: `XSD`) to a folder, with their expected rule
+//! (`tests/support/structure_mutants.rs`, expected: `XSD`, or nothing for the variants the
+//! schema allows) to a folder, with their expected rule
 //! ids, for `scripts/rules-agreement.sh`. `cargo run -p zatca-rules --example mutants -- DIR`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -23,7 +24,7 @@ fn main() {
         std::fs::write(out.join(format!("{}.xml", m.name)), src.replace(m.from, m.to)).unwrap();
         std::fs::write(
             out.join(format!("{}.xsd-only", m.name)),
-            format!("XSD {}\n", m.location),
+            m.location.map_or_else(String::new, |l| format!("XSD {l}\n")),
         )
         .unwrap();
     }
