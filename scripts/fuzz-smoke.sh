@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the cargo-fuzz targets of zatca-core with nightly and runs each briefly, seeded with
+# Builds the cargo-fuzz targets of zatca-core and zatca-rules with nightly and runs each briefly, seeded with
 # the golden corpus. Usage: scripts/fuzz-smoke.sh [SECONDS_PER_TARGET]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +18,13 @@ for f in tests/fixtures/invoices/*/input.json; do cp "$f" "$seeds/json/$(basenam
 for f in tests/fixtures/invoices/*/expected/signed.xml; do cp "$f" "$seeds/xml/$(basename "$(dirname "$(dirname "$f")")").xml"; done
 for f in tests/fixtures/invoices/*/expected/qr.txt; do head -n1 "$f" > "$seeds/qr/$(basename "$(dirname "$(dirname "$f")")")"; done
 cp tests/fixtures/keys/* tests/fixtures/samples/sdk-R3.4.8/Certificates/* "$seeds/der/"
-cd wasm/core/fuzz
-for target in invoice_json:json invoice_xml:xml qr_decode:qr certificate_and_key:der; do
-  name=${target%%:*}; dir=${target##*:}
-  echo "fuzz $name for ${seconds}s"
-  cargo +nightly fuzz run "$name" "$seeds/$dir" -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 | tail -n 3
-done
+find tests/fixtures/samples -name '*.xml' | while read -r f; do cp "$f" "$seeds/xml/sdk-$(basename "$f")"; done
+run() { # crate-dir target:seed-dir ...
+  (cd "$1" && shift && for target in "$@"; do
+    name=${target%%:*}; dir=${target##*:}
+    echo "fuzz $name for ${seconds}s"
+    cargo +nightly fuzz run "$name" "$seeds/$dir" -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 | tail -n 3
+  done)
+}
+run wasm/core/fuzz invoice_json:json invoice_xml:xml qr_decode:qr certificate_and_key:der
+run wasm/rules/fuzz validate_xml:xml validate_json:json
