@@ -195,7 +195,7 @@ impl Problem {
             Self::BadValue => (
                 "a value does not have the data type the UBL 2.1 schema requires",
                 "قيمة لا تطابق نوع البيانات الذي يفرضه مخطط UBL 2.1.",
-                "write decimals as 123.45, dates as YYYY-MM-DD, times as HH:MM:SS, indicators as true or false",
+                "write decimals as 123.45, dates as YYYY-MM-DD, times as HH:MM:SS, date-times as YYYY-MM-DDTHH:MM:SS, indicators as true or false",
             ),
             Self::MissingAttribute => (
                 "a required attribute is missing",
