@@ -940,29 +940,65 @@ export interface InvoiceDetail extends InvoiceSummary {
 }
 
 /**
- * An address in the body of a relay create. Unlike the core's input (`Address`, where a missing
- * country is ZATCA's warning), `country` is required, as the hosted API documents its
- * `AddressDto` and `BuyerAddressDto`: the relay answers `400 VALIDATION_ERROR` at
- * `seller.address.country` / `buyer.address.country` without it.
+ * An address in the body of a relay create. Unlike the core's input (`Address`, where ZATCA only
+ * warns about missing parts), `street`, `city` and `country` are required, as the hosted API
+ * documents its `AddressDto` and `BuyerAddressDto`: the relay answers `400 VALIDATION_ERROR`
+ * with `missing_field` at e.g. `buyer.address.city` without one.
  */
 export interface RelayAddress extends Address {
+  street: string;
+  city: string;
   /** ISO 3166-1 alpha-2 (`SA`). */
   country: string;
 }
 
-/** Seller or buyer in the body of a relay create: an address it gives carries its country. */
+/** A party in the body of a relay create: an address it gives is complete. */
 export interface RelayParty extends Party {
-  /** The seller's may be left out: the EGS unit's seller profile then fills it. */
   address?: RelayAddress;
 }
 
-/** The invoice body of the four creates: the core's input plus the unit. */
-export type RelayInvoiceBody = Omit<InvoiceInput, "invoice_type" | "document_type" | "seller" | "buyer"> & {
-  seller: RelayParty;
-  buyer?: RelayParty | null;
+/**
+ * The seller of a relay create (`SellerDto`): `name` and `vat_number` (the unit's). The whole
+ * seller, or its whole address, may be left out: the EGS unit's seller profile is then used.
+ */
+export interface RelaySeller extends RelayParty {
+  name: string;
+  vat_number: string;
+}
+
+/** The buyer of a standard (B2B) document (`BuyerDto`): `name`, `vat_number` and `address`. */
+export interface RelayBuyer extends RelayParty {
+  name: string;
+  vat_number: string;
+  address: RelayAddress;
+}
+
+type RelayBody = Omit<InvoiceInput, "invoice_type" | "document_type" | "seller" | "buyer" | "original_invoice_uuid"> & {
+  seller?: RelaySeller;
   egs_unit_id?: string;
   original_invoice_uuid?: string;
   [key: string]: unknown;
+};
+
+/** The body of a simplified (B2C) invoice: the core's input plus the unit; the buyer optional. */
+export type RelayInvoiceBody = RelayBody & {
+  buyer?: RelayParty | null;
+};
+
+/** The body of a standard (B2B) invoice: the buyer is required. */
+export type RelayStandardInvoiceBody = RelayBody & {
+  buyer: RelayBuyer;
+};
+
+/**
+ * The body of a credit or debit note. A note of a standard invoice needs a `RelayBuyer`
+ * (`BUYER_REQUIRED_FOR_B2B_NOTE`, `VALIDATION_ERROR` otherwise), which the relay checks against
+ * the original; a note of a simplified one takes a simplified invoice's buyer.
+ */
+export type RelayNoteBody = RelayBody & {
+  original_invoice_uuid: string;
+  reason: string;
+  buyer?: RelayParty | null;
 };
 
 /** The relay's hosted API, typed; every non-2xx answer throws a RelayError. */
@@ -993,9 +1029,9 @@ export class RelayClient {
   /** Key in `vault`, CSR, unit, compliance documents signed here, certificate stored in `vault`. */
   onboardDeviceUnit(vault: KeyVault, options: DeviceOnboardingOptions): Promise<EgsStatus>;
   createSimplifiedInvoice(body: RelayInvoiceBody, options?: CreateOptions): Promise<InvoiceCreated>;
-  createStandardInvoice(body: RelayInvoiceBody, options?: CreateOptions): Promise<InvoiceCreated>;
-  createCreditNote(body: RelayInvoiceBody & { original_invoice_uuid: string; reason: string }, options?: CreateOptions): Promise<InvoiceCreated>;
-  createDebitNote(body: RelayInvoiceBody & { original_invoice_uuid: string; reason: string }, options?: CreateOptions): Promise<InvoiceCreated>;
+  createStandardInvoice(body: RelayStandardInvoiceBody, options?: CreateOptions): Promise<InvoiceCreated>;
+  createCreditNote(body: RelayNoteBody, options?: CreateOptions): Promise<InvoiceCreated>;
+  createDebitNote(body: RelayNoteBody, options?: CreateOptions): Promise<InvoiceCreated>;
   /** Device custody: a document signed on the device, reported or cleared by the relay. */
   submitSigned(signed: { xml: string; hash: string; uuid: string; egs_unit_id?: string }, options?: CreateOptions & { egsUnitId?: string }): Promise<InvoiceCreated>;
   listInvoices(params?: InvoiceListQuery): Promise<InvoicePage>;

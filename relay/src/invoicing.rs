@@ -224,39 +224,105 @@ fn schematron_errors(xml: &[u8], problems: &mut Vec<Detail>) {
     }
 }
 
-/// What the documented request bodies require beyond the core's input model: `country` in every
-/// address the body gives (`AddressDto`, `BuyerAddressDto` of `hosted-api-invoices.txt`). The
-/// core's model, shared with the CLI and the npm package, leaves it optional (ZATCA then only
-/// warns, BR-KSA-09 / BR-KSA-10), so the relay checks it on the body, before the unit's profile
-/// is merged in. A missing or null country is reported as the core reports a missing required
-/// field, a number (never an alpha-2 code, though the core reads it as text) as the core
-/// reports a value of the wrong type; an empty one, another type or a malformed code the core
-/// reports itself (`empty_value`, `invalid_type`, BR-CL-14). A seller address the body leaves
-/// out is the unit's profile's, whose country was checked when the unit was created.
-fn contract_details(body: &Map<String, Value>) -> Vec<Detail> {
+/// What the documented request bodies (`hosted-api-invoices.txt`) require beyond the core's
+/// input model, shared with the CLI and the npm package, where these are optional (ZATCA then
+/// at most warns) or where the unit's seller profile would fill them in. Checked on the body,
+/// before the profile is merged in:
+/// * a seller the body gives (`SellerDto`) has `name` and `vat_number`; leaving the whole
+///   seller, or its whole address, out is the relay's one superset: the unit's profile, checked
+///   when the unit was created, is then used;
+/// * every address the body gives (`AddressDto`, `BuyerAddressDto`) has `street`, `city` and
+///   `country`;
+/// * a standard document (the standard endpoint, or a note of a standard invoice) has a buyer
+///   (`BuyerDto`) with `name`, `vat_number` and `address`. On a simplified document the buyer is
+///   the core's optional B2C party (the hosted API's simplified body has none; a consumer has
+///   no VAT number), held only to the address rule;
+/// * a line's `quantity` and `unit_price` are not null (the core reports them missing, a null
+///   one it would pass over).
+///
+/// Missing or null is `missing_field`, as the core reports a missing required field; a country
+/// that is a number (never an alpha-2 code, though the core reads it as text) `invalid_type`.
+/// An empty value, another type or a malformed code the core reports itself (`empty_value`,
+/// `invalid_type`, BR-CL-14), and where the core already reports an error at the same path (a
+/// null `seller.vat_number` is BR-KSA-39) its answer stands ([`input_errors`]).
+fn contract_details(body: &Map<String, Value>, kind: InvoiceKind) -> Vec<Detail> {
     let mut details = Vec::new();
-    for party in ["seller", "buyer"] {
-        // Not an object: refused as such by `core_input` or the core.
-        let Some(address) = body
-            .get(party)
-            .and_then(|p| p.get("address"))
-            .and_then(Value::as_object)
-        else {
-            continue;
-        };
-        let (code, message) = match address.get("country") {
-            None | Some(Value::Null) => (zatca_core::Code::MissingField, "is required"),
-            Some(Value::Number(_)) => (zatca_core::Code::InvalidType, "expected a string"),
-            Some(_) => continue,
-        };
-        details.push(Detail {
-            code: Some(code.as_str().to_owned()),
-            path: Some(format!("{party}.address.country")),
-            category: None,
-            message: message.to_owned(),
-        });
+    party_contract(body, "seller", &["name", "vat_number"], false, &mut details);
+    if kind == InvoiceKind::Standard {
+        if absent(body, "buyer") {
+            details.push(missing("buyer".to_owned()));
+        }
+        party_contract(body, "buyer", &["name", "vat_number"], true, &mut details);
+    } else {
+        party_contract(body, "buyer", &[], false, &mut details);
+    }
+    if let Some(lines) = body.get("line_items").and_then(Value::as_array) {
+        for (i, line) in lines.iter().enumerate() {
+            let Some(line) = line.as_object() else { continue };
+            for field in ["quantity", "unit_price"] {
+                if line.get(field).is_some_and(Value::is_null) {
+                    details.push(missing(format!("line_items[{i}].{field}")));
+                }
+            }
+        }
     }
     details
+}
+
+/// Whether a field is missing or null.
+fn absent(object: &Map<String, Value>, field: &str) -> bool {
+    object.get(field).is_none_or(Value::is_null)
+}
+
+/// A missing required field, as the core reports one.
+fn missing(path: String) -> Detail {
+    Detail {
+        code: Some(zatca_core::Code::MissingField.as_str().to_owned()),
+        path: Some(path),
+        category: None,
+        message: "is required".to_owned(),
+    }
+}
+
+/// The party `name` of the body, if it gives one as an object (anything else is refused as such
+/// by `core_input` or the core): its `fields`, its address if `address_required`, and the
+/// street, city and country of the address it gives.
+fn party_contract(
+    body: &Map<String, Value>,
+    name: &str,
+    fields: &[&str],
+    address_required: bool,
+    details: &mut Vec<Detail>,
+) {
+    let Some(party) = body.get(name).and_then(Value::as_object) else {
+        return;
+    };
+    for field in fields {
+        if absent(party, field) {
+            details.push(missing(format!("{name}.{field}")));
+        }
+    }
+    let address = match party.get("address") {
+        Some(Value::Object(address)) => address,
+        None | Some(Value::Null) if address_required => {
+            details.push(missing(format!("{name}.address")));
+            return;
+        }
+        _ => return,
+    };
+    for field in ["street", "city", "country"] {
+        let path = format!("{name}.address.{field}");
+        match address.get(field) {
+            None | Some(Value::Null) => details.push(missing(path)),
+            Some(Value::Number(_)) if field == "country" => details.push(Detail {
+                code: Some(zatca_core::Code::InvalidType.as_str().to_owned()),
+                path: Some(path),
+                category: None,
+                message: "expected a string".to_owned(),
+            }),
+            Some(_) => {}
+        }
+    }
 }
 
 /// The request checked as the core and ZATCA's rules see it (`zatca_rules::validate_input`):
@@ -274,22 +340,25 @@ fn input_errors(input: &Value, contract: Vec<Detail>) -> AppResult<()> {
     if report.valid && contract.is_empty() {
         return Ok(());
     }
-    let mut details = contract;
-    details.extend(
-        report
-            .issues
-            .iter()
-            .filter(|i| i.severity == zatca_core::Severity::Error)
-            .map(|i| Detail {
-                code: Some(i.rule.unwrap_or(i.code).to_owned()),
-                path: Some(i.location.clone()).filter(|l| !l.is_empty()),
-                category: None,
-                message: match &i.detail {
-                    Some(detail) => format!("{}: {detail}", i.message),
-                    None => i.message.clone(),
-                },
-            }),
-    );
+    let core: Vec<&zatca_rules::InputFinding> = report
+        .issues
+        .iter()
+        .filter(|i| i.severity == zatca_core::Severity::Error)
+        .collect();
+    // Where the core already reports an error at a field (with its rule id), its answer stands.
+    let mut details: Vec<Detail> = contract
+        .into_iter()
+        .filter(|d| !core.iter().any(|i| Some(i.location.as_str()) == d.path.as_deref()))
+        .collect();
+    details.extend(core.into_iter().map(|i| Detail {
+        code: Some(i.rule.unwrap_or(i.code).to_owned()),
+        path: Some(i.location.clone()).filter(|l| !l.is_empty()),
+        category: None,
+        message: match &i.detail {
+            Some(detail) => format!("{}: {detail}", i.message),
+            None => i.message.clone(),
+        },
+    }));
     let first = details
         .first()
         .map(|d| format!("{}: {}", d.path.as_deref().unwrap_or("invoice"), d.message))
@@ -330,12 +399,12 @@ pub async fn create(state: &AppState, auth: &Auth, request: CreateRequest) -> Ap
     };
     check_ready(&unit, kind)?;
     if let Some(original) = &original {
-        if original.has_buyer && !request.body.contains_key("buyer") {
+        if original.has_buyer && absent(&request.body, "buyer") {
             return Err(ErrorCode::BuyerRequiredForB2bNote.into());
         }
     }
     let input = core_input(&unit, &request.body, kind, document, original.as_ref())?;
-    input_errors(&input, contract_details(&request.body))?;
+    input_errors(&input, contract_details(&request.body, kind))?;
     let input = InvoiceInput::from_value(&input).map_err(|err| {
         AppError::api(ErrorCode::ValidationError, format!("The invoice is invalid: {err}"))
             .with_details(core_details(&err))

@@ -1175,3 +1175,308 @@ async fn an_address_without_country_is_refused_at_its_path() {
     assert_eq!(answer["status"], "reported", "{answer}");
     t.relay.shutdown().await.expect("shutdown");
 }
+
+/// Removes (`None`) or sets the field at a dotted path of a body (`buyer.address.city`,
+/// `line_items.0.quantity`).
+fn set_path(body: &mut Value, path: &str, value: Option<Value>) {
+    let (parent, field) = path.rsplit_once('.').unwrap_or(("", path));
+    let mut target = &mut *body;
+    for part in parent.split('.').filter(|p| !p.is_empty()) {
+        target = match part.parse::<usize>() {
+            Ok(i) => &mut target[i],
+            Err(_) => &mut target[part],
+        };
+    }
+    let object = target.as_object_mut().expect("an object");
+    match value {
+        None => {
+            object.remove(field);
+        }
+        Some(value) => {
+            object.insert(field.to_owned(), value);
+        }
+    }
+}
+
+/// Every field the hosted API's DTOs mark required, in the objects a body gives: each missing
+/// (or null) one is `400 VALIDATION_ERROR` with `missing_field` at its JSON path, nothing
+/// consumed. Where the core already reports one (a line's description, a note's reason), its
+/// answer is shown as it was. A body may still leave the whole seller, or the seller's whole
+/// address, to the unit's profile, and a simplified invoice's buyer is the core's optional B2C
+/// party.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documented_required_fields_are_required_at_their_paths() {
+    let t = TestRelay::start().await;
+    let (key, unit) = setup(&t).await;
+    let (status, original) = t
+        .http
+        .post_idempotent("/v1/invoices/standard", &key, None, &standard_example(&unit))
+        .await;
+    assert_eq!(status, 200, "{original}");
+    let original = original["uuid"].as_str().expect("uuid").to_owned();
+    let simplified = simplified_example(&unit);
+    let standard = standard_example(&unit);
+    let mut b2c = simplified_example(&unit);
+    b2c["buyer"] = json!({ "name": "Walk-in", "address": { "street": "Olaya St", "city": "Riyadh", "country": "SA" } });
+    // Two lines: the core drops a line whose quantity or price is null without a word, so
+    // without the relay's check the invoice would be issued with the other line alone.
+    let mut two_lines = simplified_example(&unit);
+    two_lines["line_items"]
+        .as_array_mut()
+        .expect("lines")
+        .push(json!({ "description": "Product B", "quantity": 1, "unit_price": 10 }));
+    // A credit note of the standard invoice: a standard document, whose buyer is a BuyerDto.
+    let mut note = credit_note_example(&unit, &original);
+    note["buyer"] = standard["buyer"].clone();
+    let null = Some(Value::Null);
+    // (endpoint, example, field changed, its new value (None: removed), path, code)
+    type Case<'a> = (&'a str, &'a Value, &'a str, Option<Value>, &'a str, &'a str);
+    let cases: [Case; 25] = [
+        (
+            "standard",
+            &standard,
+            "seller.name",
+            None,
+            "seller.name",
+            "missing_field",
+        ),
+        (
+            "standard",
+            &standard,
+            "seller.name",
+            null.clone(),
+            "seller.name",
+            "missing_field",
+        ),
+        (
+            "standard",
+            &standard,
+            "seller.vat_number",
+            None,
+            "seller.vat_number",
+            "missing_field",
+        ),
+        // The core reports a null VAT number itself, with ZATCA's rule.
+        (
+            "standard",
+            &standard,
+            "seller.vat_number",
+            null.clone(),
+            "seller.vat_number",
+            "BR-KSA-39",
+        ),
+        (
+            "standard",
+            &standard,
+            "seller.address.street",
+            None,
+            "seller.address.street",
+            "missing_field",
+        ),
+        (
+            "standard",
+            &standard,
+            "seller.address.city",
+            None,
+            "seller.address.city",
+            "missing_field",
+        ),
+        (
+            "standard",
+            &standard,
+            "seller.address.city",
+            null.clone(),
+            "seller.address.city",
+            "missing_field",
+        ),
+        ("standard", &standard, "buyer", None, "buyer", "missing_field"),
+        ("standard", &standard, "buyer", null.clone(), "buyer", "missing_field"),
+        ("standard", &standard, "buyer.name", None, "buyer.name", "missing_field"),
+        (
+            "standard",
+            &standard,
+            "buyer.vat_number",
+            None,
+            "buyer.vat_number",
+            "missing_field",
+        ),
+        (
+            "standard",
+            &standard,
+            "buyer.address",
+            None,
+            "buyer.address",
+            "missing_field",
+        ),
+        (
+            "standard",
+            &standard,
+            "buyer.address",
+            null.clone(),
+            "buyer.address",
+            "missing_field",
+        ),
+        (
+            "standard",
+            &standard,
+            "buyer.address.street",
+            None,
+            "buyer.address.street",
+            "missing_field",
+        ),
+        (
+            "standard",
+            &standard,
+            "buyer.address.city",
+            None,
+            "buyer.address.city",
+            "missing_field",
+        ),
+        (
+            "simplified",
+            &simplified,
+            "seller.vat_number",
+            None,
+            "seller.vat_number",
+            "missing_field",
+        ),
+        (
+            "simplified",
+            &simplified,
+            "seller.address.street",
+            None,
+            "seller.address.street",
+            "missing_field",
+        ),
+        (
+            "simplified",
+            &b2c,
+            "buyer.address.city",
+            None,
+            "buyer.address.city",
+            "missing_field",
+        ),
+        (
+            "simplified",
+            &two_lines,
+            "line_items.0.quantity",
+            null.clone(),
+            "line_items[0].quantity",
+            "missing_field",
+        ),
+        (
+            "simplified",
+            &two_lines,
+            "line_items.0.unit_price",
+            null.clone(),
+            "line_items[0].unit_price",
+            "missing_field",
+        ),
+        // The core's own answers, unchanged.
+        (
+            "simplified",
+            &simplified,
+            "line_items.0.quantity",
+            None,
+            "line_items[0].quantity",
+            "missing_field",
+        ),
+        (
+            "simplified",
+            &simplified,
+            "line_items.0.description",
+            None,
+            "line_items[0].description",
+            "missing_field",
+        ),
+        ("credit-note", &note, "reason", None, "reason", "BR-KSA-17"),
+        (
+            "credit-note",
+            &note,
+            "buyer.vat_number",
+            None,
+            "buyer.vat_number",
+            "missing_field",
+        ),
+        (
+            "credit-note",
+            &note,
+            "buyer.address.street",
+            None,
+            "buyer.address.street",
+            "missing_field",
+        ),
+    ];
+    let (_, before) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
+    for (endpoint, example, field, value, path, code) in cases {
+        let mut body = example.clone();
+        set_path(&mut body, field, value.clone());
+        let (status, answer) = t
+            .http
+            .post_idempotent(&format!("/v1/invoices/{endpoint}"), &key, None, &body)
+            .await;
+        let case = format!("{endpoint} {field} {value:?}");
+        assert_eq!(status, 400, "{case}: {answer}");
+        assert_envelope(&answer, "VALIDATION_ERROR");
+        let details = answer["error"]["details"].as_array().expect("details");
+        assert_eq!(details.len(), 1, "{case}: {answer}");
+        assert_eq!(details[0]["path"], path, "{case}: {answer}");
+        assert_eq!(details[0]["code"], code, "{case}: {answer}");
+    }
+    // Together: every problem of the body in one answer, the relay's first.
+    let mut body = standard.clone();
+    set_path(&mut body, "seller.name", None);
+    set_path(&mut body, "buyer.address.city", None);
+    set_path(&mut body, "buyer.vat_number", null.clone());
+    body["invoice_date"] = json!("2025-13-40");
+    let (status, answer) = t.http.post_idempotent("/v1/invoices/standard", &key, None, &body).await;
+    assert_eq!(status, 400, "{answer}");
+    let paths: Vec<&str> = answer["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["path"].as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        ["seller.name", "buyer.vat_number", "buyer.address.city", "invoice_date"],
+        "{answer}"
+    );
+    assert_eq!(
+        answer["error"]["message"],
+        "The invoice is invalid: seller.name: is required"
+    );
+    let (_, after) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
+    assert_eq!(
+        after["invoice_counter"], before["invoice_counter"],
+        "nothing consumed: {after}"
+    );
+
+    // The superset kept: no seller (the unit's profile), a seller without address, a B2C buyer
+    // with neither VAT number nor address; and the complete bodies.
+    let mut no_seller = simplified.clone();
+    set_path(&mut no_seller, "seller", None);
+    let mut no_seller_address = standard.clone();
+    set_path(&mut no_seller_address, "seller.address", None);
+    let mut b2c_name_only = simplified.clone();
+    b2c_name_only["buyer"] = json!({ "name": "Walk-in" });
+    for (n, (endpoint, body)) in [
+        ("simplified", no_seller),
+        ("standard", no_seller_address),
+        ("simplified", b2c_name_only),
+        ("simplified", b2c),
+        ("credit-note", note),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut body = body;
+        body["invoice_number"] = json!(format!("OK-{n}"));
+        let (status, answer) = t
+            .http
+            .post_idempotent(&format!("/v1/invoices/{endpoint}"), &key, None, &body)
+            .await;
+        assert_eq!(status, 200, "{endpoint} {n}: {answer}");
+    }
+    t.relay.shutdown().await.expect("shutdown");
+}

@@ -11,6 +11,8 @@ import {
   type InvoiceInput,
   type OutboxEntry,
   type RelayInvoiceBody,
+  type RelayNoteBody,
+  type RelayStandardInvoiceBody,
 } from "@zatca-kit/zatca";
 
 export async function relayExample(input: (kind: ComplianceKind) => InvoiceInput, sale: InvoiceInput): Promise<void> {
@@ -40,7 +42,7 @@ export async function relayExample(input: (kind: ComplianceKind) => InvoiceInput
   const xml: string = await relay.invoiceXml(detail.invoice_id);
 
   const address = { street: "Olaya St", city: "Riyadh", country: "SA" };
-  const standard: RelayInvoiceBody = {
+  const standard: RelayStandardInvoiceBody = {
     egs_unit_id: unit.egs_unit_id,
     invoice_number: "INV-002",
     invoice_date: "2025-01-15",
@@ -50,15 +52,33 @@ export async function relayExample(input: (kind: ComplianceKind) => InvoiceInput
     line_items: [{ description: "Service B", quantity: 1, unit_price: 100 }],
   };
   const cleared: InvoiceCreated = await relay.createStandardInvoice(standard);
-  // The relay requires the country of every address a body gives (the core's input does not).
-  await relay.createStandardInvoice({
-    ...standard,
-    // @ts-expect-error: country is required
-    buyer: { name: "Client Co", address: { street: "Olaya St", city: "Riyadh" } },
-  });
+  // The relay requires what the hosted API's DTOs require in every object a body gives (the
+  // core's input does not).
+  // @ts-expect-error: country is required
+  await relay.createStandardInvoice({ ...standard, buyer: { ...standard.buyer, address: { street: "Olaya St", city: "Riyadh" } } });
+  // @ts-expect-error: city is required
+  await relay.createStandardInvoice({ ...standard, buyer: { ...standard.buyer, address: { street: "Olaya St", country: "SA" } } });
+  // @ts-expect-error: a standard invoice's buyer has a VAT number
+  await relay.createStandardInvoice({ ...standard, buyer: { name: "Client Co", address } });
+  // @ts-expect-error: a standard invoice's buyer has an address
+  await relay.createStandardInvoice({ ...standard, buyer: { name: "Client Co", vat_number: "300098765400003" } });
+  const { buyer: _buyer, ...withoutBuyer } = standard;
+  // @ts-expect-error: a standard invoice has a buyer
+  await relay.createStandardInvoice(withoutBuyer);
+  // @ts-expect-error: a seller the body gives has its VAT number
+  await relay.createSimplifiedInvoice({ ...withoutBuyer, seller: { name: "Shop", address } });
   // @ts-expect-error: country is a string
-  await relay.createSimplifiedInvoice({ ...standard, seller: { name: "Shop", address: { ...address, country: null } } });
-  await relay.createSimplifiedInvoice({ ...standard, buyer: null, seller: { name: "Shop" } });
+  await relay.createSimplifiedInvoice({ ...withoutBuyer, seller: { name: "Shop", vat_number: "399999999900003", address: { ...address, country: null } } });
+  // The unit's seller profile stands in for a seller (or a seller's address) left out; a
+  // simplified invoice's buyer is an optional B2C party.
+  const { seller: _seller, ...b2c } = withoutBuyer;
+  const sale2: RelayInvoiceBody = { ...b2c, buyer: { name: "Walk-in" } };
+  await relay.createSimplifiedInvoice(sale2);
+  await relay.createSimplifiedInvoice({ ...b2c, buyer: null, seller: { name: "Shop", vat_number: "399999999900003" } });
+  const note: RelayNoteBody = { ...standard, original_invoice_uuid: cleared.uuid, reason: "Goods returned" };
+  await relay.createCreditNote(note);
+  // @ts-expect-error: a note gives its reason
+  await relay.createDebitNote({ ...standard, original_invoice_uuid: cleared.uuid });
 
   const outbox = await Outbox.open({ client: relay });
   outbox.on("sent", ({ entry, result }) => console.log(entry.icv, result.status));
@@ -73,5 +93,5 @@ export async function relayExample(input: (kind: ComplianceKind) => InvoiceInput
     if (e instanceof RelayError) console.log(e.code, e.status, e.retryable, e.details.length);
     else if (isRelayError(e)) console.log(e.code);
   }
-  void [key, cleared.status, page.pagination.next_cursor, pdf, xml, entry.deadline, sent, waiting, pending[0]?.ms_left];
+  void [key, _buyer, _seller, cleared.status, page.pagination.next_cursor, pdf, xml, entry.deadline, sent, waiting, pending[0]?.ms_left];
 }

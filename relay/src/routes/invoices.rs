@@ -154,11 +154,11 @@ fn created_response(invoice: &Invoice) -> Response {
 /// The answer of a create, boxed so one function can stand for the four endpoints.
 /// Generates the four create handlers, each documented with its path.
 macro_rules! create_endpoint {
-    ($name:ident, $endpoint:expr, $path:literal, $doc:literal) => {
+    ($name:ident, $endpoint:expr, $path:literal, $body:ty, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "invoices",
             params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the same invoice (1 to 255 printable ASCII characters)")),
-            request_body = super::schemas::InvoiceRequest,
+            request_body = $body,
             responses((status = 200, description = "Signed, and reported or cleared (or queued)", body = super::schemas::InvoiceCreated),
                 (status = 422, description = "ZATCA rejected it", body = super::schemas::ErrorEnvelope)))]
         pub(super) async fn $name(
@@ -176,24 +176,28 @@ create_endpoint!(
     create_simplified,
     Endpoint::Simplified,
     "/v1/invoices/simplified",
+    super::schemas::SimplifiedInvoiceRequest,
     "Signs a simplified (B2C) invoice and reports it to ZATCA."
 );
 create_endpoint!(
     create_standard,
     Endpoint::Standard,
     "/v1/invoices/standard",
+    super::schemas::StandardInvoiceRequest,
     "Signs a standard (B2B) invoice and has ZATCA clear it."
 );
 create_endpoint!(
     create_credit_note,
     Endpoint::CreditNote,
     "/v1/invoices/credit-note",
+    super::schemas::NoteRequest,
     "A credit note against an invoice (reported or cleared like its original)."
 );
 create_endpoint!(
     create_debit_note,
     Endpoint::DebitNote,
     "/v1/invoices/debit-note",
+    super::schemas::NoteRequest,
     "A debit note against an invoice (reported or cleared like its original)."
 );
 

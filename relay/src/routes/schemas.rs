@@ -217,7 +217,9 @@ pub struct AuditLog {
     data: Vec<AuditEntryDoc>,
 }
 
-/// An address (`seller.address`, `buyer.address`).
+/// An address (`seller.address`, `buyer.address`): `street`, `city` and `country` are required
+/// in every address a body gives, as documented (`AddressDto`, `BuyerAddressDto`); missing or
+/// null, `400 VALIDATION_ERROR` with `missing_field` at the field's path.
 #[derive(ToSchema)]
 #[allow(dead_code, reason = "a schema")]
 pub struct InvoiceAddress {
@@ -231,45 +233,132 @@ pub struct InvoiceAddress {
     postal_code: String,
     #[schema(required = false)]
     additional_number: String,
-    /// ISO 3166-1 alpha-2 (`SA`). Required in every address the body gives, as documented
-    /// (missing, null or empty: `400 VALIDATION_ERROR` at `seller.address.country` or
-    /// `buyer.address.country`); a seller's address left out is the unit's profile's.
+    /// ISO 3166-1 alpha-2 (`SA`); a number is `invalid_type`, an empty one `empty_value`.
     #[schema(pattern = "^[A-Z]{2}$")]
     country: String,
 }
 
-/// A party of an invoice.
+/// The seller (`SellerDto`). The whole seller, or its whole address, may be left out: the EGS
+/// unit's seller profile is then used (and fills what a given seller leaves out beyond these
+/// fields: building number, district, postal code, CRN). A seller the body gives has `name` and
+/// `vat_number`, the unit's (`400 SELLER_VAT_MISMATCH` otherwise).
 #[derive(ToSchema)]
 #[allow(dead_code, reason = "a schema")]
-pub struct InvoiceParty {
+pub struct InvoiceSeller {
     #[schema(min_length = 1)]
     name: String,
+    #[schema(required = false)]
+    name_ar: String,
     /// 15 digits, starting and ending with 3.
-    #[schema(required = false, pattern = "^3[0-9]{13}3$")]
+    #[schema(pattern = "^3[0-9]{13}3$")]
     vat_number: String,
+    /// Commercial registration number.
+    #[schema(required = false)]
+    crn: String,
+    #[schema(required = false)]
     address: InvoiceAddress,
 }
 
-/// A line of an invoice.
+/// The buyer of a standard (B2B) document (`BuyerDto`): `name`, `vat_number` and `address`
+/// required.
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "a schema")]
+pub struct InvoiceBuyer {
+    #[schema(min_length = 1)]
+    name: String,
+    #[schema(required = false)]
+    name_ar: String,
+    /// 15 digits, starting and ending with 3.
+    #[schema(pattern = "^3[0-9]{13}3$")]
+    vat_number: String,
+    #[schema(required = false)]
+    crn: String,
+    address: InvoiceAddress,
+}
+
+/// A buyer as the core's input model has it (on a simplified document: a B2C buyer, optional,
+/// without required fields of its own; ZATCA's rules decide, e.g. the national id of an
+/// education or health buyer, BR-KSA-49). An address it gives is complete.
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "a schema")]
+pub struct InvoiceConsumer {
+    #[schema(required = false, min_length = 1)]
+    name: String,
+    #[schema(required = false)]
+    name_ar: String,
+    /// 15 digits, starting and ending with 3.
+    #[schema(required = false, pattern = "^3[0-9]{13}3$")]
+    vat_number: String,
+    #[schema(required = false)]
+    address: InvoiceAddress,
+}
+
+/// A line of an invoice (`LineItemDto`).
 #[derive(ToSchema)]
 #[allow(dead_code, reason = "a schema")]
 pub struct InvoiceLineInput {
     #[schema(min_length = 1)]
     description: String,
+    #[schema(required = false)]
+    description_ar: String,
     #[schema(exclusive_minimum = 0.0)]
     quantity: f64,
     #[schema(minimum = 0.0)]
     unit_price: f64,
+    /// `S` (default), `Z`, `E` or `O` (BR-KSA-18).
+    #[schema(required = false)]
+    vat_category: String,
     /// Percent (default 15).
     #[schema(required = false)]
     vat_rate: f64,
 }
 
-/// The body of the create endpoints (the relay builds, signs and submits the UBL document).
-/// Notes also name their original invoice (`original_invoice_uuid`) and a `reason`.
+/// The body of `POST /v1/invoices/simplified` (`CreateSimplifiedInvoiceDto`, plus the core's
+/// input model: `prices_include_vat`, `delivery_date`, an optional B2C `buyer`, …).
 #[derive(ToSchema)]
 #[schema(example = json!({
     "invoice_number": "INV-1001",
+    "invoice_date": "2025-01-15",
+    "invoice_time": "14:30:00",
+    "seller": {
+        "name": "Maximum Speed Tech Supply LTD",
+        "vat_number": "399999999900003",
+        "address": { "street": "Prince Sultan", "city": "Riyadh", "country": "SA" }
+    },
+    "line_items": [{ "description": "Product A", "quantity": 2, "unit_price": 50.0 }]
+}))]
+#[allow(dead_code, reason = "a schema: the body is read by invoicing::core_input")]
+pub struct SimplifiedInvoiceRequest {
+    /// The issuing unit (default: the key's default unit).
+    #[schema(required = false)]
+    egs_unit_id: Uuid,
+    #[schema(min_length = 1, max_length = 127)]
+    invoice_number: String,
+    /// `YYYY-MM-DD` (Riyadh time).
+    #[schema(format = Date)]
+    invoice_date: String,
+    /// `HH:mm:ss`.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$")]
+    invoice_time: String,
+    /// ISO 4217 (default `SAR`).
+    #[schema(required = false)]
+    currency: String,
+    /// Amounts include VAT.
+    #[schema(required = false)]
+    prices_include_vat: bool,
+    #[schema(required = false)]
+    seller: InvoiceSeller,
+    #[schema(required = false)]
+    buyer: InvoiceConsumer,
+    #[schema(min_items = 1)]
+    line_items: Vec<InvoiceLineInput>,
+}
+
+/// The body of `POST /v1/invoices/standard` (`CreateStandardInvoiceDto`, plus the core's input
+/// model): the buyer is required.
+#[derive(ToSchema)]
+#[schema(example = json!({
+    "invoice_number": "INV-1002",
     "invoice_date": "2025-01-15",
     "invoice_time": "14:30:00",
     "seller": {
@@ -282,10 +371,10 @@ pub struct InvoiceLineInput {
         "vat_number": "300098765400003",
         "address": { "street": "Olaya St", "city": "Riyadh", "country": "SA" }
     },
-    "line_items": [{ "description": "Product A", "quantity": 2, "unit_price": 50.0 }]
+    "line_items": [{ "description": "Service B", "quantity": 1, "unit_price": 100.0 }]
 }))]
 #[allow(dead_code, reason = "a schema: the body is read by invoicing::core_input")]
-pub struct InvoiceRequest {
+pub struct StandardInvoiceRequest {
     /// The issuing unit (default: the key's default unit).
     #[schema(required = false)]
     egs_unit_id: Uuid,
@@ -297,21 +386,72 @@ pub struct InvoiceRequest {
     /// `HH:mm:ss`.
     #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$")]
     invoice_time: String,
+    /// ISO 4217 (default `SAR`).
+    #[schema(required = false)]
+    currency: String,
     /// Amounts include VAT.
     #[schema(required = false)]
     prices_include_vat: bool,
-    seller: InvoiceParty,
-    /// Required for standard invoices.
     #[schema(required = false)]
-    buyer: InvoiceParty,
+    seller: InvoiceSeller,
+    buyer: InvoiceBuyer,
     #[schema(min_items = 1)]
     line_items: Vec<InvoiceLineInput>,
-    /// Notes: the original invoice's UUID.
+}
+
+/// The body of `POST /v1/invoices/credit-note` and `/debit-note` (`CreateCreditNoteDto`,
+/// `CreateDebitNoteDto`, plus the core's input model). A note is reported or cleared as its
+/// original was: a note of a standard invoice needs the buyer (`400 BUYER_REQUIRED_FOR_B2B_NOTE`
+/// without one), with `name`, `vat_number` and `address` as on a standard invoice
+/// (`InvoiceBuyer`; `400 VALIDATION_ERROR` at the missing field); a note of a simplified one
+/// takes the buyer of a simplified invoice.
+#[derive(ToSchema)]
+#[schema(example = json!({
+    "invoice_number": "CN-001",
+    "invoice_date": "2025-01-20",
+    "invoice_time": "11:00:00",
+    "original_invoice_uuid": "1f6f8d7e-3c1a-4b8e-9a51-0c6a8e2f4b11",
+    "reason": "Goods returned",
+    "seller": {
+        "name": "Maximum Speed Tech Supply LTD",
+        "vat_number": "399999999900003",
+        "address": { "street": "Prince Sultan", "city": "Riyadh", "country": "SA" }
+    },
+    "line_items": [{ "description": "Refund Item A", "quantity": 1, "unit_price": 50.0 }]
+}))]
+#[allow(dead_code, reason = "a schema: the body is read by invoicing::core_input")]
+pub struct NoteRequest {
+    /// The issuing unit (default: the key's default unit).
     #[schema(required = false)]
+    egs_unit_id: Uuid,
+    #[schema(min_length = 1, max_length = 127)]
+    invoice_number: String,
+    /// `YYYY-MM-DD` (Riyadh time).
+    #[schema(format = Date)]
+    invoice_date: String,
+    /// `HH:mm:ss`.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$")]
+    invoice_time: String,
+    /// The original invoice's UUID.
     original_invoice_uuid: String,
-    /// Notes: why.
-    #[schema(required = false)]
+    /// Why (KSA-10).
+    #[schema(min_length = 1)]
     reason: String,
+    #[schema(required = false)]
+    reason_ar: String,
+    /// ISO 4217 (default `SAR`).
+    #[schema(required = false)]
+    currency: String,
+    /// Amounts include VAT.
+    #[schema(required = false)]
+    prices_include_vat: bool,
+    #[schema(required = false)]
+    seller: InvoiceSeller,
+    /// Required for a note of a standard invoice, as a standard invoice's buyer (`InvoiceBuyer`).
+    #[schema(required = false)]
+    buyer: InvoiceConsumer,
+    #[schema(min_items = 1)]
+    line_items: Vec<InvoiceLineInput>,
 }
 
 /// `POST /v1/invoices/signed` body: a document the device signed.
