@@ -9,9 +9,6 @@ use zatca_sim::{InvoiceCounters, endpoint};
 
 use crate::support::*;
 
-const REPORTING: &str = "/invoices/reporting/single";
-const CLEARANCE: &str = "/invoices/clearance/single";
-
 /// Checks ZATCA's Spring 401 body.
 fn assert_unauthorized(a: &Answer) {
     assert_eq!(a.status, 401, "{:#}", a.body);
@@ -23,9 +20,7 @@ fn assert_unauthorized(a: &Answer) {
 
 #[tokio::test]
 async fn reporting_and_clearance_refuse_a_compliance_csid() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 60, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(60, "1100").await;
     let mut egs = on.egs;
     let simplified = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-1"));
     let standard = egs.sign(&invoice_json(true, "invoice", VAT, 60, "INV-2"));
@@ -39,13 +34,7 @@ async fn reporting_and_clearance_refuse_a_compliance_csid() {
         .send()
         .await;
     assert_unauthorized(&a);
-    let b = api
-        .post(CLEARANCE)
-        .creds(&on.compliance)
-        .header("Clearance-Status", "1")
-        .json(&body_of(&standard))
-        .send()
-        .await;
+    let b = api.clear(&on.compliance, &body_of(&standard)).await;
     assert_unauthorized(&b);
 
     // Refused before the document is looked at: the endpoints count a rejection, the hashes
@@ -54,55 +43,27 @@ async fn reporting_and_clearance_refuse_a_compliance_csid() {
     assert_eq!(c.endpoint(endpoint::REPORTING).rejected, 1);
     assert_eq!(c.endpoint(endpoint::CLEARANCE).rejected, 1);
     assert_eq!(c.invoice(&simplified.hash), InvoiceCounters::default());
-    let a = api
-        .post(REPORTING)
-        .creds(&on.production)
-        .json(&body_of(&simplified))
-        .send()
-        .await;
+    let a = api.report(&on.production, &body_of(&simplified)).await;
     assert_eq!(a.status, 200, "{:#}", a.body);
-    let b = api
-        .post(CLEARANCE)
-        .creds(&on.production)
-        .header("Clearance-Status", "1")
-        .json(&body_of(&standard))
-        .send()
-        .await;
+    let b = api.clear(&on.production, &body_of(&standard)).await;
     assert_eq!(b.status, 200, "{:#}", b.body);
 
     // The compliance check, conversely, takes only the compliance CSID.
-    let c = api
-        .post("/compliance/invoices")
-        .creds(&on.production)
-        .json(&body_of(&simplified))
-        .send()
-        .await;
+    let c = api.check_compliance(&on.production, &body_of(&simplified)).await;
     assert_unauthorized(&c);
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn duplicates_answer_409_and_208_with_zatcas_bodies() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 61, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(61, "1100").await;
     let mut egs = on.egs;
     let simplified = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-1"));
     let standard = egs.sign(&invoice_json(true, "invoice", VAT, 60, "INV-2"));
 
-    let first = api
-        .post(REPORTING)
-        .creds(&on.production)
-        .json(&body_of(&simplified))
-        .send()
-        .await;
+    let first = api.report(&on.production, &body_of(&simplified)).await;
     assert_eq!(first.status, 200);
-    let again = api
-        .post(REPORTING)
-        .creds(&on.production)
-        .json(&body_of(&simplified))
-        .send()
-        .await;
+    let again = api.report(&on.production, &body_of(&simplified)).await;
     assert_eq!(again.status, 409);
     assert_eq!(
         again.body,
@@ -115,21 +76,9 @@ async fn duplicates_answer_409_and_208_with_zatcas_bodies() {
                "reportingStatus": "NOT_REPORTED"})
     );
 
-    let cleared = api
-        .post(CLEARANCE)
-        .creds(&on.production)
-        .header("Clearance-Status", "1")
-        .json(&body_of(&standard))
-        .send()
-        .await;
+    let cleared = api.clear(&on.production, &body_of(&standard)).await;
     assert_eq!(cleared.status, 200);
-    let again = api
-        .post(CLEARANCE)
-        .creds(&on.production)
-        .header("Clearance-Status", "1")
-        .json(&body_of(&standard))
-        .send()
-        .await;
+    let again = api.clear(&on.production, &body_of(&standard)).await;
     assert_eq!(again.status, 208);
     assert_eq!(again.body, cleared.body, "the same cleared invoice, stamped once");
 
@@ -151,9 +100,7 @@ async fn duplicates_answer_409_and_208_with_zatcas_bodies() {
 
 #[tokio::test]
 async fn clearance_requires_clearance_status_1() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 62, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(62, "1100").await;
     let mut egs = on.egs;
     let standard = egs.sign(&invoice_json(true, "invoice", VAT, 60, "INV-1"));
     sim.state.reset_counters();
@@ -188,46 +135,25 @@ async fn clearance_requires_clearance_status_1() {
 
     // Nothing was examined or recorded: the document still clears once.
     assert_eq!(sim.counters().invoice(&standard.hash), InvoiceCounters::default());
-    let ok = api
-        .post(CLEARANCE)
-        .creds(&on.production)
-        .header("Clearance-Status", "1")
-        .json(&body_of(&standard))
-        .send()
-        .await;
+    let ok = api.clear(&on.production, &body_of(&standard)).await;
     assert_eq!(ok.status, 200, "{:#}", ok.body);
 
     // Reporting does not demand the header.
     let simplified = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-2"));
-    let r = api
-        .post(REPORTING)
-        .creds(&on.production)
-        .json(&body_of(&simplified))
-        .send()
-        .await;
+    let r = api.report(&on.production, &body_of(&simplified)).await;
     assert_eq!(r.status, 200, "{:#}", r.body);
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn cleared_invoice_is_stamped_by_the_gateway_and_keeps_its_hash() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 63, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(63, "1100").await;
     let mut egs = on.egs;
     let standard = egs.sign(&invoice_json(true, "invoice", VAT, 60, "INV-1"));
-    let a = api
-        .post(CLEARANCE)
-        .creds(&on.production)
-        .header("Clearance-Status", "1")
-        .json(&body_of(&standard))
-        .send()
-        .await;
+    let a = api.clear(&on.production, &body_of(&standard)).await;
     assert_eq!(a.status, 200, "{:#}", a.body);
     assert_eq!(a.body["clearanceStatus"], "CLEARED");
-    let cleared = B64
-        .decode(a.body["clearedInvoice"].as_str().expect("clearedInvoice"))
-        .expect("base64");
+    let cleared = cleared_invoice(&a);
     assert_ne!(
         cleared,
         standard.xml.as_bytes(),
@@ -272,19 +198,34 @@ async fn cleared_invoice_is_stamped_by_the_gateway_and_keeps_its_hash() {
     sim.shutdown().await;
 }
 
+/// Signs the next simplified invoice of `egs`, numbered `number`, changes its QR code with
+/// `change` and reports it: the signed document and ZATCA's answer.
+async fn report_with_qr(
+    api: &Api,
+    creds: &Creds,
+    egs: &mut Egs,
+    number: &str,
+    change: impl FnOnce(&mut zatca_core::qr::QrFields),
+) -> (zatca_core::sign::SignedInvoice, Answer) {
+    let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, number));
+    let mut fields = qr_of(signed.xml.as_bytes());
+    change(&mut fields);
+    let a = api
+        .report(creds, &body_with_invoice(&signed, with_qr(&signed.xml, &fields)))
+        .await;
+    (signed, a)
+}
+
 #[tokio::test]
 async fn qr_findings_carry_zatcas_codes() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 64, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(64, "1100").await;
     let mut egs = on.egs;
 
     // Not a QR code at all.
     let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-1"));
     let old = zatca_core::verify::embedded_qr(signed.xml.as_bytes()).expect("qr");
-    let mut body = body_of(&signed);
-    body["invoice"] = json!(B64.encode(signed.xml.replacen(&old, "AQ==", 1)));
-    let a = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    let not_qr = signed.xml.replacen(&old, "AQ==", 1);
+    let a = api.report(&on.production, &body_with_invoice(&signed, not_qr)).await;
     assert_eq!(a.status, 400, "{:#}", a.body);
     assert_eq!(a.body["reportingStatus"], "NOT_REPORTED");
     assert_eq!(error_codes(&a.body), ["QRCODE_INVALID"]);
@@ -296,32 +237,26 @@ async fn qr_findings_carry_zatcas_codes() {
     );
 
     // A QR code whose seller name is not the document's.
-    let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-2"));
-    let mut fields = qr_of(signed.xml.as_bytes());
-    fields.seller_name = "Someone Else".into();
-    let mut body = body_of(&signed);
-    body["invoice"] = json!(B64.encode(with_qr(&signed.xml, &fields)));
-    let a = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    let (_, a) = report_with_qr(&api, &on.production, &mut egs, "INV-2", |qr| {
+        qr.seller_name = "Someone Else".into()
+    })
+    .await;
     assert_eq!(a.status, 400);
     assert_eq!(error_codes(&a.body), ["QRCODE_INVALID"]);
 
     // Tag 9 that is not the certificate's signature.
-    let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-3"));
-    let mut fields = qr_of(signed.xml.as_bytes());
-    fields.certificate_signature = Some(vec![0x30, 0x03, 0x02, 0x01, 0x01]);
-    let mut body = body_of(&signed);
-    body["invoice"] = json!(B64.encode(with_qr(&signed.xml, &fields)));
-    let a = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    let (_, a) = report_with_qr(&api, &on.production, &mut egs, "INV-3", |qr| {
+        qr.certificate_signature = Some(vec![0x30, 0x03, 0x02, 0x01, 0x01])
+    })
+    .await;
     assert_eq!(a.status, 400);
     assert_eq!(error_codes(&a.body), ["CERTIFICATE_SIGNATURE_QRCODE_INVALID"]);
 
     // Tag 6 that is not the invoice hash.
-    let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-4"));
-    let mut fields = qr_of(signed.xml.as_bytes());
-    fields.invoice_hash = Some(B64.encode([9u8; 32]));
-    let mut body = body_of(&signed);
-    body["invoice"] = json!(B64.encode(with_qr(&signed.xml, &fields)));
-    let a = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    let (_, a) = report_with_qr(&api, &on.production, &mut egs, "INV-4", |qr| {
+        qr.invoice_hash = Some(B64.encode([9u8; 32]))
+    })
+    .await;
     assert_eq!(error_codes(&a.body), ["invoiceHash_QRCODE_INVALID"]);
     assert_eq!(
         a.body["validationResults"]["errorMessages"][0]["message"],
@@ -329,12 +264,10 @@ async fn qr_findings_carry_zatcas_codes() {
     );
 
     // A QR time that is not IssueTime: ZATCA reports the document with a warning (202).
-    let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-5"));
-    let mut fields = qr_of(signed.xml.as_bytes());
-    fields.timestamp = "2020-01-01T00:00:00".into();
-    let mut body = body_of(&signed);
-    body["invoice"] = json!(B64.encode(with_qr(&signed.xml, &fields)));
-    let a = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    let (signed, a) = report_with_qr(&api, &on.production, &mut egs, "INV-5", |qr| {
+        qr.timestamp = "2020-01-01T00:00:00".into()
+    })
+    .await;
     assert_eq!(a.status, 202, "{:#}", a.body);
     assert_eq!(a.body["reportingStatus"], "REPORTED");
     let results = &a.body["validationResults"];
@@ -351,9 +284,7 @@ async fn qr_findings_carry_zatcas_codes() {
 
 #[tokio::test]
 async fn signature_findings_carry_zatcas_codes_and_rejected_clearance_has_no_invoice() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 65, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(65, "1100").await;
     let mut egs = on.egs;
 
     // The certificate digest inside SignedProperties altered: both digests betray it.
@@ -364,15 +295,7 @@ async fn signature_findings_carry_zatcas_codes_and_rejected_clearance_has_no_inv
     let mut xml = standard.xml.clone();
     let first = if xml.as_bytes()[value_at] == b'A' { "B" } else { "A" };
     xml.replace_range(value_at..value_at + 1, first);
-    let mut body = body_of(&standard);
-    body["invoice"] = json!(B64.encode(&xml));
-    let a = api
-        .post(CLEARANCE)
-        .creds(&on.production)
-        .header("Clearance-Status", "1")
-        .json(&body)
-        .send()
-        .await;
+    let a = api.clear(&on.production, &body_with_invoice(&standard, &xml)).await;
     assert_eq!(a.status, 400, "{:#}", a.body);
     assert_eq!(a.body["clearanceStatus"], "NOT_CLEARED");
     assert!(a.body["clearedInvoice"].is_null());
@@ -394,13 +317,7 @@ async fn signature_findings_carry_zatcas_codes_and_rejected_clearance_has_no_inv
     assert_eq!(sim.counters().invoice(&standard.hash).rejected, 1);
 
     // A rejected document is not recorded: the untouched one still clears.
-    let ok = api
-        .post(CLEARANCE)
-        .creds(&on.production)
-        .header("Clearance-Status", "1")
-        .json(&body_of(&standard))
-        .send()
-        .await;
+    let ok = api.clear(&on.production, &body_of(&standard)).await;
     assert_eq!(ok.status, 200, "{:#}", ok.body);
     let c = sim.counters().invoice(&standard.hash);
     assert_eq!((c.received, c.accepted, c.rejected), (2, 1, 1));
@@ -409,9 +326,7 @@ async fn signature_findings_carry_zatcas_codes_and_rejected_clearance_has_no_inv
 
 #[tokio::test]
 async fn production_certificates_last_one_year() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 66, VAT, "0100").await;
+    let (sim, _, on) = onboarded_sandbox(66, "0100").await;
     let production = on.production.certificate();
     let compliance = on.compliance.certificate();
     let days = |c: &zatca_core::cert::Certificate| (c.not_after_unix() - c.not_before_unix()) / 86_400;
@@ -422,33 +337,22 @@ async fn production_certificates_last_one_year() {
 
 #[tokio::test]
 async fn schematron_rules_reject_as_zatca_does() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 65, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(65, "1100").await;
     let mut egs = on.egs;
     let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-1"));
-    let mut body = body_of(&signed);
     // BR-KSA-EN16931-01 (an error in ZATCA's list): the business process must be reporting:1.0.
     let xml = signed.xml.replacen("reporting:1.0", "reporting:2.0", 1);
-    body["invoice"] = json!(B64.encode(xml));
-    let a = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    let a = api.report(&on.production, &body_with_invoice(&signed, xml)).await;
     assert_eq!(a.status, 400, "{:#}", a.body);
-    assert!(
-        error_codes(&a.body).iter().any(|c| c == "BR-KSA-EN16931-01"),
-        "{:#}",
-        a.body
-    );
+    assert!(has_error(&a.body, "BR-KSA-EN16931-01"), "{:#}", a.body);
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn schema_violations_reject_as_zatca_does() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 66, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(66, "1100").await;
     let mut egs = on.egs;
     let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-1"));
-    let mut body = body_of(&signed);
     // The UBL 2.1 schema puts cbc:IssueDate before cbc:IssueTime: move it after.
     let element = |name: &str| {
         let start = signed.xml.find(&format!("<cbc:{name}>")).expect("element");
@@ -460,8 +364,7 @@ async fn schema_violations_reject_as_zatca_does() {
         .xml
         .replacen(&date, "", 1)
         .replacen(&time, &format!("{time}{date}"), 1);
-    body["invoice"] = json!(B64.encode(xml));
-    let a = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    let a = api.report(&on.production, &body_with_invoice(&signed, xml)).await;
     assert_eq!(a.status, 400, "{:#}", a.body);
     let results = &a.body["validationResults"];
     let xsd: Vec<_> = results["errorMessages"]

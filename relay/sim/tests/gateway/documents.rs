@@ -11,36 +11,22 @@ use zatca_sim::{Faults, endpoint};
 
 use crate::support::*;
 
-const REPORTING: &str = "/invoices/reporting/single";
-const CLEARANCE: &str = "/invoices/clearance/single";
-
 #[tokio::test]
 async fn full_onboarding_compliance_production_and_renewal() {
     let sim = sandbox().await;
     let api = Api::new(&sim);
     let k = 40;
-    let csr = csr_field(&egs_config(VAT, "1100"), &key(k), CoreEnvironment::Sandbox);
+    let csr = sandbox_csr(k, "1100");
     let compliance = Creds::from_answer(&request_compliance_csid(&api, "123345", &csr).await);
     let mut egs = Egs::new(k, &compliance);
-    let production_request = json!({"compliance_request_id": compliance.request_id});
     for (i, (standard, doc)) in SIX.into_iter().enumerate() {
-        let early = api
-            .post("/production/csids")
-            .creds(&compliance)
-            .json(&production_request)
-            .send()
-            .await;
+        let early = api.request_production_csid(&compliance).await;
         assert_eq!(
             early.body["errors"][0]["code"], "Missing-ComplianceSteps",
             "after {i} documents"
         );
         let signed = egs.sign(&invoice_json(standard, doc, VAT, 60, &format!("C-{i}")));
-        let a = api
-            .post("/compliance/invoices")
-            .creds(&compliance)
-            .json(&body_of(&signed))
-            .send()
-            .await;
+        let a = api.check_compliance(&compliance, &body_of(&signed)).await;
         assert_eq!(a.status, 200, "{doc}: {:#}", a.body);
         assert_eq!(a.body["validationResults"]["status"], "PASS");
         assert_eq!(
@@ -56,13 +42,7 @@ async fn full_onboarding_compliance_production_and_renewal() {
         }
         assert!(a.body.as_object().is_some_and(|o| o.contains_key("qrSellertStatus")));
     }
-    let p = api
-        .post("/production/csids")
-        .creds(&compliance)
-        .json(&production_request)
-        .send()
-        .await;
-    let production = Creds::from_answer(&p);
+    let production = Creds::from_answer(&api.request_production_csid(&compliance).await);
     assert_ne!(production.token, compliance.token);
     let cert = production.certificate();
     assert_eq!(
@@ -88,7 +68,7 @@ async fn full_onboarding_compliance_production_and_renewal() {
 
     // Renewal: current production CSID + new OTP + new CSR.
     let otp = sim.issue_otp(Duration::from_secs(60));
-    let new_csr = csr_field(&egs_config(VAT, "1100"), &key(k + 1), CoreEnvironment::Sandbox);
+    let new_csr = sandbox_csr(k + 1, "1100");
     let no_auth = api
         .patch("/production/csids")
         .otp(&otp)
@@ -96,13 +76,7 @@ async fn full_onboarding_compliance_production_and_renewal() {
         .send()
         .await;
     assert_eq!(no_auth.status, 401);
-    let renewed = api
-        .patch("/production/csids")
-        .creds(&production)
-        .otp(&otp)
-        .json(&json!({"csr": new_csr}))
-        .send()
-        .await;
+    let renewed = api.renew_production_csid(&production, &otp, &new_csr).await;
     assert_eq!(
         renewed.body["tokenType"],
         "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
@@ -114,7 +88,7 @@ async fn full_onboarding_compliance_production_and_renewal() {
         ..egs
     };
     let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-2"));
-    let a = api.post(REPORTING).creds(&renewed).json(&body_of(&signed)).send().await;
+    let a = api.report(&renewed, &body_of(&signed)).await;
     assert_eq!(a.status, 200, "the chain continues across renewal: {:#}", a.body);
     let other_vat_csr = csr_field(
         &egs_config("300000000000003", "1100"),
@@ -122,67 +96,35 @@ async fn full_onboarding_compliance_production_and_renewal() {
         CoreEnvironment::Sandbox,
     );
     let otp = sim.issue_otp(Duration::from_secs(60));
-    let other = api
-        .patch("/production/csids")
-        .creds(&renewed)
-        .otp(&otp)
-        .json(&json!({"csr": other_vat_csr}))
-        .send()
-        .await;
+    let other = api.renew_production_csid(&renewed, &otp, &other_vat_csr).await;
     assert_eq!(other.body["errors"][0]["code"], "Invalid-CSR");
     // A template this environment does not issue: 428 NOT_COMPLIANT on renewal.
     let wrong_template = csr_field(&egs_config(VAT, "1100"), &key(k + 3), CoreEnvironment::Simulation);
-    let policy = api
-        .patch("/production/csids")
-        .creds(&renewed)
-        .otp(&otp)
-        .json(&json!({"csr": wrong_template}))
-        .send()
-        .await;
+    let policy = api.renew_production_csid(&renewed, &otp, &wrong_template).await;
     assert_eq!(policy.status, 428);
     assert_eq!(policy.body["value"]["dispositionMessage"], "NOT_COMPLIANT");
     // The OTP refused on the policy error is still good for a correct CSR.
-    let retry = csr_field(&egs_config(VAT, "1100"), &key(k + 3), CoreEnvironment::Sandbox);
-    let ok = api
-        .patch("/production/csids")
-        .creds(&renewed)
-        .otp(&otp)
-        .json(&json!({"csr": retry}))
-        .send()
-        .await;
+    let retry = sandbox_csr(k + 3, "1100");
+    let ok = api.renew_production_csid(&renewed, &otp, &retry).await;
     assert_eq!(ok.status, 200, "{:#}", ok.body);
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn compliance_step_covers_only_the_types_of_the_title() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 42, VAT, "0100").await;
+    let (sim, api, on) = onboarded_sandbox(42, "0100").await;
     let mut egs = on.egs;
     // A simplified-only certificate may not sign standard documents.
     let signed = egs.sign(&invoice_json(true, "invoice", VAT, 60, "S-1"));
-    let a = api
-        .post(CLEARANCE)
-        .header("Clearance-Status", "1")
-        .creds(&on.production)
-        .json(&body_of(&signed))
-        .send()
-        .await;
+    let a = api.clear(&on.production, &body_of(&signed)).await;
     assert_eq!(a.status, 400);
-    assert!(
-        error_codes(&a.body).contains(&"certificate-permissions".to_owned()),
-        "{:#}",
-        a.body
-    );
+    assert!(has_error(&a.body, "certificate-permissions"), "{:#}", a.body);
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn reports_once_then_answers_409() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 43, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(43, "1100").await;
     let mut egs = on.egs;
     let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-1"));
     let a = api
@@ -201,12 +143,7 @@ async fn reports_once_then_answers_409() {
             .is_some_and(Vec::is_empty)
     );
 
-    let again = api
-        .post(REPORTING)
-        .creds(&on.production)
-        .json(&body_of(&signed))
-        .send()
-        .await;
+    let again = api.report(&on.production, &body_of(&signed)).await;
     assert_eq!(again.status, 409);
     assert_eq!(again.body["reportingStatus"], "NOT_REPORTED");
     assert_eq!(
@@ -232,36 +169,20 @@ async fn reports_once_then_answers_409() {
 
 #[tokio::test]
 async fn clears_once_then_answers_208_with_the_cleared_invoice() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 44, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(44, "1100").await;
     let mut egs = on.egs;
     let signed = egs.sign(&invoice_json(true, "invoice", VAT, 60, "INV-1"));
-    let a = api
-        .post(CLEARANCE)
-        .creds(&on.production)
-        .header("Clearance-Status", "1")
-        .json(&body_of(&signed))
-        .send()
-        .await;
+    let a = api.clear(&on.production, &body_of(&signed)).await;
     assert_eq!(a.status, 200, "{:#}", a.body);
     assert_eq!(a.body["clearanceStatus"], "CLEARED");
-    let cleared = B64
-        .decode(a.body["clearedInvoice"].as_str().expect("clearedInvoice"))
-        .expect("base64");
+    let cleared = cleared_invoice(&a);
     assert_eq!(
         zatca_core::hash::invoice_hash(&cleared).expect("hash"),
         signed.hash,
         "clearance keeps the hash"
     );
 
-    let again = api
-        .post(CLEARANCE)
-        .header("Clearance-Status", "1")
-        .creds(&on.production)
-        .json(&body_of(&signed))
-        .send()
-        .await;
+    let again = api.clear(&on.production, &body_of(&signed)).await;
     assert_eq!(again.status, 208);
     assert_eq!(again.body["clearedInvoice"], a.body["clearedInvoice"]);
     assert_eq!(sim.counters().invoice(&signed.hash).accepted, 1);
@@ -270,9 +191,7 @@ async fn clears_once_then_answers_208_with_the_cleared_invoice() {
 
 #[tokio::test]
 async fn tampered_document_is_rejected() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 45, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(45, "1100").await;
     let mut egs = on.egs;
     let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-1"));
     let tampered = signed
@@ -281,9 +200,8 @@ async fn tampered_document_is_rejected() {
     assert_ne!(tampered, signed.xml);
 
     // Sent with the original hash: the body hash no longer matches the XML.
-    let mut body = body_of(&signed);
-    body["invoice"] = json!(B64.encode(tampered.as_bytes()));
-    let a = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    let mut body = body_with_invoice(&signed, &tampered);
+    let a = api.report(&on.production, &body).await;
     assert_eq!(a.status, 400);
     assert_eq!(a.body["reportingStatus"], "NOT_REPORTED");
     assert_eq!(a.body["validationResults"]["status"], "ERROR");
@@ -297,7 +215,7 @@ async fn tampered_document_is_rejected() {
 
     // Sent with the tampered document's own hash: the signature's digest betrays it.
     body["invoiceHash"] = json!(zatca_core::hash::invoice_hash(tampered.as_bytes()).expect("hash"));
-    let b = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    let b = api.report(&on.production, &body).await;
     assert_eq!(b.status, 400, "{:#}", b.body);
     assert_eq!(
         error_codes(&b.body),
@@ -320,9 +238,7 @@ async fn tampered_document_is_rejected() {
     let start = signed.xml.find("<xades:SigningTime>").expect("signing time") + "<xades:SigningTime>".len();
     let mut resigned = signed.xml.clone();
     resigned.replace_range(start..start + 4, "1999");
-    let mut body = body_of(&signed);
-    body["invoice"] = json!(B64.encode(resigned.as_bytes()));
-    let c = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    let c = api.report(&on.production, &body_with_invoice(&signed, &resigned)).await;
     assert_eq!(c.status, 400);
     assert_eq!(error_codes(&c.body), ["signed-properties-hashing"], "{:#}", c.body);
     assert_eq!(sim.counters().endpoint(endpoint::REPORTING).rejected, 3);
@@ -331,58 +247,41 @@ async fn tampered_document_is_rejected() {
 
 #[tokio::test]
 async fn body_hash_and_uuid_must_match_the_document() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 46, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(46, "1100").await;
     let mut egs = on.egs;
     let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-1"));
     let mut body = body_of(&signed);
     body["invoiceHash"] = json!(B64.encode([7u8; 32]));
-    let a = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    let a = api.report(&on.production, &body).await;
     assert_eq!(a.status, 400);
     assert_eq!(error_codes(&a.body), ["invalid-invoice-hash"]);
 
     let mut body = body_of(&signed);
     body["invoiceHash"] = json!("not base64!");
-    let a = api.post(REPORTING).creds(&on.production).json(&body).send().await;
-    assert!(
-        error_codes(&a.body).contains(&"Invalid-InvoiceHash".to_owned()),
-        "{:#}",
-        a.body
-    );
+    let a = api.report(&on.production, &body).await;
+    assert!(has_error(&a.body, "Invalid-InvoiceHash"), "{:#}", a.body);
 
     let mut body = body_of(&signed);
     body["uuid"] = json!("00000000-0000-4000-8000-000000000000");
-    let a = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    let a = api.report(&on.production, &body).await;
     assert_eq!(error_codes(&a.body), ["invalid-invoice-uuid"]);
 
-    let mut body = body_of(&signed);
-    body["invoice"] = json!(B64.encode("<Invoice"));
-    let a = api.post(REPORTING).creds(&on.production).json(&body).send().await;
+    let a = api
+        .report(&on.production, &body_with_invoice(&signed, "<Invoice"))
+        .await;
     assert_eq!(a.status, 400);
-    assert!(
-        error_codes(&a.body).contains(&"XSD_ZATCA_INVALID".to_owned()),
-        "{:#}",
-        a.body
-    );
+    assert!(has_error(&a.body, "XSD_ZATCA_INVALID"), "{:#}", a.body);
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn signing_certificate_must_be_the_authenticating_csids() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let first = onboard(&api, 47, VAT, "1100").await;
+    let (sim, api, first) = onboarded_sandbox(47, "1100").await;
     let second = onboard(&api, 48, VAT, "1100").await;
     // Signed by the second EGS, submitted with the first one's credentials.
     let mut egs = second.egs;
     let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-1"));
-    let a = api
-        .post(REPORTING)
-        .creds(&first.production)
-        .json(&body_of(&signed))
-        .send()
-        .await;
+    let a = api.report(&first.production, &body_of(&signed)).await;
     assert_eq!(a.status, 400);
     assert_eq!(error_codes(&a.body), ["invalid-signing-certificate"], "{:#}", a.body);
     assert_eq!(
@@ -396,29 +295,17 @@ async fn signing_certificate_must_be_the_authenticating_csids() {
     };
     egs.key_seed = 47;
     let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-2"));
-    let a = api
-        .post(REPORTING)
-        .creds(&first.production)
-        .json(&body_of(&signed))
-        .send()
-        .await;
+    let a = api.report(&first.production, &body_of(&signed)).await;
     assert_eq!(error_codes(&a.body), ["invalid-signing-certificate"]);
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn seller_vat_must_be_the_certificates() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 49, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(49, "1100").await;
     let mut egs = on.egs;
     let signed = egs.sign(&invoice_json(false, "invoice", "300000000000003", 60, "INV-1"));
-    let a = api
-        .post(REPORTING)
-        .creds(&on.production)
-        .json(&body_of(&signed))
-        .send()
-        .await;
+    let a = api.report(&on.production, &body_of(&signed)).await;
     assert_eq!(a.status, 400);
     assert_eq!(error_codes(&a.body), ["certificate-permissions"]);
     assert_eq!(
@@ -430,27 +317,14 @@ async fn seller_vat_must_be_the_certificates() {
 
 #[tokio::test]
 async fn documents_go_to_the_endpoint_of_their_flow() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 50, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(50, "1100").await;
     let mut egs = on.egs;
     let standard = egs.sign(&invoice_json(true, "invoice", VAT, 60, "INV-1"));
-    let a = api
-        .post(REPORTING)
-        .creds(&on.production)
-        .json(&body_of(&standard))
-        .send()
-        .await;
+    let a = api.report(&on.production, &body_of(&standard)).await;
     assert_eq!(a.status, 400);
     assert_eq!(error_codes(&a.body), ["invalid-invoice-type"]);
     let simplified = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-2"));
-    let a = api
-        .post(CLEARANCE)
-        .header("Clearance-Status", "1")
-        .creds(&on.production)
-        .json(&body_of(&simplified))
-        .send()
-        .await;
+    let a = api.clear(&on.production, &body_of(&simplified)).await;
     assert_eq!(a.status, 400);
     assert_eq!(a.body["clearanceStatus"], "NOT_CLEARED");
     assert_eq!(error_codes(&a.body), ["invalid-invoice-type"]);
@@ -460,20 +334,9 @@ async fn documents_go_to_the_endpoint_of_their_flow() {
         clearance_disabled: true,
         ..Faults::default()
     });
-    let off = api
-        .post(CLEARANCE)
-        .header("Clearance-Status", "1")
-        .creds(&on.production)
-        .json(&body_of(&standard))
-        .send()
-        .await;
+    let off = api.clear(&on.production, &body_of(&standard)).await;
     assert_eq!(off.status, 303);
-    let a = api
-        .post(REPORTING)
-        .creds(&on.production)
-        .json(&body_of(&standard))
-        .send()
-        .await;
+    let a = api.report(&on.production, &body_of(&standard)).await;
     assert_eq!(a.status, 200, "{:#}", a.body);
     assert_eq!(a.body["reportingStatus"], "REPORTED");
     sim.shutdown().await;
@@ -481,17 +344,10 @@ async fn documents_go_to_the_endpoint_of_their_flow() {
 
 #[tokio::test]
 async fn late_simplified_document_is_reported_with_br_ksa_98_warning() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 51, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(51, "1100").await;
     let mut egs = on.egs;
     let signed = egs.sign(&invoice_json(false, "invoice", VAT, 3 * 86_400, "INV-1"));
-    let a = api
-        .post(REPORTING)
-        .creds(&on.production)
-        .json(&body_of(&signed))
-        .send()
-        .await;
+    let a = api.report(&on.production, &body_of(&signed)).await;
     assert_eq!(a.status, 202, "{:#}", a.body);
     assert_eq!(a.body["reportingStatus"], "REPORTED");
     assert_eq!(a.body["validationResults"]["status"], "WARNING");
@@ -500,12 +356,7 @@ async fn late_simplified_document_is_reported_with_br_ksa_98_warning() {
     assert_eq!(sim.counters().invoice(&signed.hash).accepted, 1);
 
     let future = egs.sign(&invoice_json(false, "invoice", VAT, -3 * 86_400, "INV-2"));
-    let a = api
-        .post(REPORTING)
-        .creds(&on.production)
-        .json(&body_of(&future))
-        .send()
-        .await;
+    let a = api.report(&on.production, &body_of(&future)).await;
     assert_eq!(a.status, 400);
     assert_eq!(error_codes(&a.body), ["BR-KSA-04"]);
     sim.shutdown().await;
@@ -513,9 +364,7 @@ async fn late_simplified_document_is_reported_with_br_ksa_98_warning() {
 
 #[tokio::test]
 async fn resend_after_a_timeout_is_a_duplicate_not_a_second_invoice() {
-    let sim = sandbox().await;
-    let api = Api::new(&sim);
-    let on = onboard(&api, 52, VAT, "1100").await;
+    let (sim, api, on) = onboarded_sandbox(52, "1100").await;
     let mut egs = on.egs;
     let signed = egs.sign(&invoice_json(false, "invoice", VAT, 60, "INV-1"));
     sim.set_faults(Faults {
@@ -538,12 +387,7 @@ async fn resend_after_a_timeout_is_a_duplicate_not_a_second_invoice() {
         .expect_err("the client gives up first");
     assert!(err.is_timeout());
     sim.set_faults(Faults::default());
-    let resend = api
-        .post(REPORTING)
-        .creds(&on.production)
-        .json(&body_of(&signed))
-        .send()
-        .await;
+    let resend = api.report(&on.production, &body_of(&signed)).await;
     assert_eq!(resend.status, 409);
     let c = sim.counters();
     assert_eq!(c.invoice(&signed.hash).accepted, 1, "exactly once");

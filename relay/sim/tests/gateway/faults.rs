@@ -8,14 +8,6 @@ use zatca_sim::{Faults, endpoint};
 
 use crate::support::*;
 
-fn csr() -> String {
-    csr_field(
-        &egs_config(VAT, "1100"),
-        &key(30),
-        zatca_core::csr::Environment::Sandbox,
-    )
-}
-
 #[tokio::test]
 async fn rate_limit_answers_429_with_retry_after() {
     let sim = sandbox().await;
@@ -25,7 +17,7 @@ async fn rate_limit_answers_429_with_retry_after() {
         retry_after_secs: 7,
         ..Faults::default()
     });
-    let a = request_compliance_csid(&api, "123345", &csr()).await;
+    let a = request_compliance_csid(&api, "123345", &sandbox_csr(30, "1100")).await;
     assert_eq!(a.status, 429);
     assert_eq!(a.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("7"));
     assert!(sim.state.csids().is_empty(), "a rate-limited request is not processed");
@@ -48,7 +40,7 @@ async fn error_rate_fails_an_exact_share_with_zatca_500_body() {
     assert_eq!(set.body["error_rate"], 0.5);
     let mut statuses = Vec::new();
     for _ in 0..4 {
-        let a = request_compliance_csid(&api, "123345", &csr()).await;
+        let a = request_compliance_csid(&api, "123345", &sandbox_csr(30, "1100")).await;
         if a.status == 500 {
             assert_eq!(a.body["category"], "HTTP-Errors");
             assert_eq!(a.body["code"], "500");
@@ -93,7 +85,7 @@ async fn timeout_processes_the_request_but_holds_the_answer() {
         .post(format!("{}/compliance", sim.base_url))
         .header("Accept-Version", "V2")
         .header("OTP", "123345")
-        .json(&json!({"csr": csr()}))
+        .json(&json!({"csr": sandbox_csr(30, "1100")}))
         .send()
         .await
         .expect_err("the client gives up first");

@@ -82,7 +82,7 @@ fn tbs_of(der: &[u8]) -> Vec<u8> {
 async fn otp_must_be_present_and_valid() {
     let sim = sandbox().await;
     let api = Api::new(&sim);
-    let csr = csr_field(&egs_config(VAT, "1100"), &key(2), CoreEnvironment::Sandbox);
+    let csr = sandbox_csr(2, "1100");
     let missing = api.post("/compliance").json(&json!({"csr": csr})).send().await;
     assert_eq!(missing.status, 400);
     assert_eq!(missing.body["errors"][0]["code"], "Missing-OTP");
@@ -102,7 +102,7 @@ async fn issued_otps_are_single_use_and_expire() {
     .await
     .expect("sim");
     let api = Api::new(&sim);
-    let csr = csr_field(&egs_config(VAT, "1100"), &key(3), CoreEnvironment::Sandbox);
+    let csr = sandbox_csr(3, "1100");
     assert_eq!(
         request_compliance_csid(&api, "123345", &csr).await.body["errors"][0]["code"],
         "Invalid-OTP"
@@ -221,7 +221,7 @@ async fn csr_must_be_present_decodable_and_self_signed() {
 async fn production_csid_waits_for_the_compliance_steps() {
     let sim = sandbox().await;
     let api = Api::new(&sim);
-    let csr = csr_field(&egs_config(VAT, "1100"), &key(6), CoreEnvironment::Sandbox);
+    let csr = sandbox_csr(6, "1100");
     let compliance = Creds::from_answer(&request_compliance_csid(&api, "123345", &csr).await);
 
     let unauthenticated = api
@@ -231,12 +231,7 @@ async fn production_csid_waits_for_the_compliance_steps() {
         .await;
     assert_eq!(unauthenticated.status, 401);
 
-    let early = api
-        .post("/production/csids")
-        .creds(&compliance)
-        .json(&json!({"compliance_request_id": compliance.request_id}))
-        .send()
-        .await;
+    let early = api.request_production_csid(&compliance).await;
     assert_eq!(early.status, 400);
     assert_eq!(
         early.body["errors"][0]["code"], "Missing-ComplianceSteps",
@@ -282,23 +277,12 @@ async fn expired_csids_are_refused() {
     };
     let sim = zatca_sim::spawn(config).await.expect("sim");
     let api = Api::new(&sim);
-    let csr = csr_field(&egs_config(VAT, "1100"), &key(7), CoreEnvironment::Sandbox);
+    let csr = sandbox_csr(7, "1100");
     let compliance = Creds::from_answer(&request_compliance_csid(&api, "123345", &csr).await);
-    let body = json!({"compliance_request_id": compliance.request_id});
-    let fresh = api
-        .post("/production/csids")
-        .creds(&compliance)
-        .json(&body)
-        .send()
-        .await;
+    let fresh = api.request_production_csid(&compliance).await;
     assert_eq!(fresh.status, 400, "valid credentials reach the endpoint");
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let late = api
-        .post("/production/csids")
-        .creds(&compliance)
-        .json(&body)
-        .send()
-        .await;
+    let late = api.request_production_csid(&compliance).await;
     assert_eq!(late.status, 401);
     sim.shutdown().await;
 }

@@ -13,6 +13,11 @@ use zatca_sim::{SimConfig, SimHandle};
 /// The sandbox VAT number of ZATCA's examples.
 pub const VAT: &str = "399999999900003";
 
+/// The reporting endpoint (simplified documents).
+pub const REPORTING: &str = "/invoices/reporting/single";
+/// The clearance endpoint (standard documents).
+pub const CLEARANCE: &str = "/invoices/clearance/single";
+
 /// An answer: status, headers and body (JSON when it parses, else a JSON string).
 #[derive(Debug)]
 pub struct Answer {
@@ -94,6 +99,46 @@ impl Api {
 
     pub fn get(&self, path: &str) -> Call<'_> {
         self.call(reqwest::Method::GET, path)
+    }
+
+    /// `POST /invoices/reporting/single` of `body` with the CSID's credentials.
+    pub async fn report(&self, creds: &Creds, body: &Value) -> Answer {
+        self.post(REPORTING).creds(creds).json(body).send().await
+    }
+
+    /// `POST /invoices/clearance/single` of `body` with the CSID's credentials and
+    /// `Clearance-Status: 1`.
+    pub async fn clear(&self, creds: &Creds, body: &Value) -> Answer {
+        self.post(CLEARANCE)
+            .creds(creds)
+            .header("Clearance-Status", "1")
+            .json(body)
+            .send()
+            .await
+    }
+
+    /// `POST /compliance/invoices` (the compliance check) of `body` with the CSID's credentials.
+    pub async fn check_compliance(&self, creds: &Creds, body: &Value) -> Answer {
+        self.post("/compliance/invoices").creds(creds).json(body).send().await
+    }
+
+    /// `POST /production/csids` with the compliance CSID and its own request id.
+    pub async fn request_production_csid(&self, compliance: &Creds) -> Answer {
+        self.post("/production/csids")
+            .creds(compliance)
+            .json(&json!({"compliance_request_id": compliance.request_id}))
+            .send()
+            .await
+    }
+
+    /// `PATCH /production/csids` (renewal) with the production CSID, an OTP and a new CSR.
+    pub async fn renew_production_csid(&self, production: &Creds, otp: &str, csr: &str) -> Answer {
+        self.patch("/production/csids")
+            .creds(production)
+            .otp(otp)
+            .json(&json!({"csr": csr}))
+            .send()
+            .await
     }
 }
 
@@ -192,6 +237,12 @@ pub fn csr_field(config: &CsrConfig, key: &PrivateKey, env: CoreEnvironment) -> 
     build_csr(config, key, env).expect("CSR builds").api_base64().to_owned()
 }
 
+/// The `csr` field for ZATCA's example EGS (VAT number [`VAT`], `title`) with key `key_seed`,
+/// on the sandbox template.
+pub fn sandbox_csr(key_seed: u8, title: &str) -> String {
+    csr_field(&egs_config(VAT, title), &key(key_seed), CoreEnvironment::Sandbox)
+}
+
 /// `POST /compliance` with an OTP.
 pub async fn request_compliance_csid(api: &Api, otp: &str, csr: &str) -> Answer {
     api.post("/compliance").otp(otp).json(&json!({"csr": csr})).send().await
@@ -205,6 +256,15 @@ pub async fn sandbox() -> SimHandle {
     })
     .await
     .expect("simulator starts")
+}
+
+/// A sandbox simulator, a client of it, and an EGS unit with VAT number [`VAT`] and `title`
+/// onboarded there with key `key_seed`.
+pub async fn onboarded_sandbox(key_seed: u8, title: &str) -> (SimHandle, Api, Onboarded) {
+    let sim = sandbox().await;
+    let api = Api::new(&sim);
+    let on = onboard(&api, key_seed, VAT, title).await;
+    (sim, api, on)
 }
 
 /// Riyadh local date and time (`YYYY-MM-DD`, `HH:MM:SS`) `offset_secs` from now.
@@ -316,6 +376,14 @@ pub fn body_of(signed: &zatca_core::sign::SignedInvoice) -> Value {
     json!({"invoiceHash": signed.hash, "uuid": signed.uuid, "invoice": B64.encode(signed.xml.as_bytes())})
 }
 
+/// The API body of a signed document with its XML replaced by `xml` (hash and UUID still the
+/// signed document's).
+pub fn body_with_invoice(signed: &zatca_core::sign::SignedInvoice, xml: impl AsRef<[u8]>) -> Value {
+    let mut body = body_of(signed);
+    body["invoice"] = json!(B64.encode(xml));
+    body
+}
+
 /// A fully onboarded EGS unit (compliance step for every type its `title` demands).
 pub struct Onboarded {
     pub compliance: Creds,
@@ -338,21 +406,10 @@ pub async fn onboard(api: &Api, key_seed: u8, vat: &str, title: &str) -> Onboard
             continue;
         }
         let signed = egs.sign(&invoice_json(standard, doc, vat, 60, &format!("C-{}", egs.icv + 1)));
-        let a = api
-            .post("/compliance/invoices")
-            .creds(&compliance)
-            .json(&body_of(&signed))
-            .send()
-            .await;
+        let a = api.check_compliance(&compliance, &body_of(&signed)).await;
         assert_eq!(a.status, 200, "compliance {doc} (standard {standard}): {:#}", a.body);
     }
-    let p = api
-        .post("/production/csids")
-        .creds(&compliance)
-        .json(&json!({"compliance_request_id": compliance.request_id}))
-        .send()
-        .await;
-    let production = Creds::from_answer(&p);
+    let production = Creds::from_answer(&api.request_production_csid(&compliance).await);
     egs.certificate = production.certificate();
     Onboarded {
         compliance,
@@ -371,6 +428,17 @@ pub fn error_codes(body: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Whether a document answer carries an error message with `code`.
+pub fn has_error(body: &Value, code: &str) -> bool {
+    error_codes(body).iter().any(|c| c == code)
+}
+
+/// The cleared invoice (XML) of a clearance answer.
+pub fn cleared_invoice(a: &Answer) -> Vec<u8> {
+    B64.decode(a.body["clearedInvoice"].as_str().expect("clearedInvoice"))
+        .expect("base64")
 }
 
 /// Replaces the QR code of a signed document (outside the invoice hash and the signature).

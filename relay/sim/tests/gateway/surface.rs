@@ -44,18 +44,9 @@ async fn document_endpoints_need_valid_basic_credentials() {
     }
 
     // A compliance CSID does not open the production endpoints, nor a wrong secret.
-    let csr = csr_field(
-        &egs_config(VAT, "1100"),
-        &key(20),
-        zatca_core::csr::Environment::Sandbox,
-    );
+    let csr = sandbox_csr(20, "1100");
     let compliance = Creds::from_answer(&request_compliance_csid(&api, "123345", &csr).await);
-    let reporting = api
-        .post("/invoices/reporting/single")
-        .creds(&compliance)
-        .json(&body)
-        .send()
-        .await;
+    let reporting = api.report(&compliance, &body).await;
     assert_eq!(reporting.status, 401);
     let bad_secret = api
         .post("/compliance/invoices")
@@ -71,11 +62,7 @@ async fn document_endpoints_need_valid_basic_credentials() {
 async fn malformed_bodies_are_400_without_validation_results() {
     let sim = sandbox().await;
     let api = Api::new(&sim);
-    let csr = csr_field(
-        &egs_config(VAT, "1100"),
-        &key(21),
-        zatca_core::csr::Environment::Sandbox,
-    );
+    let csr = sandbox_csr(21, "1100");
     let compliance = Creds::from_answer(&request_compliance_csid(&api, "123345", &csr).await);
     let a = api
         .post("/compliance/invoices")
@@ -116,11 +103,7 @@ async fn admin_endpoints_describe_the_simulator() {
             .as_str()
             .is_some_and(|p| p.starts_with("-----BEGIN CERTIFICATE-----"))
     );
-    let csr = csr_field(
-        &egs_config(VAT, "0100"),
-        &key(22),
-        zatca_core::csr::Environment::Sandbox,
-    );
+    let csr = sandbox_csr(22, "0100");
     let creds = Creds::from_answer(&request_compliance_csid(&api, "123345", &csr).await);
     let csids = api.get("/admin/csids").version(None).send().await;
     assert_eq!(csids.body[0]["kind"], "compliance");
