@@ -139,9 +139,10 @@ fn check_otp(state: &SimState, headers: &HeaderMap) -> Result<String, OtpRefused
     }
 }
 
-/// Decodes and checks the `csr` field against the environment's rules.
-fn read_csr(state: &SimState, body: &serde_json::Map<String, Value>) -> Result<csr::CsrRequest, CsrFailure> {
-    let field = str_field(body, "csr")
+/// Decodes the `{"csr": …}` body and checks the CSR against the environment's rules.
+fn read_csr(state: &SimState, body: &Bytes) -> Result<csr::CsrRequest, CsrFailure> {
+    let body = json_body(body).ok_or(CsrFailure::NotJson)?;
+    let field = str_field(&body, "csr")
         .filter(|s| !s.trim().is_empty())
         .ok_or(CsrFailure::Missing)?;
     let der = csr::decode_api_field(&field).map_err(CsrFailure::Rejected)?;
@@ -150,9 +151,27 @@ fn read_csr(state: &SimState, body: &serde_json::Map<String, Value>) -> Result<c
     Ok(request)
 }
 
+/// Why the CSR of a `{"csr": …}` body was refused.
 enum CsrFailure {
+    NotJson,
     Missing,
     Rejected(CsrRejection),
+}
+
+impl CsrFailure {
+    /// The answer that refuses the CSR. A refusal by the environment's policy (the template) is
+    /// answered by `not_compliant` from ZATCA's `NOT_COMPLIANT` body, which issuance and renewal
+    /// wrap and number differently.
+    fn answer(self, not_compliant: impl FnOnce(Value) -> Response) -> Response {
+        match self {
+            CsrFailure::NotJson => csid_error("Invalid-Request", "the body must be a JSON object {\"csr\": \"…\"}"),
+            CsrFailure::Missing => csid_error("Missing-CSR", "CSR is required"),
+            CsrFailure::Rejected(CsrRejection::Invalid(m)) => csid_error("Invalid-CSR", m),
+            CsrFailure::Rejected(CsrRejection::Policy(m)) => not_compliant(
+                json!({"requestID": null, "dispositionMessage": "NOT_COMPLIANT", "binarySecurityToken": null, "secret": null, "errors": [m]}),
+            ),
+        }
+    }
 }
 
 /// The 200 body of a CSID response.
@@ -177,19 +196,9 @@ async fn compliance_csid(State(state): State<SimState>, headers: HeaderMap, body
         Ok(otp) => otp,
         Err(refused) => return refused.into_response(),
     };
-    let Some(body) = json_body(&body) else {
-        return csid_error("Invalid-Request", "the body must be a JSON object {\"csr\": \"…\"}");
-    };
     let request = match read_csr(&state, &body) {
         Ok(r) => r,
-        Err(CsrFailure::Missing) => return csid_error("Missing-CSR", "CSR is required"),
-        Err(CsrFailure::Rejected(CsrRejection::Invalid(m))) => return csid_error("Invalid-CSR", m),
-        Err(CsrFailure::Rejected(CsrRejection::Policy(m))) => {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                &json!({"requestID": null, "dispositionMessage": "NOT_COMPLIANT", "binarySecurityToken": null, "secret": null, "errors": [m]}),
-            );
-        }
+        Err(failure) => return failure.answer(|refusal| json_response(StatusCode::BAD_REQUEST, &refusal)),
     };
     match state.issue_csid(CsidKind::Compliance, request) {
         Ok(csid) => {
@@ -267,18 +276,11 @@ async fn renew_production_csid(State(state): State<SimState>, headers: HeaderMap
         Ok(otp) => otp,
         Err(refused) => return refused.into_response(),
     };
-    let Some(body) = json_body(&body) else {
-        return csid_error("Invalid-Request", "the body must be a JSON object {\"csr\": \"…\"}");
-    };
     let request = match read_csr(&state, &body) {
         Ok(r) => r,
-        Err(CsrFailure::Missing) => return csid_error("Missing-CSR", "CSR is required"),
-        Err(CsrFailure::Rejected(CsrRejection::Invalid(m))) => return csid_error("Invalid-CSR", m),
-        Err(CsrFailure::Rejected(CsrRejection::Policy(m))) => {
-            return json_response(
-                StatusCode::PRECONDITION_REQUIRED,
-                &json!({"value": {"requestID": null, "dispositionMessage": "NOT_COMPLIANT", "binarySecurityToken": null, "secret": null, "errors": [m]}}),
-            );
+        Err(failure) => {
+            return failure
+                .answer(|refusal| json_response(StatusCode::PRECONDITION_REQUIRED, &json!({ "value": refusal })));
         }
     };
     if request.fields.config.organization_identifier != current.csr.fields.config.organization_identifier {
