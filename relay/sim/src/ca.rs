@@ -81,6 +81,45 @@ fn serial_from(bytes: [u8; 19]) -> Result<SerialNumber, der::Error> {
     SerialNumber::new(&bytes)
 }
 
+/// A serial for a certificate that must be the same on every start: the first 19 bytes of
+/// SHA-256 over `label` and `input`.
+fn derived_serial(label: &[u8], input: &[u8]) -> [u8; 19] {
+    let digest: [u8; 32] = Sha256::new().chain_update(label).chain_update(input).finalize().into();
+    let mut serial = [0u8; 19];
+    serial.copy_from_slice(&digest[..19]);
+    serial
+}
+
+/// The validity of the CA and stamp certificates: fixed, so that a seeded CA issues identical
+/// certificates on every start.
+fn fixed_validity() -> Result<Validity, IssueError> {
+    let not_before = SystemTime::UNIX_EPOCH + Duration::from_secs(1_704_067_200); // 2024-01-01
+    let not_after = SystemTime::UNIX_EPOCH + Duration::from_secs(2_524_608_000); // 2050-01-01
+    validity_between(not_before, not_after)
+}
+
+/// An X.509 validity from `not_before` to `not_after`.
+fn validity_between(not_before: SystemTime, not_after: SystemTime) -> Result<Validity, IssueError> {
+    Ok(Validity::new(
+        x509_time(not_before).map_err(issue_err)?,
+        x509_time(not_after).map_err(issue_err)?,
+    ))
+}
+
+/// Builds the certificate of `profile` for `spki`, signed with `signer`, as DER.
+fn build_der(
+    profile: Profile,
+    serial: [u8; 19],
+    validity: Validity,
+    spki: SubjectPublicKeyInfoOwned,
+    signer: &SigningKey,
+) -> Result<Vec<u8>, IssueError> {
+    let builder =
+        CertificateBuilder::new(profile, serial_from(serial).map_err(issue_err)?, validity, spki).map_err(issue_err)?;
+    let cert = builder.build::<_, DerSignature>(signer).map_err(issue_err)?;
+    cert.to_der().map_err(issue_err)
+}
+
 /// Converts a `SystemTime` into an X.509 time (whole seconds).
 fn x509_time(t: SystemTime) -> Result<Time, der::Error> {
     let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
@@ -170,20 +209,7 @@ impl CertificateAuthority {
             None => key_from_seed(&random_bytes::<32>()),
         };
         let name = Name::from_str("CN=ZATCA-SIM-CA,DC=sim,DC=zatca,DC=local").map_err(issue_err)?;
-        let serial_seed: [u8; 32] = Sha256::new()
-            .chain_update(b"zatca-sim CA serial")
-            .chain_update(key.to_bytes())
-            .finalize()
-            .into();
-        let mut serial = [0u8; 19];
-        serial.copy_from_slice(&serial_seed[..19]);
-        // Fixed validity so that a seeded CA certificate is identical on every start.
-        let not_before = SystemTime::UNIX_EPOCH + Duration::from_secs(1_704_067_200); // 2024-01-01
-        let not_after = SystemTime::UNIX_EPOCH + Duration::from_secs(2_524_608_000); // 2050-01-01
-        let validity = Validity::new(
-            x509_time(not_before).map_err(issue_err)?,
-            x509_time(not_after).map_err(issue_err)?,
-        );
+        let serial = derived_serial(b"zatca-sim CA serial", &key.to_bytes());
         let spki = SubjectPublicKeyInfoOwned::from_key(key.verifying_key()).map_err(issue_err)?;
         let profile = Profile {
             issuer: name.clone(),
@@ -191,10 +217,7 @@ impl CertificateAuthority {
             ca: true,
             subject_alt_name: None,
         };
-        let builder = CertificateBuilder::new(profile, serial_from(serial).map_err(issue_err)?, validity, spki)
-            .map_err(issue_err)?;
-        let cert = builder.build::<_, DerSignature>(&key).map_err(issue_err)?;
-        let certificate_der = cert.to_der().map_err(issue_err)?;
+        let certificate_der = build_der(profile, serial, fixed_validity()?, spki, &key)?;
         Ok(CertificateAuthority {
             key,
             name,
@@ -232,19 +255,7 @@ impl CertificateAuthority {
         public_key: &k256::ecdsa::VerifyingKey,
     ) -> Result<Vec<u8>, IssueError> {
         let subject = Name::from_str("CN=ZATCA-SIM-STAMP,OU=Clearance,O=ZATCA Simulator,C=SA").map_err(issue_err)?;
-        let serial_seed: [u8; 32] = Sha256::new()
-            .chain_update(b"zatca-sim stamp serial")
-            .chain_update(public_key.to_sec1_bytes())
-            .finalize()
-            .into();
-        let mut serial = [0u8; 19];
-        serial.copy_from_slice(&serial_seed[..19]);
-        let not_before = SystemTime::UNIX_EPOCH + Duration::from_secs(1_704_067_200); // 2024-01-01
-        let not_after = SystemTime::UNIX_EPOCH + Duration::from_secs(2_524_608_000); // 2050-01-01
-        let validity = Validity::new(
-            x509_time(not_before).map_err(issue_err)?,
-            x509_time(not_after).map_err(issue_err)?,
-        );
+        let serial = derived_serial(b"zatca-sim stamp serial", &public_key.to_sec1_bytes());
         let spki = SubjectPublicKeyInfoOwned::from_key(public_key).map_err(issue_err)?;
         let profile = Profile {
             issuer: self.name.clone(),
@@ -252,34 +263,25 @@ impl CertificateAuthority {
             ca: false,
             subject_alt_name: None,
         };
-        let builder = CertificateBuilder::new(profile, serial_from(serial).map_err(issue_err)?, validity, spki)
-            .map_err(issue_err)?;
-        let cert = builder.build::<_, DerSignature>(&self.key).map_err(issue_err)?;
-        cert.to_der().map_err(issue_err)
+        build_der(profile, serial, fixed_validity()?, spki, &self.key)
     }
 
     /// Issues a CSID certificate for the CSR's key, subject and SAN, valid from one minute ago
     /// (clock skew) for `validity`. Returns the DER.
     pub fn issue(&self, csr: &CsrRequest, now: SystemTime, validity: Duration) -> Result<Vec<u8>, IssueError> {
         let not_before = now.checked_sub(Duration::from_secs(60)).unwrap_or(now);
-        let validity = Validity::new(
-            x509_time(not_before).map_err(issue_err)?,
-            x509_time(now + validity).map_err(issue_err)?,
-        );
         let profile = Profile {
             issuer: self.name.clone(),
             subject: csr.subject.clone(),
             ca: false,
             subject_alt_name: csr.subject_alt_name.clone(),
         };
-        let builder = CertificateBuilder::new(
+        build_der(
             profile,
-            serial_from(random_bytes::<19>()).map_err(issue_err)?,
-            validity,
+            random_bytes::<19>(),
+            validity_between(not_before, now + validity)?,
             csr.public_key.clone(),
+            &self.key,
         )
-        .map_err(issue_err)?;
-        let cert = builder.build::<_, DerSignature>(&self.key).map_err(issue_err)?;
-        cert.to_der().map_err(issue_err)
     }
 }
