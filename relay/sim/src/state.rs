@@ -218,6 +218,17 @@ struct FaultSequence {
     timeouts: u64,
 }
 
+/// Whether the next request in a fault's sequence takes the fault; `count` counts the requests
+/// while the fault is on.
+fn next_hit(count: &mut u64, rate: f64) -> bool {
+    if rate > 0.0 {
+        *count += 1;
+        hit(*count, rate)
+    } else {
+        false
+    }
+}
+
 /// Deterministic share: whether the `n`-th (1-based) event is hit with share `rate`.
 fn hit(n: u64, rate: f64) -> bool {
     if rate <= 0.0 {
@@ -495,35 +506,21 @@ impl SimState {
         let mut data = self.data();
         let faults = data.faults.clone();
         let latency = Duration::from_millis(faults.latency_ms);
-        if faults.rate_limit_rate > 0.0 {
-            data.sequence.rate_limits += 1;
-            if hit(data.sequence.rate_limits, faults.rate_limit_rate) {
-                return (
-                    latency,
-                    FaultDecision::RateLimited {
-                        retry_after_secs: faults.retry_after_secs,
-                    },
-                );
+        let sequence = &mut data.sequence;
+        let decision = if next_hit(&mut sequence.rate_limits, faults.rate_limit_rate) {
+            FaultDecision::RateLimited {
+                retry_after_secs: faults.retry_after_secs,
             }
-        }
-        if faults.error_rate > 0.0 {
-            data.sequence.errors += 1;
-            if hit(data.sequence.errors, faults.error_rate) {
-                return (latency, FaultDecision::ServerError);
+        } else if next_hit(&mut sequence.errors, faults.error_rate) {
+            FaultDecision::ServerError
+        } else if next_hit(&mut sequence.timeouts, faults.timeout_rate) {
+            FaultDecision::Timeout {
+                hold: Duration::from_millis(faults.timeout_ms),
             }
-        }
-        if faults.timeout_rate > 0.0 {
-            data.sequence.timeouts += 1;
-            if hit(data.sequence.timeouts, faults.timeout_rate) {
-                return (
-                    latency,
-                    FaultDecision::Timeout {
-                        hold: Duration::from_millis(faults.timeout_ms),
-                    },
-                );
-            }
-        }
-        (latency, FaultDecision::None)
+        } else {
+            FaultDecision::None
+        };
+        (latency, decision)
     }
 
     /// Whether clearance is switched off.
