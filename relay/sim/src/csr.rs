@@ -149,13 +149,14 @@ pub fn check_fields(fields: &CsrFields, environment: Environment) -> Result<(), 
 mod tests {
     use super::*;
 
-    #[test]
-    fn field_rules_come_from_the_core() {
-        let fields = CsrFields {
+    /// The fields of an EGS CSR with VAT number `vat` and EGS serial `serial`, on the sandbox
+    /// template.
+    fn sandbox_fields(vat: &str, serial: &str) -> CsrFields {
+        CsrFields {
             config: zatca_core::csr::CsrConfig {
-                common_name: "TST-1-399999999900004".into(),
-                serial_number: "1-a|2-b".into(),
-                organization_identifier: "399999999900004".into(),
+                common_name: format!("TST-1-{vat}"),
+                serial_number: serial.into(),
+                organization_identifier: vat.into(),
                 organization_unit: "Riyadh Branch".into(),
                 organization_name: "Org".into(),
                 country: "SA".into(),
@@ -164,7 +165,12 @@ mod tests {
                 industry_business_category: "Supply activities".into(),
             },
             template_name: "TSTZATCA-Code-Signing".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn field_rules_come_from_the_core() {
+        let fields = sandbox_fields("399999999900004", "1-a|2-b");
         let Err(CsrRejection::Invalid(message)) = check_fields(&fields, Environment::Sandbox) else {
             panic!("bad VAT number and serial must be refused");
         };
@@ -176,20 +182,7 @@ mod tests {
 
     #[test]
     fn template_names_per_environment() {
-        let mut fields = CsrFields {
-            config: zatca_core::csr::CsrConfig {
-                common_name: "TST-1-399999999900003".into(),
-                serial_number: "1-a|2-b|3-c".into(),
-                organization_identifier: "399999999900003".into(),
-                organization_unit: "Riyadh Branch".into(),
-                organization_name: "Org".into(),
-                country: "SA".into(),
-                invoice_type: "1100".into(),
-                location_address: "RRRD2929".into(),
-                industry_business_category: "Supply activities".into(),
-            },
-            template_name: "TSTZATCA-Code-Signing".into(),
-        };
+        let mut fields = sandbox_fields("399999999900003", "1-a|2-b|3-c");
         assert_eq!(check_fields(&fields, Environment::Sandbox), Ok(()));
         assert!(matches!(
             check_fields(&fields, Environment::Simulation),
