@@ -39,34 +39,26 @@ pub struct ValidationMessage {
 impl ValidationMessage {
     /// An `ERROR` entry.
     pub fn error(code: &str, category: &str, message: impl Into<String>) -> Self {
-        ValidationMessage {
-            kind: "ERROR".into(),
-            code: Some(code.into()),
-            category: Some(category.into()),
-            message: message.into(),
-            status: "ERROR".into(),
-        }
+        Self::entry("ERROR", "ERROR", code, category, message)
     }
 
     /// A `WARNING` entry.
     pub fn warning(code: &str, category: &str, message: impl Into<String>) -> Self {
-        ValidationMessage {
-            kind: "WARNING".into(),
-            code: Some(code.into()),
-            category: Some(category.into()),
-            message: message.into(),
-            status: "WARNING".into(),
-        }
+        Self::entry("WARNING", "WARNING", code, category, message)
     }
 
-    /// An `INFO` entry.
+    /// An `INFO` entry (ZATCA gives info entries the status `PASS`).
     pub fn info(code: &str, category: &str, message: impl Into<String>) -> Self {
+        Self::entry("INFO", "PASS", code, category, message)
+    }
+
+    fn entry(kind: &str, status: &str, code: &str, category: &str, message: impl Into<String>) -> Self {
         ValidationMessage {
-            kind: "INFO".into(),
+            kind: kind.into(),
             code: Some(code.into()),
             category: Some(category.into()),
             message: message.into(),
-            status: "PASS".into(),
+            status: status.into(),
         }
     }
 }
