@@ -114,6 +114,9 @@ pub enum ErrorCode {
     EgsNotFailed,
     /// 409 (retryable): another operation on the unit is running.
     EgsBusy,
+    /// 409 (retryable): other requests changed the same resource at the same moment, every
+    /// time this change was about to be saved (optimistic concurrency gave up).
+    ConcurrentUpdate,
     /// 422: ZATCA rejected the request (its messages in `details`).
     ZatcaRejected,
     /// 422: ZATCA rejected a device's compliance document.
@@ -132,7 +135,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code (for the uniqueness test and documentation).
-    pub const ALL: [ErrorCode; 50] = [
+    pub const ALL: [ErrorCode; 51] = [
         ErrorCode::InvalidSignedInvoice,
         ErrorCode::ChainConflict,
         ErrorCode::EgsUnitRequired,
@@ -176,6 +179,7 @@ impl ErrorCode {
         ErrorCode::ComplianceComplete,
         ErrorCode::EgsNotFailed,
         ErrorCode::EgsBusy,
+        ErrorCode::ConcurrentUpdate,
         ErrorCode::ZatcaRejected,
         ErrorCode::ComplianceDocumentRejected,
         ErrorCode::InternalError,
@@ -232,6 +236,7 @@ impl ErrorCode {
             ComplianceComplete => "COMPLIANCE_COMPLETE",
             EgsNotFailed => "EGS_NOT_FAILED",
             EgsBusy => "EGS_BUSY",
+            ConcurrentUpdate => "CONCURRENT_UPDATE",
             ZatcaRejected => "ZATCA_REJECTED",
             ComplianceDocumentRejected => "COMPLIANCE_DOCUMENT_REJECTED",
             InternalError => "INTERNAL_ERROR",
@@ -278,7 +283,7 @@ impl ErrorCode {
             }
             NotFound | ApiKeyNotFound | WebhookEndpointNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed | EgsUnitNotDeletable => StatusCode::METHOD_NOT_ALLOWED,
-            LastActiveKey | ComplianceComplete | EgsNotFailed | EgsBusy => StatusCode::CONFLICT,
+            LastActiveKey | ComplianceComplete | EgsNotFailed | EgsBusy | ConcurrentUpdate => StatusCode::CONFLICT,
             ZatcaRejected | ComplianceDocumentRejected => StatusCode::UNPROCESSABLE_ENTITY,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ZatcaUnavailable => StatusCode::BAD_GATEWAY,
@@ -293,7 +298,7 @@ impl ErrorCode {
         use ErrorCode::*;
         matches!(
             self,
-            EgsBusy | InternalError | ZatcaUnavailable | RateLimited | ServerBusy | ZatcaTimeout
+            EgsBusy | ConcurrentUpdate | InternalError | ZatcaUnavailable | RateLimited | ServerBusy | ZatcaTimeout
         )
     }
 
@@ -348,6 +353,7 @@ impl ErrorCode {
             ComplianceComplete => "All compliance documents were already accepted",
             EgsNotFailed => "Only a unit whose onboarding failed can be retried",
             EgsBusy => "Another operation on this EGS unit is in progress; retry shortly",
+            ConcurrentUpdate => "Other requests changed this resource at the same moment; retry shortly",
             ZatcaRejected => "ZATCA rejected the request",
             ComplianceDocumentRejected => "ZATCA rejected the compliance document",
             InternalError => "Internal error; it has been logged",
@@ -560,9 +566,14 @@ mod tests {
                 "{text}"
             );
             if code.retryable() {
-                // Besides 5xx, only "wait and retry" client errors: 409 EGS_BUSY, 429 RATE_LIMITED.
+                // Besides 5xx, only "wait and retry" client errors: 409 EGS_BUSY and
+                // CONCURRENT_UPDATE, 429 RATE_LIMITED.
                 assert!(
-                    code.status().is_server_error() || matches!(code, ErrorCode::EgsBusy | ErrorCode::RateLimited),
+                    code.status().is_server_error()
+                        || matches!(
+                            code,
+                            ErrorCode::EgsBusy | ErrorCode::ConcurrentUpdate | ErrorCode::RateLimited
+                        ),
                     "{text}"
                 );
             }

@@ -768,12 +768,16 @@ fn build_signer(state: &AppState, unit: &EgsUnit) -> AppResult<Signer> {
     }
 }
 
+/// Signings of a document tried before giving up (`409 EGS_BUSY`, retryable): each failed try
+/// means another document took the chain position first.
+const ISSUE_TRIES: usize = 5;
+
 /// Signs the draft at the unit's next chain position and records it, with its submission job.
 async fn issue(state: &AppState, unit: &EgsUnit, draft: Draft) -> AppResult<Invoice> {
     let lock = state.chain_lock(unit.id);
     let mut head = lock.lock().await;
     let signer = signer(state, unit)?;
-    for _ in 0..5 {
+    for _ in 0..ISSUE_TRIES {
         // The head this process wrote last, else the store's (another relay may write too:
         // the store's optimistic check then answers ChainMoved and the head is read again).
         let current = match head.as_ref() {
@@ -865,7 +869,15 @@ async fn issue(state: &AppState, unit: &EgsUnit, draft: Draft) -> AppResult<Invo
             }
         }
     }
-    Err(anyhow::anyhow!("the unit's chain kept moving; giving up after 5 attempts").into())
+    // Lost to other writers of the unit's chain (other relays on the database) every time:
+    // nothing was consumed, so the same request may simply be sent again.
+    tracing::warn!(egs.id = %unit.id, "the unit's chain kept moving: {ISSUE_TRIES} tries lost to other documents");
+    Err(AppError::api(
+        ErrorCode::EgsBusy,
+        format!(
+            "Other documents of this EGS unit took its next chain position {ISSUE_TRIES} times while this one was signed; retry"
+        ),
+    ))
 }
 
 /// Archives a new invoice's signed XML so that no recorded invoice lacks it: written now when

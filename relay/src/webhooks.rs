@@ -29,6 +29,7 @@ use crate::domain::{
     CertHealth, DeliveryStatus, EgsUnit, Environment, EventType, Invoice, InvoiceStatus, Job, JobKind, JobOutcome,
     OnboardingStatus, PendingEvent, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookJob, iso,
 };
+use crate::error::{AppError, ErrorCode};
 use crate::secret::{SecretError, SecretString};
 
 /// The signature header: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
@@ -405,7 +406,9 @@ pub fn refused_target(url: &reqwest::Url, allow_private: bool) -> Option<&'stati
 }
 
 /// Saves of an endpoint tried before giving up: each failed try means another change was
-/// saved, so this many changes of one endpoint would have to land at the same moment.
+/// saved, so this many changes of one endpoint would have to land at the same moment. Then the
+/// change is `409 CONCURRENT_UPDATE`, retryable: nothing failed, and the same request sent again
+/// is applied to the endpoint as the others left it.
 const SAVE_TRIES: usize = 16;
 
 /// An endpoint's next `updated_at`: now, but after `previous` to the millisecond the store
@@ -425,7 +428,7 @@ pub(crate) async fn change_endpoint<E>(
     mut change: impl FnMut(&mut WebhookEndpoint) -> Result<(), E>,
 ) -> Result<Option<WebhookEndpoint>, E>
 where
-    E: From<crate::store::StoreError> + From<anyhow::Error>,
+    E: From<crate::store::StoreError> + From<AppError>,
 {
     for _ in 0..SAVE_TRIES {
         let Some(mut endpoint) = state.store.webhook_endpoint_by_id(id).await? else {
@@ -438,7 +441,12 @@ where
             return Ok(Some(endpoint));
         }
     }
-    Err(anyhow::anyhow!("webhook endpoint {id} kept changing: {SAVE_TRIES} saves lost").into())
+    tracing::warn!(webhook.endpoint = %id, "webhook endpoint kept changing: {SAVE_TRIES} saves lost to other changes");
+    Err(AppError::api(
+        ErrorCode::ConcurrentUpdate,
+        format!("Webhook endpoint {id} was changed by other requests {SAVE_TRIES} times while this change was applied; retry"),
+    )
+    .into())
 }
 
 /// Runs one delivery attempt of a webhook job and logs it.

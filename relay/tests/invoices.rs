@@ -1480,3 +1480,40 @@ async fn documented_required_fields_are_required_at_their_paths() {
     }
     t.relay.shutdown().await.expect("shutdown");
 }
+
+/// A create whose every signing loses the unit's next chain position to another document (5
+/// tries, forced by a trigger that makes the chain's conditional update find nothing to change)
+/// is `409 EGS_BUSY`, retryable, with nothing consumed; the same request sent again once the
+/// contention is over is issued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_that_keeps_losing_the_chain_is_a_retryable_409() {
+    let t = TestRelay::start().await;
+    let (key, unit) = setup(&t).await;
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, None, &simplified_example(&unit))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let mut body = simplified_example(&unit);
+    body["invoice_number"] = json!("INV-002");
+    lose_every_save(t.dir.path(), "egs_units", true).await;
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, Some("contended-1"), &body)
+        .await;
+    assert_eq!(status, 409, "{answer}");
+    assert_envelope(&answer, "EGS_BUSY");
+    assert_eq!(answer["error"]["retryable"], true, "{answer}");
+    let (_, list) = t.http.get("/v1/invoices", &key).await;
+    assert_eq!(list["pagination"]["total_count"], 1, "nothing consumed: {list}");
+
+    lose_every_save(t.dir.path(), "egs_units", false).await;
+    let (status, answer) = t
+        .http
+        .post_idempotent("/v1/invoices/simplified", &key, Some("contended-1"), &body)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let (_, status_now) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
+    assert_eq!(status_now["invoice_counter"], 2, "{status_now}");
+    t.relay.shutdown().await.expect("shutdown");
+}

@@ -716,3 +716,33 @@ async fn an_event_is_saved_with_its_state_change_or_not_at_all() {
     );
     t.relay.shutdown().await.expect("shutdown");
 }
+
+/// An endpoint change whose every save loses to another change (16 tries, forced by a trigger
+/// that makes each conditional save find nothing to change) is `409 CONCURRENT_UPDATE`,
+/// retryable, with the endpoint as it was; sent again once the contention is over, it applies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_change_that_keeps_losing_is_a_retryable_409() {
+    let t = TestRelay::start().await;
+    let key = t.http.onboard("sandbox").await;
+    let (id, _) = create_endpoint(
+        &t,
+        &key,
+        json!({ "url": "https://example.com/hooks/zatca", "description": "day shift" }),
+    )
+    .await;
+    let path = format!("/v1/webhooks/{id}");
+    let change = json!({ "description": "night shift" });
+    lose_every_save(t.dir.path(), "webhook_endpoints", true).await;
+    let (status, answer) = t.http.send(Method::PATCH, &path, Some(&key), Some(&change)).await;
+    assert_eq!(status, 409, "{answer}");
+    assert_envelope(&answer, "CONCURRENT_UPDATE");
+    assert_eq!(answer["error"]["retryable"], true, "{answer}");
+    let (_, shown) = t.http.get(&path, &key).await;
+    assert_eq!(shown["description"], "day shift", "{shown}");
+
+    lose_every_save(t.dir.path(), "webhook_endpoints", false).await;
+    let (status, answer) = t.http.send(Method::PATCH, &path, Some(&key), Some(&change)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["description"], "night shift", "{answer}");
+    t.relay.shutdown().await.expect("shutdown");
+}

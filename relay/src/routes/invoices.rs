@@ -160,6 +160,7 @@ macro_rules! create_endpoint {
             params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the same invoice (1 to 255 printable ASCII characters)")),
             request_body = $body,
             responses((status = 200, description = "Signed, and reported or cleared (or queued)", body = super::schemas::InvoiceCreated),
+                (status = 409, description = "`IDEMPOTENCY_KEY_REUSED` (another body), or `EGS_BUSY` (retryable): other documents of the unit kept taking its next chain position; nothing consumed, send it again", body = super::schemas::ErrorEnvelope),
                 (status = 422, description = "ZATCA rejected it", body = super::schemas::ErrorEnvelope)))]
         pub(super) async fn $name(
             State(state): State<AppState>,

@@ -300,7 +300,8 @@ pub(super) async fn detail(
 
 /// Changes an endpoint's URL, description, event filter or state.
 #[utoipa::path(patch, path = "/v1/webhooks/{id}", operation_id = "update_webhook", tag = "webhooks", params(("id" = uuid::Uuid, Path, description = "Webhook endpoint id")), request_body = UpdateEndpoint,
-    responses((status = 200, description = "The endpoint", body = EndpointDto)))]
+    responses((status = 200, description = "The endpoint", body = EndpointDto),
+        (status = 409, description = "`CONCURRENT_UPDATE` (retryable): other changes of the endpoint were saved first, each time this one was about to be; send it again", body = super::schemas::ErrorEnvelope)))]
 pub(super) async fn update(
     State(state): State<AppState>,
     auth: Auth,

@@ -197,6 +197,50 @@ pub fn stored_bytes(dir: &Path) -> Vec<u8> {
     .expect("dump thread")
 }
 
+/// Makes every save of a row of `table` in the test database of `dir` lose, as if another
+/// writer always changed the row first (`on`), or stops doing so: a trigger that skips each
+/// update of the table (SQLite `RAISE(IGNORE)`, PostgreSQL `RETURN NULL`), so a conditional
+/// save of the relay finds no row to change. The relay's optimistic retries are then exhausted
+/// without any hook in its code.
+#[allow(dead_code, reason = "not every test binary loses saves")]
+pub async fn lose_every_save(dir: &Path, table: &str, on: bool) {
+    match postgres_url() {
+        None => {
+            let sql = if on {
+                format!("CREATE TRIGGER lose_every_save BEFORE UPDATE ON {table} BEGIN SELECT RAISE(IGNORE); END;")
+            } else {
+                "DROP TRIGGER lose_every_save;".to_owned()
+            };
+            let path = db_path(dir);
+            tokio::task::spawn_blocking(move || {
+                let db = rusqlite::Connection::open(path).expect("open the test database");
+                db.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
+                db.execute_batch(&sql).expect("trigger");
+            })
+            .await
+            .expect("sqlite thread");
+        }
+        Some(_) => {
+            let sql = if on {
+                format!(
+                    "CREATE OR REPLACE FUNCTION lose_every_save() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$; \
+                     CREATE TRIGGER lose_every_save BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION lose_every_save();"
+                )
+            } else {
+                format!("DROP TRIGGER lose_every_save ON {table};")
+            };
+            let url = database_url(dir).expose().to_owned();
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            let connection = tokio::spawn(connection);
+            client.batch_execute(&sql).await.expect("trigger");
+            drop(client);
+            let _ = connection.await;
+        }
+    }
+}
+
 /// A relay with its simulators and temporary directory.
 pub struct TestRelay {
     pub relay: RelayHandle,
