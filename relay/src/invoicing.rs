@@ -236,9 +236,7 @@ fn schematron_errors(xml: &[u8], problems: &mut Vec<Detail>) {
 /// * a standard document (the standard endpoint, or a note of a standard invoice) has a buyer
 ///   (`BuyerDto`) with `name`, `vat_number` and `address`. On a simplified document the buyer is
 ///   the core's optional B2C party (the hosted API's simplified body has none; a consumer has
-///   no VAT number), held only to the address rule;
-/// * a line's `quantity` and `unit_price` are not null (the core reports them missing, a null
-///   one it would pass over).
+///   no VAT number), held only to the address rule.
 ///
 /// Missing or null is `missing_field`, as the core reports a missing required field; a country
 /// that is a number (never an alpha-2 code, though the core reads it as text) `invalid_type`.
@@ -255,16 +253,6 @@ fn contract_details(body: &Map<String, Value>, kind: InvoiceKind) -> Vec<Detail>
         party_contract(body, "buyer", &["name", "vat_number"], true, &mut details);
     } else {
         party_contract(body, "buyer", &[], false, &mut details);
-    }
-    if let Some(lines) = body.get("line_items").and_then(Value::as_array) {
-        for (i, line) in lines.iter().enumerate() {
-            let Some(line) = line.as_object() else { continue };
-            for field in ["quantity", "unit_price"] {
-                if line.get(field).is_some_and(Value::is_null) {
-                    details.push(missing(format!("line_items[{i}].{field}")));
-                }
-            }
-        }
     }
     details
 }

@@ -487,6 +487,17 @@ impl<'a> Obj<'a> {
         value
     }
 
+    /// A decimal the object must carry: absent and null are both `missing_field` (a null
+    /// quantity must not make the line disappear without a word).
+    fn required_decimal(&mut self, key: &'static str, issues: &mut Vec<Issue>) -> Option<Decimal> {
+        let present = self.raw(key).is_some_and(|v| !matches!(v, Json::Null));
+        let value = self.decimal(key, issues);
+        if !present {
+            issues.push(Issue::error(Code::MissingField, "is required").at(join(&self.path, key)));
+        }
+        value
+    }
+
     fn decimal(&mut self, key: &'static str, issues: &mut Vec<Issue>) -> Option<Decimal> {
         let text = match self.get(key)? {
             // serde_json writes a float number as the shortest text that reads back as the same
@@ -724,15 +735,8 @@ fn decode_line(value: &Json, path: &str, issues: &mut Vec<Issue>) -> Option<Line
     let mut o = Obj::new(value, path, issues)?;
     let description = o.required_string("description", issues);
     let description_ar = o.string("description_ar", issues);
-    let quantity_present = o.raw("quantity").is_some();
-    let quantity = o.decimal("quantity", issues);
-    let price_present = o.raw("unit_price").is_some();
-    let unit_price = o.decimal("unit_price", issues);
-    for (present, key) in [(quantity_present, "quantity"), (price_present, "unit_price")] {
-        if !present {
-            issues.push(Issue::error(Code::MissingField, "is required").at(join(path, key)));
-        }
-    }
+    let quantity = o.required_decimal("quantity", issues);
+    let unit_price = o.required_decimal("unit_price", issues);
     let unit_code = o.string("unit_code", issues).unwrap_or_else(|| "PCE".into());
     let vat_category = o
         .choice(
@@ -837,6 +841,27 @@ mod tests {
             assert!(
                 got.iter().any(|(p, c)| p == expected.0 && *c == expected.1),
                 "missing {expected:?} in {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_null_quantity_or_price_is_missing_not_a_dropped_line() {
+        let json = br#"{"invoice_number":"1","invoice_date":"2025-01-15","invoice_time":"10:00:00",
+            "seller":{"name":"A","vat_number":"300000000000003"},
+            "line_items":[{"description":"a","quantity":1,"unit_price":1},{"description":"b","quantity":null,"unit_price":null}]}"#;
+        let err = InvoiceInput::from_json(json)
+            .err()
+            .unwrap_or_else(|| panic!("accepted with a line dropped"));
+        let got: Vec<(String, &str)> = err
+            .issues()
+            .iter()
+            .map(|i| (i.path.as_deref().unwrap_or("").to_owned(), i.code))
+            .collect();
+        for path in ["line_items[1].quantity", "line_items[1].unit_price"] {
+            assert!(
+                got.iter().any(|(p, c)| p == path && *c == "missing_field"),
+                "{path} in {got:?}"
             );
         }
     }
