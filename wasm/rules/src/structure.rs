@@ -32,7 +32,7 @@ use lexical::{
     is_time, is_uri,
 };
 use model::{
-    Decl, Mismatch, accepting, accepts, declaration, expected, lookup, match_particle, mentions, particle_name,
+    Decl, Kid, Mismatch, accepting, accepts, declaration, expected, lookup, match_particle, mentions, particle_name,
 };
 use problem::Problem;
 
@@ -185,9 +185,10 @@ impl<'e> Walker<'e> {
                 if el.children.iter().any(|c| matches!(c, Child::Text(t) if !is_blank(t))) {
                     self.report(Problem::TextInAggregate, None, display(el));
                 }
-                self.sequence(el, seq);
-                for child in el.elements() {
-                    self.child(child, declaration(seq.iter(), child));
+                let kids: Vec<Kid<'e>> = el.elements().map(Kid::new).collect();
+                self.sequence(el, seq, &kids);
+                for kid in &kids {
+                    self.child(kid, declaration(seq.iter(), kid));
                 }
             }
             Content::Complex(c) => self.complex(el, &tables::COMPLEX[usize::from(c)]),
@@ -195,12 +196,13 @@ impl<'e> Walker<'e> {
     }
 
     /// Checks a child as its parent's model has it.
-    fn child(&mut self, child: &'e Node<'e>, decl: Decl) {
+    fn child(&mut self, kid: &Kid<'e>, decl: Decl) {
+        let child = kid.node;
         self.path.push(child);
         match decl {
             Decl::Element(e) => self.walk(child, e),
             Decl::Wild(Process::Lax) => self.lax(child),
-            Decl::Wild(Process::Strict) => match lookup(child) {
+            Decl::Wild(Process::Strict) => match kid.global {
                 Some(i) => self.walk(child, i),
                 None => {
                     let detail = format!("{} has no declaration in the schemas", display(child));
@@ -209,7 +211,7 @@ impl<'e> Walker<'e> {
             },
             // Not in the model (reported): still checked on its own if it is declared.
             Decl::Unknown => {
-                if let Some(i) = lookup(child) {
+                if let Some(i) = kid.global {
                     self.walk(child, i);
                 }
             }
@@ -236,9 +238,9 @@ impl<'e> Walker<'e> {
         if !c.mixed && el.children.iter().any(|k| matches!(k, Child::Text(t) if !is_blank(t))) {
             self.report(Problem::TextInAggregate, None, display(el));
         }
-        let kids: Vec<&'e Node<'e>> = el.elements().collect();
+        let kids: Vec<Kid<'e>> = el.elements().map(Kid::new).collect();
         let Some(model) = c.model else {
-            if let Some(first) = kids.first() {
+            if let Some(first) = kids.first().map(|k| k.node) {
                 self.path.push(first);
                 let detail = format!("{} is not a child of {}, which has none", display(first), display(el));
                 self.report(Problem::Unexpected, None, detail);
@@ -257,35 +259,33 @@ impl<'e> Walker<'e> {
                 // Present further on: out of order rather than missing.
                 let later = kids.iter().skip(at + 1).find(|k| accepts(particle.term, k));
                 if let (Some(later), Some(next)) = (later, kids.get(at)) {
-                    self.path.push(later);
-                    let detail = format!("{} must come before {}", display(later), display(next));
+                    self.path.push(later.node);
+                    let detail = format!("{} must come before {}", display(later.node), display(next.node));
                     self.report(Problem::OutOfOrder, None, detail);
                     self.path.pop();
                     return self.children(model, kids);
                 }
                 let detail = match kids.get(at) {
-                    Some(next) => format!("{} (expected before {})", expected(particle), display(next)),
+                    Some(next) => format!("{} (expected before {})", expected(particle), display(next.node)),
                     None => format!("{} (expected in {})", expected(particle), display(el)),
                 };
                 self.report_missing(particle, detail);
             }
             Some(Mismatch::Extra { at }) => {
-                let kid = kids[at];
-                self.path.push(kid);
-                let seen = kids[..at]
-                    .iter()
-                    .any(|k| k.ns == kid.ns && k.local_name() == kid.local_name());
-                match (mentions(model, kid), seen, at.checked_sub(1).map(|p| kids[p])) {
+                let kid = &kids[at];
+                self.path.push(kid.node);
+                let seen = kids[..at].iter().any(|k| k.same_name(kid));
+                match (mentions(model, kid), seen, at.checked_sub(1).map(|p| kids[p].node)) {
                     (true, true, _) => {
-                        let detail = format!("{}: more occurrences than the schema allows", display(kid));
+                        let detail = format!("{}: more occurrences than the schema allows", display(kid.node));
                         self.report(Problem::TooMany, None, detail);
                     }
                     (true, false, Some(prev)) => {
-                        let detail = format!("{} cannot follow {}", display(kid), display(prev));
+                        let detail = format!("{} cannot follow {}", display(kid.node), display(prev));
                         self.report(Problem::OutOfOrder, None, detail);
                     }
                     _ => {
-                        let detail = format!("{} is not a child of {}", display(kid), display(el));
+                        let detail = format!("{} is not a child of {}", display(kid.node), display(el));
                         self.report(Problem::Unexpected, None, detail);
                     }
                 }
@@ -296,21 +296,22 @@ impl<'e> Walker<'e> {
         self.children(model, kids);
     }
 
-    fn children(&mut self, model: &'static Particle, kids: Vec<&'e Node<'e>>) {
-        for kid in kids {
+    fn children(&mut self, model: &'static Particle, kids: Vec<Kid<'e>>) {
+        for kid in &kids {
             self.child(kid, declaration(std::iter::once(model), kid));
         }
     }
 
     /// The children of a plain sequence: the first deviation is reported.
-    fn sequence(&mut self, el: &'e Node<'e>, seq: &'static [Particle]) {
+    fn sequence(&mut self, el: &'e Node<'e>, seq: &'static [Particle], kids: &[Kid<'e>]) {
         // The particle reached and how many children it has taken.
         let (mut at, mut count) = (0usize, 0u16);
         let mut previous: Option<&Node<'_>> = None;
         let missing =
             |from: usize, to: usize, count: u16| (from..to).find(|&k| seq[k].min > if k == from { count } else { 0 });
-        for (i, child) in el.elements().enumerate() {
-            match accepting(seq, at, child) {
+        for (i, kid) in kids.iter().enumerate() {
+            let child = kid.node;
+            match accepting(seq, at, kid) {
                 Some(j) if j == at && count < seq[at].max => count += 1,
                 Some(j) if j == at => {
                     self.path.push(child);
@@ -322,10 +323,10 @@ impl<'e> Walker<'e> {
                 Some(j) => {
                     if let Some(k) = missing(at, j, count) {
                         // Present further on: out of order rather than missing.
-                        let later = el
-                            .elements()
-                            .skip(i + 1)
-                            .find(|c| accepting(&seq[k..=k], 0, c).is_some());
+                        let later = kids[i + 1..]
+                            .iter()
+                            .find(|c| accepting(&seq[k..=k], 0, c).is_some())
+                            .map(|c| c.node);
                         if let Some(later) = later {
                             self.path.push(later);
                             let detail = format!("{} must come before {}", display(later), display(child));
@@ -341,7 +342,7 @@ impl<'e> Walker<'e> {
                 }
                 None => {
                     self.path.push(child);
-                    let earlier = accepting(&seq[..at], 0, child).is_some();
+                    let earlier = accepting(&seq[..at], 0, kid).is_some();
                     if let (true, Some(prev)) = (earlier, previous) {
                         let detail = format!("{} must come before {}", display(child), display(prev));
                         self.report(Problem::OutOfOrder, None, detail);

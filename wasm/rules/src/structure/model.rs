@@ -5,35 +5,73 @@ use zatca_core::xml::Element as Node;
 
 use super::{Particle, Process, Term, Wildcard, qualified, tables};
 
+/// The tables' index of a namespace.
+fn ns_index(ns: &str) -> Option<u8> {
+    tables::NS
+        .iter()
+        .position(|n| *n == ns)
+        .and_then(|i| u8::try_from(i).ok())
+}
+
 /// The tables' index of a global element declaration, by namespace and local name.
 pub(super) fn lookup(el: &Node<'_>) -> Option<u16> {
-    let ns = tables::NS.iter().position(|n| *n == el.ns)?;
-    let local = el.local_name();
+    global(ns_index(&el.ns)?, el.local_name())
+}
+
+fn global(ns: u8, local: &str) -> Option<u16> {
     tables::ELEMENTS[..tables::GLOBALS]
-        .binary_search_by(|e| (e.ns as usize).cmp(&ns).then_with(|| e.name.cmp(local)))
+        .binary_search_by(|e| e.ns.cmp(&ns).then_with(|| e.name.cmp(local)))
         .ok()
         .and_then(|i| u16::try_from(i).ok())
 }
 
-/// Whether `child` is the element `e` of the tables (same namespace and local name).
-pub(super) fn is_element(e: u16, child: &Node<'_>) -> bool {
-    let e = &tables::ELEMENTS[usize::from(e)];
-    e.name == child.local_name() && tables::NS[usize::from(e.ns)] == child.ns
+/// A child element with what the content models compare it by, found once (the namespace's
+/// index, the global declaration by binary search) rather than at every particle tried.
+#[derive(Clone, Copy)]
+pub(super) struct Kid<'e> {
+    pub node: &'e Node<'e>,
+    ns: Option<u8>,
+    pub global: Option<u16>,
 }
 
-/// Whether a wildcard admits `child`.
-pub(super) fn admits(w: Wildcard, child: &Node<'_>) -> bool {
+impl<'e> Kid<'e> {
+    pub(super) fn new(node: &'e Node<'e>) -> Self {
+        let ns = ns_index(&node.ns);
+        Self {
+            node,
+            ns,
+            global: ns.and_then(|ns| global(ns, node.local_name())),
+        }
+    }
+
+    pub(super) fn same_name(&self, other: &Kid<'_>) -> bool {
+        self.node.ns == other.node.ns && self.node.local_name() == other.node.local_name()
+    }
+}
+
+/// Whether `kid` is the element `e` of the tables (same namespace and local name): a global
+/// declaration by its index, a local one by its name.
+pub(super) fn is_element(e: u16, kid: &Kid<'_>) -> bool {
+    if usize::from(e) < tables::GLOBALS {
+        return kid.global == Some(e);
+    }
+    let e = &tables::ELEMENTS[usize::from(e)];
+    kid.ns == Some(e.ns) && e.name == kid.node.local_name()
+}
+
+/// Whether a wildcard admits `kid`.
+pub(super) fn admits(w: Wildcard, kid: &Kid<'_>) -> bool {
     match w.other_than {
         None => true,
-        Some(ns) => !child.ns.is_empty() && child.ns != tables::NS[usize::from(ns)],
+        Some(ns) => !kid.node.ns.is_empty() && kid.ns != Some(ns),
     }
 }
 
 /// Whether `t` accepts `child` as one element (elements and wildcards only).
-pub(super) fn accepts(t: Term, child: &Node<'_>) -> bool {
+pub(super) fn accepts(t: Term, kid: &Kid<'_>) -> bool {
     match t {
-        Term::Element(e) => is_element(e, child),
-        Term::Any(w) => admits(w, child),
+        Term::Element(e) => is_element(e, kid),
+        Term::Any(w) => admits(w, kid),
         Term::Sequence(_) | Term::Choice(_) => false,
     }
 }
@@ -51,15 +89,15 @@ pub(super) enum Decl {
 
 /// The declaration a content model gives `child`: an element particle of the same name (XSD
 /// requires those of one model to agree), else a wildcard that admits it.
-pub(super) fn declaration<'p>(particles: impl Iterator<Item = &'p Particle> + Clone, child: &Node<'_>) -> Decl {
-    fn element(p: &Particle, child: &Node<'_>) -> Option<u16> {
+pub(super) fn declaration<'p>(particles: impl Iterator<Item = &'p Particle> + Clone, child: &Kid<'_>) -> Decl {
+    fn element(p: &Particle, child: &Kid<'_>) -> Option<u16> {
         match p.term {
             Term::Element(e) => is_element(e, child).then_some(e),
             Term::Any(_) => None,
             Term::Sequence(items) | Term::Choice(items) => items.iter().find_map(|i| element(i, child)),
         }
     }
-    fn wildcard(p: &Particle, child: &Node<'_>) -> Option<Process> {
+    fn wildcard(p: &Particle, child: &Kid<'_>) -> Option<Process> {
         match p.term {
             Term::Any(w) => admits(w, child).then_some(w.process),
             Term::Element(_) => None,
@@ -86,7 +124,7 @@ pub(super) fn nullable(p: &Particle) -> bool {
 }
 
 /// Whether a match of `t` can begin with `child`.
-pub(super) fn starts(t: Term, child: &Node<'_>) -> bool {
+pub(super) fn starts(t: Term, child: &Kid<'_>) -> bool {
     match t {
         Term::Element(_) | Term::Any(_) => accepts(t, child),
         Term::Sequence(items) => {
@@ -114,7 +152,7 @@ pub(super) enum Mismatch {
 
 /// Matches `p` against `kids` from `*at`, greedily: the schemas obey XSD's unique particle
 /// attribution, so the next child always decides which particle takes it.
-pub(super) fn match_particle(p: &'static Particle, kids: &[&Node<'_>], at: &mut usize) -> Result<(), Mismatch> {
+pub(super) fn match_particle(p: &'static Particle, kids: &[Kid<'_>], at: &mut usize) -> Result<(), Mismatch> {
     let mut n = 0u16;
     while n < p.max {
         let Some(kid) = kids.get(*at) else { break };
@@ -183,7 +221,7 @@ pub(super) fn particle_name(p: &Particle) -> String {
 }
 
 /// The element names a model mentions anywhere.
-pub(super) fn mentions(p: &Particle, child: &Node<'_>) -> bool {
+pub(super) fn mentions(p: &Particle, child: &Kid<'_>) -> bool {
     match p.term {
         Term::Element(e) => is_element(e, child),
         Term::Any(_) => false,
@@ -192,7 +230,7 @@ pub(super) fn mentions(p: &Particle, child: &Node<'_>) -> bool {
 }
 
 /// The particle of a plain sequence, from `from` on, that accepts `child`.
-pub(super) fn accepting(seq: &[Particle], from: usize, child: &Node<'_>) -> Option<usize> {
+pub(super) fn accepting(seq: &[Particle], from: usize, child: &Kid<'_>) -> Option<usize> {
     seq.iter()
         .skip(from)
         .position(|p| accepts(p.term, child))
