@@ -55,7 +55,7 @@ function interfaceMembers(name) {
 
 test('input interfaces name exactly the fields of the JSON contract', () => {
   const model = rustSources(join(REPO, 'wasm', 'core', 'src')).find((s) => s.file === 'model.rs').text;
-  const read = new Set([...model.matchAll(/\.(?:string|required_string|decimal|boolean|choice|get)\(\s*"([a-z0-9_]+)"/g)].map((m) => m[1]));
+  const read = new Set([...model.matchAll(/\.(?:string|required_string|decimal|required_decimal|boolean|choice|get)\(\s*"([a-z0-9_]+)"/g)].map((m) => m[1]));
   assert.ok(read.has('invoice_number') && read.has('unit_price') && read.has('b2g'), 'extraction finds model fields');
   const declared = new Set(
     ['InvoiceInput', 'Party', 'PartyId', 'Address', 'LineItem', 'TransactionFlags'].flatMap(interfaceMembers),
