@@ -143,8 +143,9 @@ fn unreadable_documents_are_one_xml_finding() {
 }
 
 /// The coverage table: every rule of the list with its implementation and the golden mutants
-/// that report it. Fails when an implemented rule is not in the list or has no mutant, and when
-/// the committed table is stale.
+/// that report it. Fails when a rule of the list is neither implemented (with a mutant that
+/// reports it) nor documented as never firing, when an implemented rule is not in the list, and
+/// when the committed table is stale.
 #[test]
 fn coverage_table_is_current() {
     let ids: BTreeSet<&str> = catalogue().iter().map(|r| r.id).collect();
@@ -156,9 +157,8 @@ fn coverage_table_is_current() {
          *implemented* rules are checked by `zatca_rules::validate` (`wasm/rules/src/checks/`), each as \
          its assert in ZATCA's compiled schematrons reads (context, condition, severity); \
          *tests* are the golden mutants (`wasm/rules/tests/support/mutants.rs`) that report the rule. \
-         *never fires* rules cannot be reported by ZATCA's own validator (the reason is given). \
-         Rules marked *not yet* are not implemented: the validator does not report them, so a \
-         document can pass it and still be rejected for them. Before the rules, the XSD \
+         *never fires* rules cannot be reported by ZATCA's own validator (the reason is given); \
+         the test fails for a rule of the list that is neither. Before the rules, the XSD \
          structure pass (`wasm/rules/src/structure.rs`, tables generated from the UBL 2.1 XSDs) \
          reports what ZATCA's XSD stage rejects (element order, cardinalities, attributes, data \
          types) as `XSD`; its mutants are `wasm/rules/tests/support/structure_mutants.rs`.\n\n",
@@ -205,7 +205,10 @@ fn coverage_table_is_current() {
                 None => "implemented".to_owned(),
             },
             (false, Some(reason)) => format!("never fires: {reason}"),
-            (false, None) => "not yet".to_owned(),
+            (false, None) => panic!(
+                "{} is in ZATCA's list but neither implemented nor documented as never firing",
+                rule.id
+            ),
         };
         md.push_str(&format!(
             "| {} | {severity} | {} | {status} | {} |\n",
