@@ -363,8 +363,7 @@ async fn refusals_consume_nothing_from_the_chain() {
     assert_eq!(answer["error"]["message"], "Original invoice not found");
 
     // Nothing above took a chain position.
-    let (_, status_now) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
-    assert_eq!(status_now["invoice_counter"], 0, "{status_now}");
+    assert_eq!(t.http.invoice_counter(&key, &unit).await, 0);
 
     // A B2B original needs the buyer on its notes, and notes may not exceed it.
     let (_, std_inv) = t
@@ -399,8 +398,7 @@ async fn refusals_consume_nothing_from_the_chain() {
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["status"], "cleared", "a note on a B2B invoice is cleared");
-    let (_, status_now) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
-    assert_eq!(status_now["invoice_counter"], 2, "{status_now}");
+    assert_eq!(t.http.invoice_counter(&key, &unit).await, 2);
 
     // A key of the other environment, same account: refused with the documented message.
     let live_account = t.http.onboard("production").await;
@@ -485,8 +483,7 @@ async fn idempotency_keys_replay_refuse_and_race() {
         ids.insert(answer["invoice_id"].as_str().expect("id").to_owned());
     }
     assert_eq!(ids.len(), 1, "{ids:?}");
-    let (_, status_now) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
-    assert_eq!(status_now["invoice_counter"], 2);
+    assert_eq!(t.http.invoice_counter(&key, &unit).await, 2);
     t.relay.shutdown().await.expect("shutdown");
 }
 
@@ -1145,16 +1142,10 @@ async fn an_address_without_country_is_refused_at_its_path() {
         .post_idempotent("/v1/invoices/simplified", &key, None, &body)
         .await;
     assert_eq!(status, 400, "{answer}");
-    let paths: Vec<&str> = answer["error"]["details"]
-        .as_array()
-        .expect("details")
-        .iter()
-        .filter_map(|d| d["path"].as_str())
-        .collect();
+    let paths = detail_paths(&answer);
     assert_eq!(paths.first(), Some(&"seller.address.country"), "{answer}");
     assert!(paths.contains(&"invoice_date"), "{answer}");
-    let (_, status_now) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
-    assert_eq!(status_now["invoice_counter"], 0, "nothing consumed: {status_now}");
+    assert_eq!(t.http.invoice_counter(&key, &unit).await, 0, "nothing consumed");
 
     // With the country: cleared as before; a seller that gives no address at all issues under
     // the unit's profile, whose country was checked when the unit was created.
@@ -1407,7 +1398,7 @@ async fn documented_required_fields_are_required_at_their_paths() {
             "missing_field",
         ),
     ];
-    let (_, before) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
+    let before = t.http.invoice_counter(&key, &unit).await;
     for (endpoint, example, field, value, path, code) in cases {
         let mut body = example.clone();
         set_path(&mut body, field, value.clone());
@@ -1431,12 +1422,7 @@ async fn documented_required_fields_are_required_at_their_paths() {
     body["invoice_date"] = json!("2025-13-40");
     let (status, answer) = t.http.post_idempotent("/v1/invoices/standard", &key, None, &body).await;
     assert_eq!(status, 400, "{answer}");
-    let paths: Vec<&str> = answer["error"]["details"]
-        .as_array()
-        .expect("details")
-        .iter()
-        .filter_map(|d| d["path"].as_str())
-        .collect();
+    let paths = detail_paths(&answer);
     assert_eq!(
         paths,
         ["seller.name", "buyer.vat_number", "buyer.address.city", "invoice_date"],
@@ -1446,11 +1432,7 @@ async fn documented_required_fields_are_required_at_their_paths() {
         answer["error"]["message"],
         "The invoice is invalid: seller.name: is required"
     );
-    let (_, after) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
-    assert_eq!(
-        after["invoice_counter"], before["invoice_counter"],
-        "nothing consumed: {after}"
-    );
+    assert_eq!(t.http.invoice_counter(&key, &unit).await, before, "nothing consumed");
 
     // The superset kept: no seller (the unit's profile), a seller without address, a B2C buyer
     // with neither VAT number nor address; and the complete bodies.
@@ -1513,7 +1495,6 @@ async fn a_create_that_keeps_losing_the_chain_is_a_retryable_409() {
         .post_idempotent("/v1/invoices/simplified", &key, Some("contended-1"), &body)
         .await;
     assert_eq!(status, 200, "{answer}");
-    let (_, status_now) = t.http.get(&format!("/v1/egs/{unit}/status"), &key).await;
-    assert_eq!(status_now["invoice_counter"], 2, "{status_now}");
+    assert_eq!(t.http.invoice_counter(&key, &unit).await, 2);
     t.relay.shutdown().await.expect("shutdown");
 }

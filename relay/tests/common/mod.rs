@@ -501,6 +501,13 @@ impl Client {
         self.send(Method::POST, path, Some(key), Some(&body)).await
     }
 
+    /// The unit's `invoice_counter` (its last ICV) from `GET /v1/egs/{unit}/status`.
+    pub async fn invoice_counter(&self, key: &str, unit: &str) -> u64 {
+        let (status, body) = self.get(&format!("/v1/egs/{unit}/status"), key).await;
+        assert_eq!(status, 200, "{body}");
+        body["invoice_counter"].as_u64().expect("invoice_counter")
+    }
+
     /// `POST /v1/onboard`: the new account's first key.
     pub async fn onboard(&self, environment: &str) -> String {
         let (status, body) = self
@@ -588,6 +595,16 @@ pub fn database_bytes(db: &Path) -> Vec<u8> {
 /// Whether `needle` occurs in `haystack`.
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The `path` of every detail of an error envelope, in order.
+pub fn detail_paths(body: &Value) -> Vec<&str> {
+    body["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["path"].as_str())
+        .collect()
 }
 
 /// Panics unless `body` is the error envelope with `code`, a message and a retryable flag.
