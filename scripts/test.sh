@@ -7,8 +7,15 @@ cd "$(dirname "$0")/.."
 export ZATCA_CACHE=${ZATCA_CACHE:-$HOME/.cache/zatca}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ZATCA_CACHE/target}
 export CARGO_TERM_COLOR=never
-step() { printf '\n==> %s\n' "$*"; }
 start=$(date +%s)
+last=$start
+# Each step says how long the one before it took, so a slow step shows in CI's log.
+step() {
+  local now; now=$(date +%s)
+  [ "$now" -eq "$start" ] || printf '    (%ss; %ss in all)\n' "$((now - last))" "$((now - start))"
+  last=$now
+  printf '\n==> %s\n' "$*"
+}
 
 # zatca-pdf's tests check the rendered PDFs with qpdf, poppler (pdftotext, pdftoppm) and zbarimg.
 pdf_tools=()
@@ -65,5 +72,5 @@ if [ -f npm/package.json ]; then
   npm/scripts/ci.sh
 fi
 
-echo
+step "done"
 echo "all tests passed in $(( $(date +%s) - start ))s"
