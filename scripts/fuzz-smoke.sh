@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Builds the cargo-fuzz targets of zatca-core and zatca-rules with nightly and runs each briefly, seeded with
 # the golden corpus. Usage: scripts/fuzz-smoke.sh [SECONDS_PER_TARGET]
+# scripts/fuzz-smoke.sh --install only installs cargo-fuzz (scripts/test.sh does that early, in
+# the background, while the other steps build and run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-15}
 cache=${ZATCA_CACHE:-$HOME/.cache/zatca}
 export PATH="$cache/bin:$PATH"
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "installing cargo-fuzz into $cache" >&2
   cargo install cargo-fuzz --locked --root "$cache" >/dev/null 2>&1 || cargo install cargo-fuzz --root "$cache"
 fi
+[ "${1:-}" != --install ] || exit 0
+seconds=${1:-15}
 export CARGO_TARGET_DIR="$cache/target-fuzz"
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT

@@ -29,6 +29,26 @@ if [ ${#pdf_tools[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${pdf_tools[@]}"
 fi
 
+# The tools of later steps build at the lowest priority while the Rust steps below build and run,
+# in the time those leave a core idle (on a fresh machine wasm-bindgen-cli is ~210 s of building
+# and cargo-fuzz ~80 s, which took that long in line). Each step that needs one waits for it; a
+# failed background install is tried again there, in the foreground.
+mkdir -p "$ZATCA_CACHE"
+nightly=false
+if command -v rustup >/dev/null && rustup toolchain list | grep -q nightly; then nightly=true; fi
+nice -n 19 scripts/wasm-toolchain.sh >"$ZATCA_CACHE/prefetch-wasm-toolchain.log" 2>&1 &
+wasm_tools=$!
+fuzz_tools=
+if $nightly; then
+  nice -n 19 scripts/fuzz-smoke.sh --install >"$ZATCA_CACHE/prefetch-cargo-fuzz.log" 2>&1 &
+  fuzz_tools=$!
+fi
+trap 'kill $wasm_tools $fuzz_tools 2>/dev/null || true' EXIT
+await() { # PID NAME
+  [ -n "$1" ] || return 0
+  wait "$1" || echo "(the background install of $2 failed, see $ZATCA_CACHE/prefetch-$2.log; this step tries again)"
+}
+
 step "format"
 cargo fmt --all --check
 
@@ -44,7 +64,7 @@ step "cargo test (core, CLI, golden corpus, SDK parity, seed replay, simulator, 
 cargo test --workspace --locked
 
 step "relay tests again on PostgreSQL (a throw-away server on 127.0.0.1; installed with apt if missing)"
-scripts/postgres.sh cargo test -p zatca-relay --locked
+scripts/postgres.sh scripts/workspace-tests.sh zatca-relay
 
 step "schemathesis: generated requests against the relay's own /openapi.json (no 5xx, answers match the schemas)"
 scripts/schemathesis.sh
@@ -57,11 +77,13 @@ if cargo tree -p zatca-relay --no-default-features -e normal --locked | grep -q 
 fi
 
 step "zatca-core builds for wasm32-unknown-unknown and pulls in no wasm-bindgen"
+await "$wasm_tools" wasm-toolchain
 scripts/wasm-build.sh -p zatca-core --release --locked
 scripts/check-core-purity.sh --locked
 
-if command -v rustup >/dev/null && rustup toolchain list | grep -q nightly; then
+if $nightly; then
   step "fuzz smoke (cargo-fuzz, ${ZATCA_FUZZ_SECONDS:-15}s per target)"
+  await "$fuzz_tools" cargo-fuzz
   scripts/fuzz-smoke.sh "${ZATCA_FUZZ_SECONDS:-15}"
 else
   step "fuzz smoke skipped: no nightly toolchain (the seed replay in cargo test still ran)"
