@@ -5,6 +5,8 @@
 # SQLite file), with a sandbox API key whose default EGS unit is active, and fails on any 5xx,
 # any status the document does not list, or any answer that breaks its schema or content type.
 # Bounded in time: SCHEMATHESIS_SECONDS (default 75) for the generated requests.
+# RELAY_BIN: a zatca-relay binary to test (scripts/test.sh passes the one `cargo test --workspace`
+# built; otherwise `cargo build -p zatca-relay` builds one). `--install` only prepares the venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ZATCA_CACHE=${ZATCA_CACHE:-$HOME/.cache/zatca}
@@ -18,8 +20,13 @@ if ! command -v curl >/dev/null; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends curl
 fi
 venv=$(scripts/pyvenv.sh "schemathesis-$version" "schemathesis==$version")
+[ "${1:-}" != --install ] || exit 0
 
-cargo build -p zatca-relay --locked -q
+relay=${RELAY_BIN:-}
+if [ -z "$relay" ]; then
+  cargo build -p zatca-relay --locked -q
+  relay=$CARGO_TARGET_DIR/debug/zatca-relay
+fi
 work=$(mktemp -d)
 relay_pid=
 cleanup() {
@@ -29,7 +36,7 @@ cleanup() {
 trap cleanup EXIT
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
-"$CARGO_TARGET_DIR/debug/zatca-relay" --demo --listen "127.0.0.1:$port" \
+"$relay" --demo --listen "127.0.0.1:$port" \
   --database-url "sqlite://$work/relay.db" --demo-dir "$work/no-demo" --log warn \
   >"$work/relay.log" 2>&1 &
 relay_pid=$!

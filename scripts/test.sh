@@ -43,7 +43,12 @@ if $nightly; then
   nice -n 19 scripts/fuzz-smoke.sh --install >"$ZATCA_CACHE/prefetch-cargo-fuzz.log" 2>&1 &
   fuzz_tools=$!
 fi
-trap 'kill $wasm_tools $fuzz_tools 2>/dev/null || true' EXIT
+# The Python tools (moto, schemathesis) install from PyPI, mostly download and unpacking.
+moto_version=5.2.6
+{ nice -n 19 scripts/pyvenv.sh "moto-$moto_version" "moto[server]==$moto_version" >/dev/null &&
+  nice -n 19 scripts/schemathesis.sh --install; } >"$ZATCA_CACHE/prefetch-python-tools.log" 2>&1 &
+python_tools=$!
+trap 'kill $wasm_tools $fuzz_tools $python_tools 2>/dev/null || true' EXIT
 await() { # PID NAME
   [ -n "$1" ] || return 0
   wait "$1" || echo "(the background install of $2 failed, see $ZATCA_CACHE/prefetch-$2.log; this step tries again)"
@@ -56,7 +61,7 @@ step "clippy (all crates, all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "moto (PyPI): the S3-compatible server the relay's archive tests run against"
-moto_version=5.2.6
+await "$python_tools" python-tools
 RELAY_TEST_MOTO_SERVER="$(scripts/pyvenv.sh "moto-$moto_version" "moto[server]==$moto_version")/bin/moto_server"
 export RELAY_TEST_MOTO_SERVER
 
@@ -67,7 +72,9 @@ step "relay tests again on PostgreSQL (a throw-away server on 127.0.0.1; install
 scripts/postgres.sh scripts/workspace-tests.sh zatca-relay
 
 step "schemathesis: generated requests against the relay's own /openapi.json (no 5xx, answers match the schemas)"
-scripts/schemathesis.sh
+# The relay binary `cargo test --workspace` built (`cargo build -p zatca-relay` would resolve
+# features for the relay alone and compile its dependencies again on a fresh machine).
+RELAY_BIN=$CARGO_TARGET_DIR/debug/zatca-relay scripts/schemathesis.sh
 
 step "the relay builds without the simulator (a production build carries no fake CA)"
 cargo check -p zatca-relay --no-default-features --locked
